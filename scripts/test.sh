@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real servers. Installs what the tests need when it
+# is missing: Debian's redis-server, redis-tools and docker-compose, and redis-py (the
+# KIMERA app's client) in a virtualenv under target/. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v openssl >/dev/null || need+=(openssl)
+command -v python3 >/dev/null || need+=(python3)
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+venv=target/test-python
+if ! "$venv/bin/python" -c 'import redis' 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6'
+fi
+export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
+
+cargo test --locked "$@"

@@ -1,0 +1,97 @@
+//! A rendered setup as plain data: what to write where, with which mode. Built in
+//! memory, so `--dry-run`, `--json` and tests need no disk; only `writer` writes it.
+
+use crate::certinfo::CertInfo;
+
+/// What a file is, which decides its mode and whether `--force` may replace it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Dir,
+    /// Rendered configuration without secrets.
+    Config,
+    /// Rendered file holding a password.
+    Secret,
+    Certificate,
+    PrivateKey,
+    CaCertificate,
+    /// Never replaced by any run, `--force` included.
+    CaKey,
+}
+
+impl Kind {
+    pub fn mode(self) -> u32 {
+        match self {
+            Kind::Dir => 0o700,
+            Kind::Config | Kind::Certificate | Kind::CaCertificate => 0o644,
+            Kind::Secret | Kind::PrivateKey | Kind::CaKey => 0o600,
+        }
+    }
+
+    /// Whether `--force` rewrites an existing file of this kind.
+    pub fn force_replaces(self) -> bool {
+        !matches!(self, Kind::CaKey | Kind::CaCertificate | Kind::Dir)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Relative to the output folder, `/`-separated.
+    pub path: String,
+    pub kind: Kind,
+    /// Empty for folders.
+    pub contents: Vec<u8>,
+    /// For certificates: what the manifest shows.
+    pub cert: Option<CertInfo>,
+    /// One line for the manifest: what the file is for.
+    pub purpose: &'static str,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Bundle {
+    pub entries: Vec<Entry>,
+}
+
+impl Bundle {
+    pub fn dir(&mut self, path: &str, purpose: &'static str) {
+        self.push(path, Kind::Dir, Vec::new(), purpose);
+    }
+
+    pub fn file(
+        &mut self,
+        path: &str,
+        kind: Kind,
+        contents: impl Into<Vec<u8>>,
+        purpose: &'static str,
+    ) {
+        self.push(path, kind, contents.into(), purpose);
+    }
+
+    pub fn cert(
+        &mut self,
+        path: &str,
+        kind: Kind,
+        pem: &str,
+        info: &CertInfo,
+        purpose: &'static str,
+    ) {
+        self.push(path, kind, pem.as_bytes().to_vec(), purpose);
+        if let Some(last) = self.entries.last_mut() {
+            last.cert = Some(info.clone());
+        }
+    }
+
+    fn push(&mut self, path: &str, kind: Kind, contents: Vec<u8>, purpose: &'static str) {
+        self.entries.push(Entry {
+            path: path.to_owned(),
+            kind,
+            contents,
+            cert: None,
+            purpose,
+        });
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.path == path)
+    }
+}

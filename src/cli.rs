@@ -1,0 +1,155 @@
+//! Command-line definitions (clap). Parsing only: every value is checked again, with
+//! the profile applied, in `settings`, the one place that turns input into settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::profile;
+
+const EXAMPLES: &str = "\
+Examples:
+  kimera-redis-init --profile local-dev
+  kimera-redis-init --profile production-tls --host redis.example.com --out ./redis-prod
+  kimera-redis-init --profile production-tls --host localhost --dry-run
+  kimera-redis-init profiles";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kimera-redis-init",
+    version,
+    about = "Set up Redis for KIMERA in one command: TLS certificates, redis.conf, users.acl, .env and docker-compose.yml",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub generate: GenerateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a profile's files (the same as running without a subcommand).
+    ///
+    /// Example: kimera-redis-init generate --profile production-tls --out ./redis-prod
+    Generate(GenerateArgs),
+    /// List the built-in profiles, one line each.
+    ///
+    /// Example: kimera-redis-init profiles
+    Profiles,
+}
+
+/// The key algorithms the certificates can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    #[value(name = "ed25519")]
+    Ed25519,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+impl KeyType {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Profile to generate (`kimera-redis-init profiles` lists them).
+    ///
+    /// Example: --profile production-tls
+    #[arg(long, value_name = "NAME", required = true, value_parser = clap::builder::PossibleValuesParser::new(profile::names()))]
+    pub profile: Option<String>,
+
+    /// Output folder [default: ./<profile>].
+    ///
+    /// Example: --out ./redis-prod
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Host name or IP address the app connects to (goes into .env and the server certificate).
+    ///
+    /// Example: --host redis.example.com
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Port the server listens on and the app connects to (1-65535).
+    ///
+    /// Example: --port 6390
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<i64>,
+
+    /// ACL user the app authenticates as.
+    ///
+    /// Example: --username kimera_app_user
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// Database number the app selects (0-15).
+    ///
+    /// Example: --db 1
+    #[arg(long, value_name = "N")]
+    pub db: Option<i64>,
+
+    /// Extra DNS name or IP address for the server certificate (repeatable).
+    ///
+    /// Example: --san redis.internal --san 10.0.0.5
+    #[arg(long, value_name = "NAME_OR_IP")]
+    pub san: Vec<String>,
+
+    /// Key algorithm for the CA and every certificate.
+    ///
+    /// Example: --key-type rsa-4096
+    #[arg(long, value_enum, value_name = "TYPE", default_value = "ecdsa-p256")]
+    pub key_type: KeyType,
+
+    /// Validity of the server and client certificates in days.
+    ///
+    /// Example: --days 90
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub days: i64,
+
+    /// Validity of a new CA in days (an existing CA is reused as it is).
+    ///
+    /// Example: --ca-days 3650
+    #[arg(long, value_name = "DAYS", default_value_t = 3650)]
+    pub ca_days: i64,
+
+    /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
+    ///
+    /// Example: kimera-redis-init --profile production-tls --force
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print what would be written, write nothing.
+    ///
+    /// Example: kimera-redis-init --profile production-tls --dry-run
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print a JSON manifest: files with modes, certificates with subject, SANs, SHA-256 fingerprint and expiry.
+    ///
+    /// Example: kimera-redis-init --profile production-tls --json > manifest.json
+    #[arg(long)]
+    pub json: bool,
+}

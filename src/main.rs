@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    kimera_redis_init::main()
+}

@@ -1,0 +1,123 @@
+//! What a run reports: a human summary, or with `--json` a manifest any harness can read.
+//! Never a secret: contents are not part of either.
+
+use serde::Serialize;
+
+use crate::bundle::{Bundle, Kind};
+use crate::certinfo::CertInfo;
+use crate::settings::Settings;
+use crate::writer::Action;
+
+#[derive(Serialize)]
+pub struct Manifest<'a> {
+    pub profile: &'a str,
+    pub out_dir: String,
+    pub dry_run: bool,
+    pub files: Vec<FileReport<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct FileReport<'a> {
+    pub path: &'a str,
+    pub kind: Kind,
+    /// Octal, as `ls -l` users read it: "0600".
+    pub mode: String,
+    pub action: Action,
+    pub purpose: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<&'a CertInfo>,
+}
+
+pub fn manifest<'a>(
+    settings: &'a Settings,
+    bundle: &'a Bundle,
+    actions: &[Action],
+) -> Manifest<'a> {
+    Manifest {
+        profile: &settings.profile,
+        out_dir: settings.out_dir.display().to_string(),
+        dry_run: settings.dry_run,
+        files: bundle
+            .entries
+            .iter()
+            .zip(actions)
+            .map(|(e, a)| FileReport {
+                path: &e.path,
+                kind: e.kind,
+                mode: format!("{:04o}", e.kind.mode()),
+                action: *a,
+                purpose: e.purpose,
+                certificate: e.cert.as_ref(),
+            })
+            .collect(),
+    }
+}
+
+/// The plain-text report: one line per file, then how to start the server.
+pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String {
+    let mut out = String::new();
+    let verb = |a: Action| match (settings.dry_run, a) {
+        (false, Action::Create) => "created",
+        (false, Action::Replace) => "replaced",
+        (false, Action::Keep) => "kept",
+        (true, Action::Create) => "would create",
+        (true, Action::Replace) => "would replace",
+        (true, Action::Keep) => "would keep",
+    };
+    out.push_str(&format!(
+        "{} {} in {}\n",
+        if settings.dry_run {
+            "Plan for"
+        } else {
+            "Profile"
+        },
+        settings.profile,
+        settings.out_dir.display()
+    ));
+    let mut kept_files = 0;
+    for (e, a) in bundle.entries.iter().zip(actions) {
+        if e.kind == Kind::Dir {
+            continue;
+        }
+        let why = match (a, e.kind) {
+            (Action::Keep, Kind::CaKey | Kind::CaCertificate) => {
+                " (reused: the CA is never replaced)"
+            }
+            (Action::Keep, _) => {
+                kept_files += 1;
+                " (exists; --force rewrites it)"
+            }
+            _ => "",
+        };
+        out.push_str(&format!(
+            "  {:<13} {:<24} {:04o}  {}{}\n",
+            verb(*a),
+            e.path,
+            e.kind.mode(),
+            e.purpose,
+            why
+        ));
+        if let (Some(c), false) = (&e.cert, *a == Action::Keep) {
+            out.push_str(&format!(
+                "  {:<13} {:<24}       expires {}\n",
+                "",
+                "",
+                c.not_after.date()
+            ));
+        }
+    }
+    if kept_files > 0 && !settings.force {
+        out.push_str(&format!(
+            "{kept_files} existing file(s) kept as they were; run with --force to rewrite them (the CA stays).\n"
+        ));
+    }
+    if !settings.dry_run {
+        let dir = settings.out_dir.display();
+        out.push_str(&format!(
+            "\nStart the server:  redis-server {dir}/redis.conf\n\
+             Or in a container: cd {dir} && docker-compose up -d\n\
+             The KIMERA app reads {dir}/.env\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,316 @@
+//! The PKI, made in memory: a CA (new or reused), the Redis server certificate and the
+//! app's client certificate. Nothing here touches the disk; `existing` is what a
+//! previous run left, read beforehand.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, RsaKeySize, SanType, SerialNumber,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::certinfo::{self, CertInfo};
+use crate::cli::KeyType;
+use crate::error::{Error, Result};
+use crate::existing::Existing;
+use crate::layout;
+use crate::settings::{SanName, Settings};
+
+/// How far `not_before` is set in the past, so that a peer whose clock is a little
+/// behind does not see a certificate from the future.
+const BACKDATE: Duration = Duration::hours(1);
+const ORGANIZATION: &str = "KIMERA";
+
+/// A certificate with its private key, both PEM, and what it says.
+#[derive(Debug, Clone)]
+pub struct CertKey {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub info: CertInfo,
+    /// Came from the output folder rather than from this run.
+    pub reused: bool,
+}
+
+/// Everything a TLS profile needs.
+#[derive(Debug, Clone)]
+pub struct Pki {
+    pub ca: CertKey,
+    pub server: CertKey,
+    pub client: CertKey,
+}
+
+/// What a leaf certificate is for.
+struct LeafSpec<'a> {
+    cert_path: &'a str,
+    key_path: &'a str,
+    common_name: &'a str,
+    sans: &'a [SanName],
+    usage: ExtendedKeyUsagePurpose,
+}
+
+/// Issue (or reuse) the CA and both leaves for `settings`.
+pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 ns is valid");
+    let (issuer, ca) = ca(settings, existing, now)?;
+    let leaf_not_after = now + Duration::days(settings.leaf_days.into());
+    if leaf_not_after > ca.info.not_after {
+        return Err(Error::usage(format!(
+            "--days {}: the certificates would outlive the CA in {} (it expires {}); \
+             allowed: a validity that ends before the CA's",
+            settings.leaf_days,
+            layout::CA_CERT,
+            ca.info.not_after.date()
+        )));
+    }
+    let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
+    let server = leaf(
+        settings,
+        &issuer,
+        existing.server_cert.as_deref(),
+        existing.server_key.as_deref(),
+        &LeafSpec {
+            cert_path: layout::SERVER_CERT,
+            key_path: layout::SERVER_KEY,
+            common_name: &settings.host,
+            sans: &settings.server_sans,
+            usage: ExtendedKeyUsagePurpose::ServerAuth,
+        },
+        now,
+    )?;
+    let client = leaf(
+        settings,
+        &issuer,
+        existing.client_cert.as_deref(),
+        existing.client_key.as_deref(),
+        &LeafSpec {
+            cert_path: layout::CLIENT_CERT,
+            key_path: layout::CLIENT_KEY,
+            common_name: client_cn,
+            sans: &[],
+            usage: ExtendedKeyUsagePurpose::ClientAuth,
+        },
+        now,
+    )?;
+    Ok(Pki { ca, server, client })
+}
+
+/// The CA is reused whenever both its files exist, `--force` or not: old and new
+/// certificates then chain to the same root, and no CA key is ever lost.
+fn ca(
+    settings: &Settings,
+    existing: &Existing,
+    now: OffsetDateTime,
+) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
+    match (&existing.ca_cert, &existing.ca_key) {
+        (Some(cert_pem), Some(key_pem)) => {
+            let key = load_key(layout::CA_KEY, key_pem)?;
+            let (_, info) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
+            check_pair(layout::CA_CERT, layout::CA_KEY, &info, &key)?;
+            if info.not_after <= now {
+                return Err(Error::failed(format!(
+                    "the CA in {} expired on {}: no certificate can be issued under it; move the \
+                     certs folder away to start a new CA (clients must then trust the new ca.crt)",
+                    layout::CA_CERT,
+                    info.not_after.date()
+                )));
+            }
+            let issuer = Issuer::from_ca_cert_pem(cert_pem, key).map_err(|e| {
+                Error::failed(format!(
+                    "{}: cannot issue under this CA: {e}",
+                    layout::CA_CERT
+                ))
+            })?;
+            let ca = CertKey {
+                cert_pem: cert_pem.clone(),
+                key_pem: key_pem.clone(),
+                info,
+                reused: true,
+            };
+            Ok((issuer, ca))
+        }
+        (None, None) => {
+            let key = generate_key(settings.key_type)?;
+            let mut params = CertificateParams::default();
+            params.distinguished_name =
+                name(&format!("KIMERA Redis CA {}", &hex(&random_bytes::<4>())));
+            params.serial_number = Some(random_serial());
+            params.not_before = now - BACKDATE;
+            params.not_after = now + Duration::days(settings.ca_days.into());
+            // pathlen 0: this CA signs leaves only, never another CA.
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+            params.key_usages = vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+                KeyUsagePurpose::DigitalSignature,
+            ];
+            let cert = params.self_signed(&key).map_err(pki_error)?;
+            let info = certinfo::from_der(layout::CA_CERT, cert.der())?;
+            let ca = CertKey {
+                cert_pem: cert.pem(),
+                key_pem: key_pem(&key),
+                info,
+                reused: false,
+            };
+            let issuer = Issuer::new(params, key);
+            Ok((issuer, ca))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            let (has, missing) = if existing.ca_cert.is_some() {
+                (layout::CA_CERT, layout::CA_KEY)
+            } else {
+                (layout::CA_KEY, layout::CA_CERT)
+            };
+            Err(Error::failed(format!(
+                "{has} exists but {missing} does not: this run cannot reuse the CA and will not \
+                 replace it; restore {missing}, or move the certs folder away to start a new CA"
+            )))
+        }
+    }
+}
+
+/// A leaf without `--force` keeps what is on disk: both files as they are, or the key
+/// with a new certificate when only the key is left. With `--force`: new key, new cert.
+fn leaf(
+    settings: &Settings,
+    issuer: &Issuer<'static, KeyPair>,
+    cert_on_disk: Option<&str>,
+    key_on_disk: Option<&str>,
+    spec: &LeafSpec<'_>,
+    now: OffsetDateTime,
+) -> Result<CertKey> {
+    let key = match (settings.force, cert_on_disk, key_on_disk) {
+        (false, Some(cert_pem), Some(key_pem)) => {
+            let key = load_key(spec.key_path, key_pem)?;
+            let (_, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;
+            check_pair(spec.cert_path, spec.key_path, &info, &key)?;
+            return Ok(CertKey {
+                cert_pem: cert_pem.to_owned(),
+                key_pem: key_pem.to_owned(),
+                info,
+                reused: true,
+            });
+        }
+        (false, Some(_), None) => {
+            return Err(Error::failed(format!(
+                "{} exists but its key {} does not; restore the key, or run with --force to \
+                 issue a new pair",
+                spec.cert_path, spec.key_path
+            )));
+        }
+        (false, None, Some(key_pem)) => load_key(spec.key_path, key_pem)?,
+        _ => generate_key(settings.key_type)?,
+    };
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name(spec.common_name);
+    params.serial_number = Some(random_serial());
+    params.not_before = now - BACKDATE;
+    params.not_after = now + Duration::days(settings.leaf_days.into());
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
+        // RSA keys may also be used for TLS 1.2 RSA key exchange, as mkcert allows.
+        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+    }
+    params.extended_key_usages = vec![spec.usage.clone()];
+    params.subject_alt_names = spec
+        .sans
+        .iter()
+        .map(|n| match n {
+            SanName::Dns(d) => d
+                .clone()
+                .try_into()
+                .map(SanType::DnsName)
+                .map_err(pki_error),
+            SanName::Ip(ip) => Ok(SanType::IpAddress(*ip)),
+        })
+        .collect::<Result<_>>()?;
+    let cert = params.signed_by(&key, issuer).map_err(pki_error)?;
+    let info = certinfo::from_der(spec.cert_path, cert.der())?;
+    Ok(CertKey {
+        cert_pem: cert.pem(),
+        key_pem: key_pem(&key),
+        info,
+        reused: false,
+    })
+}
+
+pub fn generate_key(key_type: KeyType) -> Result<KeyPair> {
+    let rsa = |size| KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
+    match key_type {
+        KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+        KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+        KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+        KeyType::Rsa2048 => rsa(RsaKeySize::_2048),
+        KeyType::Rsa3072 => rsa(RsaKeySize::_3072),
+        KeyType::Rsa4096 => rsa(RsaKeySize::_4096),
+    }
+    .map_err(pki_error)
+}
+
+/// The key as PKCS#8 PEM. Ed25519 keys come out of aws-lc as PKCS#8 v2 (with the public
+/// key), which OpenSSL 3.0, and so Redis on Debian 12, cannot load: write those as v1.
+fn key_pem(key: &KeyPair) -> String {
+    const V2_PREFIX: [u8; 16] = [
+        0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    const V1_PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let der = key.serialized_der();
+    if key.algorithm() != &rcgen::PKCS_ED25519 || !der.starts_with(&V2_PREFIX) || der.len() < 48 {
+        return key.serialize_pem();
+    }
+    let mut v1 = V1_PREFIX.to_vec();
+    v1.extend_from_slice(&der[16..48]);
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new("PRIVATE KEY", v1), config)
+}
+
+fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
+    KeyPair::from_pem(pem)
+        .map_err(|e| Error::failed(format!("{path}: not a usable private key: {e}")))
+}
+
+fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
+    use rcgen::PublicKeyData;
+    if info.public_key != key.der_bytes() {
+        return Err(Error::failed(format!(
+            "{key_path} is not the key of {cert_path}; restore the matching key, or run with \
+             --force to issue a new pair (the CA is never replaced)"
+        )));
+    }
+    Ok(())
+}
+
+fn name(common_name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ORGANIZATION);
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+/// 128 random bits, positive and of fixed length (RFC 5280 allows up to 20 octets).
+fn random_serial() -> SerialNumber {
+    let mut bytes = random_bytes::<16>();
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    SerialNumber::from_slice(&bytes)
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    aws_lc_rs::rand::fill(&mut out).expect("the OS random source works");
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn pki_error(e: rcgen::Error) -> Error {
+    Error::failed(format!("certificate generation failed: {e}"))
+}

@@ -1,0 +1,140 @@
+//! The only code that writes to the disk. Every file is staged as a temporary file in
+//! its own folder with its final mode, and only when all are staged are they renamed
+//! into place: a failure part-way leaves the output folder as it was.
+
+use std::fs::{self, DirBuilder, Permissions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::bundle::{Bundle, Entry, Kind};
+use crate::error::{Error, Result};
+
+/// What happens, or happened, to one entry of the bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Replace,
+    /// Exists and stays as it is (no `--force`, or the CA, or a folder).
+    Keep,
+}
+
+/// Decide, for each entry, what a run with this `force` does. Reads the disk, writes nothing.
+pub fn plan(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>> {
+    bundle
+        .entries
+        .iter()
+        .map(|e| {
+            let path = out_dir.join(&e.path);
+            match fs::symlink_metadata(&path) {
+                Err(err) if err.kind() == ErrorKind::NotFound => Ok(Action::Create),
+                Err(err) => Err(Error::failed(format!(
+                    "cannot look at {}: {err}",
+                    path.display()
+                ))),
+                Ok(meta) if (e.kind == Kind::Dir) != meta.is_dir() => Err(Error::failed(format!(
+                    "{} is in the way: expected a {}",
+                    path.display(),
+                    if e.kind == Kind::Dir {
+                        "folder"
+                    } else {
+                        "file"
+                    }
+                ))),
+                Ok(_) if force && e.kind.force_replaces() => Ok(Action::Replace),
+                Ok(_) => Ok(Action::Keep),
+            }
+        })
+        .collect()
+}
+
+/// Write the bundle under `out_dir`: create what is missing, replace what `plan` says,
+/// keep the rest. Returns the action taken for each entry, in bundle order.
+pub fn write(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>> {
+    let actions = plan(bundle, out_dir, force)?;
+    let mut made_dirs = Vec::new();
+    let result = stage_and_commit(bundle, out_dir, &actions, &mut made_dirs);
+    if result.is_err() {
+        // Folders this run created are removed again, deepest first (they are empty:
+        // nothing was renamed into place).
+        for dir in made_dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result.map(|()| actions)
+}
+
+fn stage_and_commit(
+    bundle: &Bundle,
+    out_dir: &Path,
+    actions: &[Action],
+    made_dirs: &mut Vec<PathBuf>,
+) -> Result<()> {
+    create_dirs(out_dir, 0o755, made_dirs)?;
+    for (e, a) in bundle.entries.iter().zip(actions) {
+        if e.kind == Kind::Dir && *a == Action::Create {
+            create_dirs(&out_dir.join(&e.path), e.kind.mode(), made_dirs)?;
+        }
+    }
+    let mut staged = Vec::new();
+    for (e, a) in bundle.entries.iter().zip(actions) {
+        if e.kind != Kind::Dir && *a != Action::Keep {
+            staged.push((stage(out_dir, e)?, e, *a));
+        }
+    }
+    for (tmp, e, a) in staged {
+        let target = out_dir.join(&e.path);
+        let persisted = match a {
+            // Someone may have created the file since `plan`: do not clobber it then.
+            Action::Create => tmp.persist_noclobber(&target).map(drop),
+            _ => tmp.persist(&target).map(drop),
+        };
+        persisted.map_err(|err| {
+            Error::failed(format!("cannot write {}: {}", target.display(), err.error))
+        })?;
+    }
+    Ok(())
+}
+
+/// A temporary file beside the target, with the final mode and contents, synced.
+fn stage(out_dir: &Path, e: &Entry) -> Result<NamedTempFile> {
+    let target = out_dir.join(&e.path);
+    let dir = target.parent().unwrap_or(out_dir);
+    let fail =
+        |err: std::io::Error| Error::failed(format!("cannot write {}: {err}", target.display()));
+    let mode = Permissions::from_mode(e.kind.mode());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kimera-redis-init-")
+        .permissions(mode.clone())
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    // The mode given at creation is narrowed by the umask; set it exactly, still before
+    // any byte is written and before the file has its final name.
+    tmp.as_file().set_permissions(mode).map_err(fail)?;
+    tmp.write_all(&e.contents).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    Ok(tmp)
+}
+
+/// `mkdir -p` that records each folder it made and gives it exactly `mode`.
+fn create_dirs(dir: &Path, mode: u32, made: &mut Vec<PathBuf>) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent, 0o755, made)?;
+    }
+    let fail =
+        |err: std::io::Error| Error::failed(format!("cannot create {}: {err}", dir.display()));
+    match DirBuilder::new().mode(mode).create(dir) {
+        Ok(()) => {
+            made.push(dir.to_path_buf());
+            fs::set_permissions(dir, Permissions::from_mode(mode)).map_err(fail)
+        }
+        Err(err) if err.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(err) => Err(fail(err)),
+    }
+}

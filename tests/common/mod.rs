@@ -1,0 +1,206 @@
+//! Shared test helpers: run the real binary, start a real redis-server on a free
+//! loopback port (stopped by its PID when dropped, also on failure), and connect the
+//! way the KIMERA app does, from `.env` only.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kimera-redis-init");
+
+/// Run the tool with `args`; returns the whole output.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Run the tool and insist that it succeeds.
+pub fn generate(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "kimera-redis-init {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Whether a tool the tests need is installed. Under CI=true a missing one is a failure:
+/// CI must prove the real thing, never skip it.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is not installed; under CI=true that is a failure (run scripts/test.sh)"
+        );
+        eprintln!("skipping: {tool} is not installed (scripts/test.sh installs it)");
+    }
+    found
+}
+
+/// Whether redis-py, the KIMERA app's client, is importable; the same CI rule as `have`.
+pub fn have_redis_py() -> bool {
+    let found = Command::new(python_bin())
+        .args(["-c", "import redis"])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "redis-py is not installed; under CI=true that is a failure (run scripts/test.sh)"
+        );
+        eprintln!("skipping: redis-py is not installed (scripts/test.sh installs it)");
+    }
+    found
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+/// The `.env` a run wrote, parsed the way dotenv libraries do.
+pub fn read_env(dir: &Path) -> HashMap<String, String> {
+    dotenvy::from_path_iter(dir.join(".env"))
+        .expect(".env exists")
+        .map(|kv| kv.expect(".env parses"))
+        .collect()
+}
+
+/// A redis-server started from a generated config; killed by PID when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Start `redis-server CONF` and wait until it accepts TCP connections on `port`.
+    pub fn start(conf: &Path, port: u16) -> Server {
+        let log = conf.with_extension("log");
+        let out = fs::File::create(&log).expect("log file");
+        let child = Command::new("redis-server")
+            .arg(conf)
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
+            .spawn()
+            .expect("redis-server starts");
+        let mut server = Server { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = server.child.try_wait().expect("wait") {
+                panic!("redis-server exited with {status}:\n{}", server.log());
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// The client the app builds from `.env` alone: the URL from host, port, user, password
+/// and db; over TLS the client certificate and the CA from the listed paths, with the
+/// server's name checked against its certificate (rediss:// verifies by default).
+pub fn app_client(env: &HashMap<String, String>) -> redis::Client {
+    install_crypto_provider();
+    let url = app_url(env);
+    if env["REDIS_SSL"] == "true" {
+        let read = |k: &str| fs::read(&env[k]).unwrap_or_else(|e| panic!("{k}={}: {e}", env[k]));
+        let certs = redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: read("REDIS_SSL_CERTFILE"),
+                client_key: read("REDIS_SSL_KEYFILE"),
+            }),
+            root_cert: Some(read("REDIS_CA_CERTS")),
+        };
+        redis::Client::build_with_tls(url, certs).expect("client builds")
+    } else {
+        redis::Client::open(url).expect("client builds")
+    }
+}
+
+pub fn app_url(env: &HashMap<String, String>) -> String {
+    let scheme = if env["REDIS_SSL"] == "true" {
+        "rediss"
+    } else {
+        "redis"
+    };
+    let auth = match (
+        env["REDIS_USERNAME"].as_str(),
+        env["REDIS_PASSWORD"].as_str(),
+    ) {
+        ("", "") => String::new(),
+        (user, pass) => format!("{user}:{pass}@"),
+    };
+    format!(
+        "{scheme}://{auth}{}:{}/{}",
+        env["REDIS_HOST"], env["REDIS_PORT"], env["REDIS_DB"]
+    )
+}
+
+/// PING through `client`, with a short timeout so a refused handshake fails fast.
+pub fn ping(client: &redis::Client) -> redis::RedisResult<String> {
+    let mut con = client.get_connection_with_timeout(Duration::from_secs(5))?;
+    redis::cmd("PING").query(&mut con)
+}
+
+/// The Python that has redis-py: scripts/test.sh makes a virtualenv and says where.
+pub fn python_bin() -> String {
+    std::env::var("KIMERA_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Run a Python snippet; the app itself is Python (redis-py).
+pub fn python(script: &str, envs: &HashMap<String, String>) -> Output {
+    Command::new(python_bin())
+        .arg("-c")
+        .arg(script)
+        .envs(envs)
+        .output()
+        .expect("python3 runs")
+}

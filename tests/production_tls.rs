@@ -1,0 +1,262 @@
+//! production-tls, end to end: generated files, a real redis-server started from them,
+//! and clients that either must get in (the app, from `.env` only) or must not.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Generate production-tls for localhost on a free port into `dir`.
+fn generate_prod(dir: &Path) -> u16 {
+    let port = free_port();
+    generate(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port.to_string(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    port
+}
+
+#[test]
+fn app_connects_from_env_with_client_cert_and_hostname_check() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("redis-prod");
+    let port = generate_prod(&dir);
+    // Started from another folder on purpose: the config must not depend on the cwd.
+    let server = Server::start(&dir.join("redis.conf"), port);
+
+    let env = read_env(&dir);
+    assert_eq!(env["REDIS_SSL"], "true");
+    assert_eq!(env["REDIS_USERNAME"], "kimera_user");
+    assert_eq!(env["REDIS_CERT_REQS"], "required");
+    let client = app_client(&env);
+    assert_eq!(ping(&client).unwrap(), "PONG");
+
+    let mut con = client.get_connection().unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("kimera:k")
+        .arg("v")
+        .query(&mut con)
+        .unwrap();
+    let v: String = redis::cmd("GET").arg("kimera:k").query(&mut con).unwrap();
+    assert_eq!(v, "v");
+    let who: String = redis::cmd("ACL").arg("WHOAMI").query(&mut con).unwrap();
+    assert_eq!(who, "kimera_user");
+    // The app user's rights exclude @dangerous commands.
+    let flush: redis::RedisResult<()> = redis::cmd("FLUSHALL").query(&mut con);
+    let err = flush.unwrap_err();
+    assert_eq!(err.code(), Some("NOPERM"), "{err}");
+    drop(server);
+}
+
+#[test]
+fn app_connects_with_redis_py_from_env_only() {
+    if !have("redis-server") || !have_redis_py() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let out = python(APP_PY, &read_env(&dir));
+    assert!(
+        out.status.success(),
+        "redis-py could not use the generated .env:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "PONG kimera_user v"
+    );
+}
+
+/// The KIMERA app's connection: redis-py keyword arguments from the REDIS_* variables,
+/// hostname checking left at its default (on).
+pub const APP_PY: &str = r#"
+import os
+import redis
+E = os.environ
+kw = dict(
+    host=E["REDIS_HOST"], port=int(E["REDIS_PORT"]), db=int(E["REDIS_DB"]),
+    username=E["REDIS_USERNAME"] or None, password=E["REDIS_PASSWORD"] or None,
+    socket_timeout=float(E["REDIS_SOCKET_TIMEOUT"]),
+    socket_connect_timeout=float(E["REDIS_SOCKET_CONNECT_TIMEOUT"]),
+    retry_on_timeout=E["REDIS_RETRY_ON_TIMEOUT"] == "true",
+    health_check_interval=int(E["REDIS_HEALTH_CHECK_INTERVAL"]),
+    decode_responses=E["REDIS_DECODE_RESPONSES"] == "true",
+    encoding=E["REDIS_ENCODING"], max_connections=int(E["REDIS_MAX_CONNECTIONS"]),
+)
+if E["REDIS_SSL"] == "true":
+    kw.update(ssl=True, ssl_certfile=E["REDIS_SSL_CERTFILE"], ssl_keyfile=E["REDIS_SSL_KEYFILE"],
+              ssl_ca_certs=E["REDIS_CA_CERTS"], ssl_cert_reqs=E["REDIS_CERT_REQS"])
+r = redis.Redis(**kw)
+r.set("kimera:py", "v")
+print("PONG" if r.ping() else "no", r.acl_whoami() if E["REDIS_USERNAME"] else "-", r.get("kimera:py"))
+"#;
+
+#[test]
+fn client_without_certificate_is_refused() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir);
+    let server = Server::start(&dir.join("redis.conf"), port);
+    let env = read_env(&dir);
+    assert_eq!(
+        ping(&app_client(&env)).unwrap(),
+        "PONG",
+        "the good client must get in first"
+    );
+
+    install_crypto_provider();
+    let no_cert = redis::Client::build_with_tls(
+        app_url(&env),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(std::fs::read(&env["REDIS_CA_CERTS"]).unwrap()),
+        },
+    )
+    .unwrap();
+    assert!(
+        ping(&no_cert).is_err(),
+        "a client without a certificate got in"
+    );
+    assert!(
+        server.log().contains("peer did not return a certificate"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn client_certificate_from_another_ca_is_refused() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let other = tmp.path().join("other");
+    let port = generate_prod(&dir);
+    generate_prod(&other);
+    let server = Server::start(&dir.join("redis.conf"), port);
+    let env = read_env(&dir);
+    assert_eq!(
+        ping(&app_client(&env)).unwrap(),
+        "PONG",
+        "the good client must get in first"
+    );
+
+    // Same server, same password, but the other setup's client certificate and key.
+    let mut foreign = env.clone();
+    for k in ["REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE"] {
+        foreign.insert(k.into(), read_env(&other)[k].clone());
+    }
+    assert!(
+        ping(&app_client(&foreign)).is_err(),
+        "a foreign client certificate got in"
+    );
+    assert!(
+        server.log().contains("certificate verify failed"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn default_user_cannot_log_in() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let env = read_env(&dir);
+
+    // A valid client certificate but no credentials: the connection is the default user's.
+    let mut anon = env.clone();
+    anon.insert("REDIS_USERNAME".into(), String::new());
+    anon.insert("REDIS_PASSWORD".into(), String::new());
+    let err = ping(&app_client(&anon)).unwrap_err();
+    assert_eq!(err.code(), Some("NOAUTH"), "{err}");
+
+    // Logging in as `default`, whatever the password, is refused.
+    let mut con = app_client(&anon)
+        .get_connection_with_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    for pass in ["", "nopass", &env["REDIS_PASSWORD"]] {
+        let r: redis::RedisResult<()> = redis::cmd("AUTH").arg("default").arg(pass).query(&mut con);
+        assert!(r.is_err(), "AUTH default {pass:?} succeeded");
+    }
+}
+
+#[test]
+fn plain_text_port_is_closed() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let mut env = read_env(&dir);
+    env.insert("REDIS_SSL".into(), "false".into());
+    assert!(
+        ping(&app_client(&env)).is_err(),
+        "plain text reached a TLS-only port"
+    );
+}
+
+#[test]
+fn compose_file_passes_docker_compose_config() {
+    if !have("docker-compose") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir);
+    let out = std::process::Command::new("docker-compose")
+        .args(["-f", "docker-compose.yml", "config", "-q"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap())
+            .unwrap();
+    let svc = &yaml["services"]["redis"];
+    let env = read_env(&dir);
+    // The password is read inside the container, never written into the compose file.
+    let text = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
+    assert!(!text.contains(&env["REDIS_PASSWORD"]));
+    // Every mounted certificate and key is read-only, and the CA key is not mounted.
+    let mounts = svc["volumes"].as_sequence().unwrap();
+    for m in mounts {
+        let src = m["source"].as_str().unwrap();
+        assert!(
+            !src.ends_with("ca.key"),
+            "the CA key is mounted into the container"
+        );
+        if src.contains("/certs/") {
+            assert_eq!(m["read_only"].as_bool(), Some(true), "{src}");
+        }
+    }
+    let test = svc["healthcheck"]["test"][1].as_str().unwrap();
+    assert!(test.contains("redis-cli -e --tls"), "{test}");
+}
