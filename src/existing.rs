@@ -17,7 +17,7 @@ pub struct Existing {
     pub server_key: Option<String>,
     pub client_cert: Option<String>,
     pub client_key: Option<String>,
-    /// REDIS_PASSWORD from the existing `.env`, when there is one.
+    /// The password the existing `.env` (or else `redis.properties`) holds.
     pub password: Option<String>,
     pub acl_exists: bool,
 }
@@ -26,6 +26,7 @@ impl Existing {
     pub fn read(out_dir: &Path) -> Result<Existing> {
         let read = |rel: &str| read_optional(&out_dir.join(rel));
         let env = read(layout::ENV)?;
+        let properties = read(layout::PROPERTIES)?;
         Ok(Existing {
             ca_cert: read(layout::CA_CERT)?,
             ca_key: read(layout::CA_KEY)?,
@@ -33,7 +34,14 @@ impl Existing {
             server_key: read(layout::SERVER_KEY)?,
             client_cert: read(layout::CLIENT_CERT)?,
             client_key: read(layout::CLIENT_KEY)?,
-            password: env.as_deref().and_then(password_from_env),
+            password: env
+                .as_deref()
+                .and_then(|t| password_from(t, "REDIS_PASSWORD="))
+                .or_else(|| {
+                    properties
+                        .as_deref()
+                        .and_then(|t| password_from(t, "redis.password="))
+                }),
             acl_exists: out_dir.join(layout::ACL).exists(),
         })
     }
@@ -50,10 +58,10 @@ fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// The generated password is alphanumeric, so `.env` holds it bare.
-fn password_from_env(env: &str) -> Option<String> {
-    env.lines()
-        .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+/// The generated password is alphanumeric, so both files hold it bare after `prefix`.
+fn password_from(text: &str, prefix: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
         .map(str::trim)
         .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
         .map(str::to_owned)

@@ -268,10 +268,15 @@ fn check_out(out: &Path) -> Result<PathBuf> {
             out.display()
         )));
     }
-    // Every generated file names this path; a newline or control byte would break them.
-    if abs.to_str().is_none_or(|s| s.chars().any(char::is_control)) {
+    // Every generated file names this path. Control bytes cannot be carried by .env or
+    // redis.conf lines, and a single quote not by .env's literal quoting; the rest is
+    // escaped per format.
+    if abs
+        .to_str()
+        .is_none_or(|s| s.chars().any(|c| c.is_control() || c == '\''))
+    {
         return Err(Error::usage(format!(
-            "--out {}: allowed: a UTF-8 path without control characters",
+            "--out {}: allowed: a UTF-8 path without control characters or single quotes",
             out.display()
         )));
     }

@@ -260,3 +260,35 @@ fn compose_file_passes_docker_compose_config() {
     let test = svc["healthcheck"]["test"][1].as_str().unwrap();
     assert!(test.contains("redis-cli -e --tls"), "{test}");
 }
+
+#[test]
+fn an_output_path_with_spaces_quotes_and_dollars_works_as_generated() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("my \"redis\" $HOME #1 \\ é");
+    let port = generate_prod(&dir);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let env = read_env(&dir);
+    assert!(
+        env["REDIS_SSL_CERTFILE"].starts_with(dir.to_str().unwrap()),
+        "{}",
+        env["REDIS_SSL_CERTFILE"]
+    );
+    assert_eq!(ping(&app_client(&env)).unwrap(), "PONG");
+    if have("docker-compose") {
+        let out = std::process::Command::new("docker-compose")
+            .args(["-f", "docker-compose.yml", "config"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Compose kept the `$` literally rather than interpolating $HOME.
+        assert!(String::from_utf8_lossy(&out.stdout).contains("$HOME #1"));
+    }
+}

@@ -67,7 +67,7 @@ pub fn generate(args: &GenerateArgs) -> Result<Outcome> {
     })
 }
 
-/// The app user's password: the one the existing `.env` holds, so that a re-run keeps
+/// The app user's password: the one the existing `.env` (or `redis.properties`) holds, so that a re-run keeps
 /// a working app working; otherwise 32 alphanumerics from the OS CSPRNG, which need no
 /// quoting in any file format.
 fn password(settings: &Settings, existing: &Existing) -> Result<String> {
@@ -81,7 +81,7 @@ fn password(settings: &Settings, existing: &Existing) -> Result<String> {
         .collect();
     if !settings.force && !kept.is_empty() {
         return Err(Error::failed(format!(
-            "{} exist(s) in {} but .env holds no password to reuse: a new password would not \
+            "{} exist(s) in {} but neither .env nor redis.properties holds a password to reuse: a new password would not \
              match the kept files; run with --force to write the new password to all of them",
             kept.join(", "),
             settings.out_dir.display()

@@ -1,0 +1,148 @@
+//! Bad input: one clear line naming the flag and what is allowed, exit 2, nothing written.
+
+mod common;
+
+use common::*;
+
+/// Run with `args` into a fresh folder; assert exit 2, a one-line error containing each
+/// of `expect`, and that the output folder was not created.
+fn refused(args: &[&str], expect: &[&str]) {
+    let tmp = tempdir();
+    let dir = tmp.path().join("out");
+    let mut all = args.to_vec();
+    all.extend(["--out", dir.to_str().unwrap()]);
+    let out = run(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} was not refused with 2:\n{stderr}"
+    );
+    for e in expect {
+        assert!(stderr.contains(e), "{args:?}: error lacks {e:?}:\n{stderr}");
+    }
+    assert!(!dir.exists(), "{args:?} created the output folder");
+}
+
+#[test]
+fn bad_values_are_refused_with_the_flag_and_what_is_allowed() {
+    let p = ["--profile", "production-tls"];
+    let with = |extra: &[&'static str]| [&p[..], extra].concat();
+    refused(&with(&["--port", "0"]), &["--port 0", "1 to 65535"]);
+    refused(&with(&["--port", "70000"]), &["--port 70000", "1 to 65535"]);
+    refused(&with(&["--db", "16"]), &["--db 16", "0 to 15"]);
+    refused(
+        &with(&["--host", "bad host"]),
+        &["--host \"bad host\"", "RFC 1123"],
+    );
+    refused(&with(&["--host=-lead.example"]), &["--host", "RFC 1123"]);
+    refused(&with(&["--host", "a\nb"]), &["--host", "RFC 1123"]);
+    refused(
+        &with(&["--username", "a b"]),
+        &["--username \"a b\"", "A-Z a-z 0-9 _ - ."],
+    );
+    refused(
+        &with(&["--username", "x\nuser evil on nopass +@all"]),
+        &["--username", "A-Z a-z 0-9 _ - ."],
+    );
+    refused(
+        &with(&["--username", "default"]),
+        &["--username default", "default user is switched off"],
+    );
+    refused(&with(&["--san", "bad_name!"]), &["--san", "RFC 1123"]);
+    refused(&with(&["--days", "0"]), &["--days 0", "1 to 36500"]);
+    refused(&with(&["--ca-days=-5"]), &["--ca-days -5", "1 to 36500"]);
+    refused(
+        &with(&["--days", "400", "--ca-days", "300"]),
+        &["--days 400", "outlive the CA"],
+    );
+    refused(&with(&["--key-type", "dsa"]), &["--key-type", "ecdsa-p256"]);
+    refused(&["--profile", "nope"], &["--profile", "production-tls"]);
+    refused(
+        &["--profile", "local-dev", "--username", "bob"],
+        &["--username", "local-dev has no ACL user"],
+    );
+    refused(
+        &["--profile", "local-dev", "--san", "x.example"],
+        &["--san", "no TLS"],
+    );
+}
+
+#[test]
+fn errors_are_one_line() {
+    let out = run(&["--profile", "production-tls", "--port", "0", "--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("kimera-redis-init: error: --port 0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn out_that_is_a_file_is_refused() {
+    let tmp = tempdir();
+    let file = tmp.path().join("f");
+    std::fs::write(&file, "x").unwrap();
+    let out = run(&["--profile", "local-dev", "--out", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+#[test]
+fn profiles_lists_every_profile_on_one_line() {
+    let out = generate(&["profiles"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["local-dev", "production-tls", "cluster", "high-performance"]
+    );
+}
+
+#[test]
+fn generate_subcommand_is_the_same_job() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("g");
+    generate(&[
+        "generate",
+        "--profile",
+        "local-dev",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(dir.join(".env").exists() && dir.join("redis.conf").exists());
+}
+
+#[test]
+fn default_out_is_named_after_the_profile() {
+    let tmp = tempdir();
+    let out = std::process::Command::new(BIN)
+        .args(["--profile", "local-dev"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(tmp.path().join("local-dev/.env").exists());
+}
+
+#[test]
+fn out_with_a_single_quote_or_newline_is_refused() {
+    let tmp = tempdir();
+    for name in ["it's", "a\nb"] {
+        let dir = tmp.path().join(name);
+        let out = run(&[
+            "--profile",
+            "production-tls",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{name:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+        assert!(!dir.exists());
+    }
+}
