@@ -17,6 +17,8 @@ pub enum Kind {
     CaCertificate,
     /// Never replaced by any run, `--force` included.
     CaKey,
+    /// A generated script users run; holds no secret.
+    Script,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
         match self {
             Kind::Dir => 0o700,
             Kind::Config | Kind::Certificate | Kind::CaCertificate => 0o644,
+            Kind::Script => 0o755,
             Kind::Secret | Kind::PrivateKey | Kind::CaKey => 0o600,
         }
     }

@@ -12,6 +12,8 @@ Examples:
   kimera-redis-init --profile local-dev
   kimera-redis-init --profile production-tls --host redis.example.com --out ./redis-prod
   kimera-redis-init --profile production-tls --host localhost --dry-run
+  kimera-redis-init --profile cluster --nodes 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --tls
+  kimera-redis-init --profile high-performance --maxmemory 2gb
   kimera-redis-init profiles";
 
 #[derive(Debug, Parser)]
@@ -36,7 +38,7 @@ pub enum Command {
     /// Generate a profile's files (the same as running without a subcommand).
     ///
     /// Example: kimera-redis-init generate --profile production-tls --out ./redis-prod
-    Generate(GenerateArgs),
+    Generate(Box<GenerateArgs>),
     /// List the built-in profiles, one line each.
     ///
     /// Example: kimera-redis-init profiles
@@ -116,6 +118,36 @@ pub struct GenerateArgs {
     /// Example: --san redis.internal --san 10.0.0.5
     #[arg(long, value_name = "NAME_OR_IP")]
     pub san: Vec<String>,
+
+    /// Cluster nodes as host:port, comma-separated (cluster profile; at least 3 masters).
+    ///
+    /// Example: --nodes 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub nodes: Vec<String>,
+
+    /// Replicas per master (cluster profile); the node count must be a multiple of N+1.
+    ///
+    /// Example: --nodes a:7001,b:7002,c:7003,d:7004,e:7005,f:7006 --replicas 1
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<i64>,
+
+    /// Turn TLS on for a profile that is plain by default (cluster, high-performance).
+    ///
+    /// Example: kimera-redis-init --profile cluster --tls
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Threads for network I/O (high-performance; 1 = off). Not with TLS on Redis 7.
+    ///
+    /// Example: --io-threads 4
+    #[arg(long, value_name = "N")]
+    pub io_threads: Option<i64>,
+
+    /// Memory limit, after which the profile's eviction policy applies.
+    ///
+    /// Example: --maxmemory 2gb
+    #[arg(long, value_name = "SIZE")]
+    pub maxmemory: Option<String>,
 
     /// Key algorithm for the CA and every certificate.
     ///

@@ -1,68 +1,74 @@
 //! What a previous run left in the output folder: read (never written) so that a re-run
-//! reuses the CA, keeps existing keys and keeps the password the app already uses.
+//! reuses the CA, keeps existing keys and keeps the passwords that are already in use.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
-use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::settings::Settings;
 
-/// The parts of an earlier bundle that this run must build on.
+/// The files of an earlier bundle that this run builds on, by relative path.
 #[derive(Debug, Default)]
 pub struct Existing {
-    pub ca_cert: Option<String>,
-    pub ca_key: Option<String>,
-    pub server_cert: Option<String>,
-    pub server_key: Option<String>,
-    pub client_cert: Option<String>,
-    pub client_key: Option<String>,
-    /// The password the existing `.env` (or else `redis.properties`) holds.
-    pub password: Option<String>,
-    pub acl_exists: bool,
+    files: HashMap<String, String>,
 }
 
 impl Existing {
-    pub fn read(out_dir: &Path) -> Result<Existing> {
-        let read = |rel: &str| read_optional(&out_dir.join(rel));
-        let env = read(layout::ENV)?;
-        let properties = read(layout::PROPERTIES)?;
-        Ok(Existing {
-            ca_cert: read(layout::CA_CERT)?,
-            ca_key: read(layout::CA_KEY)?,
-            server_cert: read(layout::SERVER_CERT)?,
-            server_key: read(layout::SERVER_KEY)?,
-            client_cert: read(layout::CLIENT_CERT)?,
-            client_key: read(layout::CLIENT_KEY)?,
-            password: env
-                .as_deref()
-                .and_then(|t| password_from(t, "REDIS_PASSWORD="))
-                .or_else(|| {
-                    properties
-                        .as_deref()
-                        .and_then(|t| password_from(t, "redis.password="))
-                }),
-            acl_exists: out_dir.join(layout::ACL).exists(),
-        })
+    /// Read every file this run might reuse: certificates, keys and secret holders.
+    pub fn read(settings: &Settings) -> Result<Existing> {
+        let mut paths: Vec<String> = [
+            layout::CA_CERT,
+            layout::CA_KEY,
+            layout::CLIENT_CERT,
+            layout::CLIENT_KEY,
+            layout::ENV,
+            layout::PROPERTIES,
+            layout::ADMIN_ENV,
+            layout::ACL,
+        ]
+        .map(String::from)
+        .to_vec();
+        for node in &settings.nodes {
+            paths.extend([node.cert.clone(), node.key.clone(), node.conf.clone()]);
+        }
+        let mut files = HashMap::new();
+        for rel in paths {
+            let path = settings.out_dir.join(&rel);
+            match fs::read_to_string(&path) {
+                Ok(text) => {
+                    files.insert(rel, text);
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::failed(format!(
+                        "cannot read {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        Ok(Existing { files })
     }
-}
 
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::failed(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+    pub fn get(&self, rel: &str) -> Option<&str> {
+        self.files.get(rel).map(String::as_str)
     }
-}
 
-/// The generated password is alphanumeric, so both files hold it bare after `prefix`.
-fn password_from(text: &str, prefix: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .map(str::trim)
-        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .map(str::to_owned)
+    pub fn exists(&self, rel: &str) -> bool {
+        self.files.contains_key(rel)
+    }
+
+    /// The value after `prefix` on the first line of `rel` that starts with it, when it
+    /// is a password this tool could have generated (alphanumeric, so written bare or in
+    /// plain double quotes).
+    pub fn password(&self, rel: &str, prefix: &str) -> Option<String> {
+        self.get(rel)?
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.trim().trim_matches('"'))
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .map(str::to_owned)
+    }
 }

@@ -13,3 +13,19 @@ pub const SERVER_CERT: &str = "certs/redis-server.crt";
 pub const SERVER_KEY: &str = "certs/redis-server.key";
 pub const CLIENT_CERT: &str = "certs/redis-client.crt";
 pub const CLIENT_KEY: &str = "certs/redis-client.key";
+pub const ADMIN_ENV: &str = "admin.env";
+pub const CLUSTER_CREATE: &str = "cluster-create.sh";
+pub const NODES_DIR: &str = "nodes";
+
+/// A cluster node's own folder: its redis.conf, cluster config file and data.
+pub fn node_dir(name: &str) -> String {
+    format!("{NODES_DIR}/{name}")
+}
+
+pub fn node_cert(name: &str) -> String {
+    format!("{CERTS_DIR}/{name}.crt")
+}
+
+pub fn node_key(name: &str) -> String {
+    format!("{CERTS_DIR}/{name}.key")
+}

@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod pki;
 pub mod profile;
 pub mod render;
+pub mod secrets;
 pub mod settings;
 pub mod writer;
 

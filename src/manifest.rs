@@ -113,11 +113,20 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
     }
     if !settings.dry_run {
         let dir = settings.out_dir.display();
-        out.push_str(&format!(
-            "\nStart the server:  redis-server {dir}/redis.conf\n\
-             Or in a container: cd {dir} && docker-compose up -d\n\
-             The KIMERA app reads {dir}/.env\n"
-        ));
+        if settings.cluster.is_some() {
+            out.push_str(&format!(
+                "\nStart the nodes:   for n in {dir}/nodes/*/redis.conf; do redis-server \"$n\" & done\n\
+                 Form the cluster:  {dir}/cluster-create.sh\n\
+                 Or in containers:  cd {dir} && docker-compose up -d\n\
+                 The KIMERA app reads {dir}/.env\n"
+            ));
+        } else {
+            out.push_str(&format!(
+                "\nStart the server:  redis-server {dir}/redis.conf\n\
+                 Or in a container: cd {dir} && docker-compose up -d\n\
+                 The KIMERA app reads {dir}/.env\n"
+            ));
+        }
     }
     out
 }

@@ -34,7 +34,8 @@ pub struct CertKey {
 #[derive(Debug, Clone)]
 pub struct Pki {
     pub ca: CertKey,
-    pub server: CertKey,
+    /// One per node, in the order of `Settings::nodes`.
+    pub servers: Vec<CertKey>,
     pub client: CertKey,
 }
 
@@ -44,7 +45,7 @@ struct LeafSpec<'a> {
     key_path: &'a str,
     common_name: &'a str,
     sans: &'a [SanName],
-    usage: ExtendedKeyUsagePurpose,
+    usages: Vec<ExtendedKeyUsagePurpose>,
 }
 
 /// Issue (or reuse) the CA and both leaves for `settings`.
@@ -64,35 +65,48 @@ pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
         )));
     }
     let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
-    let server = leaf(
-        settings,
-        &issuer,
-        existing.server_cert.as_deref(),
-        existing.server_key.as_deref(),
-        &LeafSpec {
-            cert_path: layout::SERVER_CERT,
-            key_path: layout::SERVER_KEY,
-            common_name: &settings.host,
-            sans: &settings.server_sans,
-            usage: ExtendedKeyUsagePurpose::ServerAuth,
-        },
-        now,
-    )?;
+    // Cluster nodes dial each other on the bus and for replication, presenting their
+    // server certificate as a client certificate: those need clientAuth too.
+    let node_usages = if settings.cluster.is_some() {
+        vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ]
+    } else {
+        vec![ExtendedKeyUsagePurpose::ServerAuth]
+    };
+    let servers = settings
+        .nodes
+        .iter()
+        .map(|node| {
+            let spec = LeafSpec {
+                cert_path: &node.cert,
+                key_path: &node.key,
+                common_name: &node.host,
+                sans: &node.sans,
+                usages: node_usages.clone(),
+            };
+            leaf(settings, &issuer, existing, &spec, now)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let client = leaf(
         settings,
         &issuer,
-        existing.client_cert.as_deref(),
-        existing.client_key.as_deref(),
+        existing,
         &LeafSpec {
             cert_path: layout::CLIENT_CERT,
             key_path: layout::CLIENT_KEY,
             common_name: client_cn,
             sans: &[],
-            usage: ExtendedKeyUsagePurpose::ClientAuth,
+            usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
         },
         now,
     )?;
-    Ok(Pki { ca, server, client })
+    Ok(Pki {
+        ca,
+        servers,
+        client,
+    })
 }
 
 /// The CA is reused whenever both its files exist, `--force` or not: old and new
@@ -102,7 +116,7 @@ fn ca(
     existing: &Existing,
     now: OffsetDateTime,
 ) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
-    match (&existing.ca_cert, &existing.ca_key) {
+    match (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY)) {
         (Some(cert_pem), Some(key_pem)) => {
             let key = load_key(layout::CA_KEY, key_pem)?;
             let (_, info) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
@@ -122,8 +136,8 @@ fn ca(
                 ))
             })?;
             let ca = CertKey {
-                cert_pem: cert_pem.clone(),
-                key_pem: key_pem.clone(),
+                cert_pem: cert_pem.to_owned(),
+                key_pem: key_pem.to_owned(),
                 info,
                 reused: true,
             };
@@ -156,7 +170,7 @@ fn ca(
             Ok((issuer, ca))
         }
         (Some(_), None) | (None, Some(_)) => {
-            let (has, missing) = if existing.ca_cert.is_some() {
+            let (has, missing) = if existing.exists(layout::CA_CERT) {
                 (layout::CA_CERT, layout::CA_KEY)
             } else {
                 (layout::CA_KEY, layout::CA_CERT)
@@ -174,12 +188,12 @@ fn ca(
 fn leaf(
     settings: &Settings,
     issuer: &Issuer<'static, KeyPair>,
-    cert_on_disk: Option<&str>,
-    key_on_disk: Option<&str>,
+    existing: &Existing,
     spec: &LeafSpec<'_>,
     now: OffsetDateTime,
 ) -> Result<CertKey> {
-    let key = match (settings.force, cert_on_disk, key_on_disk) {
+    let on_disk = (existing.get(spec.cert_path), existing.get(spec.key_path));
+    let key = match (settings.force, on_disk.0, on_disk.1) {
         (false, Some(cert_pem), Some(key_pem)) => {
             let key = load_key(spec.key_path, key_pem)?;
             let (_, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;
@@ -214,7 +228,7 @@ fn leaf(
         // RSA keys may also be used for TLS 1.2 RSA key exchange, as mkcert allows.
         params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
     }
-    params.extended_key_usages = vec![spec.usage.clone()];
+    params.extended_key_usages = spec.usages.clone();
     params.subject_alt_names = spec
         .sans
         .iter()

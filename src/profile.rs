@@ -32,10 +32,16 @@ pub struct Profile {
     pub tls: bool,
     /// An ACL user with a generated password, the default user off.
     pub auth: bool,
+    /// `host:port` of every node; non-empty makes the profile a Redis Cluster.
     #[serde(default)]
     pub cluster_nodes: Vec<String>,
+    /// Replicas per master (cluster only).
+    #[serde(default)]
+    pub replicas: i64,
     pub pool: Pool,
     pub kimera: Kimera,
+    #[serde(default)]
+    pub server: Server,
 }
 
 /// The app's connection pool and timeouts (REDIS_MAX_CONNECTIONS and friends).
@@ -56,6 +62,42 @@ pub struct Kimera {
     pub log_level: String,
     pub features: String,
     pub rate_limit_enabled: bool,
+}
+
+/// Server tuning. The defaults are Redis's own, and the template writes a directive only
+/// when it differs from them, each with a line saying why.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub maxclients: i64,
+    pub tcp_backlog: i64,
+    pub tcp_keepalive: i64,
+    /// Seconds before an idle client is closed; 0 never.
+    pub timeout: i64,
+    /// `rdb` (Redis's default snapshots), `aof` or `none`.
+    pub persistence: String,
+    /// Empty: no limit.
+    pub maxmemory: String,
+    pub maxmemory_policy: String,
+    /// Free memory of deleted, expired and evicted keys in a background thread.
+    pub lazyfree: bool,
+    pub io_threads: i64,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            maxclients: 10000,
+            tcp_backlog: 511,
+            tcp_keepalive: 300,
+            timeout: 0,
+            persistence: "rdb".into(),
+            maxmemory: String::new(),
+            maxmemory_policy: "noeviction".into(),
+            lazyfree: false,
+            io_threads: 1,
+        }
+    }
 }
 
 /// The names of the built-in profiles, for `--profile` and `profiles`.

@@ -1,10 +1,11 @@
-//! Settings + PKI become a `Bundle`: templates rendered with minijinja, in memory.
+//! Settings + PKI + secrets become a `Bundle`: templates rendered with minijinja, in memory.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::{Serde, ValueKind};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
@@ -12,8 +13,9 @@ use crate::error::{Error, Result};
 use crate::escape;
 use crate::layout;
 use crate::pki::Pki;
-use crate::profile::{Kimera, Pool};
-use crate::settings::{COMPOSE_SERVICE, Settings};
+use crate::profile::{Kimera, Pool, Server};
+use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
+use crate::settings::{Node, Settings};
 
 /// The official image, on the major the tests run against.
 pub const REDIS_IMAGE: &str = "redis:7.4";
@@ -21,6 +23,7 @@ pub const REDIS_IMAGE: &str = "redis:7.4";
 const TEMPLATES: &[(&str, &str)] = &[
     ("redis.conf", include_str!("../templates/redis.conf.j2")),
     ("users.acl", include_str!("../templates/users.acl.j2")),
+    ("admin.env", include_str!("../templates/admin.env.j2")),
     (".env", include_str!("../templates/env.j2")),
     (
         "redis.properties",
@@ -30,18 +33,25 @@ const TEMPLATES: &[(&str, &str)] = &[
         "docker-compose.yml",
         include_str!("../templates/docker-compose.yml.j2"),
     ),
+    (
+        "docker-compose-cluster.yml",
+        include_str!("../templates/docker-compose-cluster.yml.j2"),
+    ),
+    (
+        "cluster-create.sh",
+        include_str!("../templates/cluster-create.sh.j2"),
+    ),
 ];
 
-/// Absolute paths of every file the rendered files point at.
+/// Absolute paths of the files shared by every node.
 #[derive(Serialize)]
 struct Paths {
-    conf: String,
+    out: String,
     acl: String,
     env: String,
-    data: String,
+    admin_env: String,
+    create_script: String,
     ca_cert: String,
-    server_cert: String,
-    server_key: String,
     client_cert: String,
     client_key: String,
 }
@@ -60,6 +70,26 @@ struct Mount {
     read_only: bool,
 }
 
+/// One server as the templates see it; absolute paths.
+#[derive(Serialize)]
+struct NodeView {
+    name: String,
+    host: String,
+    port: u16,
+    address: String,
+    conf: String,
+    data: String,
+    nodes_conf: String,
+    cert: String,
+    key: String,
+    bind: String,
+    bind_reason: &'static str,
+    announce_ip: Option<String>,
+    publish: String,
+    mounts: Vec<Mount>,
+    healthcheck: String,
+}
+
 /// Everything the templates see.
 #[derive(Serialize)]
 struct View<'a> {
@@ -71,19 +101,26 @@ struct View<'a> {
     username: &'a str,
     password: &'a str,
     password_sha256: String,
+    admin_user: &'static str,
+    admin_password: &'a str,
+    admin_sha256: String,
+    replica_user: &'static str,
+    replica_password: &'a str,
+    replica_sha256: String,
     tls: bool,
     auth: bool,
-    bind: &'static str,
-    bind_reason: &'static str,
+    cluster: bool,
+    replicas: u8,
+    cluster_nodes: String,
     paths: Paths,
     app: AppTls,
     pool: PoolView,
     kimera: &'a Kimera,
-    service: &'static str,
+    server: &'a Server,
     image: &'static str,
     owner: String,
-    publish: String,
-    mounts: Vec<Mount>,
+    nodes: Vec<NodeView>,
+    create_mounts: Vec<Mount>,
 }
 
 /// Pool values as the guide writes them (`5.0`, not `5`).
@@ -108,19 +145,20 @@ impl From<&Pool> for PoolView {
     }
 }
 
-/// Render the whole bundle. `password` is `Some` exactly when the profile authenticates;
+/// Render the whole bundle. `secrets` is `Some` exactly when the profile authenticates;
 /// `pki` is `Some` exactly when it uses TLS.
-pub fn render(settings: &Settings, pki: Option<&Pki>, password: Option<&str>) -> Result<Bundle> {
+pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
     let env = environment()?;
-    let view = view(settings, password);
-    let render = |name: &str| -> Result<String> {
+    let view = view(settings, secrets);
+    let render = |name: &str, extra: minijinja::Value| -> Result<String> {
         env.get_template(name)
-            .and_then(|t| t.render(Serde(&view)))
+            .and_then(|t| t.render(context! { ..extra, ..minijinja::Value::from(Serde(&view)) }))
             .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
     };
+    let plain = |name: &str| render(name, context! {});
+    let cluster = settings.cluster.is_some();
 
     let mut bundle = Bundle::default();
-    bundle.dir(layout::DATA_DIR, "Redis snapshots (the server's `dir`)");
     if let Some(pki) = pki {
         bundle.dir(layout::CERTS_DIR, "certificates and keys");
         bundle.cert(
@@ -128,7 +166,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, password: Option<&str>) ->
             Kind::CaCertificate,
             &pki.ca.cert_pem,
             &pki.ca.info,
-            "CA certificate: clients and the server trust it",
+            "CA certificate: clients and servers trust it",
         );
         bundle.file(
             layout::CA_KEY,
@@ -136,19 +174,26 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, password: Option<&str>) ->
             pki.ca.key_pem.clone(),
             "CA private key: keep it offline once the setup is done",
         );
-        bundle.cert(
-            layout::SERVER_CERT,
-            Kind::Certificate,
-            &pki.server.cert_pem,
-            &pki.server.info,
-            "Redis server certificate (serverAuth)",
-        );
-        bundle.file(
-            layout::SERVER_KEY,
-            Kind::PrivateKey,
-            pki.server.key_pem.clone(),
-            "Redis server private key",
-        );
+        for (node, ck) in settings.nodes.iter().zip(&pki.servers) {
+            let purpose = if cluster {
+                "cluster node certificate (serverAuth, clientAuth)"
+            } else {
+                "Redis server certificate (serverAuth)"
+            };
+            bundle.cert(
+                &node.cert,
+                Kind::Certificate,
+                &ck.cert_pem,
+                &ck.info,
+                purpose,
+            );
+            bundle.file(
+                &node.key,
+                Kind::PrivateKey,
+                ck.key_pem.clone(),
+                "server private key",
+            );
+        }
         bundle.cert(
             layout::CLIENT_CERT,
             Kind::Certificate,
@@ -163,38 +208,73 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, password: Option<&str>) ->
             "app client private key",
         );
     }
-    bundle.file(
-        layout::REDIS_CONF,
-        Kind::Config,
-        render("redis.conf")?,
-        "Redis server configuration",
-    );
-    if password.is_some() {
+    for (node, nv) in settings.nodes.iter().zip(&view.nodes) {
+        if cluster {
+            bundle.dir(
+                &layout::node_dir(&node.name),
+                "a cluster node's config, cluster state and data",
+            );
+        }
+        bundle.dir(&node.data, "Redis snapshots (the server's `dir`)");
+        let conf = render("redis.conf", context! { node => Serde(nv) })?;
+        // A cluster node's config holds the replication password.
+        let (kind, purpose) = if cluster {
+            (
+                Kind::Secret,
+                "cluster node configuration (holds the replication password)",
+            )
+        } else {
+            (Kind::Config, "Redis server configuration")
+        };
+        bundle.file(&node.conf, kind, conf, purpose);
+    }
+    if secrets.is_some() {
         bundle.file(
             layout::ACL,
             Kind::Secret,
-            render("users.acl")?,
-            "ACL users (password stored as SHA-256)",
+            plain("users.acl")?,
+            "ACL users (passwords stored as SHA-256)",
+        );
+        bundle.file(
+            layout::ADMIN_ENV,
+            Kind::Secret,
+            plain("admin.env")?,
+            "the admin user's password, for operators and scripts",
         );
     }
     bundle.file(
         layout::ENV,
         Kind::Secret,
-        render(".env")?,
+        plain(".env")?,
         "the KIMERA app's settings, with the password",
     );
     bundle.file(
         layout::PROPERTIES,
         Kind::Secret,
-        render("redis.properties")?,
+        plain("redis.properties")?,
         "the guide's quick-reference form, with the password",
     );
-    bundle.file(
-        layout::COMPOSE,
-        Kind::Config,
-        render("docker-compose.yml")?,
-        "the same setup as a container of the official image",
-    );
+    if cluster {
+        bundle.file(
+            layout::CLUSTER_CREATE,
+            Kind::Script,
+            plain("cluster-create.sh")?,
+            "forms the cluster once every node runs; safe to run again",
+        );
+        bundle.file(
+            layout::COMPOSE,
+            Kind::Config,
+            plain("docker-compose-cluster.yml")?,
+            "the same cluster as containers of the official image",
+        );
+    } else {
+        bundle.file(
+            layout::COMPOSE,
+            Kind::Config,
+            plain("docker-compose.yml")?,
+            "the same setup as a container of the official image",
+        );
+    }
     Ok(bundle)
 }
 
@@ -233,16 +313,15 @@ fn template_error(msg: String) -> minijinja::Error {
     minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg)
 }
 
-fn view<'a>(s: &'a Settings, password: Option<&'a str>) -> View<'a> {
+fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     let abs = |rel: &str| path_string(&s.out_dir.join(rel));
     let paths = Paths {
-        conf: abs(layout::REDIS_CONF),
+        out: path_string(&s.out_dir),
         acl: abs(layout::ACL),
         env: abs(layout::ENV),
-        data: abs(layout::DATA_DIR),
+        admin_env: abs(layout::ADMIN_ENV),
+        create_script: abs(layout::CLUSTER_CREATE),
         ca_cert: abs(layout::CA_CERT),
-        server_cert: abs(layout::SERVER_CERT),
-        server_key: abs(layout::SERVER_KEY),
         client_cert: abs(layout::CLIENT_CERT),
         client_key: abs(layout::CLIENT_KEY),
     };
@@ -259,66 +338,163 @@ fn view<'a>(s: &'a Settings, password: Option<&'a str>) -> View<'a> {
             keyfile: String::new(),
         }
     };
-    let auth = password.is_some();
-    let mut mounts = vec![(paths.conf.clone(), true)];
-    if auth {
-        mounts.push((paths.acl.clone(), true));
-        mounts.push((paths.env.clone(), true));
-    }
+    let auth = secrets.is_some();
+    let username = s.username.as_deref().unwrap_or("");
+    let nodes = s
+        .nodes
+        .iter()
+        .map(|n| node_view(s, n, &paths, username, auth))
+        .collect();
+    let mut create_mounts = vec![
+        mount(&paths.create_script, true),
+        mount(&paths.admin_env, true),
+    ];
     if s.tls {
-        // Each file on its own: the CA key stays out of the container.
-        for p in [
-            &paths.ca_cert,
-            &paths.server_cert,
-            &paths.server_key,
-            &paths.client_cert,
-            &paths.client_key,
-        ] {
-            mounts.push((p.clone(), true));
+        for p in [&paths.ca_cert, &paths.client_cert, &paths.client_key] {
+            create_mounts.push(mount(p, true));
         }
     }
-    mounts.push((paths.data.clone(), false));
-    let loopback = s.host_is_loopback();
-    let (bind, bind_reason) = if loopback {
-        (
-            "127.0.0.1 -::1",
-            "The app runs on this machine: listen on loopback only.",
-        )
-    } else {
-        (
-            "* -::*",
-            "The app connects over the network: listen on every interface (-::* when IPv6 is absent).",
-        )
-    };
+    let secret = |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).unwrap_or("");
+    let digest =
+        |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).map(sha256_hex).unwrap_or_default();
     View {
         version: env!("CARGO_PKG_VERSION"),
         profile: &s.profile,
         host: &s.host,
         port: s.port,
         db: s.db,
-        username: s.username.as_deref().unwrap_or(""),
-        password: password.unwrap_or(""),
-        password_sha256: password.map(sha256_hex).unwrap_or_default(),
+        username,
+        password: secret(|x| Some(&x.app)),
+        password_sha256: digest(|x| Some(&x.app)),
+        admin_user: ADMIN_USER,
+        admin_password: secret(|x| Some(&x.admin)),
+        admin_sha256: digest(|x| Some(&x.admin)),
+        replica_user: REPLICA_USER,
+        replica_password: secret(|x| x.replica.as_deref()),
+        replica_sha256: digest(|x| x.replica.as_deref()),
         tls: s.tls,
         auth,
-        bind,
-        bind_reason,
+        cluster: s.cluster.is_some(),
+        replicas: s.cluster.unwrap_or(0),
+        cluster_nodes: if s.cluster.is_some() {
+            s.nodes
+                .iter()
+                .map(Node::address)
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            String::new()
+        },
         paths,
         app,
         pool: PoolView::from(&s.pool),
         kimera: &s.kimera,
-        service: COMPOSE_SERVICE,
+        server: &s.server,
         image: REDIS_IMAGE,
         owner: format!("{}:{}", s.owner.0, s.owner.1),
-        publish: if loopback {
-            format!("127.0.0.1:{0}:{0}", s.port)
+        nodes,
+        create_mounts,
+    }
+}
+
+fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> NodeView {
+    let abs = |rel: &str| path_string(&s.out_dir.join(rel));
+    let (bind, bind_reason) = match n.host.parse::<IpAddr>() {
+        _ if n.is_loopback() => (
+            "127.0.0.1 -::1".to_owned(),
+            "Clients reach this server on this machine: listen on loopback only.",
+        ),
+        Ok(ip) => (
+            format!("{ip} 127.0.0.1 -::1"),
+            "Listen on the address clients dial, and on loopback for local administration.",
+        ),
+        Err(_) => (
+            "* -::*".to_owned(),
+            "Clients connect over the network: listen on every interface (-::* when IPv6 is absent).",
+        ),
+    };
+    let conf = abs(&n.conf);
+    let data = abs(&n.data);
+    let cert = abs(&n.cert);
+    let key = abs(&n.key);
+    let mut mounts = vec![mount(&conf, true)];
+    if auth {
+        mounts.push(mount(&paths.acl, true));
+        mounts.push(mount(&paths.env, true));
+    }
+    if s.tls {
+        // Each file on its own: the CA key stays out of the container.
+        for p in [
+            &paths.ca_cert,
+            &cert,
+            &key,
+            &paths.client_cert,
+            &paths.client_key,
+        ] {
+            mounts.push(mount(p, true));
+        }
+    }
+    let node_dir = s.out_dir.join(&n.conf);
+    let node_dir = node_dir.parent().unwrap_or(&s.out_dir);
+    if s.cluster.is_some() {
+        // The node writes its cluster state file beside its config.
+        mounts[0] = mount(&path_string(node_dir), false);
+    } else {
+        mounts.push(mount(&data, false));
+    }
+    NodeView {
+        name: n.name.clone(),
+        host: n.host.clone(),
+        port: n.port,
+        address: n.address(),
+        nodes_conf: path_string(&node_dir.join("nodes.conf")),
+        conf,
+        data,
+        cert,
+        key,
+        bind,
+        bind_reason,
+        announce_ip: n.host.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
+        publish: if n.is_loopback() {
+            format!("127.0.0.1:{0}:{0}", n.port)
         } else {
-            format!("{0}:{0}", s.port)
+            format!("{0}:{0}", n.port)
         },
-        mounts: mounts
-            .into_iter()
-            .map(|(path, read_only)| Mount { path, read_only })
-            .collect(),
+        mounts,
+        healthcheck: healthcheck(s, n, paths, username, auth),
+    }
+}
+
+/// `redis-cli -e ... ping` as the app user: fails on an error reply, not only on silence.
+fn healthcheck(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> String {
+    let mut line = String::new();
+    if auth {
+        line.push_str(&format!(
+            "export REDISCLI_AUTH=\"$(sed -n 's/^REDIS_PASSWORD=//p' {})\"; ",
+            escape::sh(&paths.env)
+        ));
+    }
+    line.push_str("redis-cli -e");
+    if s.tls {
+        line.push_str(&format!(
+            " --tls --cacert {} --cert {} --key {}",
+            escape::sh(&paths.ca_cert),
+            escape::sh(&paths.client_cert),
+            escape::sh(&paths.client_key)
+        ));
+    }
+    line.push_str(&format!(" -h 127.0.0.1 -p {}", n.port));
+    if auth {
+        line.push_str(&format!(" --user {}", escape::sh(username)));
+    }
+    line.push_str(" ping");
+    line
+}
+
+fn mount(path: &str, read_only: bool) -> Mount {
+    Mount {
+        path: path.to_owned(),
+        read_only,
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{GenerateArgs, KeyType};
 use crate::error::{Error, Result};
-use crate::profile::{self, Kimera, Pool, Profile};
+use crate::layout;
+use crate::profile::{self, Kimera, Pool, Profile, Server};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
@@ -28,6 +29,41 @@ impl std::fmt::Display for SanName {
     }
 }
 
+/// One redis-server: the single server of most profiles, or a cluster node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its folder under `nodes/` and its compose service; `redis` for a single server.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    /// Names on its server certificate.
+    pub sans: Vec<SanName>,
+    /// Paths relative to the output folder.
+    pub conf: String,
+    pub data: String,
+    pub cert: String,
+    pub key: String,
+}
+
+impl Node {
+    /// `host:port`, with IPv6 addresses in brackets, as clients and redis-cli take it.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Whether clients reach this node on this machine, so it can listen on loopback only.
+    pub fn is_loopback(&self) -> bool {
+        match self.host.parse::<IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => self.host.eq_ignore_ascii_case("localhost"),
+        }
+    }
+}
+
 /// Everything a run needs, resolved and validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -35,14 +71,17 @@ pub struct Settings {
     pub description: String,
     /// Absolute: rendered files point at each other by absolute path.
     pub out_dir: PathBuf,
+    /// Where the app connects first: the server, or the first cluster node.
     pub host: String,
     pub port: u16,
     pub db: u8,
-    /// The ACL user; `None` when the profile has no authentication.
+    /// The app's ACL user; `None` when the profile has no authentication.
     pub username: Option<String>,
     pub tls: bool,
-    /// Server certificate names: the host, loopback names, the compose service, `--san`s.
-    pub server_sans: Vec<SanName>,
+    /// One node for a single server; every node for a cluster.
+    pub nodes: Vec<Node>,
+    /// `Some(replicas per master)` for a Redis Cluster.
+    pub cluster: Option<u8>,
     pub key_type: KeyType,
     pub leaf_days: u32,
     pub ca_days: u32,
@@ -51,6 +90,7 @@ pub struct Settings {
     pub json: bool,
     pub pool: Pool,
     pub kimera: Kimera,
+    pub server: Server,
     /// Who owns the generated files; the container runs as this user so that it can
     /// read the 0600 keys without them being made readable to anyone else.
     pub owner: (u32, u32),
@@ -67,19 +107,15 @@ impl Settings {
     }
 
     fn from_profile(name: &str, p: Profile, args: &GenerateArgs) -> Result<Settings> {
-        if !p.cluster_nodes.is_empty() {
-            return Err(Error::usage(format!(
-                "--profile {name}: Redis Cluster generation is not available in this version; \
-                 allowed now: local-dev, production-tls, high-performance"
-            )));
-        }
-        let host = match &args.host {
-            Some(h) => check_host("--host", h)?,
-            None => check_host("profile field host", &p.host)?,
-        };
-        let port = match args.port {
-            Some(v) => check_port("--port", v)?,
-            None => check_port("profile field port", p.port)?,
+        let is_cluster = !p.cluster_nodes.is_empty();
+        let tls = match (p.tls, args.tls, p.auth) {
+            (_, true, false) => {
+                return Err(Error::usage(format!(
+                    "--tls: profile {name} has no authentication and stays plain text; \
+                     use production-tls, or cluster/high-performance with --tls"
+                )));
+            }
+            (profile_tls, flag, _) => profile_tls || flag,
         };
         let db = match args.db {
             Some(v) => check_db("--db", v)?,
@@ -96,7 +132,7 @@ impl Settings {
             (None, true) => Some(check_username("profile field username", &p.username)?),
             (None, false) => None,
         };
-        if !p.tls && !args.san.is_empty() {
+        if !tls && !args.san.is_empty() {
             return Err(Error::usage(format!(
                 "--san: profile {name} has no TLS, so there is no server certificate to add names to"
             )));
@@ -110,23 +146,68 @@ impl Settings {
             )));
         }
         check_pool(&p.pool)?;
+        let server = server(&p, args, tls)?;
+        let extra_sans = args
+            .san
+            .iter()
+            .map(|n| san_name("--san", n))
+            .collect::<Result<Vec<_>>>()?;
 
-        let mut server_sans = Vec::new();
-        if p.tls {
-            let defaults = [
-                host.as_str(),
-                "localhost",
-                "127.0.0.1",
-                "::1",
-                COMPOSE_SERVICE,
-            ];
-            for n in defaults {
-                push_unique(&mut server_sans, san_name("--host", n)?);
+        let (nodes, cluster) = if is_cluster {
+            if args.host.is_some() || args.port.is_some() {
+                return Err(Error::usage(format!(
+                    "--host/--port: profile {name} is a cluster; give its nodes with --nodes HOST:PORT,..."
+                )));
             }
-            for n in &args.san {
-                push_unique(&mut server_sans, san_name("--san", n)?);
+            if db != 0 {
+                return Err(Error::usage(format!(
+                    "--db {db}: Redis Cluster has only database 0; allowed: 0"
+                )));
             }
-        }
+            let (list, what) = if args.nodes.is_empty() {
+                (&p.cluster_nodes, "profile field cluster_nodes")
+            } else {
+                (&args.nodes, "--nodes")
+            };
+            let replicas = match args.replicas {
+                Some(r) => check_replicas("--replicas", r)?,
+                None => check_replicas("profile field replicas", p.replicas)?,
+            };
+            (
+                cluster_nodes(what, list, replicas, &extra_sans)?,
+                Some(replicas),
+            )
+        } else {
+            if !args.nodes.is_empty() || args.replicas.is_some() {
+                return Err(Error::usage(format!(
+                    "--nodes/--replicas: profile {name} is a single server; allowed with --profile cluster"
+                )));
+            }
+            let host = match &args.host {
+                Some(h) => check_host("--host", h)?,
+                None => check_host("profile field host", &p.host)?,
+            };
+            let port = match args.port {
+                Some(v) => check_port("--port", v)?,
+                None => check_port("profile field port", p.port)?,
+            };
+            let sans = if tls {
+                sans_for(&host, COMPOSE_SERVICE, &extra_sans)?
+            } else {
+                Vec::new()
+            };
+            let node = Node {
+                name: COMPOSE_SERVICE.to_owned(),
+                host,
+                port,
+                sans,
+                conf: layout::REDIS_CONF.to_owned(),
+                data: layout::DATA_DIR.to_owned(),
+                cert: layout::SERVER_CERT.to_owned(),
+                key: layout::SERVER_KEY.to_owned(),
+            };
+            (vec![node], None)
+        };
 
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
@@ -135,12 +216,13 @@ impl Settings {
             profile: name.to_owned(),
             description: p.description,
             out_dir,
-            host,
-            port,
+            host: nodes[0].host.clone(),
+            port: nodes[0].port,
             db,
             username,
-            tls: p.tls,
-            server_sans,
+            tls,
+            nodes,
+            cluster,
             key_type: args.key_type,
             leaf_days,
             ca_days,
@@ -149,17 +231,186 @@ impl Settings {
             json: args.json,
             pool: p.pool,
             kimera: p.kimera,
+            server,
             owner: process_owner(),
         })
     }
+}
 
-    /// Whether the host the app dials is this machine, so the server can bind loopback only.
-    pub fn host_is_loopback(&self) -> bool {
-        match self.host.parse::<IpAddr>() {
-            Ok(ip) => ip.is_loopback(),
-            Err(_) => self.host.eq_ignore_ascii_case("localhost"),
-        }
+/// A server certificate's names: its host, the loopback names (clients such as redis-py
+/// resolve `localhost` and dial the IP), its compose service, and every `--san`.
+fn sans_for(host: &str, service: &str, extra: &[SanName]) -> Result<Vec<SanName>> {
+    let mut sans = Vec::new();
+    for n in [host, "localhost", "127.0.0.1", "::1"] {
+        push_unique(&mut sans, san_name("--host", n)?);
     }
+    if let Ok(name) = san_name("node name", service) {
+        push_unique(&mut sans, name);
+    }
+    for n in extra {
+        push_unique(&mut sans, n.clone());
+    }
+    Ok(sans)
+}
+
+fn check_replicas(what: &str, value: i64) -> Result<u8> {
+    u8::try_from(value).ok().filter(|r| *r <= 5).ok_or_else(|| {
+        Error::usage(format!(
+            "{what} {value}: allowed: 0 to 5 replicas per master"
+        ))
+    })
+}
+
+/// Cluster nodes: `host:port` (IPv6 as `[addr]:port`), unique, at least 3 masters, and a
+/// port that leaves room for the cluster bus at port + 10000.
+fn cluster_nodes(
+    what: &str,
+    list: &[String],
+    replicas: u8,
+    extra: &[SanName],
+) -> Result<Vec<Node>> {
+    let mut nodes: Vec<Node> = Vec::new();
+    for item in list {
+        let (host, port) = item
+            .rsplit_once(':')
+            .map(|(h, p)| (h.trim_start_matches('[').trim_end_matches(']'), p))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{what} {item:?}: allowed: HOST:PORT, such as redis-1:7001"
+                ))
+            })?;
+        let host = check_host(what, host)?;
+        let port = port
+            .parse::<i64>()
+            .map_err(|_| Error::usage(format!("{what} {item:?}: the port is not a number")))
+            .and_then(|p| check_port(what, p))?;
+        if port > 55535 {
+            return Err(Error::usage(format!(
+                "{what} {item}: the cluster bus listens on port + 10000, which would pass 65535; \
+                 allowed: ports up to 55535"
+            )));
+        }
+        if nodes
+            .iter()
+            .any(|n| n.host.eq_ignore_ascii_case(&host) && n.port == port)
+        {
+            return Err(Error::usage(format!(
+                "{what} {item}: listed twice; allowed: each node once"
+            )));
+        }
+        let name = format!("{}-{port}", host.replace(':', "-")).to_ascii_lowercase();
+        let dir = layout::node_dir(&name);
+        nodes.push(Node {
+            sans: sans_for(&host, &name, extra)?,
+            host,
+            port,
+            conf: format!("{dir}/redis.conf"),
+            data: format!("{dir}/data"),
+            cert: layout::node_cert(&name),
+            key: layout::node_key(&name),
+            name,
+        });
+    }
+    let group = usize::from(replicas) + 1;
+    if nodes.len() < 3 * group || !nodes.len().is_multiple_of(group) {
+        return Err(Error::usage(format!(
+            "{what}: {} node(s) with --replicas {replicas}; allowed: a multiple of {group} that \
+             gives at least 3 masters ({} nodes or more)",
+            nodes.len(),
+            3 * group
+        )));
+    }
+    Ok(nodes)
+}
+
+/// The profile's server tuning with `--io-threads` and `--maxmemory` applied, checked.
+fn server(p: &Profile, args: &GenerateArgs, tls: bool) -> Result<Server> {
+    let mut s = p.server.clone();
+    let io_what = if let Some(n) = args.io_threads {
+        s.io_threads = n;
+        "--io-threads"
+    } else {
+        "profile field server.io_threads"
+    };
+    let mem_what = if let Some(m) = &args.maxmemory {
+        s.maxmemory = m.clone();
+        "--maxmemory"
+    } else {
+        "profile field server.maxmemory"
+    };
+    let range = |what: &str, v: i64, lo: i64, hi: i64| {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(Error::usage(format!("{what} {v}: allowed: {lo} to {hi}")))
+        }
+    };
+    range(io_what, s.io_threads, 1, 128)?;
+    range(
+        "profile field server.maxclients",
+        s.maxclients,
+        1,
+        1_000_000,
+    )?;
+    range("profile field server.tcp_backlog", s.tcp_backlog, 1, 65_535)?;
+    range(
+        "profile field server.tcp_keepalive",
+        s.tcp_keepalive,
+        0,
+        86_400,
+    )?;
+    range("profile field server.timeout", s.timeout, 0, 86_400 * 365)?;
+    if s.io_threads > 1 && tls {
+        return Err(Error::usage(format!(
+            "{io_what} {}: Redis 7 does not read TLS connections with I/O threads; \
+             allowed with TLS: 1 (off)",
+            s.io_threads
+        )));
+    }
+    if s.maxclients < p.pool.max_connections {
+        return Err(Error::usage(format!(
+            "profile field server.maxclients {}: smaller than the app's pool ({}); allowed: at least the pool size",
+            s.maxclients, p.pool.max_connections
+        )));
+    }
+    if !["rdb", "aof", "none"].contains(&s.persistence.as_str()) {
+        return Err(Error::usage(format!(
+            "profile field server.persistence {:?}: allowed: rdb, aof, none",
+            s.persistence
+        )));
+    }
+    let size_ok = |m: &str| {
+        let lower = m.to_ascii_lowercase();
+        let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &lower[digits.len()..];
+        !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
+    };
+    if !s.maxmemory.is_empty() && !size_ok(&s.maxmemory) {
+        return Err(Error::usage(format!(
+            "{mem_what} {:?}: allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
+            s.maxmemory
+        )));
+    }
+    const POLICIES: [&str; 8] = [
+        "noeviction",
+        "allkeys-lru",
+        "allkeys-lfu",
+        "allkeys-random",
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ];
+    if !POLICIES.contains(&s.maxmemory_policy.as_str()) {
+        return Err(Error::usage(format!(
+            "profile field server.maxmemory_policy {:?}: allowed: {}",
+            s.maxmemory_policy,
+            POLICIES.join(", ")
+        )));
+    }
+    Ok(s)
 }
 
 fn push_unique(list: &mut Vec<SanName>, name: SanName) {
@@ -229,6 +480,11 @@ fn check_username(what: &str, value: &str) -> Result<String> {
     if value == "default" {
         return Err(Error::usage(format!(
             "{what} default: the default user is switched off in every generated setup; choose another name"
+        )));
+    }
+    if [crate::secrets::ADMIN_USER, crate::secrets::REPLICA_USER].contains(&value) {
+        return Err(Error::usage(format!(
+            "{what} {value}: that user is generated for administration or replication; choose another name"
         )));
     }
     Ok(value.to_owned())

@@ -146,3 +146,77 @@ fn out_with_a_single_quote_or_newline_is_refused() {
         assert!(!dir.exists());
     }
 }
+
+#[test]
+fn bad_cluster_input_is_refused() {
+    let c = ["--profile", "cluster"];
+    let with = |extra: &[&'static str]| [&c[..], extra].concat();
+    refused(
+        &with(&["--nodes", "a:7001,b:7002"]),
+        &["--nodes", "2 node(s)", "at least 3 masters"],
+    );
+    refused(
+        &with(&["--nodes", "a:7001,b:7002,a:7001"]),
+        &["--nodes a:7001", "listed twice"],
+    );
+    refused(
+        &with(&["--nodes", "a:7001,b:7002,c:55536"]),
+        &["--nodes c:55536", "port + 10000", "up to 55535"],
+    );
+    refused(
+        &with(&["--nodes", "a:7001,b:7002,c:7003,d:7004", "--replicas", "1"]),
+        &["--nodes", "4 node(s) with --replicas 1", "multiple of 2"],
+    );
+    refused(
+        &with(&["--nodes", "a:7001,b,c:7003"]),
+        &["--nodes \"b\"", "HOST:PORT"],
+    );
+    refused(
+        &with(&["--nodes", "a:7001,b:x,c:7003"]),
+        &["--nodes \"b:x\"", "not a number"],
+    );
+    refused(
+        &with(&["--nodes", "a:7001,b_c:7002,c:7003"]),
+        &["--nodes \"b_c\"", "RFC 1123"],
+    );
+    refused(&with(&["--db", "1"]), &["--db 1", "only database 0"]);
+    refused(&with(&["--host", "x"]), &["--host/--port", "--nodes"]);
+    refused(
+        &["--profile", "production-tls", "--nodes", "a:1,b:2,c:3"],
+        &["--nodes/--replicas", "single server"],
+    );
+}
+
+#[test]
+fn bad_tuning_is_refused() {
+    refused(
+        &[
+            "--profile",
+            "high-performance",
+            "--io-threads",
+            "2",
+            "--tls",
+        ],
+        &["--io-threads 2", "TLS", "allowed with TLS: 1"],
+    );
+    refused(
+        &["--profile", "production-tls", "--io-threads", "4"],
+        &["--io-threads 4", "TLS"],
+    );
+    refused(
+        &["--profile", "high-performance", "--io-threads", "0"],
+        &["--io-threads 0", "1 to 128"],
+    );
+    refused(
+        &["--profile", "high-performance", "--maxmemory", "lots"],
+        &["--maxmemory \"lots\"", "512mb"],
+    );
+    refused(
+        &["--profile", "local-dev", "--tls"],
+        &["--tls", "local-dev"],
+    );
+    refused(
+        &["--profile", "production-tls", "--username", "kimera_admin"],
+        &["--username kimera_admin", "administration"],
+    );
+}

@@ -76,6 +76,69 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// `n` distinct free ports whose cluster bus port (port + 10000) is free too.
+pub fn free_cluster_ports(n: usize) -> Vec<u16> {
+    let mut ports: Vec<u16> = Vec::new();
+    let mut held = Vec::new();
+    while ports.len() < n {
+        let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let p = l.local_addr().unwrap().port();
+        if p > 55535 || ports.contains(&p) {
+            continue;
+        }
+        // Held until all are chosen, so no port is picked twice.
+        if let Ok(bus) = TcpListener::bind(("127.0.0.1", p + 10000)) {
+            ports.push(p);
+            held.push((l, bus));
+        }
+    }
+    ports
+}
+
+/// The admin user's credentials from admin.env.
+pub fn read_admin(dir: &Path) -> (String, String) {
+    let m: HashMap<String, String> = dotenvy::from_path_iter(dir.join("admin.env"))
+        .expect("admin.env exists")
+        .map(|kv| kv.expect("admin.env parses"))
+        .collect();
+    (
+        m["REDIS_ADMIN_USERNAME"].clone(),
+        m["REDIS_ADMIN_PASSWORD"].clone(),
+    )
+}
+
+/// redis-cli as the admin, over TLS when `.env` says so; the password via REDISCLI_AUTH.
+pub fn admin_cli(dir: &Path, host: &str, port: u16, args: &[&str]) -> String {
+    let env = read_env(dir);
+    let (user, pass) = read_admin(dir);
+    let mut cmd = Command::new("redis-cli");
+    cmd.arg("-e");
+    if env["REDIS_SSL"] == "true" {
+        cmd.args([
+            "--tls",
+            "--cacert",
+            &env["REDIS_CA_CERTS"],
+            "--cert",
+            &env["REDIS_SSL_CERTFILE"],
+            "--key",
+            &env["REDIS_SSL_KEYFILE"],
+        ]);
+    }
+    let out = cmd
+        .args(["--user", &user, "-h", host, "-p", &port.to_string()])
+        .args(args)
+        .env("REDISCLI_AUTH", pass)
+        .output()
+        .expect("redis-cli runs");
+    assert!(
+        out.status.success(),
+        "redis-cli {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }

@@ -1,0 +1,98 @@
+//! The passwords of a setup: the app user's, the admin's and, for a cluster, the one
+//! replicas use to authenticate to their master. Reused from the files that hold them,
+//! so a re-run keeps a working setup working; otherwise fresh from the OS CSPRNG.
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::error::{Error, Result};
+use crate::existing::Existing;
+use crate::layout;
+use crate::settings::Settings;
+
+/// Runs CONFIG, SHUTDOWN, CLUSTER and the like: what operators and cluster-create.sh need
+/// and the app user may not do.
+pub const ADMIN_USER: &str = "kimera_admin";
+/// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
+pub const REPLICA_USER: &str = "kimera_replica";
+
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub app: String,
+    pub admin: String,
+    pub replica: Option<String>,
+}
+
+/// `None` for a profile without authentication.
+pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secrets>> {
+    if settings.username.is_none() {
+        return Ok(None);
+    }
+    let app = existing
+        .password(layout::ENV, "REDIS_PASSWORD=")
+        .or_else(|| existing.password(layout::PROPERTIES, "redis.password="));
+    let app = reuse_or_new(
+        settings,
+        existing,
+        app,
+        "app",
+        &[layout::ENV, layout::PROPERTIES, layout::ACL],
+    )?;
+    let admin = existing.password(layout::ADMIN_ENV, "REDIS_ADMIN_PASSWORD=");
+    let admin = reuse_or_new(
+        settings,
+        existing,
+        admin,
+        "admin",
+        &[layout::ADMIN_ENV, layout::ACL],
+    )?;
+    let replica = if settings.cluster.is_some() {
+        let confs: Vec<&str> = settings.nodes.iter().map(|n| n.conf.as_str()).collect();
+        let found = confs
+            .iter()
+            .find_map(|c| existing.password(c, "masterauth "));
+        let mut holders = confs.clone();
+        holders.push(layout::ACL);
+        Some(reuse_or_new(
+            settings,
+            existing,
+            found,
+            "replication",
+            &holders,
+        )?)
+    } else {
+        None
+    };
+    Ok(Some(Secrets {
+        app,
+        admin,
+        replica,
+    }))
+}
+
+/// A new password is only safe when no kept file holds the old one (with `--force` all
+/// of them are rewritten).
+fn reuse_or_new(
+    settings: &Settings,
+    existing: &Existing,
+    found: Option<String>,
+    which: &str,
+    holders: &[&str],
+) -> Result<String> {
+    if let Some(p) = found {
+        return Ok(p);
+    }
+    let kept: Vec<&str> = holders
+        .iter()
+        .copied()
+        .filter(|h| existing.exists(h))
+        .collect();
+    if !settings.force && !kept.is_empty() {
+        return Err(Error::failed(format!(
+            "{} exist(s) in {} but no file holds the {which} password to reuse: a new password \
+             would not match the kept files; run with --force to write a new one to all of them",
+            kept.join(", "),
+            settings.out_dir.display()
+        )));
+    }
+    Ok(Alphanumeric.sample_string(&mut rand::rng(), 32))
+}

@@ -1,0 +1,285 @@
+//! The cluster profile on real servers: nodes started from their generated configs,
+//! formed by the generated cluster-create.sh, used by redis-py from `.env` alone.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// Generate a cluster of `n` nodes on `host` with free ports, start every node.
+fn start_cluster(dir: &Path, host: &str, n: usize, extra: &[&str]) -> Vec<Server> {
+    let ports = free_cluster_ports(n);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("{host}:{p}")).collect();
+    let nodes = nodes.join(",");
+    let mut args = vec![
+        "--profile",
+        "cluster",
+        "--nodes",
+        &nodes,
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    generate(&args);
+    ports
+        .iter()
+        .map(|p| {
+            let name = format!("{host}-{p}");
+            Server::start(&dir.join("nodes").join(name).join("redis.conf"), *p)
+        })
+        .collect()
+}
+
+fn cluster_create(dir: &Path) -> std::process::Output {
+    let out = Command::new(dir.join("cluster-create.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cluster-create.sh failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn info(dir: &Path, host: &str, port: u16, field: &str) -> String {
+    let text = admin_cli(dir, host, port, &["cluster", "info"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {text}"))
+        .to_owned()
+}
+
+/// The KIMERA app's cluster client: redis-py RedisCluster from the REDIS_* variables only.
+/// Writes 64 keys, reads them back, and prints how many keys each master holds.
+const APP_CLUSTER_PY: &str = r#"
+import os
+from redis.cluster import RedisCluster, ClusterNode
+E = os.environ
+nodes = [ClusterNode(h.strip("[]"), int(p)) for h, p in (n.rsplit(":", 1) for n in E["REDIS_CLUSTER_NODES"].split(","))]
+kw = dict(username=E["REDIS_USERNAME"], password=E["REDIS_PASSWORD"], decode_responses=True,
+          socket_timeout=float(E["REDIS_SOCKET_TIMEOUT"]),
+          socket_connect_timeout=float(E["REDIS_SOCKET_CONNECT_TIMEOUT"]),
+          require_full_coverage=E["REDIS_SKIP_FULL_COVERAGE_CHECK"] != "true")
+if E["REDIS_SSL"] == "true":
+    kw.update(ssl=True, ssl_certfile=E["REDIS_SSL_CERTFILE"], ssl_keyfile=E["REDIS_SSL_KEYFILE"],
+              ssl_ca_certs=E["REDIS_CA_CERTS"], ssl_cert_reqs=E["REDIS_CERT_REQS"])
+assert E["REDIS_CLUSTER_MODE"] == "true"
+rc = RedisCluster(startup_nodes=nodes, **kw)
+for i in range(64):
+    rc.set(f"kimera:{i}", i)
+assert all(rc.get(f"kimera:{i}") == str(i) for i in range(64))
+for n in sorted(rc.get_primaries(), key=lambda n: n.port):
+    print(n.port, rc.dbsize(target_nodes=n))
+"#;
+
+/// Every master holds some of the app's keys.
+fn app_writes_to_every_master(dir: &Path, masters: usize) {
+    let out = python(APP_CLUSTER_PY, &read_env(dir));
+    assert!(
+        out.status.success(),
+        "redis-py cluster client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<u64> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), masters, "{stdout}");
+    assert!(
+        counts.iter().all(|c| *c > 0),
+        "a master got no keys: {stdout}"
+    );
+}
+
+#[test]
+fn three_masters_form_and_the_app_writes_to_every_master() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let servers = start_cluster(&dir, "127.0.0.1", 3, &[]);
+    let first = servers[0].port;
+    let out = cluster_create(&dir);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("The cluster is formed"));
+    assert_eq!(info(&dir, "127.0.0.1", first, "cluster_state"), "ok");
+    assert_eq!(
+        info(&dir, "127.0.0.1", first, "cluster_slots_assigned"),
+        "16384"
+    );
+    assert_eq!(info(&dir, "127.0.0.1", first, "cluster_size"), "3");
+    app_writes_to_every_master(&dir, 3);
+
+    // Run again on the formed cluster: it says so and succeeds, changing nothing.
+    let again = cluster_create(&dir);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already formed: cluster_state:ok"));
+    assert_eq!(info(&dir, "127.0.0.1", first, "cluster_known_nodes"), "3");
+}
+
+#[test]
+fn tls_cluster_with_host_names_and_hostname_checking() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    // Nodes named `localhost`: they announce host names, which the app verifies against
+    // each node's certificate.
+    let servers = start_cluster(&dir, "localhost", 3, &["--tls"]);
+    let env = read_env(&dir);
+    assert_eq!(env["REDIS_SSL"], "true");
+    cluster_create(&dir);
+    assert_eq!(
+        info(&dir, "localhost", servers[0].port, "cluster_state"),
+        "ok"
+    );
+    app_writes_to_every_master(&dir, 3);
+    // The bus itself is TLS: the plain bus port does not speak the cluster protocol in
+    // clear text, and a client without a certificate is refused by every node.
+    let no_cert = Command::new("redis-cli")
+        .args([
+            "--tls",
+            "--cacert",
+            &env["REDIS_CA_CERTS"],
+            "-p",
+            &servers[1].port.to_string(),
+            "ping",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&no_cert.stdout).contains("PONG"));
+}
+
+#[test]
+fn six_nodes_with_one_replica_each() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let servers = start_cluster(&dir, "127.0.0.1", 6, &["--replicas", "1", "--tls"]);
+    cluster_create(&dir);
+    let first = servers[0].port;
+    assert_eq!(info(&dir, "127.0.0.1", first, "cluster_size"), "3");
+    // Roles reach the other nodes by gossip, a moment after the slots do: wait for the
+    // first node to see every master with a replica.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let nodes = admin_cli(&dir, "127.0.0.1", first, &["cluster", "nodes"]);
+        let masters: Vec<&str> = nodes
+            .lines()
+            .filter(|l| l.contains("master"))
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        let paired = masters.len() == 3
+            && masters
+                .iter()
+                .all(|m| nodes.lines().any(|l| l.contains("slave") && l.contains(m)));
+        if paired {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every master got a replica:\n{nodes}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Replication authenticates and runs over TLS: each replica's link to its master is up.
+    for s in &servers {
+        let repl = admin_cli(&dir, "127.0.0.1", s.port, &["info", "replication"]);
+        if repl.contains("role:slave") {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+            let mut repl = repl;
+            while !repl.contains("master_link_status:up") {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "replica on {} never linked up:\n{repl}",
+                    s.port
+                );
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                repl = admin_cli(&dir, "127.0.0.1", s.port, &["info", "replication"]);
+            }
+        }
+    }
+    app_writes_to_every_master(&dir, 3);
+}
+
+#[test]
+fn compose_file_passes_docker_compose_config() {
+    if !have("docker-compose") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let out = Command::new("docker-compose")
+        .args(["-f", "docker-compose.yml", "config", "-q"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let services = yaml["services"].as_mapping().unwrap();
+    // The guide's three nodes, each on the host network (no NAT), plus the one-shot creator.
+    for name in ["redis-1-7001", "redis-2-7002", "redis-3-7003"] {
+        assert_eq!(
+            yaml["services"][name]["network_mode"].as_str(),
+            Some("host"),
+            "{name}"
+        );
+    }
+    assert_eq!(services.len(), 4);
+    let create = &yaml["services"]["cluster-create"];
+    assert_eq!(
+        create["depends_on"]["redis-1-7001"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    for secret in [read_env(&dir)["REDIS_PASSWORD"].clone(), read_admin(&dir).1] {
+        assert!(
+            !text.contains(&secret),
+            "a password is in docker-compose.yml"
+        );
+    }
+}
+
+#[test]
+fn guide_defaults_go_into_env() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    generate(&["--profile", "cluster", "--out", dir.to_str().unwrap()]);
+    let env = read_env(&dir);
+    assert_eq!(env["REDIS_CLUSTER_MODE"], "true");
+    assert_eq!(
+        env["REDIS_CLUSTER_NODES"],
+        "redis-1:7001,redis-2:7002,redis-3:7003"
+    );
+    assert_eq!(env["REDIS_SKIP_FULL_COVERAGE_CHECK"], "false");
+    assert_eq!(env["REDIS_USERNAME"], "cluster_user");
+    // Host-name nodes announce their names, so redirects carry what the app dialled.
+    let conf = std::fs::read_to_string(dir.join("nodes/redis-2-7002/redis.conf")).unwrap();
+    assert!(
+        conf.contains("\ncluster-announce-hostname redis-2\n"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("\ncluster-preferred-endpoint-type hostname\n"),
+        "{conf}"
+    );
+    assert!(conf.contains("\nport 7002\n"), "{conf}");
+}
