@@ -122,6 +122,28 @@ fn ours(dir: &Path, key_type: &str) {
     );
 }
 
+/// `--profile cluster --tls` with `n` nodes: a certificate per node, a folder per node.
+fn cluster(dir: &Path, n: u16) {
+    let nodes: Vec<String> = (0..n).map(|i| format!("127.0.0.1:{}", 20001 + i)).collect();
+    let out = Command::new(BIN)
+        .args([
+            "--profile",
+            "cluster",
+            "--tls",
+            "--nodes",
+            &nodes.join(","),
+            "--out",
+        ])
+        .arg(dir)
+        .output()
+        .expect("kimera-redis-init runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Median and fastest of `runs` timed runs, each into a new folder.
 fn time(runs: usize, f: impl Fn(&Path)) -> (Duration, Duration) {
     let mut times: Vec<Duration> = (0..runs)
@@ -179,6 +201,21 @@ fn main() {
     for (name, (median, fastest)) in &rows {
         println!("{name:<44} {:>12.1} {:>12.1}", ms(*median), ms(*fastest));
     }
+    println!();
+    println!(
+        "{:<44} {:>12} {:>12}",
+        "cluster --tls (ecdsa-p256)", "median ms", "fastest ms"
+    );
+    for n in [3, 30, 100] {
+        let (median, fastest) = time(21, |d| cluster(d, n));
+        println!(
+            "{:<44} {:>12.1} {:>12.1}",
+            format!("{n} nodes"),
+            ms(median),
+            ms(fastest)
+        );
+    }
+    println!();
     let ratio = |a: usize, b: usize| rows[a].1.0.as_secs_f64() / rows[b].1.0.as_secs_f64();
     println!(
         "P-256: kimera-redis-init is {:.0}x faster than openssl's P-256 steps (target: 10x)",
