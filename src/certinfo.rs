@@ -19,6 +19,11 @@ pub struct CertInfo {
     pub not_after: OffsetDateTime,
     /// SHA-256 of the DER, uppercase hex with colons: the form `openssl x509 -fingerprint -sha256` prints.
     pub sha256_fingerprint: String,
+    /// "ECDSA P-256", "RSA 4096", "Ed25519".
+    pub key: String,
+    pub is_ca: bool,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
     #[serde(skip)]
     pub public_key: Vec<u8>,
 }
@@ -59,8 +64,63 @@ pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
         not_before: time(cert.validity().not_before)?,
         not_after: time(cert.validity().not_after)?,
         sha256_fingerprint: fingerprint(der),
+        key: key_description(&cert),
+        is_ca: cert.is_ca(),
+        key_usage: cert
+            .key_usage()
+            .ok()
+            .flatten()
+            .map(|ku| {
+                ku.value
+                    .to_string()
+                    .split(", ")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        extended_key_usage: cert
+            .extended_key_usage()
+            .ok()
+            .flatten()
+            .map(|e| {
+                let e = e.value;
+                [
+                    (e.server_auth, "serverAuth"),
+                    (e.client_auth, "clientAuth"),
+                    (e.any, "any"),
+                ]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, name)| name.to_owned())
+                .collect()
+            })
+            .unwrap_or_default(),
         public_key: cert.public_key().subject_public_key.data.to_vec(),
     })
+}
+
+/// The key's algorithm and size, the way people name them.
+fn key_description(cert: &X509Certificate<'_>) -> String {
+    let spki = cert.public_key();
+    let alg = spki.algorithm.algorithm.to_id_string();
+    let param = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string())
+        .unwrap_or_default();
+    match (alg.as_str(), param.as_str()) {
+        ("1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => "ECDSA P-256".into(),
+        ("1.2.840.10045.2.1", "1.3.132.0.34") => "ECDSA P-384".into(),
+        ("1.2.840.10045.2.1", "1.3.132.0.35") => "ECDSA P-521".into(),
+        ("1.3.101.112", _) => "Ed25519".into(),
+        ("1.2.840.113549.1.1.1", _) => match spki.parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+            _ => "RSA".into(),
+        },
+        _ => format!("unknown ({alg})"),
+    }
 }
 
 fn general_name(name: &GeneralName<'_>) -> Option<String> {
@@ -79,6 +139,14 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// `2026-11-27 06:31:51 UTC`: how the text reports show a time.
+pub fn show_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 pub fn fingerprint(der: &[u8]) -> String {

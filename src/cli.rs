@@ -14,7 +14,9 @@ Examples:
   kimera-redis-init --profile production-tls --host localhost --dry-run
   kimera-redis-init --profile cluster --nodes 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --tls
   kimera-redis-init --profile high-performance --maxmemory 2gb
-  kimera-redis-init profiles";
+  kimera-redis-init profiles
+  kimera-redis-init verify ./redis-prod
+  kimera-redis-init doctor ./redis-prod";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +45,44 @@ pub enum Command {
     ///
     /// Example: kimera-redis-init profiles
     Profiles,
+    /// Show a certificate, or every certificate of a generated folder.
+    ///
+    /// Example: kimera-redis-init inspect ./redis-prod
+    Inspect {
+        /// A certificate (PEM) or a folder made by generate.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// Print JSON instead of text.
+        ///
+        /// Example: kimera-redis-init inspect ./redis-prod/certs/ca.crt --json
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a generated folder offline; exit 0 when clean, 1 with findings.
+    ///
+    /// Example: kimera-redis-init verify ./redis-prod --warn-days 60
+    Verify {
+        /// A folder made by generate.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Report certificates that expire within this many days.
+        ///
+        /// Example: --warn-days 60
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        warn_days: i64,
+    },
+    /// Issue every leaf certificate again under the folder's CA: new serial, new validity.
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --days 365
+    Renew(Box<RenewArgs>),
+    /// Connect the way the app does, from .env only, and explain each failure.
+    ///
+    /// Example: kimera-redis-init doctor ./redis-prod
+    Doctor {
+        /// A folder made by generate.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// The key algorithms the certificates can use.
@@ -73,6 +113,44 @@ impl KeyType {
             KeyType::Rsa4096 => "rsa-4096",
         }
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenewArgs {
+    /// A folder made by generate.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Validity of the renewed certificates in days.
+    ///
+    /// Example: --days 90
+    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    pub days: i64,
+
+    /// Keep each private key and only issue new certificates for them.
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --keep-keys
+    #[arg(long)]
+    pub keep_keys: bool,
+
+    #[command(flatten)]
+    pub ca: ExternalCa,
+}
+
+/// An organisation's own CA to issue under; its key never enters the output folder.
+#[derive(Debug, Clone, Args)]
+pub struct ExternalCa {
+    /// CA certificate (PEM) to issue under instead of making a CA.
+    ///
+    /// Example: --ca-cert /etc/pki/kimera-ca.crt --ca-key /etc/pki/kimera-ca.key
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// The CA's private key (PEM: PKCS#8, PKCS#1 or SEC1); never copied into the output.
+    ///
+    /// Example: --ca-key /etc/pki/kimera-ca.key
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -166,6 +244,9 @@ pub struct GenerateArgs {
     /// Example: --ca-days 3650
     #[arg(long, value_name = "DAYS", default_value_t = 3650)]
     pub ca_days: i64,
+
+    #[command(flatten)]
+    pub ca: ExternalCa,
 
     /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
     ///

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::layout;
@@ -13,6 +14,8 @@ use crate::settings::Settings;
 #[derive(Debug, Default)]
 pub struct Existing {
     files: HashMap<String, String>,
+    /// `--ca-cert` and `--ca-key`, read.
+    external_ca: Option<(String, String)>,
 }
 
 impl Existing {
@@ -49,7 +52,25 @@ impl Existing {
                 }
             }
         }
-        Ok(Existing { files })
+        let external_ca = match &settings.external_ca {
+            Some((cert, key)) => {
+                let read = |flag: &str, p: &Path| {
+                    fs::read_to_string(p).map_err(|e| {
+                        Error::usage(format!("{flag} {}: cannot be read: {e}", p.display()))
+                    })
+                };
+                Some((read("--ca-cert", cert)?, read("--ca-key", key)?))
+            }
+            None => None,
+        };
+        Ok(Existing { files, external_ca })
+    }
+
+    /// The organisation's CA given with `--ca-cert/--ca-key`: (certificate, key) PEM.
+    pub fn external_ca(&self) -> Option<(&str, &str)> {
+        self.external_ca
+            .as_ref()
+            .map(|(c, k)| (c.as_str(), k.as_str()))
     }
 
     pub fn get(&self, rel: &str) -> Option<&str> {

@@ -9,13 +9,16 @@ pub mod commands;
 pub mod error;
 pub mod escape;
 pub mod existing;
+pub mod folder;
 pub mod layout;
 pub mod manifest;
 pub mod pki;
 pub mod profile;
+pub mod redisconf;
 pub mod render;
 pub mod secrets;
 pub mod settings;
+pub mod trust;
 pub mod writer;
 
 use std::process::ExitCode;
@@ -24,17 +27,22 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
-/// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed,
-/// 2 bad input (clap uses 2 for its own usage errors too).
+/// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed
+/// (or, for verify and doctor, problems found), 2 bad input (clap uses 2 for its own).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Generate(args)) => commands::generate::run(args),
-        Some(Command::Profiles) => commands::profiles::run(),
-        None => commands::generate::run(&cli.generate),
+        Some(Command::Generate(args)) => commands::generate::run(args).map(|()| true),
+        Some(Command::Profiles) => commands::profiles::run().map(|()| true),
+        Some(Command::Inspect { path, json }) => commands::inspect::run(path, *json).map(|()| true),
+        Some(Command::Verify { dir, warn_days }) => commands::verify::run(dir, *warn_days),
+        Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
+        Some(Command::Doctor { dir }) => commands::doctor::run(dir),
+        None => commands::generate::run(&cli.generate).map(|()| true),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("kimera-redis-init: error: {e}");
             ExitCode::from(e.exit_code())

@@ -109,39 +109,44 @@ pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
     })
 }
 
-/// The CA is reused whenever both its files exist, `--force` or not: old and new
-/// certificates then chain to the same root, and no CA key is ever lost.
+/// The CA: an organisation's own (`--ca-cert/--ca-key`, never copied into the folder),
+/// else the folder's own whenever both its files exist, `--force` or not (old and new
+/// certificates then chain to the same root, and no CA key is ever lost), else a new one.
 fn ca(
     settings: &Settings,
     existing: &Existing,
     now: OffsetDateTime,
 ) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
-    match (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY)) {
-        (Some(cert_pem), Some(key_pem)) => {
-            let key = load_key(layout::CA_KEY, key_pem)?;
-            let (_, info) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
-            check_pair(layout::CA_CERT, layout::CA_KEY, &info, &key)?;
-            if info.not_after <= now {
-                return Err(Error::failed(format!(
-                    "the CA in {} expired on {}: no certificate can be issued under it; move the \
-                     certs folder away to start a new CA (clients must then trust the new ca.crt)",
-                    layout::CA_CERT,
-                    info.not_after.date()
+    if let Some((cert_pem, key_pem)) = existing.external_ca() {
+        if existing.exists(layout::CA_KEY) {
+            return Err(Error::usage(format!(
+                "--ca-cert: {} already has its own CA ({}); allowed: leave out --ca-cert/--ca-key, or use a new --out",
+                settings.out_dir.display(),
+                layout::CA_KEY
+            )));
+        }
+        let (issuer, ca) = load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)?;
+        if let Some(in_folder) = existing.get(layout::CA_CERT) {
+            let (der, _) = certinfo::from_pem(layout::CA_CERT, in_folder)?;
+            let (given, _) = certinfo::from_pem("--ca-cert", cert_pem)?;
+            if der != given {
+                return Err(Error::usage(format!(
+                    "--ca-cert: {} holds another CA; allowed: the CA this folder was issued under, or a new --out",
+                    layout::CA_CERT
                 )));
             }
-            let issuer = Issuer::from_ca_cert_pem(cert_pem, key).map_err(|e| {
-                Error::failed(format!(
-                    "{}: cannot issue under this CA: {e}",
-                    layout::CA_CERT
-                ))
-            })?;
-            let ca = CertKey {
-                cert_pem: cert_pem.to_owned(),
-                key_pem: key_pem.to_owned(),
-                info,
-                reused: true,
-            };
-            Ok((issuer, ca))
+        }
+        return Ok((
+            issuer,
+            CertKey {
+                key_pem: String::new(),
+                ..ca
+            },
+        ));
+    }
+    match (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY)) {
+        (Some(cert_pem), Some(key_pem)) => {
+            load_issuer(layout::CA_CERT, cert_pem, layout::CA_KEY, key_pem, now)
         }
         (None, None) => {
             let key = generate_key(settings.key_type)?;
@@ -169,18 +174,57 @@ fn ca(
             let issuer = Issuer::new(params, key);
             Ok((issuer, ca))
         }
-        (Some(_), None) | (None, Some(_)) => {
-            let (has, missing) = if existing.exists(layout::CA_CERT) {
-                (layout::CA_CERT, layout::CA_KEY)
-            } else {
-                (layout::CA_KEY, layout::CA_CERT)
-            };
-            Err(Error::failed(format!(
-                "{has} exists but {missing} does not: this run cannot reuse the CA and will not \
-                 replace it; restore {missing}, or move the certs folder away to start a new CA"
-            )))
-        }
+        (Some(_), None) => Err(Error::failed(format!(
+            "{} exists but {} does not: this run cannot reuse the CA and will not replace it; if \
+             the folder was issued under your organisation's CA pass --ca-cert and --ca-key, \
+             otherwise restore {1}, or move the certs folder away to start a new CA",
+            layout::CA_CERT,
+            layout::CA_KEY
+        ))),
+        (None, Some(_)) => Err(Error::failed(format!(
+            "{} exists but {} does not: this run cannot reuse the CA and will not replace it; \
+             restore {1}, or move the certs folder away to start a new CA",
+            layout::CA_KEY,
+            layout::CA_CERT
+        ))),
     }
+}
+
+/// A CA to issue under, from its certificate and key: they must belong together, the
+/// certificate must be a CA's, and it must not have expired.
+pub fn load_issuer(
+    cert_label: &str,
+    cert_pem: &str,
+    key_label: &str,
+    key_pem: &str,
+    now: OffsetDateTime,
+) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
+    let key = load_key(key_label, key_pem)?;
+    let (_, info) = certinfo::from_pem(cert_label, cert_pem)?;
+    check_pair(cert_label, key_label, &info, &key)?;
+    if !info.is_ca || !info.key_usage.iter().any(|u| u == "Key Cert Sign") {
+        return Err(Error::usage(format!(
+            "{cert_label}: {} is not a CA certificate (it needs basicConstraints CA:TRUE and keyCertSign)",
+            info.subject
+        )));
+    }
+    if info.not_after <= now {
+        return Err(Error::failed(format!(
+            "the CA in {cert_label} expired on {}: no certificate can be issued under it; make a \
+             new CA (move the certs folder away and generate again; clients must then trust the \
+             new ca.crt) or, for an organisation's CA, get it renewed",
+            info.not_after.date()
+        )));
+    }
+    let issuer = Issuer::from_ca_cert_pem(cert_pem, key)
+        .map_err(|e| Error::failed(format!("{cert_label}: cannot issue under this CA: {e}")))?;
+    let ca = CertKey {
+        cert_pem: cert_pem.to_owned(),
+        key_pem: key_pem.to_owned(),
+        info,
+        reused: true,
+    };
+    Ok((issuer, ca))
 }
 
 /// A leaf without `--force` keeps what is on disk: both files as they are, or the key
@@ -216,11 +260,36 @@ fn leaf(
         _ => generate_key(settings.key_type)?,
     };
 
+    issue_leaf(
+        issuer,
+        &key,
+        name(spec.common_name),
+        spec.sans,
+        &spec.usages,
+        settings.leaf_days,
+        spec.cert_path,
+        now,
+    )
+}
+
+/// Sign a leaf certificate for `key`: random serial, `not_before` an hour back, AKI/SKI,
+/// digitalSignature (and keyEncipherment for RSA), the given SANs and extended usages.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_leaf(
+    issuer: &Issuer<'static, KeyPair>,
+    key: &KeyPair,
+    subject: DistinguishedName,
+    sans: &[SanName],
+    usages: &[ExtendedKeyUsagePurpose],
+    days: u32,
+    label: &str,
+    now: OffsetDateTime,
+) -> Result<CertKey> {
     let mut params = CertificateParams::default();
-    params.distinguished_name = name(spec.common_name);
+    params.distinguished_name = subject;
     params.serial_number = Some(random_serial());
     params.not_before = now - BACKDATE;
-    params.not_after = now + Duration::days(settings.leaf_days.into());
+    params.not_after = now + Duration::days(days.into());
     params.is_ca = IsCa::ExplicitNoCa;
     params.use_authority_key_identifier_extension = true;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -228,9 +297,8 @@ fn leaf(
         // RSA keys may also be used for TLS 1.2 RSA key exchange, as mkcert allows.
         params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
     }
-    params.extended_key_usages = spec.usages.clone();
-    params.subject_alt_names = spec
-        .sans
+    params.extended_key_usages = usages.to_vec();
+    params.subject_alt_names = sans
         .iter()
         .map(|n| match n {
             SanName::Dns(d) => d
@@ -241,11 +309,11 @@ fn leaf(
             SanName::Ip(ip) => Ok(SanType::IpAddress(*ip)),
         })
         .collect::<Result<_>>()?;
-    let cert = params.signed_by(&key, issuer).map_err(pki_error)?;
-    let info = certinfo::from_der(spec.cert_path, cert.der())?;
+    let cert = params.signed_by(key, issuer).map_err(pki_error)?;
+    let info = certinfo::from_der(label, cert.der())?;
     Ok(CertKey {
         cert_pem: cert.pem(),
-        key_pem: key_pem(&key),
+        key_pem: key_pem(key),
         info,
         reused: false,
     })
@@ -266,7 +334,7 @@ pub fn generate_key(key_type: KeyType) -> Result<KeyPair> {
 
 /// The key as PKCS#8 PEM. Ed25519 keys come out of aws-lc as PKCS#8 v2 (with the public
 /// key), which OpenSSL 3.0, and so Redis on Debian 12, cannot load: write those as v1.
-fn key_pem(key: &KeyPair) -> String {
+pub fn key_pem(key: &KeyPair) -> String {
     const V2_PREFIX: [u8; 16] = [
         0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -285,7 +353,7 @@ fn key_pem(key: &KeyPair) -> String {
     pem::encode_config(&pem::Pem::new("PRIVATE KEY", v1), config)
 }
 
-fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
+pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
     KeyPair::from_pem(pem)
         .map_err(|e| Error::failed(format!("{path}: not a usable private key: {e}")))
 }
@@ -301,7 +369,7 @@ fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -
     Ok(())
 }
 
-fn name(common_name: &str) -> DistinguishedName {
+pub fn name(common_name: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, ORGANIZATION);
     dn.push(DnType::CommonName, common_name);

@@ -168,12 +168,15 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             &pki.ca.info,
             "CA certificate: clients and servers trust it",
         );
-        bundle.file(
-            layout::CA_KEY,
-            Kind::CaKey,
-            pki.ca.key_pem.clone(),
-            "CA private key: keep it offline once the setup is done",
-        );
+        // Under an organisation's CA its key stays where it is: never in the folder.
+        if !pki.ca.key_pem.is_empty() {
+            bundle.file(
+                layout::CA_KEY,
+                Kind::CaKey,
+                pki.ca.key_pem.clone(),
+                "CA private key: keep it offline once the setup is done",
+            );
+        }
         for (node, ck) in settings.nodes.iter().zip(&pki.servers) {
             let purpose = if cluster {
                 "cluster node certificate (serverAuth, clientAuth)"
@@ -400,15 +403,15 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
 fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> NodeView {
     let abs = |rel: &str| path_string(&s.out_dir.join(rel));
     let (bind, bind_reason) = match n.host.parse::<IpAddr>() {
+        Ok(ip) if !matches!(ip.to_string().as_str(), "127.0.0.1" | "::1") => (
+            format!("{ip} 127.0.0.1 -::1"),
+            "Listen on the address clients dial, and on loopback for local administration.",
+        ),
         _ if n.is_loopback() => (
             "127.0.0.1 -::1".to_owned(),
             "Clients reach this server on this machine: listen on loopback only.",
         ),
-        Ok(ip) => (
-            format!("{ip} 127.0.0.1 -::1"),
-            "Listen on the address clients dial, and on loopback for local administration.",
-        ),
-        Err(_) => (
+        _ => (
             "* -::*".to_owned(),
             "Clients connect over the network: listen on every interface (-::* when IPv6 is absent).",
         ),

@@ -91,6 +91,8 @@ pub struct Settings {
     pub pool: Pool,
     pub kimera: Kimera,
     pub server: Server,
+    /// `--ca-cert` and `--ca-key`: issue under this CA, never copy its key.
+    pub external_ca: Option<(PathBuf, PathBuf)>,
     /// Who owns the generated files; the container runs as this user so that it can
     /// read the 0600 keys without them being made readable to anyone else.
     pub owner: (u32, u32),
@@ -232,6 +234,15 @@ impl Settings {
             pool: p.pool,
             kimera: p.kimera,
             server,
+            external_ca: match (&args.ca.ca_cert, &args.ca.ca_key) {
+                (Some(c), Some(k)) if tls => Some((c.clone(), k.clone())),
+                (Some(_), Some(_)) => {
+                    return Err(Error::usage(format!(
+                        "--ca-cert: profile {name} has no TLS, so there is nothing to issue; add --tls or use production-tls"
+                    )));
+                }
+                _ => None,
+            },
             owner: process_owner(),
         })
     }

@@ -1,0 +1,448 @@
+//! `kimera-redis-init doctor DIR`: connect the way the app does, from `.env` only (TLS
+//! with the client certificate and hostname checking, AUTH, SELECT, PING; in cluster
+//! mode every node and the cluster's state), print what was checked, and for each failure
+//! the likely cause and the fix.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{AlertDescription, CertificateError, ClientConfig, ClientConnection, RootCertStore};
+
+use crate::error::Result;
+use crate::folder::Folder;
+
+/// A failed check: what failed, the likely cause, and the fix.
+#[derive(Debug)]
+pub struct Diagnosis {
+    pub failed: String,
+    pub cause: String,
+    pub fix: String,
+}
+
+fn diag(failed: impl Into<String>, cause: impl Into<String>, fix: impl Into<String>) -> Diagnosis {
+    Diagnosis {
+        failed: failed.into(),
+        cause: cause.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Print every check; `Ok(true)` when the app would connect.
+pub fn run(dir: &Path) -> Result<bool> {
+    let folder = Folder::read(dir)?;
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut healthy = true;
+    let mut report = |name: &str, r: std::result::Result<String, Diagnosis>| match r {
+        Ok(done) => println!("ok    {name}: {done}"),
+        Err(d) => {
+            healthy = false;
+            println!("FAIL  {name}: {}", d.failed);
+            println!("      cause: {}", d.cause);
+            println!("      fix:   {}", d.fix);
+        }
+    };
+    let nodes = folder.dialled();
+    let mut reachable = Vec::new();
+    for (host, port) in &nodes {
+        let name = format!("{host}:{port}");
+        let r = check_node(&folder, host, *port);
+        if r.is_ok() {
+            reachable.push((host.clone(), *port));
+        }
+        report(&name, r);
+    }
+    if folder.cluster() && reachable.len() == nodes.len() {
+        let (host, port) = &nodes[0];
+        report("cluster", check_cluster(&folder, host, *port));
+    }
+    println!(
+        "{}",
+        if healthy {
+            "The app can connect with this .env."
+        } else {
+            "The app cannot connect yet: see the fixes above."
+        }
+    );
+    Ok(healthy)
+}
+
+/// TCP, then TLS (when on), then AUTH, SELECT and PING with the redis client.
+fn check_node(folder: &Folder, host: &str, port: u16) -> std::result::Result<String, Diagnosis> {
+    let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
+    let stream = connect(host, port, timeout)?;
+    if folder.tls() {
+        tls_probe(folder, host, stream, timeout)?;
+    }
+    let client = app_client(folder, host, port)?;
+    let mut con = client
+        .get_connection_with_timeout(timeout)
+        .map_err(|e| redis_failure(folder, &e))?;
+    let pong: String = redis::cmd("PING")
+        .query(&mut con)
+        .map_err(|e| redis_failure(folder, &e))?;
+    let user = match folder.env("REDIS_USERNAME") {
+        "" => "the default user".to_owned(),
+        u => format!("user {u}"),
+    };
+    let tls = if folder.tls() {
+        "TLS with the client certificate and hostname check, "
+    } else {
+        ""
+    };
+    Ok(format!(
+        "{tls}AUTH as {user}, SELECT {}, PING -> {pong}",
+        folder.env("REDIS_DB")
+    ))
+}
+
+fn connect(host: &str, port: u16, timeout: Duration) -> std::result::Result<TcpStream, Diagnosis> {
+    let addrs: Vec<_> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            diag(
+                format!("cannot resolve {host}"),
+                format!("the name does not resolve here: {e}"),
+                format!("make {host} resolve (DNS or /etc/hosts), or set REDIS_HOST to an address"),
+            )
+        })?
+        .collect();
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    let e = last.expect("to_socket_addrs gave at least one address");
+    Err(match e.kind() {
+        ErrorKind::ConnectionRefused => diag(
+            "connection refused",
+            format!(
+                "no server listens on {host}:{port}: it is not running, or listens on another port"
+            ),
+            "start it from this folder's config (redis-server <folder>/redis.conf, or the nodes' configs), or fix REDIS_PORT",
+        ),
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => diag(
+            "no answer",
+            format!(
+                "nothing answered on {host}:{port} within {timeout:?}: a firewall, or a wrong host"
+            ),
+            "check REDIS_HOST and that the server is reachable from here",
+        ),
+        _ => diag(
+            format!("cannot connect: {e}"),
+            "the network refused the connection",
+            "check REDIS_HOST and REDIS_PORT",
+        ),
+    })
+}
+
+/// A TLS handshake with exactly what the app uses, then one round trip, so that a client
+/// certificate the server refuses (reported after the handshake in TLS 1.3) shows too.
+fn tls_probe(
+    folder: &Folder,
+    host: &str,
+    mut tcp: TcpStream,
+    timeout: Duration,
+) -> std::result::Result<(), Diagnosis> {
+    let config = tls_config(folder)?;
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+        diag(
+            format!("REDIS_HOST {host} is not a valid TLS server name: {e}"),
+            "a typo in .env",
+            "set REDIS_HOST to a host name or IP address",
+        )
+    })?;
+    let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| {
+        diag(
+            format!("cannot start TLS: {e}"),
+            "the client certificate or key in .env is unusable",
+            "check REDIS_SSL_CERTFILE and REDIS_SSL_KEYFILE",
+        )
+    })?;
+    let _ = tcp.set_read_timeout(Some(timeout));
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    let mut buf = [0u8; 64];
+    let result = tls.write_all(b"PING\r\n").and_then(|()| tls.read(&mut buf));
+    match result {
+        Ok(n) if n > 0 => Ok(()),
+        Ok(_) => Err(diag(
+            "the server closed the connection after the TLS handshake",
+            "it refused the client certificate without saying why",
+            "check that the server's tls-ca-cert-file is the CA that issued REDIS_SSL_CERTFILE",
+        )),
+        Err(e) => Err(tls_failure(folder, host, &e)),
+    }
+}
+
+fn tls_config(folder: &Folder) -> std::result::Result<ClientConfig, Diagnosis> {
+    let unreadable = |key: &str, e: String| {
+        diag(
+            format!("{key}={} cannot be loaded: {e}", folder.env(key)),
+            "the file is missing or not PEM",
+            format!("point {key} at the file in certs/, or regenerate"),
+        )
+    };
+    let mut roots = RootCertStore::empty();
+    let ca = folder.env("REDIS_CA_CERTS");
+    for der in CertificateDer::pem_file_iter(ca)
+        .map_err(|e| unreadable("REDIS_CA_CERTS", e.to_string()))?
+    {
+        let der = der.map_err(|e| unreadable("REDIS_CA_CERTS", e.to_string()))?;
+        roots
+            .add(der)
+            .map_err(|e| unreadable("REDIS_CA_CERTS", e.to_string()))?;
+    }
+    let certs = CertificateDer::pem_file_iter(folder.env("REDIS_SSL_CERTFILE"))
+        .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| unreadable("REDIS_SSL_CERTFILE", e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_file(folder.env("REDIS_SSL_KEYFILE"))
+        .map_err(|e| unreadable("REDIS_SSL_KEYFILE", e.to_string()))?;
+    ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certs, key)
+        .map_err(|e| {
+            diag(
+                format!("the client certificate and key do not go together: {e}"),
+                "REDIS_SSL_KEYFILE is not the key of REDIS_SSL_CERTFILE",
+                "restore the matching key, or run `kimera-redis-init renew` on this folder",
+            )
+        })
+}
+
+/// What a TLS error means for the user.
+fn tls_failure(folder: &Folder, host: &str, e: &std::io::Error) -> Diagnosis {
+    let renew = "run `kimera-redis-init renew <folder>` and restart the server";
+    let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {
+        return diag(
+            format!("TLS handshake failed: {e}"),
+            "the server closed the connection: it may not speak TLS on this port, or refused the client certificate",
+            "check that REDIS_PORT is the server's tls-port and that its tls-ca-cert-file issued REDIS_SSL_CERTFILE",
+        );
+    };
+    use rustls::Error as E;
+    match tls {
+        E::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => diag(
+            format!("the server certificate does not name {host}"),
+            format!(
+                "the app dials {host}, but the certificate was issued for other names (hostname checking is on, as in redis-py)"
+            ),
+            format!(
+                "generate again with --host {host} (or --san {host}) and --force, or set REDIS_HOST to a name the certificate has (kimera-redis-init inspect shows them)"
+            ),
+        ),
+        E::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
+            diag(
+                "the server certificate is from an unknown CA",
+                format!(
+                    "it was not issued by the CA in REDIS_CA_CERTS ({})",
+                    folder.env("REDIS_CA_CERTS")
+                ),
+                "point REDIS_CA_CERTS at the CA that issued the server's certificate, or start the server with this folder's certificates",
+            )
+        }
+        E::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => diag(
+            "the server certificate has expired",
+            "its validity ended",
+            renew,
+        ),
+        E::InvalidCertificate(
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. },
+        ) => diag(
+            "the server certificate is not valid yet",
+            "this machine's clock is behind, or the certificate starts in the future",
+            "fix the clock (NTP), or renew the certificate",
+        ),
+        E::InvalidCertificate(other) => diag(
+            format!("the server certificate is refused: {other:?}"),
+            "it does not pass verification",
+            renew,
+        ),
+        E::AlertReceived(alert) => {
+            let (cause, fix) = match alert {
+                AlertDescription::CertificateExpired => ("the server says the client certificate has expired", renew.to_owned()),
+                AlertDescription::UnknownCA => (
+                    "the server does not trust the CA that issued the client certificate",
+                    "use the client certificate of this folder (REDIS_SSL_CERTFILE/KEYFILE), issued by the CA in the server's tls-ca-cert-file".to_owned(),
+                ),
+                AlertDescription::CertificateRequired => (
+                    "the server requires a client certificate and got none",
+                    "set REDIS_SSL_CERTFILE and REDIS_SSL_KEYFILE".to_owned(),
+                ),
+                _ => ("the server refused the TLS session", "check the server log for the reason".to_owned()),
+            };
+            diag(
+                format!("client certificate refused (TLS alert {alert:?})"),
+                cause,
+                fix,
+            )
+        }
+        other => diag(
+            format!("TLS failed: {other}"),
+            "the TLS session could not be set up",
+            "check the server's TLS settings and its log",
+        ),
+    }
+}
+
+/// What a Redis error means for the user.
+fn redis_failure(folder: &Folder, e: &redis::RedisError) -> Diagnosis {
+    let user = folder.env("REDIS_USERNAME");
+    let auth_failed = e.kind() == redis::ErrorKind::AuthenticationFailed;
+    match e.code() {
+        Some("WRONGPASS") | None if auth_failed => diag(
+            format!("AUTH refused: {e}"),
+            format!(
+                "the password in .env is not user {user}'s, or the user is switched off in users.acl"
+            ),
+            "restore the .env generated with this users.acl (kimera-redis-init verify compares them), or generate again with --force",
+        ),
+        Some("NOAUTH") => diag(
+            format!("the server wants authentication: {e}"),
+            "REDIS_USERNAME/REDIS_PASSWORD are empty, but the default user is off",
+            "restore REDIS_USERNAME and REDIS_PASSWORD from the generated .env",
+        ),
+        Some("NOPERM") => diag(
+            format!("permission denied: {e}"),
+            format!("user {user} may not run this command"),
+            "check the user's rules in users.acl",
+        ),
+        _ if e.is_connection_refusal() => diag(
+            format!("connection refused: {e}"),
+            "the server went away between checks",
+            "start it again and re-run doctor",
+        ),
+        _ => diag(
+            format!("the server answered with an error: {e}"),
+            "see the error",
+            "check the server log",
+        ),
+    }
+}
+
+/// CLUSTER INFO on a node: formed, all slots assigned and served.
+fn check_cluster(folder: &Folder, host: &str, port: u16) -> std::result::Result<String, Diagnosis> {
+    let client = app_client(folder, host, port)?;
+    let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
+    let mut con = client
+        .get_connection_with_timeout(timeout)
+        .map_err(|e| redis_failure(folder, &e))?;
+    let info: String = redis::cmd("CLUSTER")
+        .arg("INFO")
+        .query(&mut con)
+        .map_err(|e| redis_failure(folder, &e))?;
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}:")))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let (state, known, assigned, served) = (
+        field("cluster_state"),
+        field("cluster_known_nodes"),
+        field("cluster_slots_assigned"),
+        field("cluster_slots_ok"),
+    );
+    if state == "ok" && assigned == "16384" && served == "16384" {
+        return Ok(format!(
+            "cluster_state:ok, {known} nodes, all 16384 slots served"
+        ));
+    }
+    if known == "1" || assigned == "0" {
+        return Err(diag(
+            format!(
+                "the cluster is not formed (cluster_state:{state}, {known} node(s) known, {assigned} slots assigned)"
+            ),
+            "the nodes run but were never joined into a cluster",
+            format!("run {}/cluster-create.sh", folder.dir.display()),
+        ));
+    }
+    Err(diag(
+        format!(
+            "the cluster is not healthy: cluster_state:{state}, {assigned} slots assigned, {served} served"
+        ),
+        "a node is down or slots are unassigned",
+        "start every node (each nodes/*/redis.conf) and check `redis-cli --cluster check` as the admin user",
+    ))
+}
+
+/// The client the app builds from `.env`: the URL from user, password, host, port and db;
+/// over TLS the client certificate and CA, with the host name checked.
+fn app_client(
+    folder: &Folder,
+    host: &str,
+    port: u16,
+) -> std::result::Result<redis::Client, Diagnosis> {
+    let scheme = if folder.tls() { "rediss" } else { "redis" };
+    let auth = match (folder.env("REDIS_USERNAME"), folder.env("REDIS_PASSWORD")) {
+        ("", "") => String::new(),
+        (user, pass) => format!("{}:{}@", percent(user), percent(pass)),
+    };
+    let host_part = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let db = if folder.cluster() {
+        "0"
+    } else {
+        folder.env("REDIS_DB")
+    };
+    let url = format!("{scheme}://{auth}{host_part}:{port}/{db}");
+    let bad = |e: redis::RedisError| {
+        diag(
+            format!("the .env settings do not make a client: {e}"),
+            "a malformed value in .env",
+            "regenerate the folder",
+        )
+    };
+    if !folder.tls() {
+        return redis::Client::open(url).map_err(bad);
+    }
+    let read = |key: &str| {
+        std::fs::read(folder.env(key)).map_err(|e| {
+            diag(
+                format!("{key} cannot be read: {e}"),
+                "the file is missing",
+                "restore it or regenerate",
+            )
+        })
+    };
+    let certs = redis::TlsCertificates {
+        client_tls: Some(redis::ClientTlsConfig {
+            client_cert: read("REDIS_SSL_CERTFILE")?,
+            client_key: read("REDIS_SSL_KEYFILE")?,
+        }),
+        root_cert: Some(read("REDIS_CA_CERTS")?),
+    };
+    redis::Client::build_with_tls(url, certs).map_err(bad)
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn seconds(v: &str) -> Duration {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(5))
+}

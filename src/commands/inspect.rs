@@ -1,0 +1,100 @@
+//! `kimera-redis-init inspect PATH`: what a certificate says, or every certificate of a
+//! generated folder, as text or JSON.
+
+use std::fs;
+use std::path::Path;
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::certinfo::{self, CertInfo};
+use crate::error::{Error, Result};
+use crate::folder::Folder;
+use crate::layout;
+
+#[derive(Serialize)]
+struct Shown {
+    path: String,
+    #[serde(flatten)]
+    info: CertInfo,
+    days_left: i64,
+}
+
+pub fn run(path: &Path, json: bool) -> Result<()> {
+    let files: Vec<(String, std::path::PathBuf)> = if path.is_dir() {
+        let folder = Folder::read(path)?;
+        std::iter::once(layout::CA_CERT.to_owned())
+            .chain(folder.leaves.iter().cloned())
+            .filter(|rel| path.join(rel).is_file())
+            .map(|rel| (rel.clone(), path.join(rel)))
+            .collect()
+    } else {
+        vec![(path.display().to_string(), path.to_path_buf())]
+    };
+    let now = OffsetDateTime::now_utc();
+    let mut shown = Vec::new();
+    for (label, file) in files {
+        let pem = fs::read(&file)
+            .map_err(|e| Error::usage(format!("{}: cannot be read: {e}", file.display())))?;
+        let ders: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::usage(format!("{label}: not a PEM certificate: {e}")))?;
+        if ders.is_empty() {
+            return Err(Error::usage(format!(
+                "{label}: holds no PEM certificate; allowed: a .crt file or a generated folder"
+            )));
+        }
+        for der in ders {
+            let info = certinfo::from_der(&label, &der)?;
+            let days_left = (info.not_after - now).whole_days();
+            shown.push(Shown {
+                path: label.clone(),
+                info,
+                days_left,
+            });
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&shown).expect("serializes")
+        );
+        return Ok(());
+    }
+    for (i, s) in shown.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let c = &s.info;
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "-".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        let left = if s.days_left < 0 {
+            format!("EXPIRED {} day(s) ago", -s.days_left)
+        } else {
+            format!("{} day(s) left", s.days_left)
+        };
+        println!("{}", s.path);
+        println!("  subject     {}", c.subject);
+        println!("  issuer      {}", c.issuer);
+        println!("  SANs        {}", list(&c.sans));
+        println!("  key         {}", c.key);
+        println!("  CA          {}", if c.is_ca { "yes" } else { "no" });
+        println!("  key usage   {}", list(&c.key_usage));
+        println!("  ext. usage  {}", list(&c.extended_key_usage));
+        println!(
+            "  valid       {} to {} ({left})",
+            certinfo::show_time(c.not_before),
+            certinfo::show_time(c.not_after)
+        );
+        println!("  serial      {}", c.serial);
+        println!("  SHA-256     {}", c.sha256_fingerprint);
+    }
+    Ok(())
+}

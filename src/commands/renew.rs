@@ -1,0 +1,218 @@
+//! `kimera-redis-init renew DIR`: issue every leaf certificate of a generated folder
+//! again under the same CA, with the same names, SANs and usages, a new serial and a new
+//! validity; new keys unless `--keep-keys`. The CA is never touched.
+
+use std::fs;
+use std::path::Path;
+
+use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::bundle::{Bundle, Kind};
+use crate::certinfo;
+use crate::cli::{KeyType, RenewArgs};
+use crate::error::{Error, Result};
+use crate::folder::Folder;
+use crate::layout;
+use crate::pki;
+use crate::settings::SanName;
+use crate::writer;
+
+pub fn run(args: &RenewArgs) -> Result<()> {
+    let dir = &args.dir;
+    let folder = Folder::read(dir)?;
+    let days = u32::try_from(args.days)
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))?;
+    if folder.leaves.is_empty() {
+        return Err(Error::usage(format!(
+            "{}: has no certificates to renew (a profile without TLS)",
+            dir.display()
+        )));
+    }
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 ns is valid");
+    let (issuer, ca) = load_ca(dir, args, now)?;
+    if now + Duration::days(days.into()) > ca.info.not_after {
+        return Err(Error::usage(format!(
+            "--days {days}: the certificates would outlive the CA (it expires {}); allowed: a validity that ends before the CA's",
+            ca.info.not_after.date()
+        )));
+    }
+
+    let mut bundle = Bundle::default();
+    let mut report = Vec::new();
+    for rel in &folder.leaves {
+        let key_rel = Folder::key_for(rel);
+        let read = |r: &str| {
+            fs::read_to_string(dir.join(r))
+                .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
+        };
+        let (der, info) = certinfo::from_pem(rel, &read(rel)?)?;
+        let key = if args.keep_keys {
+            pki::load_key(&key_rel, &read(&key_rel)?)?
+        } else {
+            pki::generate_key(key_type(&info.key).ok_or_else(|| {
+                Error::failed(format!(
+                    "{rel}: its key type {} cannot be generated again",
+                    info.key
+                ))
+            })?)?
+        };
+        let sans: Vec<SanName> = info
+            .sans
+            .iter()
+            .filter_map(|s| match s.split_once(':') {
+                Some(("DNS", d)) => Some(SanName::Dns(d.to_owned())),
+                Some(("IP", ip)) => ip.parse().ok().map(SanName::Ip),
+                _ => None,
+            })
+            .collect();
+        let usages: Vec<ExtendedKeyUsagePurpose> = info
+            .extended_key_usage
+            .iter()
+            .filter_map(|u| match u.as_str() {
+                "serverAuth" => Some(ExtendedKeyUsagePurpose::ServerAuth),
+                "clientAuth" => Some(ExtendedKeyUsagePurpose::ClientAuth),
+                _ => None,
+            })
+            .collect();
+        let renewed = pki::issue_leaf(
+            &issuer,
+            &key,
+            subject(rel, &der)?,
+            &sans,
+            &usages,
+            days,
+            rel,
+            now,
+        )?;
+        bundle.cert(
+            rel,
+            Kind::Certificate,
+            &renewed.cert_pem,
+            &renewed.info,
+            "renewed certificate",
+        );
+        if !args.keep_keys {
+            bundle.file(
+                &key_rel,
+                Kind::PrivateKey,
+                renewed.key_pem.clone(),
+                "new private key",
+            );
+        }
+        report.push(format!(
+            "renewed {rel}: serial {}, valid until {}{}",
+            renewed.info.serial,
+            renewed.info.not_after.date(),
+            if args.keep_keys {
+                ", same key"
+            } else {
+                ", new key"
+            }
+        ));
+    }
+    writer::write(&bundle, dir, true)?;
+    for line in report {
+        println!("{line}");
+    }
+    println!(
+        "The CA ({}) is unchanged. Redis reads its certificates when it starts: restart each \
+         redis-server (or `docker-compose restart`) and the app to use the renewed ones.",
+        layout::CA_CERT
+    );
+    Ok(())
+}
+
+/// The folder's own CA, or the organisation's given again with `--ca-cert/--ca-key`.
+fn load_ca(
+    dir: &Path,
+    args: &RenewArgs,
+    now: OffsetDateTime,
+) -> Result<(rcgen::Issuer<'static, rcgen::KeyPair>, pki::CertKey)> {
+    let read = |label: &str, p: &Path, usage: bool| {
+        fs::read_to_string(p).map_err(|e| {
+            let msg = format!("{label} {}: cannot be read: {e}", p.display());
+            if usage {
+                Error::usage(msg)
+            } else {
+                Error::failed(msg)
+            }
+        })
+    };
+    let own_key = dir.join(layout::CA_KEY);
+    match (&args.ca.ca_cert, &args.ca.ca_key) {
+        (Some(cert), Some(key)) => {
+            if own_key.exists() {
+                return Err(Error::usage(format!(
+                    "--ca-cert: {} has its own CA ({}); allowed: renew without --ca-cert/--ca-key",
+                    dir.display(),
+                    layout::CA_KEY
+                )));
+            }
+            let cert_pem = read("--ca-cert", cert, true)?;
+            let in_folder = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
+            if certinfo::from_pem("--ca-cert", &cert_pem)?.0
+                != certinfo::from_pem(layout::CA_CERT, &in_folder)?.0
+            {
+                return Err(Error::usage(format!(
+                    "--ca-cert: not the CA in {}; allowed: the CA this folder was issued under",
+                    layout::CA_CERT
+                )));
+            }
+            pki::load_issuer(
+                "--ca-cert",
+                &cert_pem,
+                "--ca-key",
+                &read("--ca-key", key, true)?,
+                now,
+            )
+        }
+        _ if own_key.exists() => {
+            let cert = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
+            let key = read(layout::CA_KEY, &own_key, false)?;
+            pki::load_issuer(layout::CA_CERT, &cert, layout::CA_KEY, &key, now)
+        }
+        _ => Err(Error::usage(format!(
+            "{}: {} is not in the folder, so it was issued under your organisation's CA; \
+             pass the same --ca-cert FILE --ca-key FILE as when it was generated",
+            dir.display(),
+            layout::CA_KEY
+        ))),
+    }
+}
+
+/// The certificate's subject, attribute by attribute, to be issued again as it was.
+fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| Error::failed(format!("{label}: not an X.509 certificate: {e}")))?;
+    let mut dn = DistinguishedName::new();
+    for attr in cert.subject().iter_attributes() {
+        let oid: Vec<u64> = attr
+            .attr_type()
+            .iter()
+            .map(|it| it.collect())
+            .unwrap_or_default();
+        if let Ok(value) = attr.as_str() {
+            dn.push(DnType::from_oid(&oid), value);
+        }
+    }
+    Ok(dn)
+}
+
+/// The key type a certificate's key has, to generate the same kind again.
+fn key_type(description: &str) -> Option<KeyType> {
+    Some(match description {
+        "ECDSA P-256" => KeyType::EcdsaP256,
+        "ECDSA P-384" => KeyType::EcdsaP384,
+        "Ed25519" => KeyType::Ed25519,
+        "RSA 2048" => KeyType::Rsa2048,
+        "RSA 3072" => KeyType::Rsa3072,
+        "RSA 4096" => KeyType::Rsa4096,
+        _ => return None,
+    })
+}

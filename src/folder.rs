@@ -1,0 +1,157 @@
+//! A generated folder read back: `.env`, each server's redis.conf, users.acl and the
+//! certificates, for `verify`, `renew` and `doctor`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::redisconf;
+
+/// One server's configuration as written.
+#[derive(Debug, Clone)]
+pub struct ServerConf {
+    /// Relative to the folder.
+    pub rel: String,
+    pub directives: Vec<(String, Vec<String>)>,
+}
+
+impl ServerConf {
+    pub fn value(&self, name: &str) -> Option<&str> {
+        redisconf::value(&self.directives, name)
+    }
+
+    pub fn tls(&self) -> bool {
+        self.value("tls-port").is_some_and(|p| p != "0")
+    }
+
+    /// The port clients use: `tls-port` on TLS servers, `port` otherwise.
+    pub fn client_port(&self) -> Option<u16> {
+        let key = if self.tls() { "tls-port" } else { "port" };
+        self.value(key).and_then(|p| p.parse().ok())
+    }
+}
+
+#[derive(Debug)]
+pub struct Folder {
+    pub dir: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub servers: Vec<ServerConf>,
+    /// Leaf certificates under certs/ (everything but ca.crt), relative paths, sorted.
+    pub leaves: Vec<String>,
+}
+
+impl Folder {
+    pub fn read(dir: &Path) -> Result<Folder> {
+        let env_path = dir.join(layout::ENV);
+        if !env_path.is_file() {
+            return Err(Error::usage(format!(
+                "{}: not a folder made by kimera-redis-init (it has no .env); allowed: the --out folder of a generate run",
+                dir.display()
+            )));
+        }
+        let env = dotenvy::from_path_iter(&env_path)
+            .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
+            .map_err(|e| Error::failed(format!("{}: cannot be read: {e}", env_path.display())))?;
+
+        let mut conf_paths = Vec::new();
+        if dir.join(layout::REDIS_CONF).is_file() {
+            conf_paths.push(layout::REDIS_CONF.to_owned());
+        }
+        for name in sorted_names(&dir.join(layout::NODES_DIR))? {
+            let rel = format!("{}/redis.conf", layout::node_dir(&name));
+            if dir.join(&rel).is_file() {
+                conf_paths.push(rel);
+            }
+        }
+        let servers = conf_paths
+            .into_iter()
+            .map(|rel| {
+                let text = fs::read_to_string(dir.join(&rel))
+                    .map_err(|e| Error::failed(format!("{rel}: cannot be read: {e}")))?;
+                Ok(ServerConf {
+                    directives: redisconf::parse(&text),
+                    rel,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let leaves = sorted_names(&dir.join(layout::CERTS_DIR))?
+            .into_iter()
+            .filter(|n| n.ends_with(".crt") && n != "ca.crt")
+            .map(|n| format!("{}/{n}", layout::CERTS_DIR))
+            .collect();
+        Ok(Folder {
+            dir: dir.to_path_buf(),
+            env,
+            servers,
+            leaves,
+        })
+    }
+
+    pub fn env(&self, key: &str) -> &str {
+        self.env.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn tls(&self) -> bool {
+        self.env("REDIS_SSL") == "true"
+    }
+
+    pub fn cluster(&self) -> bool {
+        self.env("REDIS_CLUSTER_MODE") == "true"
+    }
+
+    /// `(host, port)` of every server the app dials: REDIS_HOST:REDIS_PORT, or each of
+    /// REDIS_CLUSTER_NODES.
+    pub fn dialled(&self) -> Vec<(String, u16)> {
+        let parse = |hp: &str| {
+            let (h, p) = hp.rsplit_once(':')?;
+            Some((h.trim_matches(['[', ']']).to_owned(), p.parse().ok()?))
+        };
+        if self.cluster() {
+            self.env("REDIS_CLUSTER_NODES")
+                .split(',')
+                .filter_map(parse)
+                .collect()
+        } else {
+            parse(&format!(
+                "{}:{}",
+                self.env("REDIS_HOST"),
+                self.env("REDIS_PORT")
+            ))
+            .into_iter()
+            .collect()
+        }
+    }
+
+    /// The server whose clients dial `port`.
+    pub fn server_on(&self, port: u16) -> Option<&ServerConf> {
+        self.servers.iter().find(|s| s.client_port() == Some(port))
+    }
+
+    /// The private key that goes with a certificate: same name, `.key`.
+    pub fn key_for(cert_rel: &str) -> String {
+        format!("{}.key", cert_rel.trim_end_matches(".crt"))
+    }
+}
+
+fn sorted_names(dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::failed(format!(
+                "{}: cannot be read: {e}",
+                dir.display()
+            )));
+        }
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    Ok(names)
+}
