@@ -24,8 +24,7 @@ Examples:
     version,
     about = "Set up Redis for KIMERA in one command: TLS certificates, redis.conf, users.acl, .env and docker-compose.yml",
     after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -58,6 +57,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Generate a profile (production-tls by default) plus fixtures/: deliberately broken
+    /// certificates for other test suites, with a README saying what each one is.
+    ///
+    /// Example: kimera-redis-init fixtures --out ./tests/fixtures/redis --json
+    Fixtures(Box<GenerateArgs>),
+    /// Print a shell completion script.
+    ///
+    /// Example: kimera-redis-init completions bash > /etc/bash_completion.d/kimera-redis-init
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    ///
+    /// Example: kimera-redis-init man > kimera-redis-init.1
+    Man,
     /// Check a generated folder offline; exit 0 when clean, 1 with findings.
     ///
     /// Example: kimera-redis-init verify ./redis-prod --warn-days 60
@@ -158,7 +173,7 @@ pub struct GenerateArgs {
     /// Profile to generate (`kimera-redis-init profiles` lists them).
     ///
     /// Example: --profile production-tls
-    #[arg(long, value_name = "NAME", required = true, value_parser = clap::builder::PossibleValuesParser::new(profile::names()))]
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(profile::names()))]
     pub profile: Option<String>,
 
     /// Output folder [default: ./<profile>].

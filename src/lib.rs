@@ -2,6 +2,7 @@
 //! KIMERA Redis profiles. Data flows one way (design.md):
 //! CLI + profile -> [`settings::Settings`] -> [`pki::Pki`] -> [`bundle::Bundle`] -> [`writer`].
 
+pub mod api;
 pub mod bundle;
 pub mod certinfo;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod commands;
 pub mod error;
 pub mod escape;
 pub mod existing;
+pub mod fixtures;
 pub mod folder;
 pub mod layout;
 pub mod manifest;
@@ -21,6 +23,10 @@ pub mod settings;
 pub mod trust;
 pub mod writer;
 
+pub use api::{Setup, Written, WrittenFile};
+pub use cli::KeyType;
+pub use error::Error;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -32,13 +38,16 @@ use cli::{Cli, Command};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Generate(args)) => commands::generate::run(args).map(|()| true),
+        Some(Command::Generate(args)) => commands::generate::run(args, false).map(|()| true),
+        Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),
+        Some(Command::Completions { shell }) => commands::docs::completions(*shell).map(|()| true),
+        Some(Command::Man) => commands::docs::man().map(|()| true),
         Some(Command::Profiles) => commands::profiles::run().map(|()| true),
         Some(Command::Inspect { path, json }) => commands::inspect::run(path, *json).map(|()| true),
         Some(Command::Verify { dir, warn_days }) => commands::verify::run(dir, *warn_days),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
         Some(Command::Doctor { dir }) => commands::doctor::run(dir),
-        None => commands::generate::run(&cli.generate).map(|()| true),
+        None => commands::generate::run(&cli.generate, false).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -31,8 +31,12 @@ pub struct CertKey {
 }
 
 /// Everything a TLS profile needs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Pki {
+    /// Signs more certificates under the same CA (fixtures).
+    pub issuer: Issuer<'static, KeyPair>,
+    /// The moment every certificate of this run counts from.
+    pub now: OffsetDateTime,
     pub ca: CertKey,
     /// One per node, in the order of `Settings::nodes`.
     pub servers: Vec<CertKey>,
@@ -103,6 +107,8 @@ pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
         now,
     )?;
     Ok(Pki {
+        issuer,
+        now,
         ca,
         servers,
         client,

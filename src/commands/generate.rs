@@ -3,7 +3,7 @@
 
 use crate::bundle::Bundle;
 use crate::cli::GenerateArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::manifest;
 use crate::pki;
@@ -19,8 +19,8 @@ pub struct Outcome {
     pub actions: Vec<Action>,
 }
 
-pub fn run(args: &GenerateArgs) -> Result<()> {
-    let outcome = generate(args)?;
+pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
+    let outcome = generate(args, fixtures)?;
     let Outcome {
         settings,
         bundle,
@@ -38,9 +38,21 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Resolve, build, and write (or only plan, with `--dry-run`).
-pub fn generate(args: &GenerateArgs) -> Result<Outcome> {
-    let settings = Settings::resolve(args)?;
+/// Resolve, build, and write (or only plan, with `--dry-run`); with `fixtures`, also the
+/// deliberately broken certificates of `fixtures/` (production-tls unless told otherwise).
+pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
+    let mut args = args.clone();
+    if fixtures && args.profile.is_none() {
+        args.profile = Some("production-tls".into());
+    }
+    let settings = Settings::resolve(&args)?;
+    if fixtures && !settings.tls {
+        return Err(Error::usage(format!(
+            "--profile {}: fixtures are certificates and this profile has no TLS; allowed: \
+             production-tls, or cluster/high-performance with --tls",
+            settings.profile
+        )));
+    }
     let existing = Existing::read(&settings)?;
     let secrets = secrets::resolve(&settings, &existing)?;
     let pki = if settings.tls {
@@ -48,7 +60,10 @@ pub fn generate(args: &GenerateArgs) -> Result<Outcome> {
     } else {
         None
     };
-    let bundle = render::render(&settings, pki.as_ref(), secrets.as_ref())?;
+    let mut bundle = render::render(&settings, pki.as_ref(), secrets.as_ref())?;
+    if let (true, Some(pki)) = (fixtures, &pki) {
+        crate::fixtures::add(&settings, pki, &mut bundle)?;
+    }
     let actions = if settings.dry_run {
         writer::plan(&bundle, &settings.out_dir, settings.force)?
     } else {

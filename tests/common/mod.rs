@@ -161,10 +161,16 @@ pub struct Server {
 impl Server {
     /// Start `redis-server CONF` and wait until it accepts TCP connections on `port`.
     pub fn start(conf: &Path, port: u16) -> Server {
-        let log = conf.with_extension("log");
+        Self::start_with(conf, port, &[])
+    }
+
+    /// The same with directives overridden on the command line, as `redis-server` allows.
+    pub fn start_with(conf: &Path, port: u16, overrides: &[&str]) -> Server {
+        let log = conf.with_extension(format!("{port}.log"));
         let out = fs::File::create(&log).expect("log file");
         let child = Command::new("redis-server")
             .arg(conf)
+            .args(overrides)
             .stdout(out.try_clone().expect("log"))
             .stderr(out)
             .spawn()

@@ -1,0 +1,200 @@
+//! The library entry point for test suites: a builder over the same settings the CLI
+//! uses, writing a complete bundle into a folder in one call.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::bundle::Kind;
+use crate::cli::{ExternalCa, GenerateArgs, KeyType};
+use crate::commands::generate;
+use crate::error::{Error, Result};
+
+/// A setup to write: a profile and the flags that change it.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let setup = kimera_redis_init::Setup::new("production-tls")
+///     .host("localhost")
+///     .port(6390)
+///     .fixtures(true)
+///     .write_to(dir.path().join("redis"))?;
+///
+/// assert_eq!(setup.env("REDIS_SSL"), "true");
+/// assert_eq!(setup.env("REDIS_PORT"), "6390");
+/// assert!(setup.path("certs/redis-client.crt").exists());
+/// assert!(setup.path("fixtures/expired-server.crt").exists());
+/// // Start the server with `redis-server <setup.path("redis.conf")>`, connect with the
+/// // REDIS_* values of `setup.env`.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Setup {
+    args: GenerateArgs,
+    fixtures: bool,
+}
+
+impl Setup {
+    /// Start from a built-in profile: `local-dev`, `production-tls`, `cluster`, `high-performance`.
+    pub fn new(profile: &str) -> Setup {
+        Setup {
+            args: GenerateArgs {
+                profile: Some(profile.to_owned()),
+                out: None,
+                host: None,
+                port: None,
+                username: None,
+                db: None,
+                san: Vec::new(),
+                nodes: Vec::new(),
+                replicas: None,
+                tls: false,
+                io_threads: None,
+                maxmemory: None,
+                key_type: KeyType::EcdsaP256,
+                days: 365,
+                ca_days: 3650,
+                ca: ExternalCa {
+                    ca_cert: None,
+                    ca_key: None,
+                },
+                force: false,
+                dry_run: false,
+                json: false,
+            },
+            fixtures: false,
+        }
+    }
+
+    pub fn host(mut self, host: &str) -> Self {
+        self.args.host = Some(host.to_owned());
+        self
+    }
+
+    pub fn port(mut self, port: u16) -> Self {
+        self.args.port = Some(port.into());
+        self
+    }
+
+    pub fn username(mut self, username: &str) -> Self {
+        self.args.username = Some(username.to_owned());
+        self
+    }
+
+    pub fn db(mut self, db: u8) -> Self {
+        self.args.db = Some(db.into());
+        self
+    }
+
+    /// An extra name or IP address for the server certificate.
+    pub fn san(mut self, name: &str) -> Self {
+        self.args.san.push(name.to_owned());
+        self
+    }
+
+    /// Cluster nodes as `host:port`.
+    pub fn nodes(mut self, nodes: &[&str]) -> Self {
+        self.args.nodes = nodes.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
+
+    pub fn replicas(mut self, replicas: u8) -> Self {
+        self.args.replicas = Some(replicas.into());
+        self
+    }
+
+    /// TLS on a profile that is plain by default.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.args.tls = on;
+        self
+    }
+
+    pub fn key_type(mut self, key_type: KeyType) -> Self {
+        self.args.key_type = key_type;
+        self
+    }
+
+    /// Validity of the leaf certificates in days.
+    pub fn days(mut self, days: u32) -> Self {
+        self.args.days = days.into();
+        self
+    }
+
+    /// Issue under an existing CA; its key is never copied into the folder.
+    pub fn ca(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.args.ca = ExternalCa {
+            ca_cert: Some(cert.into()),
+            ca_key: Some(key.into()),
+        };
+        self
+    }
+
+    /// Also write `fixtures/`: deliberately broken certificates (see its README.md).
+    pub fn fixtures(mut self, on: bool) -> Self {
+        self.fixtures = on;
+        self
+    }
+
+    /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
+    pub fn force(mut self, on: bool) -> Self {
+        self.args.force = on;
+        self
+    }
+
+    /// Generate and write everything into `dir` (created when missing).
+    pub fn write_to(mut self, dir: impl AsRef<Path>) -> Result<Written> {
+        self.args.out = Some(dir.as_ref().to_path_buf());
+        let outcome = generate::generate(&self.args, self.fixtures)?;
+        let out_dir = outcome.settings.out_dir.clone();
+        let env_path = out_dir.join(crate::layout::ENV);
+        let env = dotenvy::from_path_iter(&env_path)
+            .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
+            .map_err(|e| Error::failed(format!("{}: {e}", env_path.display())))?;
+        let files = outcome
+            .bundle
+            .entries
+            .iter()
+            .filter(|e| e.kind != Kind::Dir)
+            .map(|e| WrittenFile {
+                path: out_dir.join(&e.path),
+                kind: e.kind,
+                mode: e.kind.mode(),
+                purpose: e.purpose,
+            })
+            .collect();
+        Ok(Written {
+            dir: out_dir,
+            files,
+            env,
+        })
+    }
+}
+
+/// What `write_to` wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// Absolute.
+    pub dir: PathBuf,
+    pub files: Vec<WrittenFile>,
+    /// The `.env` the app reads, parsed.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Written {
+    /// A `.env` value; empty when unset.
+    pub fn env(&self, key: &str) -> &str {
+        self.env.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// An absolute path inside the folder.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub mode: u32,
+    pub purpose: &'static str,
+}

@@ -1,0 +1,257 @@
+//! Deliberately broken certificates for other projects' test suites: each one is wrong in
+//! exactly one way, so a client or server under test can be shown to refuse it for that
+//! reason. Built in memory next to the good bundle, under the same CA unless the point is
+//! another CA.
+
+use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use time::Duration;
+
+use crate::bundle::{Bundle, Kind};
+use crate::error::{Error, Result};
+use crate::pki::{self, CertKey, Pki};
+use crate::settings::{SanName, Settings};
+
+pub const DIR: &str = "fixtures";
+
+/// Which side of the connection a fixture stands in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Server,
+    Client,
+}
+
+/// One fixture: what is wrong with it and what a correct peer does with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixture {
+    pub name: &'static str,
+    pub role: Role,
+    pub what: &'static str,
+    pub expect: &'static str,
+    flaw: Flaw,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flaw {
+    Expired,
+    NotYetValid,
+    WrongHost,
+    OtherCa,
+    WrongUsage,
+    SelfSigned,
+}
+
+pub const FIXTURES: &[Fixture] = &[
+    Fixture {
+        name: "expired-server",
+        role: Role::Server,
+        flaw: Flaw::Expired,
+        what: "server certificate that expired yesterday (valid for 30 days before that), right names, right CA",
+        expect: "a client refuses the server: certificate expired",
+    },
+    Fixture {
+        name: "not-yet-valid-server",
+        role: Role::Server,
+        flaw: Flaw::NotYetValid,
+        what: "server certificate valid only from 30 days from now, right names, right CA",
+        expect: "a client refuses the server: certificate not yet valid",
+    },
+    Fixture {
+        name: "wrong-host-server",
+        role: Role::Server,
+        flaw: Flaw::WrongHost,
+        what: "server certificate for wrong-host.invalid only (no localhost, no IPs), right CA",
+        expect: "a client with hostname checking refuses the server: name mismatch",
+    },
+    Fixture {
+        name: "other-ca-server",
+        role: Role::Server,
+        flaw: Flaw::OtherCa,
+        what: "server certificate with the right names, signed by another CA (other-ca.crt)",
+        expect: "a client trusting certs/ca.crt refuses the server: unknown issuer",
+    },
+    Fixture {
+        name: "server-without-serverauth",
+        role: Role::Server,
+        flaw: Flaw::WrongUsage,
+        what: "server certificate with the right names and CA but only the clientAuth extended key usage",
+        expect: "a client refuses the server: certificate not valid for server authentication",
+    },
+    Fixture {
+        name: "self-signed-server",
+        role: Role::Server,
+        flaw: Flaw::SelfSigned,
+        what: "self-signed server certificate with the right names",
+        expect: "a client trusting certs/ca.crt refuses the server: unknown issuer (self-signed)",
+    },
+    Fixture {
+        name: "expired-client",
+        role: Role::Client,
+        flaw: Flaw::Expired,
+        what: "client certificate that expired yesterday, right CA",
+        expect: "the server refuses the client in the TLS handshake: certificate expired",
+    },
+    Fixture {
+        name: "other-ca-client",
+        role: Role::Client,
+        flaw: Flaw::OtherCa,
+        what: "client certificate signed by another CA (other-ca.crt)",
+        expect: "the server refuses the client in the TLS handshake: unknown CA",
+    },
+    Fixture {
+        name: "client-without-clientauth",
+        role: Role::Client,
+        flaw: Flaw::WrongUsage,
+        what: "client certificate from the right CA but only the serverAuth extended key usage",
+        expect: "the server refuses the client in the TLS handshake: unsupported certificate purpose",
+    },
+];
+
+/// Add `fixtures/` to `bundle`: every fixture's certificate and key, the other CA's
+/// certificate, and a README table.
+pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
+    let server_sans = &settings.nodes[0].sans;
+    let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
+    let (other_ca, other_ca_pem) = other_ca(pki)?;
+    bundle.dir(DIR, "deliberately broken certificates for tests");
+    bundle.file(
+        &format!("{DIR}/README.md"),
+        Kind::Config,
+        readme(settings),
+        "what each fixture is and what a correct peer does with it",
+    );
+    bundle.file(
+        &format!("{DIR}/other-ca.crt"),
+        Kind::Certificate,
+        other_ca_pem,
+        "the other CA that signed the other-ca-* fixtures",
+    );
+    for f in FIXTURES {
+        let (cn, sans, usage) = match f.role {
+            Role::Server => (
+                settings.host.as_str(),
+                server_sans.as_slice(),
+                ExtendedKeyUsagePurpose::ServerAuth,
+            ),
+            Role::Client => (client_cn, &[][..], ExtendedKeyUsagePurpose::ClientAuth),
+        };
+        let wrong_host = [SanName::Dns("wrong-host.invalid".into())];
+        let (cn, sans) = if f.flaw == Flaw::WrongHost {
+            ("wrong-host.invalid", &wrong_host[..])
+        } else {
+            (cn, sans)
+        };
+        let usage = match (f.flaw, f.role) {
+            (Flaw::WrongUsage, Role::Server) => ExtendedKeyUsagePurpose::ClientAuth,
+            (Flaw::WrongUsage, Role::Client) => ExtendedKeyUsagePurpose::ServerAuth,
+            _ => usage,
+        };
+        let (from, days) = match f.flaw {
+            Flaw::Expired => (-31, 30),
+            Flaw::NotYetValid => (30, 365),
+            _ => (0, settings.leaf_days),
+        };
+        let label = format!("{DIR}/{}.crt", f.name);
+        let key = pki::generate_key(settings.key_type)?;
+        let now = pki.now + Duration::days(from);
+        let issued = match f.flaw {
+            Flaw::SelfSigned => self_signed(&key, cn, sans, &label, pki.now)?,
+            Flaw::OtherCa => pki::issue_leaf(
+                &other_ca,
+                &key,
+                pki::name(cn),
+                sans,
+                &[usage],
+                days,
+                &label,
+                now,
+            )?,
+            _ => pki::issue_leaf(
+                &pki.issuer,
+                &key,
+                pki::name(cn),
+                sans,
+                &[usage],
+                days,
+                &label,
+                now,
+            )?,
+        };
+        bundle.cert(
+            &label,
+            Kind::Certificate,
+            &issued.cert_pem,
+            &issued.info,
+            f.what,
+        );
+        bundle.file(
+            &format!("{DIR}/{}.key", f.name),
+            Kind::PrivateKey,
+            issued.key_pem,
+            f.what,
+        );
+    }
+    Ok(())
+}
+
+/// A second CA, the "another CA" of the fixtures; its key is thrown away.
+fn other_ca(pki: &Pki) -> Result<(Issuer<'static, KeyPair>, String)> {
+    let key = KeyPair::generate().map_err(|e| Error::failed(format!("fixture CA: {e}")))?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = pki::name("KIMERA fixtures: another CA");
+    params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = pki.now - Duration::hours(1);
+    params.not_after = pki.now + Duration::days(3650);
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| Error::failed(format!("fixture CA: {e}")))?;
+    Ok((Issuer::new(params, key), cert.pem()))
+}
+
+/// A certificate that signs itself, with a leaf's names and usage.
+fn self_signed(
+    key: &KeyPair,
+    cn: &str,
+    sans: &[SanName],
+    label: &str,
+    now: time::OffsetDateTime,
+) -> Result<CertKey> {
+    // Signed by a throwaway issuer made from the same key and name: self-signed.
+    let mut params = CertificateParams::default();
+    params.distinguished_name = pki::name(cn);
+    let issuer_key = KeyPair::try_from(key.serialized_der())
+        .map_err(|e| Error::failed(format!("{label}: {e}")))?;
+    let issuer = Issuer::new(params, issuer_key);
+    pki::issue_leaf(
+        &issuer,
+        key,
+        pki::name(cn),
+        sans,
+        &[ExtendedKeyUsagePurpose::ServerAuth],
+        365,
+        label,
+        now,
+    )
+}
+
+fn readme(settings: &Settings) -> String {
+    let mut out = format!(
+        "# Test fixtures for {}\n\n\
+         Each certificate here is wrong in exactly one way. The good setup is the rest of\n\
+         this folder: `certs/ca.crt` is the CA a client trusts, `certs/redis-server.*` and\n\
+         `certs/redis-client.*` are the good pair. Run the server with a `*-server` fixture\n\
+         in place of `certs/redis-server.*` (for example `redis-server ../redis.conf\n\
+         --tls-cert-file expired-server.crt --tls-key-file expired-server.key`), or\n\
+         connect with a `*-client` fixture in place of the client certificate.\n\n\
+         | files | what it is | what a correct peer does |\n|---|---|---|\n",
+        settings.profile
+    );
+    for f in FIXTURES {
+        out.push_str(&format!(
+            "| `{0}.crt`, `{0}.key` | {1} | {2} |\n",
+            f.name, f.what, f.expect
+        ));
+    }
+    out.push_str("| `other-ca.crt` | the other CA of the `other-ca-*` fixtures (its key was not kept) | trust it only to show the other-ca fixtures would pass with it |\n");
+    out
+}
