@@ -111,6 +111,12 @@ pub const FIXTURES: &[Fixture] = &[
 pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
     let server_sans = &settings.nodes[0].sans;
     let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
+    let issuer = pki.issuer.as_ref().ok_or_else(|| {
+        Error::failed(format!(
+            "fixtures are signed by the CA, but {} is not in the folder",
+            crate::layout::CA_KEY
+        ))
+    })?;
     let (other_ca, other_ca_pem) = other_ca(pki)?;
     bundle.dir(DIR, "deliberately broken certificates for tests");
     bundle.file(
@@ -166,7 +172,7 @@ pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
                 now,
             )?,
             _ => pki::issue_leaf(
-                &pki.issuer,
+                issuer,
                 &key,
                 pki::name(cn),
                 sans,

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
 use crate::settings::{SanName, Settings};
+use crate::trust;
 
 /// How far `not_before` is set in the past, so that a peer whose clock is a little
 /// behind does not see a certificate from the future.
@@ -33,8 +34,9 @@ pub struct CertKey {
 /// Everything a TLS profile needs.
 #[derive(Debug)]
 pub struct Pki {
-    /// Signs more certificates under the same CA (fixtures).
-    pub issuer: Issuer<'static, KeyPair>,
+    /// Signs more certificates under the same CA (fixtures); `None` when the CA key is
+    /// not at hand and nothing had to be signed.
+    pub issuer: Option<Issuer<'static, KeyPair>>,
     /// The moment every certificate of this run counts from.
     pub now: OffsetDateTime,
     pub ca: CertKey,
@@ -50,14 +52,25 @@ struct LeafSpec<'a> {
     common_name: &'a str,
     sans: &'a [SanName],
     usages: Vec<ExtendedKeyUsagePurpose>,
+    /// The name clients dial, which a kept server certificate must still carry.
+    dialled: Option<&'a str>,
 }
 
-/// Issue (or reuse) the CA and both leaves for `settings`.
-pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
+/// Issue (or reuse) the CA and the leaves for `settings`; `fixtures` says more
+/// certificates will be signed afterwards.
+pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result<Pki> {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("0 ns is valid");
-    let (issuer, ca) = ca(settings, existing, now)?;
+    // Without anything to sign, a CA whose key was moved offline is enough.
+    let leaf_certs = settings
+        .nodes
+        .iter()
+        .map(|n| n.cert.as_str())
+        .chain([layout::CLIENT_CERT]);
+    let must_sign =
+        fixtures || settings.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
+    let (issuer, ca) = ca(settings, existing, now, must_sign)?;
     let leaf_not_after = now + Duration::days(settings.leaf_days.into());
     if leaf_not_after > ca.info.not_after {
         return Err(Error::usage(format!(
@@ -89,13 +102,15 @@ pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
                 common_name: &node.host,
                 sans: &node.sans,
                 usages: node_usages.clone(),
+                dialled: Some(&node.host),
             };
-            leaf(settings, &issuer, existing, &spec, now)
+            leaf(settings, issuer.as_ref(), &ca, existing, &spec, now)
         })
         .collect::<Result<Vec<_>>>()?;
     let client = leaf(
         settings,
-        &issuer,
+        issuer.as_ref(),
+        &ca,
         existing,
         &LeafSpec {
             cert_path: layout::CLIENT_CERT,
@@ -103,6 +118,7 @@ pub fn build(settings: &Settings, existing: &Existing) -> Result<Pki> {
             common_name: client_cn,
             sans: &[],
             usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
+            dialled: None,
         },
         now,
     )?;
@@ -122,7 +138,8 @@ fn ca(
     settings: &Settings,
     existing: &Existing,
     now: OffsetDateTime,
-) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
+    must_sign: bool,
+) -> Result<(Option<Issuer<'static, KeyPair>>, CertKey)> {
     if let Some((cert_pem, key_pem)) = existing.external_ca() {
         if existing.exists(layout::CA_KEY) {
             return Err(Error::usage(format!(
@@ -143,7 +160,7 @@ fn ca(
             }
         }
         return Ok((
-            issuer,
+            Some(issuer),
             CertKey {
                 key_pem: String::new(),
                 ..ca
@@ -152,7 +169,19 @@ fn ca(
     }
     match (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY)) {
         (Some(cert_pem), Some(key_pem)) => {
-            load_issuer(layout::CA_CERT, cert_pem, layout::CA_KEY, key_pem, now)
+            let (issuer, ca) =
+                load_issuer(layout::CA_CERT, cert_pem, layout::CA_KEY, key_pem, now)?;
+            Ok((Some(issuer), ca))
+        }
+        (Some(cert_pem), None) if !must_sign => {
+            let (_, info) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
+            let ca = CertKey {
+                cert_pem: cert_pem.to_owned(),
+                key_pem: String::new(),
+                info,
+                reused: true,
+            };
+            Ok((None, ca))
         }
         (None, None) => {
             let key = generate_key(settings.key_type)?;
@@ -178,7 +207,7 @@ fn ca(
                 reused: false,
             };
             let issuer = Issuer::new(params, key);
-            Ok((issuer, ca))
+            Ok((Some(issuer), ca))
         }
         (Some(_), None) => Err(Error::failed(format!(
             "{} exists but {} does not: this run cannot reuse the CA and will not replace it; if \
@@ -237,7 +266,8 @@ pub fn load_issuer(
 /// with a new certificate when only the key is left. With `--force`: new key, new cert.
 fn leaf(
     settings: &Settings,
-    issuer: &Issuer<'static, KeyPair>,
+    issuer: Option<&Issuer<'static, KeyPair>>,
+    ca: &CertKey,
     existing: &Existing,
     spec: &LeafSpec<'_>,
     now: OffsetDateTime,
@@ -246,8 +276,9 @@ fn leaf(
     let key = match (settings.force, on_disk.0, on_disk.1) {
         (false, Some(cert_pem), Some(key_pem)) => {
             let key = load_key(spec.key_path, key_pem)?;
-            let (_, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;
+            let (der, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;
             check_pair(spec.cert_path, spec.key_path, &info, &key)?;
+            check_kept(spec, &der, &info, ca, now)?;
             return Ok(CertKey {
                 cert_pem: cert_pem.to_owned(),
                 key_pem: key_pem.to_owned(),
@@ -265,7 +296,12 @@ fn leaf(
         (false, None, Some(key_pem)) => load_key(spec.key_path, key_pem)?,
         _ => generate_key(settings.key_type)?,
     };
-
+    let issuer = issuer.ok_or_else(|| {
+        Error::failed(format!(
+            "{} must be issued but the CA key is not here",
+            spec.cert_path
+        ))
+    })?;
     issue_leaf(
         issuer,
         &key,
@@ -276,6 +312,53 @@ fn leaf(
         spec.cert_path,
         now,
     )
+}
+
+/// A certificate kept from an earlier run must still fit this run: issued by this CA for
+/// its usage, unexpired, and naming the host clients dial. Otherwise the kept files and
+/// the new ones would not work together.
+fn check_kept(
+    spec: &LeafSpec<'_>,
+    der: &[u8],
+    info: &CertInfo,
+    ca: &CertKey,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let force = "run with --force to issue it again (the CA is kept)";
+    let ca_der = certinfo::from_pem(layout::CA_CERT, &ca.cert_pem)?.0;
+    let unix_now = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        now.unix_timestamp().max(0) as u64,
+    ));
+    for usage in &spec.usages {
+        let usage = match usage {
+            ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
+            _ => trust::Usage::Client,
+        };
+        if let Err(e) = trust::chains(&ca_der, der, usage, unix_now) {
+            let why = if info.not_after <= now {
+                format!("expired on {}", info.not_after.date())
+            } else {
+                format!(
+                    "is not valid under {} for {} ({e})",
+                    layout::CA_CERT,
+                    usage.name()
+                )
+            };
+            return Err(Error::failed(format!(
+                "kept {} {why}; {force}",
+                spec.cert_path
+            )));
+        }
+    }
+    if let Some(host) = spec.dialled
+        && trust::covers(der, host).is_err()
+    {
+        return Err(Error::failed(format!(
+            "kept {} does not name {host}, which clients will dial; {force}",
+            spec.cert_path
+        )));
+    }
+    Ok(())
 }
 
 /// Sign a leaf certificate for `key`: random serial, `not_before` an hour back, AKI/SKI,

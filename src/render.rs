@@ -77,6 +77,8 @@ struct NodeView {
     host: String,
     port: u16,
     address: String,
+    /// `host:port` without brackets: redis-cli splits at the last colon.
+    cli_address: String,
     conf: String,
     data: String,
     nodes_conf: String,
@@ -450,6 +452,7 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
         host: n.host.clone(),
         port: n.port,
         address: n.address(),
+        cli_address: format!("{}:{}", n.host, n.port),
         nodes_conf: path_string(&node_dir.join("nodes.conf")),
         conf,
         data,

@@ -57,10 +57,7 @@ impl Node {
 
     /// Whether clients reach this node on this machine, so it can listen on loopback only.
     pub fn is_loopback(&self) -> bool {
-        match self.host.parse::<IpAddr>() {
-            Ok(ip) => ip.is_loopback(),
-            Err(_) => self.host.eq_ignore_ascii_case("localhost"),
-        }
+        is_loopback(&self.host)
     }
 }
 
@@ -185,10 +182,19 @@ impl Settings {
                     "--nodes/--replicas: profile {name} is a single server; allowed with --profile cluster"
                 )));
             }
-            let host = match &args.host {
-                Some(h) => check_host("--host", h)?,
-                None => check_host("profile field host", &p.host)?,
+            let (what, host) = match &args.host {
+                Some(h) => ("--host", check_host("--host", h)?),
+                None => (
+                    "profile field host",
+                    check_host("profile field host", &p.host)?,
+                ),
             };
+            if !p.auth && !is_loopback(&host) {
+                return Err(Error::usage(format!(
+                    "{what} {host}: profile {name} has no password, so it only listens on this \
+                     machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a server others reach)"
+                )));
+            }
             let port = match args.port {
                 Some(v) => check_port("--port", v)?,
                 None => check_port("profile field port", p.port)?,
@@ -245,6 +251,13 @@ impl Settings {
             },
             owner: process_owner(),
         })
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
     }
 }
 
@@ -321,6 +334,17 @@ fn cluster_nodes(
             key: layout::node_key(&name),
             name,
         });
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(m) = nodes[..i].iter().find(|m| m.name == n.name) {
+            return Err(Error::usage(format!(
+                "{what}: {} and {} would share the folder nodes/{}; allowed: nodes whose \
+                 host-port names differ",
+                m.address(),
+                n.address(),
+                n.name
+            )));
+        }
     }
     let group = usize::from(replicas) + 1;
     if nodes.len() < 3 * group || !nodes.len().is_multiple_of(group) {
@@ -439,7 +463,15 @@ fn san_name(flag: &str, value: &str) -> Result<SanName> {
 
 /// RFC 1123 host names or IP addresses; nothing else may reach a certificate or a config.
 fn check_host(what: &str, value: &str) -> Result<String> {
-    if value.parse::<IpAddr>().is_ok() {
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        let dialable =
+            !ip.is_unspecified() && !ip.is_multicast() && ip != IpAddr::from([255, 255, 255, 255]);
+        if !dialable {
+            return Err(Error::usage(format!(
+                "{what} {value}: not an address a client can dial; allowed: a host name or a \
+                 unicast IP address (the server's listening addresses follow from it)"
+            )));
+        }
         return Ok(value.to_owned());
     }
     let label_ok = |l: &str| {

@@ -51,6 +51,24 @@ pub fn plan(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>>
         .collect()
 }
 
+/// The rendered files (configs, secrets, scripts) that `plan` keeps although their
+/// contents on disk differ from what this run rendered: edited by hand, or written with
+/// other flags.
+pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<String> {
+    bundle
+        .entries
+        .iter()
+        .zip(actions)
+        .filter(|(e, a)| {
+            **a == Action::Keep && matches!(e.kind, Kind::Config | Kind::Secret | Kind::Script)
+        })
+        .filter(|(e, _)| {
+            fs::read(out_dir.join(&e.path)).map_or(true, |on_disk| on_disk != e.contents)
+        })
+        .map(|(e, _)| e.path.clone())
+        .collect()
+}
+
 /// Write the bundle under `out_dir`: create what is missing, replace what `plan` says,
 /// keep the rest. Returns the action taken for each entry, in bundle order.
 pub fn write(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>> {
@@ -85,18 +103,76 @@ fn stage_and_commit(
             staged.push((stage(out_dir, e)?, e, *a));
         }
     }
+    // Commit: rename each into place. A file being replaced keeps a hard link to its old
+    // contents until the end, so that a failure part-way can put every file back.
+    let mut committed: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for (tmp, e, a) in staged {
         let target = out_dir.join(&e.path);
-        let persisted = match a {
-            // Someone may have created the file since `plan`: do not clobber it then.
-            Action::Create => tmp.persist_noclobber(&target).map(drop),
-            _ => tmp.persist(&target).map(drop),
-        };
-        persisted.map_err(|err| {
-            Error::failed(format!("cannot write {}: {}", target.display(), err.error))
-        })?;
+        let result = commit_one(tmp, &target, a);
+        match result {
+            Ok(backup) => committed.push((target, backup)),
+            Err(err) => {
+                roll_back(&committed);
+                return Err(err);
+            }
+        }
+    }
+    for (_, backup) in committed {
+        if let Some(b) = backup {
+            let _ = fs::remove_file(b);
+        }
     }
     Ok(())
+}
+
+/// Rename `tmp` to `target`; for a replacement, first keep the old file reachable under a
+/// backup name and return it.
+fn commit_one(tmp: NamedTempFile, target: &Path, action: Action) -> Result<Option<PathBuf>> {
+    let fail =
+        |err: std::io::Error| Error::failed(format!("cannot write {}: {err}", target.display()));
+    let backup = if action == Action::Replace {
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let backup = target.with_file_name(format!(
+            ".kimera-redis-init-old-{}-{name}",
+            std::process::id()
+        ));
+        let _ = fs::remove_file(&backup);
+        fs::hard_link(target, &backup)
+            .or_else(|_| fs::copy(target, &backup).map(drop))
+            .map_err(fail)?;
+        Some(backup)
+    } else {
+        None
+    };
+    let persisted = match action {
+        // Someone may have created the file since `plan`: do not clobber it then.
+        Action::Create => tmp.persist_noclobber(target).map(drop),
+        _ => tmp.persist(target).map(drop),
+    };
+    if let Err(err) = persisted {
+        if let Some(b) = &backup {
+            let _ = fs::remove_file(b);
+        }
+        return Err(fail(err.error));
+    }
+    Ok(backup)
+}
+
+/// Undo the renames done so far, newest first: restore replaced files, remove new ones.
+fn roll_back(committed: &[(PathBuf, Option<PathBuf>)]) {
+    for (target, backup) in committed.iter().rev() {
+        match backup {
+            Some(b) => {
+                let _ = fs::rename(b, target);
+            }
+            None => {
+                let _ = fs::remove_file(target);
+            }
+        }
+    }
 }
 
 /// A temporary file beside the target, with the final mode and contents, synced.

@@ -180,6 +180,10 @@ fn bad_cluster_input_is_refused() {
         &["--nodes \"b_c\"", "RFC 1123"],
     );
     refused(&with(&["--db", "1"]), &["--db 1", "only database 0"]);
+    refused(
+        &with(&["--nodes", "[1::2]:7001,1--2:7001,c:7003"]),
+        &["--nodes", "would share the folder nodes/1--2-7001"],
+    );
     refused(&with(&["--host", "x"]), &["--host/--port", "--nodes"]);
     refused(
         &["--profile", "production-tls", "--nodes", "a:1,b:2,c:3"],

@@ -283,3 +283,33 @@ fn guide_defaults_go_into_env() {
     );
     assert!(conf.contains("\nport 7002\n"), "{conf}");
 }
+
+#[test]
+fn ipv6_nodes_form_a_cluster() {
+    if !have("redis-server") || !have("redis-cli") {
+        return;
+    }
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipping: this machine has no IPv6 loopback");
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let ports = free_cluster_ports(3);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("[::1]:{p}")).collect();
+    generate(&[
+        "--profile",
+        "cluster",
+        "--nodes",
+        &nodes.join(","),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(read_env(&dir)["REDIS_CLUSTER_NODES"], nodes.join(","));
+    let _servers: Vec<Server> = ports
+        .iter()
+        .map(|p| Server::start(&dir.join(format!("nodes/--1-{p}/redis.conf")), *p))
+        .collect();
+    cluster_create(&dir);
+    assert_eq!(info(&dir, "::1", ports[0], "cluster_state"), "ok");
+}

@@ -565,13 +565,14 @@ fn a_bundle_under_an_organisations_ca_verifies_connects_and_renews() {
         );
         let dir = tmp.path().join("p");
         let port = free_port();
+        let port_s = port.to_string();
         generate(&[
             "--profile",
             "production-tls",
             "--host",
             "localhost",
             "--port",
-            &port.to_string(),
+            &port_s,
             "--ca-cert",
             &ca_cert,
             "--ca-key",
@@ -597,17 +598,21 @@ fn a_bundle_under_an_organisations_ca_verifies_connects_and_renews() {
         );
         drop(server);
 
-        // A plain re-run without the flags says what is missing rather than making a CA.
-        let again = run(&[
+        // A plain re-run has nothing to sign and keeps the folder; one that must sign
+        // (--force) says what is missing rather than making a CA.
+        let mut again_args = vec![
             "--profile",
             "production-tls",
             "--host",
             "localhost",
             "--port",
-            &port.to_string(),
+            &port_s,
             "--out",
             dir.to_str().unwrap(),
-        ]);
+        ];
+        assert!(run(&again_args).status.success());
+        again_args.push("--force");
+        let again = run(&again_args);
         assert_eq!(again.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&again.stderr).contains("pass --ca-cert and --ca-key"));
 

@@ -204,19 +204,34 @@ fn default_user_cannot_log_in() {
 
 #[test]
 fn plain_text_port_is_closed() {
-    if !have("redis-server") {
+    if !have("redis-server") || !have("redis-cli") {
         return;
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let port = generate_prod(&dir);
-    let _server = Server::start(&dir.join("redis.conf"), port);
+    let server = Server::start(&dir.join("redis.conf"), port);
+    // The server itself says it has no plain-text port, only the TLS one.
+    assert_eq!(
+        admin_cli(&dir, "127.0.0.1", port, &["config", "get", "port"])
+            .lines()
+            .nth(1),
+        Some("0")
+    );
+    assert_eq!(
+        admin_cli(&dir, "127.0.0.1", port, &["config", "get", "tls-port"])
+            .lines()
+            .nth(1),
+        Some(port.to_string().as_str())
+    );
+    // And nothing of this server's answers in plain text on the TLS port.
     let mut env = read_env(&dir);
     env.insert("REDIS_SSL".into(), "false".into());
     assert!(
         ping(&app_client(&env)).is_err(),
         "plain text reached a TLS-only port"
     );
+    drop(server);
 }
 
 #[test]

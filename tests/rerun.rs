@@ -203,6 +203,8 @@ fn a_ca_half_gone_is_refused_not_replaced() {
     let args = prod_args(&dir, 16380);
     gen_args(&args, &[]);
     fs::remove_file(dir.join("certs/ca.key")).unwrap();
+    // Something must be signed: a missing certificate, or --force.
+    fs::remove_file(dir.join("certs/redis-client.crt")).unwrap();
     let before = snapshot(&dir);
     for extra in [&[][..], &["--force"][..]] {
         let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -349,4 +351,106 @@ fn dry_run_writes_nothing_and_json_lists_files_and_certificates() {
     let key = fs::read_to_string(dir.join("certs/ca.key")).unwrap();
     let key_body = key.lines().nth(1).unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(key_body));
+}
+
+#[test]
+fn kept_certificates_must_fit_the_ca_and_host_of_this_run() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let args = prod_args(&dir, 16380);
+    gen_args(&args, &[]);
+    // The CA was lost and a new one is made: the kept leaves were not issued by it.
+    fs::remove_file(dir.join("certs/ca.crt")).unwrap();
+    fs::remove_file(dir.join("certs/ca.key")).unwrap();
+    let before = snapshot(&dir);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("kept certs/redis-server.crt is not valid under certs/ca.crt"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(snapshot(&dir), before, "a refused run changed the folder");
+    // --force issues the leaves again under the new CA.
+    gen_args(&args, &["--force"]);
+    let (code, out) = {
+        let o = run(&["verify", dir.to_str().unwrap()]);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn a_partial_rerun_with_other_flags_is_refused() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    gen_args(&prod_args(&dir, 16393), &[]);
+    fs::remove_file(dir.join(".env")).unwrap();
+    let before = snapshot(&dir);
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        "16394",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("redis.conf") && stderr.contains("differ"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&dir), before);
+    // The server certificate must still name the host the new .env would dial.
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "redis.example.com",
+        "--port",
+        "16393",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not name redis.example.com"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The flags of the first run bring .env back.
+    gen_args(&prod_args(&dir, 16393), &[]);
+    assert!(dir.join(".env").exists());
+}
+
+#[test]
+fn a_ca_key_kept_offline_is_only_needed_to_sign() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let args = prod_args(&dir, 16380);
+    gen_args(&args, &[]);
+    let offline = tmp.path().join("ca.key");
+    fs::rename(dir.join("certs/ca.key"), &offline).unwrap();
+    // Everything is there: nothing to sign, the run keeps the folder as it is.
+    let before = snapshot(&dir);
+    gen_args(&args, &[]);
+    assert_eq!(snapshot(&dir), before);
+    // A certificate to issue needs the key.
+    fs::remove_file(dir.join("certs/redis-client.crt")).unwrap();
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("certs/ca.crt exists but certs/ca.key does not")
+    );
+    fs::rename(&offline, dir.join("certs/ca.key")).unwrap();
+    gen_args(&args, &[]);
+    assert!(dir.join("certs/redis-client.crt").exists());
 }

@@ -17,6 +17,8 @@ pub struct Outcome {
     pub settings: Settings,
     pub bundle: Bundle,
     pub actions: Vec<Action>,
+    /// Kept rendered files whose contents differ from what this run rendered.
+    pub differing: Vec<String>,
 }
 
 pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
@@ -25,6 +27,7 @@ pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
         settings,
         bundle,
         actions,
+        differing,
     } = &outcome;
     if settings.json {
         let m = manifest::manifest(settings, bundle, actions);
@@ -34,6 +37,11 @@ pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
         );
     } else {
         print!("{}", manifest::human(settings, bundle, actions));
+        for path in differing {
+            println!(
+                "note: kept {path} differs from what these settings render (edited by hand, or other flags); --force rewrites it"
+            );
+        }
     }
     Ok(())
 }
@@ -56,7 +64,7 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     let existing = Existing::read(&settings)?;
     let secrets = secrets::resolve(&settings, &existing)?;
     let pki = if settings.tls {
-        Some(pki::build(&settings, &existing)?)
+        Some(pki::build(&settings, &existing, fixtures)?)
     } else {
         None
     };
@@ -64,8 +72,26 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     if let (true, Some(pki)) = (fixtures, &pki) {
         crate::fixtures::add(&settings, pki, &mut bundle)?;
     }
+    let planned = writer::plan(&bundle, &settings.out_dir, settings.force)?;
+    let differing = writer::kept_but_different(&bundle, &settings.out_dir, &planned);
+    let creates_files = bundle
+        .entries
+        .iter()
+        .zip(&planned)
+        .any(|(e, a)| *a == Action::Create && e.kind != crate::bundle::Kind::Dir);
+    if creates_files && !differing.is_empty() {
+        // New files rendered from these settings would sit next to kept ones made from
+        // others: a setup that does not work together.
+        return Err(Error::failed(format!(
+            "{} in {} differ(s) from what these settings produce (other flags, or edited by \
+             hand), and the files this run would add would not match them; run with the flags \
+             of the first run, or with --force to rewrite them all (the CA is kept)",
+            differing.join(", "),
+            settings.out_dir.display()
+        )));
+    }
     let actions = if settings.dry_run {
-        writer::plan(&bundle, &settings.out_dir, settings.force)?
+        planned
     } else {
         writer::write(&bundle, &settings.out_dir, settings.force)?
     };
@@ -73,5 +99,6 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
         settings,
         bundle,
         actions,
+        differing,
     })
 }
