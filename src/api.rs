@@ -39,6 +39,7 @@ impl Setup {
         Setup {
             args: GenerateArgs {
                 profile: Some(profile.to_owned()),
+                profile_file: None,
                 out: None,
                 host: None,
                 port: None,
@@ -58,6 +59,7 @@ impl Setup {
                     ca_key: None,
                 },
                 force: false,
+                replace_ca: false,
                 dry_run: false,
                 json: false,
             },

@@ -31,7 +31,7 @@ impl Kind {
         }
     }
 
-    /// Whether `--force` rewrites an existing file of this kind.
+    /// Whether `--force` rewrites an existing file of this kind (the CA needs `--replace-ca`).
     pub fn force_replaces(self) -> bool {
         !matches!(self, Kind::CaKey | Kind::CaCertificate | Kind::Dir)
     }

@@ -40,10 +40,13 @@ pub enum Command {
     ///
     /// Example: kimera-redis-init generate --profile production-tls --out ./redis-prod
     Generate(Box<GenerateArgs>),
-    /// List the built-in profiles, one line each.
+    /// List the built-in profiles, one line each; `profiles show NAME` prints one as TOML.
     ///
-    /// Example: kimera-redis-init profiles
-    Profiles,
+    /// Example: kimera-redis-init profiles show production-tls > my-profile.toml
+    Profiles {
+        #[command(subcommand)]
+        action: Option<ProfilesAction>,
+    },
     /// Show a certificate, or every certificate of a generated folder.
     ///
     /// Example: kimera-redis-init inspect ./redis-prod
@@ -97,6 +100,17 @@ pub enum Command {
         /// A folder made by generate.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesAction {
+    /// Print a resolved profile as TOML, ready to save, edit and pass to --profile-file.
+    ///
+    /// Example: kimera-redis-init profiles show production-tls
+    Show {
+        #[arg(value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(profile::names()))]
+        name: String,
     },
 }
 
@@ -175,6 +189,13 @@ pub struct GenerateArgs {
     /// Example: --profile production-tls
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(profile::names()))]
     pub profile: Option<String>,
+
+    /// A profile of your own in TOML: `base = "production-tls"` plus the fields to change,
+    /// or a whole profile as `profiles show` prints it.
+    ///
+    /// Example: --profile-file ./kimera-staging.toml
+    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
+    pub profile_file: Option<PathBuf>,
 
     /// Output folder [default: ./<profile>].
     ///
@@ -268,6 +289,13 @@ pub struct GenerateArgs {
     /// Example: kimera-redis-init --profile production-tls --force
     #[arg(long)]
     pub force: bool,
+
+    /// Make a new CA even though the folder has one, and issue everything under it
+    /// (needs --force). Every client must then trust the new certs/ca.crt.
+    ///
+    /// Example: kimera-redis-init --profile production-tls --force --replace-ca
+    #[arg(long)]
+    pub replace_ca: bool,
 
     /// Print what would be written, write nothing.
     ///

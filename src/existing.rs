@@ -44,6 +44,12 @@ impl Existing {
                     files.insert(rel, text);
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(_) if path.is_dir() => {
+                    return Err(Error::failed(format!(
+                        "{} is in the way: expected a file, found a folder",
+                        path.display()
+                    )));
+                }
                 Err(e) => {
                     return Err(Error::failed(format!(
                         "cannot read {}: {e}",

@@ -42,7 +42,9 @@ pub fn main() -> ExitCode {
         Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),
         Some(Command::Completions { shell }) => commands::docs::completions(*shell).map(|()| true),
         Some(Command::Man) => commands::docs::man().map(|()| true),
-        Some(Command::Profiles) => commands::profiles::run().map(|()| true),
+        Some(Command::Profiles { action }) => {
+            commands::profiles::run(action.as_ref()).map(|()| true)
+        }
         Some(Command::Inspect { path, json }) => commands::inspect::run(path, *json).map(|()| true),
         Some(Command::Verify { dir, warn_days }) => commands::verify::run(dir, *warn_days),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),

@@ -81,7 +81,7 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
         }
         let why = match (a, e.kind) {
             (Action::Keep, Kind::CaKey | Kind::CaCertificate) => {
-                " (reused: the CA is never replaced)"
+                " (reused: only --force --replace-ca makes a new CA)"
             }
             (Action::Keep, _) => {
                 kept_files += 1;

@@ -167,7 +167,12 @@ fn ca(
             },
         ));
     }
-    match (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY)) {
+    let on_disk = if settings.replace_ca {
+        (None, None)
+    } else {
+        (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY))
+    };
+    match on_disk {
         (Some(cert_pem), Some(key_pem)) => {
             let (issuer, ca) =
                 load_issuer(layout::CA_CERT, cert_pem, layout::CA_KEY, key_pem, now)?;

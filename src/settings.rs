@@ -83,6 +83,8 @@ pub struct Settings {
     pub leaf_days: u32,
     pub ca_days: u32,
     pub force: bool,
+    /// `--replace-ca` (with `--force`): a new CA over the folder's own.
+    pub replace_ca: bool,
     pub dry_run: bool,
     pub json: bool,
     pub pool: Pool,
@@ -98,10 +100,15 @@ pub struct Settings {
 impl Settings {
     /// Resolve `generate` flags against their profile.
     pub fn resolve(args: &GenerateArgs) -> Result<Settings> {
-        let name = args.profile.clone().ok_or_else(|| {
-            Error::usage("--profile is required; see `kimera-redis-init profiles`")
-        })?;
-        let profile = profile::builtin(&name)?;
+        let (name, profile) = match (&args.profile, &args.profile_file) {
+            (Some(name), _) => (name.clone(), profile::builtin(name)?),
+            (None, Some(file)) => profile::from_file(file)?,
+            (None, None) => {
+                return Err(Error::usage(
+                    "--profile is required (or --profile-file); see `kimera-redis-init profiles`",
+                ));
+            }
+        };
         Self::from_profile(&name, profile, args)
     }
 
@@ -136,6 +143,16 @@ impl Settings {
                 "--san: profile {name} has no TLS, so there is no server certificate to add names to"
             )));
         }
+        if args.replace_ca && !args.force {
+            return Err(Error::usage(
+                "--replace-ca: a new CA means every certificate is issued again and every file rewritten; add --force",
+            ));
+        }
+        if args.replace_ca && args.ca.ca_cert.is_some() {
+            return Err(Error::usage(
+                "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
+            ));
+        }
         let leaf_days = check_days("--days", args.days)?;
         let ca_days = check_days("--ca-days", args.ca_days)?;
         if leaf_days > ca_days {
@@ -145,6 +162,7 @@ impl Settings {
             )));
         }
         check_pool(&p.pool)?;
+        check_profile_text(&p)?;
         let server = server(&p, args, tls)?;
         let extra_sans = args
             .san
@@ -235,6 +253,7 @@ impl Settings {
             leaf_days,
             ca_days,
             force: args.force,
+            replace_ca: args.replace_ca,
             dry_run: args.dry_run,
             json: args.json,
             pool: p.pool,
@@ -539,6 +558,33 @@ fn check_days(what: &str, value: i64) -> Result<u32> {
         .ok()
         .filter(|d| (1..=36_500).contains(d))
         .ok_or_else(|| Error::usage(format!("{what} {value}: allowed: 1 to 36500 days")))
+}
+
+/// Profile fields that reach `.env` as text: a known log level, and features as a JSON
+/// object that `.env`'s literal single quotes can carry.
+fn check_profile_text(p: &Profile) -> Result<()> {
+    const LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+    if !LEVELS.contains(&p.kimera.log_level.as_str()) {
+        return Err(Error::usage(format!(
+            "profile field kimera.log_level {:?}: allowed: {}",
+            p.kimera.log_level,
+            LEVELS.join(", ")
+        )));
+    }
+    let features = &p.kimera.features;
+    let is_object =
+        serde_json::from_str::<serde_json::Value>(features).is_ok_and(|v| v.is_object());
+    if !is_object || features.contains('\'') || features.chars().any(char::is_control) {
+        return Err(Error::usage(format!(
+            "profile field kimera.features {features:?}: allowed: a JSON object on one line without single quotes, such as {{\"redis_cache\": true}}"
+        )));
+    }
+    if p.description.chars().any(char::is_control) {
+        return Err(Error::usage(
+            "profile field description: allowed: one line of text",
+        ));
+    }
+    Ok(())
 }
 
 fn check_pool(pool: &Pool) -> Result<()> {

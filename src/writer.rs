@@ -22,8 +22,17 @@ pub enum Action {
     Keep,
 }
 
-/// Decide, for each entry, what a run with this `force` does. Reads the disk, writes nothing.
-pub fn plan(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>> {
+/// What existing files a run may replace.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// `--force`: leaf certificates, keys and rendered files.
+    pub force: bool,
+    /// `--replace-ca`: the CA's certificate and key too.
+    pub replace_ca: bool,
+}
+
+/// Decide, for each entry, what a run under `policy` does. Reads the disk, writes nothing.
+pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
     bundle
         .entries
         .iter()
@@ -44,7 +53,12 @@ pub fn plan(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>>
                         "file"
                     }
                 ))),
-                Ok(_) if force && e.kind.force_replaces() => Ok(Action::Replace),
+                Ok(_) if policy.force && e.kind.force_replaces() => Ok(Action::Replace),
+                Ok(_)
+                    if policy.replace_ca && matches!(e.kind, Kind::CaKey | Kind::CaCertificate) =>
+                {
+                    Ok(Action::Replace)
+                }
                 Ok(_) => Ok(Action::Keep),
             }
         })
@@ -71,8 +85,8 @@ pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -
 
 /// Write the bundle under `out_dir`: create what is missing, replace what `plan` says,
 /// keep the rest. Returns the action taken for each entry, in bundle order.
-pub fn write(bundle: &Bundle, out_dir: &Path, force: bool) -> Result<Vec<Action>> {
-    let actions = plan(bundle, out_dir, force)?;
+pub fn write(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
+    let actions = plan(bundle, out_dir, policy)?;
     let mut made_dirs = Vec::new();
     let result = stage_and_commit(bundle, out_dir, &actions, &mut made_dirs);
     if result.is_err() {

@@ -72,7 +72,11 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     if let (true, Some(pki)) = (fixtures, &pki) {
         crate::fixtures::add(&settings, pki, &mut bundle)?;
     }
-    let planned = writer::plan(&bundle, &settings.out_dir, settings.force)?;
+    let policy = writer::Policy {
+        force: settings.force,
+        replace_ca: settings.replace_ca,
+    };
+    let planned = writer::plan(&bundle, &settings.out_dir, policy)?;
     let differing = writer::kept_but_different(&bundle, &settings.out_dir, &planned);
     let creates_files = bundle
         .entries
@@ -93,7 +97,7 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     let actions = if settings.dry_run {
         planned
     } else {
-        writer::write(&bundle, &settings.out_dir, settings.force)?
+        writer::write(&bundle, &settings.out_dir, policy)?
     };
     Ok(Outcome {
         settings,

@@ -1,9 +1,15 @@
-//! `kimera-redis-init profiles`: the built-in profiles, one line each.
+//! `kimera-redis-init profiles`: the built-in profiles, one line each; `profiles show
+//! NAME`: one of them resolved, as TOML that `--profile-file` reads back.
 
+use crate::cli::ProfilesAction;
 use crate::error::Result;
 use crate::profile;
 
-pub fn run() -> Result<()> {
+pub fn run(action: Option<&ProfilesAction>) -> Result<()> {
+    if let Some(ProfilesAction::Show { name }) = action {
+        print!("{}", profile::to_toml(name, &profile::builtin(name)?));
+        return Ok(());
+    }
     let names = profile::names();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
     for name in names {

@@ -116,7 +116,14 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             }
         ));
     }
-    writer::write(&bundle, dir, true)?;
+    writer::write(
+        &bundle,
+        dir,
+        writer::Policy {
+            force: true,
+            replace_ca: false,
+        },
+    )?;
     for line in report {
         println!("{line}");
     }
