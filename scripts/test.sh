@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real servers. Installs what the tests need when it
 # is missing: Debian's redis-server, redis-tools and docker-compose, and redis-py (the
-# KIMERA app's client) in a virtualenv under target/. CI runs exactly this (.ci/run).
+# KIMERA app's client) and python-dotenv in a virtualenv under target/. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +21,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 venv=target/test-python
-if ! "$venv/bin/python" -c 'import redis' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import redis, dotenv' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6'
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6' python-dotenv
 fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
 

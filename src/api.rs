@@ -200,3 +200,22 @@ pub struct WrittenFile {
     pub mode: u32,
     pub purpose: &'static str,
 }
+
+/// For the fuzz target: a profile file's text through settings, PKI and rendering, all in
+/// memory (nothing is read from or written to the disk but the profile text).
+#[doc(hidden)]
+pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
+    let (name, profile) = crate::profile::from_text(Path::new("fuzz.toml"), text)?;
+    let mut args = Setup::new("local-dev").args;
+    args.profile = None;
+    args.out = Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz"));
+    let settings = crate::settings::Settings::from_profile(&name, profile, &args)?;
+    let existing = crate::existing::Existing::default();
+    let secrets = crate::secrets::resolve(&settings, &existing)?;
+    let pki = if settings.tls {
+        Some(crate::pki::build(&settings, &existing, false)?)
+    } else {
+        None
+    };
+    crate::render::render(&settings, pki.as_ref(), secrets.as_ref())
+}

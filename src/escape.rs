@@ -34,17 +34,26 @@ pub fn acl(value: &str) -> Result<String, String> {
     }
 }
 
-/// `.env`: bare when only harmless characters; otherwise single-quoted, which dotenvy,
-/// python-dotenv and docker-compose all read literally (no `$` expansion, no escapes).
+/// `.env`: bare when only harmless characters; otherwise single-quoted. dotenvy,
+/// python-dotenv (the app's settings loader) and docker-compose all read a single-quoted
+/// value literally, except that both dotenv libraries treat `\'` and `\\` as escapes and
+/// python-dotenv expands `${VAR}` whatever the quoting; no quoting can carry those, so
+/// such values are refused (see `env_safe`).
 pub fn env(value: &str) -> Result<String, String> {
     let bare = |b: u8| b.is_ascii_alphanumeric() || b"_./:,@%+-".contains(&b);
     if value.bytes().all(bare) {
         Ok(value.to_owned())
-    } else if value.contains('\'') || value.chars().any(char::is_control) {
+    } else if !env_safe(value) {
         Err(format!("{value:?} cannot be written to .env safely"))
     } else {
         Ok(format!("'{value}'"))
     }
+}
+
+/// Whether every `.env` reader gets `value` back unchanged: no single quote, backslash,
+/// `${` or control character.
+pub fn env_safe(value: &str) -> bool {
+    !value.contains(['\'', '\\']) && !value.contains("${") && !value.chars().any(char::is_control)
 }
 
 /// docker-compose.yml: a YAML double-quoted scalar, with `$` doubled so that Compose

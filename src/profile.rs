@@ -178,9 +178,18 @@ macro_rules! apply {
 
 /// Load a user's profile file: the profile it resolves to, and the name to show for it.
 pub fn from_file(path: &std::path::Path) -> Result<(String, Profile)> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::usage(format!(
+            "--profile-file {}: cannot be read: {e}",
+            path.display()
+        ))
+    })?;
+    from_text(path, &text)
+}
+
+/// Parse a profile file's text; `path` names it in errors and gives the profile's name.
+pub fn from_text(path: &std::path::Path, text: &str) -> Result<(String, Profile)> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("--profile-file {shown}: cannot be read: {e}")))?;
     let located = |e: toml::de::Error| {
         let (line, col) = e
             .span()

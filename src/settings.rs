@@ -112,7 +112,7 @@ impl Settings {
         Self::from_profile(&name, profile, args)
     }
 
-    fn from_profile(name: &str, p: Profile, args: &GenerateArgs) -> Result<Settings> {
+    pub fn from_profile(name: &str, p: Profile, args: &GenerateArgs) -> Result<Settings> {
         let is_cluster = !p.cluster_nodes.is_empty();
         let tls = match (p.tls, args.tls, p.auth) {
             (_, true, false) => {
@@ -574,9 +574,9 @@ fn check_profile_text(p: &Profile) -> Result<()> {
     let features = &p.kimera.features;
     let is_object =
         serde_json::from_str::<serde_json::Value>(features).is_ok_and(|v| v.is_object());
-    if !is_object || features.contains('\'') || features.chars().any(char::is_control) {
+    if !is_object || !crate::escape::env_safe(features) {
         return Err(Error::usage(format!(
-            "profile field kimera.features {features:?}: allowed: a JSON object on one line without single quotes, such as {{\"redis_cache\": true}}"
+            "profile field kimera.features {features:?}: allowed: a JSON object on one line without single quotes, backslashes or ${{, such as {{\"redis_cache\": true}}"
         )));
     }
     if p.description.chars().any(char::is_control) {
@@ -613,15 +613,11 @@ fn check_out(out: &Path) -> Result<PathBuf> {
             out.display()
         )));
     }
-    // Every generated file names this path. Control bytes cannot be carried by .env or
-    // redis.conf lines, and a single quote not by .env's literal quoting; the rest is
-    // escaped per format.
-    if abs
-        .to_str()
-        .is_none_or(|s| s.chars().any(|c| c.is_control() || c == '\''))
-    {
+    // Every generated file names this path; the app's .env is the strictest format
+    // (see escape::env_safe), and everything else is escaped per format.
+    if abs.to_str().is_none_or(|s| !crate::escape::env_safe(s)) {
         return Err(Error::usage(format!(
-            "--out {}: allowed: a UTF-8 path without control characters or single quotes",
+            "--out {}: allowed: a UTF-8 path without control characters, single quotes, backslashes or ${{ (.env readers cannot take them back unchanged)",
             out.display()
         )));
     }

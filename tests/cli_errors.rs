@@ -133,7 +133,7 @@ fn default_out_is_named_after_the_profile() {
 #[test]
 fn out_with_a_single_quote_or_newline_is_refused() {
     let tmp = tempdir();
-    for name in ["it's", "a\nb"] {
+    for name in ["it's", "a\nb", "back\\slash", "${HOME}"] {
         let dir = tmp.path().join(name);
         let out = run(&[
             "--profile",

@@ -136,7 +136,10 @@ fn bad_profile_files_are_refused_with_file_line_and_column() {
     refused_file("host = \"x\"\n", &["mine.toml:", "missing field"]);
     refused_file(
         "base = \"production-tls\"\n[kimera]\nfeatures = \"{\\\"a\\\": \\\"it's\\\"}\"\n",
-        &["kimera.features", "without single quotes"],
+        &[
+            "kimera.features",
+            "without single quotes, backslashes or ${",
+        ],
     );
     refused_file(
         "base = \"production-tls\"\n[kimera]\nfeatures = \"not json\"\n",
