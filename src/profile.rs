@@ -206,10 +206,10 @@ pub fn from_text(path: &std::path::Path, text: &str) -> Result<(String, Profile)
             e.message().trim()
         ))
     };
-    let overlay: Overlay = toml::from_str(&text).map_err(located)?;
+    let overlay: Overlay = toml::from_str(text).map_err(located)?;
     let Some(base) = overlay.base.clone() else {
         // A complete profile, as `profiles show` prints it.
-        let profile: Profile = toml::from_str(&text).map_err(located)?;
+        let profile: Profile = toml::from_str(text).map_err(located)?;
         return Ok((file_name(path), profile));
     };
     let mut p = builtin(&base).map_err(|_| {

@@ -12,21 +12,6 @@ use common::*;
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, Issuer, KeyPair};
 use time::{Duration, OffsetDateTime};
 
-fn generate_prod(dir: &Path) -> u16 {
-    let port = free_port();
-    generate(&[
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--port",
-        &port.to_string(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    port
-}
-
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -82,7 +67,7 @@ fn issue_server_cert(dir: &Path, from: i64, to: i64) {
 fn inspect_shows_a_folder_and_a_file_as_text_and_json() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    generate_prod(&dir);
+    generate_prod(&dir, &[]);
     let out = generate(&["inspect", dir.to_str().unwrap()]);
     let text = stdout(&out);
     for want in [
@@ -144,8 +129,8 @@ fn verify_finds_a_swapped_key_a_foreign_certificate_an_uncovered_host_and_loose_
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let other = tmp.path().join("o");
-    generate_prod(&dir);
-    generate_prod(&other);
+    generate_prod(&dir, &[]);
+    generate_prod(&other, &[]);
 
     fs::copy(
         other.join("certs/redis-client.key"),
@@ -210,7 +195,7 @@ fn verify_finds_a_swapped_key_a_foreign_certificate_an_uncovered_host_and_loose_
 fn verify_reports_expired_and_expiring_certificates() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    generate_prod(&dir);
+    generate_prod(&dir, &[]);
     issue_server_cert(&dir, -30, -1);
     let (code, out) = verify(&dir);
     assert_eq!(code, Some(1));
@@ -236,8 +221,8 @@ fn doctor_explains_each_failure_the_app_would_hit() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let other = tmp.path().join("o");
-    let port = generate_prod(&dir);
-    generate_prod(&other);
+    let port = generate_prod(&dir, &[]);
+    generate_prod(&other, &[]);
 
     // Server down.
     let (code, out) = doctor(&dir);
@@ -329,7 +314,7 @@ fn doctor_reports_an_expired_server_certificate() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     issue_server_cert(&dir, -30, -1);
     let _server = Server::start(&dir.join("redis.conf"), port);
     let (code, out) = doctor(&dir);
@@ -391,7 +376,7 @@ fn renew_issues_new_leaves_under_the_same_ca_and_they_work() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     let read = |rel: &str| fs::read(dir.join(rel)).unwrap();
     let (ca, ca_key, server_crt, server_key) = (
         read("certs/ca.crt"),
@@ -459,7 +444,7 @@ fn renew_issues_new_leaves_under_the_same_ca_and_they_work() {
 fn renew_refuses_an_expired_ca() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    generate_prod(&dir);
+    generate_prod(&dir, &[]);
     // Replace the CA with one that expired yesterday.
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -647,7 +632,7 @@ fn a_ca_without_ca_rights_is_refused() {
     }
     let tmp = tempdir();
     let other = tmp.path().join("o");
-    generate_prod(&other);
+    generate_prod(&other, &[]);
     let dir = tmp.path().join("p");
     let out = run(&[
         "--profile",

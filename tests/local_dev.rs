@@ -101,16 +101,7 @@ fn compose_file_passes_docker_compose_config() {
     let tmp = tempdir();
     let dir = tmp.path().join("dev");
     generate(&["--profile", "local-dev", "--out", dir.to_str().unwrap()]);
-    let out = std::process::Command::new("docker-compose")
-        .args(["-f", "docker-compose.yml", "config", "-q"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    docker_compose(&dir, &["-f", "docker-compose.yml", "config", "-q"]);
     let text = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
     let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     // No password: published on loopback only.

@@ -3,25 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
-
-/// Generate production-tls for localhost on a free port into `dir`.
-fn generate_prod(dir: &Path) -> u16 {
-    let port = free_port();
-    generate(&[
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--port",
-        &port.to_string(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    port
-}
 
 #[test]
 fn app_connects_from_env_with_client_cert_and_hostname_check() {
@@ -30,7 +12,7 @@ fn app_connects_from_env_with_client_cert_and_hostname_check() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("redis-prod");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     // Started from another folder on purpose: the config must not depend on the cwd.
     let server = Server::start(&dir.join("redis.conf"), port);
 
@@ -65,7 +47,7 @@ fn app_connects_with_redis_py_from_env_only() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     let _server = Server::start(&dir.join("redis.conf"), port);
     let out = python(APP_PY, &read_env(&dir));
     assert!(
@@ -111,7 +93,7 @@ fn client_without_certificate_is_refused() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     let server = Server::start(&dir.join("redis.conf"), port);
     let env = read_env(&dir);
     assert_eq!(
@@ -148,8 +130,8 @@ fn client_certificate_from_another_ca_is_refused() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let other = tmp.path().join("other");
-    let port = generate_prod(&dir);
-    generate_prod(&other);
+    let port = generate_prod(&dir, &[]);
+    generate_prod(&other, &[]);
     let server = Server::start(&dir.join("redis.conf"), port);
     let env = read_env(&dir);
     assert_eq!(
@@ -181,7 +163,7 @@ fn default_user_cannot_log_in() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     let _server = Server::start(&dir.join("redis.conf"), port);
     let env = read_env(&dir);
 
@@ -209,7 +191,7 @@ fn plain_text_port_is_closed() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     let server = Server::start(&dir.join("redis.conf"), port);
     // The server itself says it has no plain-text port, only the TLS one.
     assert_eq!(
@@ -241,17 +223,8 @@ fn compose_file_passes_docker_compose_config() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    generate_prod(&dir);
-    let out = std::process::Command::new("docker-compose")
-        .args(["-f", "docker-compose.yml", "config", "-q"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    generate_prod(&dir, &[]);
+    docker_compose(&dir, &["-f", "docker-compose.yml", "config", "-q"]);
     let yaml: serde_norway::Value =
         serde_norway::from_str(&std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap())
             .unwrap();
@@ -283,7 +256,7 @@ fn an_output_path_with_spaces_quotes_and_dollars_works_as_generated() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("my \"redis\" $HOME #1 é");
-    let port = generate_prod(&dir);
+    let port = generate_prod(&dir, &[]);
     let _server = Server::start(&dir.join("redis.conf"), port);
     let env = read_env(&dir);
     assert!(
@@ -293,17 +266,8 @@ fn an_output_path_with_spaces_quotes_and_dollars_works_as_generated() {
     );
     assert_eq!(ping(&app_client(&env)).unwrap(), "PONG");
     if have("docker-compose") {
-        let out = std::process::Command::new("docker-compose")
-            .args(["-f", "docker-compose.yml", "config"])
-            .current_dir(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let compose_out = docker_compose(&dir, &["-f", "docker-compose.yml", "config"]);
         // Compose kept the `$` literally rather than interpolating $HOME.
-        assert!(String::from_utf8_lossy(&out.stdout).contains("$HOME #1"));
+        assert!(compose_out.contains("$HOME #1"));
     }
 }

@@ -252,17 +252,8 @@ fn docker_compose_reads_escaped_values_back() {
         doc.push_str(&format!("      K{i}: {}\n", escape::compose(v)));
     }
     fs::write(tmp.path().join("docker-compose.yml"), &doc).unwrap();
-    let out = Command::new("docker-compose")
-        .args(["config"])
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let yaml: serde_norway::Value = serde_norway::from_slice(&out.stdout).unwrap();
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&docker_compose(tmp.path(), &["config"])).unwrap();
     for (i, v) in values.iter().enumerate() {
         // `config` prints the file with `$` escaped again as `$$`, so that it stays valid.
         let got = yaml["services"]["s"]["environment"][format!("K{i}")]

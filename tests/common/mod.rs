@@ -31,6 +31,42 @@ pub fn generate(args: &[&str]) -> Output {
     out
 }
 
+/// Generate production-tls for localhost on a free port into `dir` (plus `extra` flags);
+/// returns the port.
+pub fn generate_prod(dir: &Path, extra: &[&str]) -> u16 {
+    let port = free_port();
+    let port_s = port.to_string();
+    let mut args = vec![
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port_s,
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    generate(&args);
+    port
+}
+
+/// Run Debian's docker-compose (a real Compose parser; no engine needed for `config`)
+/// in `dir`; insists that it succeeds and returns its stdout.
+pub fn docker_compose(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("docker-compose")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("docker-compose runs");
+    assert!(
+        out.status.success(),
+        "docker-compose {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Whether a tool the tests need is installed. Under CI=true a missing one is a failure:
 /// CI must prove the real thing, never skip it.
 pub fn have(tool: &str) -> bool {
