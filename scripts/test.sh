@@ -29,3 +29,16 @@ fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
 
 cargo test --locked "$@"
+
+# The fuzz target (fuzz/): arbitrary profile files through parsing and rendering, for a
+# bounded time. cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this machine's
+# stable toolchain accept them. KIMERA_FUZZ_SECONDS=0 skips it, as does running only some tests.
+fuzz_seconds=${KIMERA_FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" -gt 0 ] && [ $# -eq 0 ]; then
+  command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
+  corpus=$(mktemp -d)
+  trap 'rm -rf "$corpus"' EXIT
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus" seeds -- \
+    -max_total_time="$fuzz_seconds" -timeout=10)
+  echo "fuzz: profile_render ran ${fuzz_seconds} s without a finding"
+fi
