@@ -286,6 +286,29 @@ fn doctor_explains_each_failure_the_app_would_hit() {
     fs::write(dir.join(".env"), &good_env).unwrap();
     drop(server);
 
+    // A server running a foreign certificate (another setup's), the app's .env unchanged.
+    let (cert, key) = (
+        other.join("certs/redis-server.crt"),
+        other.join("certs/redis-server.key"),
+    );
+    let foreign = Server::start_with(
+        &dir.join("redis.conf"),
+        port,
+        &[
+            "--tls-cert-file",
+            cert.to_str().unwrap(),
+            "--tls-key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let (code, out) = doctor(&dir);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("the server certificate is from an unknown CA"),
+        "{out}"
+    );
+    drop(foreign);
+
     // A host edited into .env that the certificate does not cover, reaching the same
     // server (the test lets it listen on 127.0.0.3 as well).
     let conf = fs::read_to_string(dir.join("redis.conf")).unwrap();
