@@ -8,30 +8,6 @@ use std::process::Command;
 
 use common::*;
 
-/// Generate a cluster of `n` nodes on `host` with free ports, start every node.
-fn start_cluster(dir: &Path, host: &str, n: usize, extra: &[&str]) -> Vec<Server> {
-    let ports = free_cluster_ports(n);
-    let nodes: Vec<String> = ports.iter().map(|p| format!("{host}:{p}")).collect();
-    let nodes = nodes.join(",");
-    let mut args = vec![
-        "--profile",
-        "cluster",
-        "--nodes",
-        &nodes,
-        "--out",
-        dir.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    generate(&args);
-    ports
-        .iter()
-        .map(|p| {
-            let name = format!("{host}-{p}");
-            Server::start(&dir.join("nodes").join(name).join("redis.conf"), *p)
-        })
-        .collect()
-}
-
 fn cluster_create(dir: &Path) -> std::process::Output {
     let out = Command::new(dir.join("cluster-create.sh"))
         .output()

@@ -3,33 +3,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use common::*;
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if path.is_dir() {
-                stack.push(path);
-                out.insert(rel + "/", Vec::new());
-            } else {
-                out.insert(rel, fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
 
 fn refused_file(text: &str, expect: &[&str]) {
     let tmp = tempdir();

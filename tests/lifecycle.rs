@@ -353,20 +353,7 @@ fn doctor_reports_a_cluster_that_was_never_formed() {
     }
     let tmp = tempdir();
     let dir = tmp.path().join("c");
-    let ports = free_cluster_ports(3);
-    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    generate(&[
-        "--profile",
-        "cluster",
-        "--nodes",
-        &nodes.join(","),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    let _servers: Vec<Server> = ports
-        .iter()
-        .map(|p| Server::start(&dir.join(format!("nodes/127.0.0.1-{p}/redis.conf")), *p))
-        .collect();
+    let _servers = start_cluster(&dir, "127.0.0.1", 3, &[]);
     let (code, out) = doctor(&dir);
     assert_eq!(code, Some(1), "{out}");
     assert_eq!(out.matches("ok    127.0.0.1:").count(), 3, "{out}");

@@ -3,40 +3,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
 use common::*;
-
-/// Every file under `dir`: relative path -> (mode, bytes).
-fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if meta.is_dir() {
-                stack.push(path);
-                out.insert(rel + "/", (meta.permissions().mode() & 0o7777, Vec::new()));
-            } else {
-                out.insert(
-                    rel,
-                    (meta.permissions().mode() & 0o7777, fs::read(&path).unwrap()),
-                );
-            }
-        }
-    }
-    out
-}
 
 fn prod_args(dir: &Path, port: u16) -> Vec<String> {
     [

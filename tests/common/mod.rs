@@ -3,9 +3,10 @@
 //! way the KIMERA app does, from `.env` only.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -102,6 +103,58 @@ pub fn have_redis_py() -> bool {
         eprintln!("skipping: redis-py is not installed (scripts/test.sh installs it)");
     }
     found
+}
+
+/// Generate a cluster of `n` nodes on `host` (free ports, bus ports free too) into `dir`,
+/// plus `extra` flags, and start every node from its generated config.
+pub fn start_cluster(dir: &Path, host: &str, n: usize, extra: &[&str]) -> Vec<Server> {
+    let ports = free_cluster_ports(n);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("{host}:{p}")).collect();
+    let nodes = nodes.join(",");
+    let mut args = vec![
+        "--profile",
+        "cluster",
+        "--nodes",
+        &nodes,
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    generate(&args);
+    ports
+        .iter()
+        .map(|p| {
+            let name = format!("{host}-{p}");
+            Server::start(&dir.join("nodes").join(name).join("redis.conf"), *p)
+        })
+        .collect()
+}
+
+/// Every file under `dir`: relative path -> (mode, bytes).
+pub fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if meta.is_dir() {
+                stack.push(path);
+                out.insert(rel + "/", (meta.permissions().mode() & 0o7777, Vec::new()));
+            } else {
+                out.insert(
+                    rel,
+                    (meta.permissions().mode() & 0o7777, fs::read(&path).unwrap()),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// A port nobody listens on right now.
