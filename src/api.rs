@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::Kind;
 use crate::cli::{ExternalCa, GenerateArgs, KeyType};
 use crate::commands::generate;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A setup to write: a profile and the flags that change it.
 ///
@@ -148,9 +148,7 @@ impl Setup {
         let outcome = generate::generate(&self.args, self.fixtures)?;
         let out_dir = outcome.settings.out_dir.clone();
         let env_path = out_dir.join(crate::layout::ENV);
-        let env = dotenvy::from_path_iter(&env_path)
-            .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
-            .map_err(|e| Error::failed(format!("{}: {e}", env_path.display())))?;
+        let env = crate::folder::read_env(&env_path)?;
         let files = outcome
             .bundle
             .entries

@@ -45,7 +45,7 @@ pub const FIXTURES: &[Fixture] = &[
         name: "expired-server",
         role: Role::Server,
         flaw: Flaw::Expired,
-        what: "server certificate that expired yesterday (valid for 30 days before that), right names, right CA",
+        what: "server certificate whose validity ended before it was written (yesterday, or 30 minutes after a new CA began), right names, right CA",
         expect: "a client refuses the server: certificate expired",
     },
     Fixture {
@@ -87,7 +87,7 @@ pub const FIXTURES: &[Fixture] = &[
         name: "expired-client",
         role: Role::Client,
         flaw: Flaw::Expired,
-        what: "client certificate that expired yesterday, right CA",
+        what: "client certificate whose validity ended before it was written, right CA",
         expect: "the server refuses the client in the TLS handshake: certificate expired",
     },
     Fixture {
@@ -132,55 +132,55 @@ pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
         "the other CA that signed the other-ca-* fixtures",
     );
     for f in FIXTURES {
-        let (cn, sans, usage) = match f.role {
-            Role::Server => (
-                settings.host.as_str(),
-                server_sans.as_slice(),
-                ExtendedKeyUsagePurpose::ServerAuth,
-            ),
-            Role::Client => (client_cn, &[][..], ExtendedKeyUsagePurpose::ClientAuth),
-        };
         let wrong_host = [SanName::Dns("wrong-host.invalid".into())];
-        let (cn, sans) = if f.flaw == Flaw::WrongHost {
-            ("wrong-host.invalid", &wrong_host[..])
+        let (cn, sans) = match (f.role, f.flaw) {
+            (_, Flaw::WrongHost) => ("wrong-host.invalid", &wrong_host[..]),
+            (Role::Server, _) => (settings.host.as_str(), server_sans.as_slice()),
+            (Role::Client, _) => (client_cn, &[][..]),
+        };
+        // A server fixture stands in for the profile's server certificate, which in a
+        // cluster also authenticates to the other nodes: only the stated flaw may differ.
+        let server_usages = if settings.cluster.is_some() {
+            vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ]
         } else {
-            (cn, sans)
+            vec![ExtendedKeyUsagePurpose::ServerAuth]
         };
-        let usage = match (f.flaw, f.role) {
-            (Flaw::WrongUsage, Role::Server) => ExtendedKeyUsagePurpose::ClientAuth,
-            (Flaw::WrongUsage, Role::Client) => ExtendedKeyUsagePurpose::ServerAuth,
-            _ => usage,
+        let usages = match (f.role, f.flaw) {
+            (Role::Server, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            (Role::Client, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ServerAuth],
+            (Role::Server, _) => server_usages,
+            (Role::Client, _) => vec![ExtendedKeyUsagePurpose::ClientAuth],
         };
-        let (from, days) = match f.flaw {
-            Flaw::Expired => (-31, 30),
-            Flaw::NotYetValid => (30, 365),
-            _ => (0, settings.leaf_days),
+        // Validity inside the CA's own, so that the dates are the only thing wrong.
+        let ca_start = pki.ca.info.not_before;
+        let validity = match f.flaw {
+            Flaw::Expired => (
+                (pki.now - Duration::days(31)).max(ca_start),
+                (pki.now - Duration::days(1)).max(ca_start + Duration::minutes(30)),
+            ),
+            Flaw::NotYetValid => (
+                pki.now + Duration::days(30),
+                (pki.now + Duration::days(395)).min(pki.ca.info.not_after),
+            ),
+            _ => pki::validity(pki.now, settings.leaf_days),
         };
         let label = format!("{DIR}/{}.crt", f.name);
         let key = pki::generate_key(settings.key_type)?;
-        let now = pki.now + Duration::days(from);
         let issued = match f.flaw {
-            Flaw::SelfSigned => self_signed(&key, cn, sans, &label, pki.now)?,
+            Flaw::SelfSigned => self_signed(&key, cn, sans, &usages, &label, pki.now)?,
             Flaw::OtherCa => pki::issue_leaf(
                 &other_ca,
                 &key,
                 pki::name(cn),
                 sans,
-                &[usage],
-                days,
+                &usages,
+                validity,
                 &label,
-                now,
             )?,
-            _ => pki::issue_leaf(
-                issuer,
-                &key,
-                pki::name(cn),
-                sans,
-                &[usage],
-                days,
-                &label,
-                now,
-            )?,
+            _ => pki::issue_leaf(issuer, &key, pki::name(cn), sans, &usages, validity, &label)?,
         };
         bundle.cert(
             &label,
@@ -219,6 +219,7 @@ fn self_signed(
     key: &KeyPair,
     cn: &str,
     sans: &[SanName],
+    usages: &[ExtendedKeyUsagePurpose],
     label: &str,
     now: time::OffsetDateTime,
 ) -> Result<CertKey> {
@@ -228,29 +229,32 @@ fn self_signed(
     let issuer_key = KeyPair::try_from(key.serialized_der())
         .map_err(|e| Error::failed(format!("{label}: {e}")))?;
     let issuer = Issuer::new(params, issuer_key);
-    pki::issue_leaf(
-        &issuer,
-        key,
-        pki::name(cn),
-        sans,
-        &[ExtendedKeyUsagePurpose::ServerAuth],
-        365,
-        label,
-        now,
-    )
+    let validity = pki::validity(now, 365);
+    pki::issue_leaf(&issuer, key, pki::name(cn), sans, usages, validity, label)
 }
 
 fn readme(settings: &Settings) -> String {
+    // Absolute paths, as in the generated files: redis.conf's `dir` changes the server's
+    // working folder, so relative ones would not be found.
+    let abs = |rel: &str| settings.out_dir.join(rel).display().to_string();
+    let node = &settings.nodes[0];
+    let fixture = |name: &str| abs(&format!("{DIR}/{name}"));
     let mut out = format!(
         "# Test fixtures for {}\n\n\
          Each certificate here is wrong in exactly one way. The good setup is the rest of\n\
-         this folder: `certs/ca.crt` is the CA a client trusts, `certs/redis-server.*` and\n\
-         `certs/redis-client.*` are the good pair. Run the server with a `*-server` fixture\n\
-         in place of `certs/redis-server.*` (for example `redis-server ../redis.conf\n\
-         --tls-cert-file expired-server.crt --tls-key-file expired-server.key`), or\n\
-         connect with a `*-client` fixture in place of the client certificate.\n\n\
+         the folder: `{}` is the CA a client trusts, `{}` (with its key) the good server\n\
+         certificate and `{}` (with its key) the good client certificate.\n\n\
+         Run the server with a `*-server` fixture in place of its certificate:\n\n\
+         ```sh\nredis-server '{}' --tls-cert-file '{}' --tls-key-file '{}'\n```\n\n\
+         or connect with a `*-client` fixture in place of the client certificate.\n\n\
          | files | what it is | what a correct peer does |\n|---|---|---|\n",
-        settings.profile
+        settings.profile,
+        abs(crate::layout::CA_CERT),
+        abs(&node.cert),
+        abs(crate::layout::CLIENT_CERT),
+        abs(&node.conf),
+        fixture("expired-server.crt"),
+        fixture("expired-server.key"),
     );
     for f in FIXTURES {
         out.push_str(&format!(

@@ -44,6 +44,9 @@ pub struct Folder {
 
 impl Folder {
     pub fn read(dir: &Path) -> Result<Folder> {
+        // Absolute, as the paths inside the generated files are: they are compared.
+        let dir = &std::path::absolute(dir)
+            .map_err(|e| Error::usage(format!("{}: {e}", dir.display())))?;
         let env_path = dir.join(layout::ENV);
         if !env_path.is_file() {
             return Err(Error::usage(format!(
@@ -51,9 +54,7 @@ impl Folder {
                 dir.display()
             )));
         }
-        let env = dotenvy::from_path_iter(&env_path)
-            .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
-            .map_err(|e| Error::failed(format!("{}: cannot be read: {e}", env_path.display())))?;
+        let env = read_env(&env_path)?;
 
         let mut conf_paths = Vec::new();
         if dir.join(layout::REDIS_CONF).is_file() {
@@ -125,15 +126,46 @@ impl Folder {
         }
     }
 
-    /// The server whose clients dial `port`.
-    pub fn server_on(&self, port: u16) -> Option<&ServerConf> {
-        self.servers.iter().find(|s| s.client_port() == Some(port))
+    /// The server clients reach at `host:port`: the only server, or the cluster node that
+    /// listens on that port and announces that host.
+    pub fn server_on(&self, host: &str, port: u16) -> Option<&ServerConf> {
+        let on_port = |s: &&ServerConf| s.client_port() == Some(port);
+        if self.servers.len() == 1 {
+            return self.servers.iter().find(on_port);
+        }
+        self.servers.iter().filter(on_port).find(|s| {
+            [
+                s.value("cluster-announce-ip"),
+                s.value("cluster-announce-hostname"),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|announced| announced.eq_ignore_ascii_case(host))
+        })
     }
 
     /// The private key that goes with a certificate: same name, `.key`.
     pub fn key_for(cert_rel: &str) -> String {
         format!("{}.key", cert_rel.trim_end_matches(".crt"))
     }
+}
+
+/// A `.env` file parsed the way the app's dotenv libraries do. A parse error never
+/// shows the file's text: the line it quotes may hold the password.
+pub fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
+    dotenvy::from_path_iter(path)
+        .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
+        .map_err(|e| {
+            let why = match e {
+                dotenvy::Error::LineParse(..) => "a line does not parse (an unbalanced quote?)".to_owned(),
+                dotenvy::Error::Io(io) => io.to_string(),
+                _ => "it does not parse".to_owned(),
+            };
+            Error::failed(format!(
+                "{}: cannot be read: {why}; fix it by hand, or generate the folder again with --force",
+                path.display()
+            ))
+        })
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<String>> {

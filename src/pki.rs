@@ -149,6 +149,7 @@ fn ca(
             )));
         }
         let (issuer, ca) = load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)?;
+        check_root("--ca-cert", &ca.info)?;
         if let Some(in_folder) = existing.get(layout::CA_CERT) {
             let (der, _) = certinfo::from_pem(layout::CA_CERT, in_folder)?;
             let (given, _) = certinfo::from_pem("--ca-cert", cert_pem)?;
@@ -228,6 +229,20 @@ fn ca(
             layout::CA_CERT
         ))),
     }
+}
+
+/// The CA whose certificate goes into certs/ca.crt must be a root (self-signed): Redis and
+/// the app trust exactly that one certificate, and an intermediate alone does not verify
+/// with OpenSSL (Redis, Python) without its root.
+pub fn check_root(label: &str, info: &CertInfo) -> Result<()> {
+    if info.subject != info.issuer {
+        return Err(Error::usage(format!(
+            "{label}: {} is an intermediate CA (issued by {}); allowed: a root CA certificate \
+             (self-signed), since clients and servers trust only certs/ca.crt",
+            info.subject, info.issuer
+        )));
+    }
+    Ok(())
 }
 
 /// A CA to issue under, from its certificate and key: they must belong together, the
@@ -313,9 +328,8 @@ fn leaf(
         name(spec.common_name),
         spec.sans,
         &spec.usages,
-        settings.leaf_days,
+        validity(now, settings.leaf_days),
         spec.cert_path,
-        now,
     )
 }
 
@@ -366,24 +380,28 @@ fn check_kept(
     Ok(())
 }
 
-/// Sign a leaf certificate for `key`: random serial, `not_before` an hour back, AKI/SKI,
+/// `(not_before, not_after)` of a leaf issued `now` for `days`: an hour back, so that a
+/// peer whose clock is a little behind does not see a certificate from the future.
+pub fn validity(now: OffsetDateTime, days: u32) -> (OffsetDateTime, OffsetDateTime) {
+    (now - BACKDATE, now + Duration::days(days.into()))
+}
+
+/// Sign a leaf certificate for `key`: random serial, the given validity, AKI/SKI,
 /// digitalSignature (and keyEncipherment for RSA), the given SANs and extended usages.
-#[allow(clippy::too_many_arguments)]
 pub fn issue_leaf(
     issuer: &Issuer<'static, KeyPair>,
     key: &KeyPair,
     subject: DistinguishedName,
     sans: &[SanName],
     usages: &[ExtendedKeyUsagePurpose],
-    days: u32,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
     label: &str,
-    now: OffsetDateTime,
 ) -> Result<CertKey> {
     let mut params = CertificateParams::default();
     params.distinguished_name = subject;
     params.serial_number = Some(random_serial());
-    params.not_before = now - BACKDATE;
-    params.not_after = now + Duration::days(days.into());
+    params.not_before = not_before;
+    params.not_after = not_after;
     params.is_ca = IsCa::ExplicitNoCa;
     params.use_authority_key_identifier_extension = true;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

@@ -114,6 +114,13 @@ impl Settings {
 
     pub fn from_profile(name: &str, p: Profile, args: &GenerateArgs) -> Result<Settings> {
         let is_cluster = !p.cluster_nodes.is_empty();
+        // What the flags cannot combine, a profile file cannot either.
+        if !p.auth && (is_cluster || p.tls) {
+            return Err(Error::usage(format!(
+                "profile field auth false: profile {name} has {}, which needs its ACL users; allowed: auth = true",
+                if is_cluster { "cluster nodes" } else { "TLS" }
+            )));
+        }
         let tls = match (p.tls, args.tls, p.auth) {
             (_, true, false) => {
                 return Err(Error::usage(format!(

@@ -365,3 +365,101 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
     );
     assert!(text.contains("production\\-tls"));
 }
+
+#[test]
+fn cluster_server_fixtures_keep_client_auth_and_dates_stay_inside_the_cas() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    generate(&[
+        "fixtures",
+        "--profile",
+        "cluster",
+        "--tls",
+        "--nodes",
+        "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let now = UnixTime::now();
+    let ca = der(&dir.join("certs/ca.crt"));
+    // Node certificates also authenticate to the other nodes: the server fixtures that
+    // are not about usage must carry clientAuth as well, so only their flaw differs.
+    for name in ["wrong-host-server", "other-ca-server", "self-signed-server"] {
+        let leaf = der(&dir.join(format!("fixtures/{name}.crt")));
+        let anchor = if name == "other-ca-server" {
+            der(&dir.join("fixtures/other-ca.crt"))
+        } else {
+            ca.clone()
+        };
+        if name != "self-signed-server" {
+            trust::chains(&anchor, &leaf, Usage::Client, now)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+    let readme = fs::read_to_string(dir.join("fixtures/README.md")).unwrap();
+    let conf = dir.join("nodes/127.0.0.1-7001/redis.conf");
+    assert!(
+        readme.contains(&format!(
+            "redis-server '{}' --tls-cert-file '{}'",
+            conf.display(),
+            dir.join("fixtures/expired-server.crt").display()
+        )),
+        "{readme}"
+    );
+
+    // The expired fixtures lie inside the CA's validity: only their own dates are wrong.
+    let json = generate(&[
+        "inspect",
+        dir.join("certs/ca.crt").to_str().unwrap(),
+        "--json",
+    ]);
+    let ca_info: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    for name in ["expired-server", "expired-client"] {
+        let json = generate(&[
+            "inspect",
+            dir.join(format!("fixtures/{name}.crt")).to_str().unwrap(),
+            "--json",
+        ]);
+        let info: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let ts = |v: &serde_json::Value| {
+            time::OffsetDateTime::parse(
+                v.as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        };
+        assert!(
+            ts(&info[0]["not_before"]) >= ts(&ca_info[0]["not_before"]),
+            "{name} starts before its CA"
+        );
+        assert!(
+            ts(&info[0]["not_after"]) < time::OffsetDateTime::now_utc(),
+            "{name} has not expired"
+        );
+    }
+}
+
+#[test]
+fn replacing_the_ca_issues_the_fixtures_again_or_is_refused() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("f");
+    let d = dir.to_str().unwrap();
+    generate(&["fixtures", "--out", d]);
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--out",
+        d,
+        "--force",
+        "--replace-ca",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fixtures holds certificates of the old CA")
+    );
+    generate(&["fixtures", "--out", d, "--force", "--replace-ca"]);
+    let ca = der(&dir.join("certs/ca.crt"));
+    let wrong = der(&dir.join("fixtures/wrong-host-server.crt"));
+    trust::chains(&ca, &wrong, Usage::Server, UnixTime::now())
+        .expect("fixtures issued under the new CA");
+}

@@ -139,6 +139,14 @@ fn bad_profile_files_are_refused_with_file_line_and_column() {
         &["server.persistence", "rdb, aof, none"],
     );
     refused_file(
+        "base = \"cluster\"\nauth = false\n",
+        &["profile field auth false", "cluster nodes"],
+    );
+    refused_file(
+        "base = \"production-tls\"\nauth = false\n",
+        &["profile field auth false", "TLS"],
+    );
+    refused_file(
         "base = \"cluster\"\ncluster_nodes = [\"a:1\", \"b:2\"]\n",
         &["cluster_nodes", "at least 3 masters"],
     );

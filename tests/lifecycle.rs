@@ -658,3 +658,236 @@ fn a_ca_without_ca_rights_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a CA certificate"));
     assert!(!dir.exists());
 }
+
+#[test]
+fn verify_reads_a_relative_folder_the_same_as_an_absolute_one() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let other = tmp.path().join("o");
+    generate_prod(&dir, &[]);
+    generate_prod(&other, &[]);
+    for f in ["redis-server.crt", "redis-server.key"] {
+        fs::copy(other.join("certs").join(f), dir.join("certs").join(f)).unwrap();
+    }
+    for (cwd, arg) in [
+        (tmp.path().to_path_buf(), "p"),
+        (dir.clone(), "."),
+        (tmp.path().to_path_buf(), dir.to_str().unwrap()),
+    ] {
+        let out = Command::new(BIN)
+            .args(["verify", arg])
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "verify {arg} from {}: {text}",
+            cwd.display()
+        );
+        assert!(
+            text.contains("certs/redis-server.crt: does not chain to certs/ca.crt for serverAuth"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_broken_env_is_reported_without_its_contents() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir, &[]);
+    let password = read_env(&dir)["REDIS_PASSWORD"].clone();
+    edit_env(&dir, "REDIS_HOST", "\"redis.production.com");
+    for cmd in ["verify", "doctor", "renew", "inspect"] {
+        let out = run(&[cmd, dir.to_str().unwrap()]);
+        let all = stdout(&out) + &String::from_utf8_lossy(&out.stderr);
+        assert!(!all.contains(&password), "`{cmd}` printed the password");
+        if cmd != "inspect" {
+            assert_eq!(out.status.code(), Some(1), "{cmd}: {all}");
+            assert!(
+                all.contains(".env: cannot be read: a line does not parse"),
+                "{cmd}: {all}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_checks_every_password_against_users_acl() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--nodes",
+        "redis-1:6379,redis-2:6379,redis-3:6379",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    // Nodes that share a port on different hosts are told apart.
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(0), "{out}");
+
+    let admin = fs::read_to_string(dir.join("admin.env")).unwrap();
+    let edited: String = admin
+        .lines()
+        .map(|l| {
+            if l.starts_with("REDIS_ADMIN_PASSWORD=") {
+                "REDIS_ADMIN_PASSWORD=wrong".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    fs::write(dir.join("admin.env"), edited).unwrap();
+    let conf_path = dir.join("nodes/redis-2-6379/redis.conf");
+    let conf = fs::read_to_string(&conf_path).unwrap();
+    let conf: String = conf
+        .lines()
+        .map(|l| {
+            if l.starts_with("masterauth ") {
+                "masterauth \"wrong\"".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    fs::write(&conf_path, conf).unwrap();
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains(
+            "the REDIS_ADMIN_PASSWORD in admin.env does not match user kimera_admin's password hash"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("the masterauth in nodes/redis-2-6379/redis.conf does not match user kimera_replica's password hash"), "{out}");
+    assert!(
+        !out.contains("redis-1-6379/redis.conf does not match"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_intermediate_ca_is_refused() {
+    if !have("openssl") {
+        return;
+    }
+    let tmp = tempdir();
+    let (root_cert, root_key) = openssl_ca(&tmp.path().join("org"), "ec");
+    let org = tmp.path().join("org");
+    let sh = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&org)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    fs::write(
+        org.join("ext.cnf"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )
+    .unwrap();
+    sh(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "int.key",
+    ]);
+    sh(&[
+        "req",
+        "-new",
+        "-key",
+        "int.key",
+        "-out",
+        "int.csr",
+        "-subj",
+        "/CN=Example Org Intermediate",
+    ]);
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "int.csr",
+        "-CA",
+        &root_cert,
+        "-CAkey",
+        &root_key,
+        "-CAcreateserial",
+        "-days",
+        "300",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "int.crt",
+    ]);
+    let dir = tmp.path().join("p");
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--ca-cert",
+        org.join("int.crt").to_str().unwrap(),
+        "--ca-key",
+        org.join("int.key").to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is an intermediate CA") && stderr.contains("root CA"),
+        "{stderr}"
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
+fn doctor_names_an_expired_ca_and_plain_text_against_tls() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let server = Server::start(&dir.join("redis.conf"), port);
+    let good_env = fs::read_to_string(dir.join(".env")).unwrap();
+    edit_env(&dir, "REDIS_SSL", "false");
+    let (_, out) = doctor(&dir);
+    assert!(
+        out.contains("it may speak TLS on this port while .env says REDIS_SSL=false"),
+        "{out}"
+    );
+    fs::write(dir.join(".env"), &good_env).unwrap();
+    drop(server);
+
+    // The CA, and so the whole chain, expired.
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    params.not_before = OffsetDateTime::now_utc() - Duration::days(400);
+    params.not_after = OffsetDateTime::now_utc() - Duration::days(1);
+    fs::write(
+        dir.join("certs/ca.crt"),
+        params.self_signed(&key).unwrap().pem(),
+    )
+    .unwrap();
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let (code, out) = doctor(&dir);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("the CA in REDIS_CA_CERTS expired on"), "{out}");
+    assert!(out.contains("--replace-ca"), "{out}");
+}

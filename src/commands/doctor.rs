@@ -76,6 +76,7 @@ fn check_node(folder: &Folder, host: &str, port: u16) -> std::result::Result<Str
     let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
     let stream = connect(host, port, timeout)?;
     if folder.tls() {
+        ca_valid(folder)?;
         tls_probe(folder, host, stream, timeout)?;
     }
     let client = app_client(folder, host, port)?;
@@ -178,6 +179,29 @@ fn tls_probe(
         )),
         Err(e) => Err(tls_failure(folder, host, &e)),
     }
+}
+
+/// rustls takes the trust anchor's dates on faith; an expired CA must be named as such,
+/// not as the leaf certificates it makes unusable.
+fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
+    let path = folder.env("REDIS_CA_CERTS");
+    let Ok(pem) = std::fs::read_to_string(path) else {
+        return Ok(()); // reported by the handshake with its own cause
+    };
+    let Ok((_, info)) = crate::certinfo::from_pem(path, &pem) else {
+        return Ok(());
+    };
+    if info.not_after <= time::OffsetDateTime::now_utc() {
+        return Err(diag(
+            format!(
+                "the CA in REDIS_CA_CERTS expired on {}",
+                info.not_after.date()
+            ),
+            "every certificate issued under it is refused with it, the client's and the server's",
+            "make a new CA and issue everything again: kimera-redis-init --profile <the profile> --out <this folder> --force --replace-ca (renew cannot: it keeps the CA); then restart the server and the app",
+        ));
+    }
+    Ok(())
 }
 
 fn tls_config(folder: &Folder) -> std::result::Result<ClientConfig, Diagnosis> {
@@ -315,6 +339,11 @@ fn redis_failure(folder: &Folder, e: &redis::RedisError) -> Diagnosis {
             format!("permission denied: {e}"),
             format!("user {user} may not run this command"),
             "check the user's rules in users.acl",
+        ),
+        _ if !folder.tls() && (e.is_connection_dropped() || e.is_io_error()) => diag(
+            format!("the server closed the connection: {e}"),
+            "it may speak TLS on this port while .env says REDIS_SSL=false",
+            "set REDIS_SSL=true (with the certificate variables) or REDIS_PORT to the server's plain port",
         ),
         _ if e.is_connection_refusal() => diag(
             format!("connection refused: {e}"),

@@ -61,6 +61,13 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
             settings.profile
         )));
     }
+    if settings.replace_ca && !fixtures && settings.out_dir.join(crate::fixtures::DIR).exists() {
+        return Err(Error::usage(format!(
+            "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
+             fixtures --force --replace-ca` with the same flags, which issues them again too",
+            settings.out_dir.display()
+        )));
+    }
     let existing = Existing::read(&settings)?;
     let secrets = secrets::resolve(&settings, &existing)?;
     let pki = if settings.tls {

@@ -86,9 +86,8 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             subject(rel, &der)?,
             &sans,
             &usages,
-            days,
+            pki::validity(now, days),
             rel,
-            now,
         )?;
         bundle.cert(
             rel,

@@ -94,10 +94,10 @@ impl Checker<'_> {
             return;
         }
         for (host, port) in f.dialled() {
-            let server = f.server_on(port);
+            let server = f.server_on(&host, port);
             self.expect(
                 layout::ENV,
-                server.is_none().then(|| format!("the app dials {host}:{port}, but no redis.conf here listens on port {port}")),
+                server.is_none().then(|| format!("the app dials {host}:{port}, but no server config here serves that address")),
                 "make REDIS_PORT (or REDIS_CLUSTER_NODES) and the server's port agree, or generate again with --force",
             );
         }
@@ -165,28 +165,59 @@ impl Checker<'_> {
             );
             return;
         };
-        let text = fs::read_to_string(aclfile).unwrap_or_default();
-        let line = text.lines().find(|l| l.split(' ').nth(1) == Some(user));
-        let Some(line) = line else {
+        let acl = fs::read_to_string(aclfile).unwrap_or_default();
+        // Every password the setup uses, where it is kept, against its users.acl hash.
+        let mut holders = vec![(
+            "the REDIS_PASSWORD in .env".to_owned(),
+            user.to_owned(),
+            f.env("REDIS_PASSWORD").to_owned(),
+            "restore the .env that was generated with this users.acl, or generate again with --force (new password for both)",
+        )];
+        if let Ok(admin) = crate::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
+            let get = |k: &str| admin.get(k).cloned().unwrap_or_default();
+            holders.push((
+                "the REDIS_ADMIN_PASSWORD in admin.env".to_owned(),
+                get("REDIS_ADMIN_USERNAME"),
+                get("REDIS_ADMIN_PASSWORD"),
+                "restore the admin.env generated with this users.acl, or generate again with --force",
+            ));
+        }
+        for s in &f.servers {
+            if let (Some(u), Some(p)) = (s.value("masteruser"), s.value("masterauth")) {
+                holders.push((
+                    format!("the masterauth in {}", s.rel),
+                    u.to_owned(),
+                    p.to_owned(),
+                    "restore the node configs generated with this users.acl, or generate again with --force",
+                ));
+            }
+        }
+        for (source, user, password, fix) in holders {
+            let line = acl
+                .lines()
+                .find(|l| l.split(' ').nth(1) == Some(user.as_str()));
+            let Some(line) = line else {
+                self.expect(
+                    layout::ACL,
+                    Some(format!("user {user} ({source}) is not in {aclfile}")),
+                    "generate again with --force, or name a user that users.acl has",
+                );
+                continue;
+            };
+            let words: Vec<&str> = line.split(' ').collect();
             self.expect(
                 layout::ACL,
-                Some(format!("user {user} (REDIS_USERNAME) is not in {aclfile}")),
-                "generate again with --force, or set REDIS_USERNAME to the user in users.acl",
+                (!words.contains(&"on")).then(|| format!("user {user} is switched off")),
+                "put `on` in its users.acl line and restart the server",
             );
-            return;
-        };
-        let words: Vec<&str> = line.split(' ').collect();
-        self.expect(
-            layout::ACL,
-            (!words.contains(&"on")).then(|| format!("user {user} is switched off")),
-            "put `on` in its users.acl line and restart the server",
-        );
-        let want = format!("#{}", sha256_hex(f.env("REDIS_PASSWORD")));
-        self.expect(
-            layout::ACL,
-            (!words.contains(&want.as_str())).then(|| format!("the REDIS_PASSWORD in .env does not match user {user}'s password hash")),
-            "restore the .env that was generated with this users.acl, or generate again with --force (new password for both)",
-        );
+            let want = format!("#{}", sha256_hex(&password));
+            self.expect(
+                layout::ACL,
+                (!words.contains(&want.as_str()))
+                    .then(|| format!("{source} does not match user {user}'s password hash")),
+                fix,
+            );
+        }
     }
 
     /// Chains, usages, names, key pairs and expiry.
@@ -197,6 +228,11 @@ impl Checker<'_> {
         };
         self.expiry(layout::CA_CERT, &ca, warn_days, now,
             "make a new CA: move certs/ away and generate again (clients must then trust the new ca.crt)");
+        self.expect(
+            layout::CA_CERT,
+            (ca.subject != ca.issuer).then(|| format!("is an intermediate CA (issued by {}): OpenSSL clients and Redis cannot verify with it alone", ca.issuer)),
+            "issue under a root CA: generate again with --ca-cert set to your root (self-signed) CA and --force",
+        );
         let unix_now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             now.unix_timestamp().max(0) as u64,
         ));
@@ -220,7 +256,10 @@ impl Checker<'_> {
             }
         }
         for (host, port) in f.dialled() {
-            let Some(cert) = f.server_on(port).and_then(|s| s.value("tls-cert-file")) else {
+            let Some(cert) = f
+                .server_on(&host, port)
+                .and_then(|s| s.value("tls-cert-file"))
+            else {
                 continue;
             };
             let Ok(pem) = fs::read_to_string(cert) else {
