@@ -135,7 +135,7 @@ pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
         let wrong_host = [SanName::Dns("wrong-host.invalid".into())];
         let (cn, sans) = match (f.role, f.flaw) {
             (_, Flaw::WrongHost) => ("wrong-host.invalid", &wrong_host[..]),
-            (Role::Server, _) => (settings.host.as_str(), server_sans.as_slice()),
+            (Role::Server, _) => (settings.host(), server_sans.as_slice()),
             (Role::Client, _) => (client_cn, &[][..]),
         };
         // A server fixture stands in for the profile's server certificate, which in a

@@ -27,8 +27,6 @@ pub struct CertKey {
     pub cert_pem: String,
     pub key_pem: String,
     pub info: CertInfo,
-    /// Came from the output folder rather than from this run.
-    pub reused: bool,
 }
 
 /// Everything a TLS profile needs.
@@ -185,7 +183,6 @@ fn ca(
                 cert_pem: cert_pem.to_owned(),
                 key_pem: String::new(),
                 info,
-                reused: true,
             };
             Ok((None, ca))
         }
@@ -210,7 +207,6 @@ fn ca(
                 cert_pem: cert.pem(),
                 key_pem: key_pem(&key),
                 info,
-                reused: false,
             };
             let issuer = Issuer::new(params, key);
             Ok((Some(issuer), ca))
@@ -277,7 +273,6 @@ pub fn load_issuer(
         cert_pem: cert_pem.to_owned(),
         key_pem: key_pem.to_owned(),
         info,
-        reused: true,
     };
     Ok((issuer, ca))
 }
@@ -303,7 +298,6 @@ fn leaf(
                 cert_pem: cert_pem.to_owned(),
                 key_pem: key_pem.to_owned(),
                 info,
-                reused: true,
             });
         }
         (false, Some(_), None) => {
@@ -427,7 +421,6 @@ pub fn issue_leaf(
         cert_pem: cert.pem(),
         key_pem: key_pem(key),
         info,
-        reused: false,
     })
 }
 

@@ -365,8 +365,8 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     View {
         version: env!("CARGO_PKG_VERSION"),
         profile: &s.profile,
-        host: &s.host,
-        port: s.port,
+        host: s.host(),
+        port: s.port(),
         db: s.db,
         username,
         password: secret(|x| Some(&x.app)),

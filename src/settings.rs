@@ -68,9 +68,6 @@ pub struct Settings {
     pub description: String,
     /// Absolute: rendered files point at each other by absolute path.
     pub out_dir: PathBuf,
-    /// Where the app connects first: the server, or the first cluster node.
-    pub host: String,
-    pub port: u16,
     pub db: u8,
     /// The app's ACL user; `None` when the profile has no authentication.
     pub username: Option<String>,
@@ -98,6 +95,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where the app connects first: the server, or the first cluster node.
+    pub fn host(&self) -> &str {
+        &self.nodes[0].host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.nodes[0].port
+    }
+
     /// Resolve `generate` flags against their profile.
     pub fn resolve(args: &GenerateArgs) -> Result<Settings> {
         let (name, profile) = match (&args.profile, &args.profile_file) {
@@ -249,8 +255,6 @@ impl Settings {
             profile: name.to_owned(),
             description: p.description,
             out_dir,
-            host: nodes[0].host.clone(),
-            port: nodes[0].port,
             db,
             username,
             tls,

@@ -260,16 +260,7 @@ fn a_verifying_client_refuses_a_server_running_each_broken_server_fixture() {
     ] {
         let cert = dir.join(format!("fixtures/{name}.crt"));
         let key = dir.join(format!("fixtures/{name}.key"));
-        let _server = Server::start_with(
-            &dir.join("redis.conf"),
-            port,
-            &[
-                "--tls-cert-file",
-                cert.to_str().unwrap(),
-                "--tls-key-file",
-                key.to_str().unwrap(),
-            ],
-        );
+        let _server = Server::start_with_cert(&dir.join("redis.conf"), port, &cert, &key);
         let err = ping(&app_client(&env)).expect_err(name).to_string();
         assert!(
             err.contains(client_error),
@@ -277,19 +268,11 @@ fn a_verifying_client_refuses_a_server_running_each_broken_server_fixture() {
         );
     }
     // And the good server certificate, on the same command line, is accepted.
-    let (cert, key) = (
-        dir.join("certs/redis-server.crt"),
-        dir.join("certs/redis-server.key"),
-    );
-    let _server = Server::start_with(
+    let _server = Server::start_with_cert(
         &dir.join("redis.conf"),
         port,
-        &[
-            "--tls-cert-file",
-            cert.to_str().unwrap(),
-            "--tls-key-file",
-            key.to_str().unwrap(),
-        ],
+        &dir.join("certs/redis-server.crt"),
+        &dir.join("certs/redis-server.key"),
     );
     assert_eq!(ping(&app_client(&env)).unwrap(), "PONG");
 }

@@ -105,3 +105,30 @@ fn every_tuned_directive_says_why() {
     }
     assert!(conf.contains("\nmaxmemory 1gb\n"));
 }
+
+#[test]
+fn tuned_server_with_tls_starts_and_the_app_connects() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("hp");
+    let port = free_port();
+    generate(&[
+        "--profile",
+        "high-performance",
+        "--tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port.to_string(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let env = read_env(&dir);
+    assert_eq!(env["REDIS_SSL"], "true");
+    assert_eq!(env["REDIS_MAX_CONNECTIONS"], "100");
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    assert_eq!(ping(&app_client(&env)).unwrap(), "PONG");
+    assert_eq!(config_get(&dir, port, "maxclients"), "1000");
+}

@@ -63,6 +63,22 @@ fn issue_server_cert(dir: &Path, from: i64, to: i64) {
     fs::write(dir.join("certs/redis-server.key"), key.serialize_pem()).unwrap();
 }
 
+/// Replace the folder's CA with one that expired yesterday (certificate and key).
+fn write_expired_ca(dir: &Path) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    params.not_before = OffsetDateTime::now_utc() - Duration::days(400);
+    params.not_after = OffsetDateTime::now_utc() - Duration::days(1);
+    fs::write(
+        dir.join("certs/ca.crt"),
+        params.self_signed(&key).unwrap().pem(),
+    )
+    .unwrap();
+    fs::write(dir.join("certs/ca.key"), key.serialize_pem()).unwrap();
+}
+
 #[test]
 fn inspect_shows_a_folder_and_a_file_as_text_and_json() {
     let tmp = tempdir();
@@ -287,19 +303,11 @@ fn doctor_explains_each_failure_the_app_would_hit() {
     drop(server);
 
     // A server running a foreign certificate (another setup's), the app's .env unchanged.
-    let (cert, key) = (
-        other.join("certs/redis-server.crt"),
-        other.join("certs/redis-server.key"),
-    );
-    let foreign = Server::start_with(
+    let foreign = Server::start_with_cert(
         &dir.join("redis.conf"),
         port,
-        &[
-            "--tls-cert-file",
-            cert.to_str().unwrap(),
-            "--tls-key-file",
-            key.to_str().unwrap(),
-        ],
+        &other.join("certs/redis-server.crt"),
+        &other.join("certs/redis-server.key"),
     );
     let (code, out) = doctor(&dir);
     assert_eq!(code, Some(1));
@@ -456,18 +464,7 @@ fn renew_refuses_an_expired_ca() {
     let dir = tmp.path().join("p");
     generate_prod(&dir, &[]);
     // Replace the CA with one that expired yesterday.
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
-    params.not_before = OffsetDateTime::now_utc() - Duration::days(400);
-    params.not_after = OffsetDateTime::now_utc() - Duration::days(1);
-    fs::write(
-        dir.join("certs/ca.crt"),
-        params.self_signed(&key).unwrap().pem(),
-    )
-    .unwrap();
-    fs::write(dir.join("certs/ca.key"), key.serialize_pem()).unwrap();
+    write_expired_ca(&dir);
     let before = fs::read(dir.join("certs/redis-server.crt")).unwrap();
     let out = run(&["renew", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -874,17 +871,7 @@ fn doctor_names_an_expired_ca_and_plain_text_against_tls() {
     drop(server);
 
     // The CA, and so the whole chain, expired.
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
-    params.not_before = OffsetDateTime::now_utc() - Duration::days(400);
-    params.not_after = OffsetDateTime::now_utc() - Duration::days(1);
-    fs::write(
-        dir.join("certs/ca.crt"),
-        params.self_signed(&key).unwrap().pem(),
-    )
-    .unwrap();
+    write_expired_ca(&dir);
     let _server = Server::start(&dir.join("redis.conf"), port);
     let (code, out) = doctor(&dir);
     assert_eq!(code, Some(1));

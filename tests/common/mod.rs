@@ -253,6 +253,16 @@ impl Server {
         Self::start_with(conf, port, &[])
     }
 
+    /// The same server config with another certificate and key, given on the command line.
+    pub fn start_with_cert(conf: &Path, port: u16, cert: &Path, key: &Path) -> Server {
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        Self::start_with(
+            conf,
+            port,
+            &["--tls-cert-file", cert, "--tls-key-file", key],
+        )
+    }
+
     /// The same with directives overridden on the command line, as `redis-server` allows.
     pub fn start_with(conf: &Path, port: u16, overrides: &[&str]) -> Server {
         let log = conf.with_extension(format!("{port}.log"));
