@@ -38,6 +38,7 @@ impl Setup {
     pub fn new(profile: &str) -> Setup {
         Setup {
             args: GenerateArgs {
+                pkcs12: false,
                 profile: Some(profile.to_owned()),
                 profile_file: None,
                 out: None,

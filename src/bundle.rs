@@ -19,6 +19,9 @@ pub enum Kind {
     CaKey,
     /// A generated script users run; holds no secret.
     Script,
+    /// A PKCS#12 store made from the PEM files: rewritten whenever what it holds changes
+    /// (its bytes differ on every write: random salts), kept as it is otherwise.
+    Store,
 }
 
 impl Kind {
@@ -27,7 +30,7 @@ impl Kind {
             Kind::Dir => 0o700,
             Kind::Config | Kind::Certificate | Kind::CaCertificate => 0o644,
             Kind::Script => 0o755,
-            Kind::Secret | Kind::PrivateKey | Kind::CaKey => 0o600,
+            Kind::Secret | Kind::PrivateKey | Kind::CaKey | Kind::Store => 0o600,
         }
     }
 

@@ -284,6 +284,14 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub ca: ExternalCa,
 
+    /// Also write PKCS#12 stores for Java (Jedis, Lettuce, JSSE) and other PKCS#12 readers:
+    /// certs/redis-client.p12 (client key and chain), certs/truststore.p12 (the CA as a
+    /// trusted certificate) and their password in certs/pkcs12-password (0600).
+    ///
+    /// Example: kimera-redis-init --profile production-tls --pkcs12
+    #[arg(long)]
+    pub pkcs12: bool,
+
     /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
     ///
     /// Example: kimera-redis-init --profile production-tls --force

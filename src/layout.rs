@@ -13,6 +13,12 @@ pub const SERVER_CERT: &str = "certs/redis-server.crt";
 pub const SERVER_KEY: &str = "certs/redis-server.key";
 pub const CLIENT_CERT: &str = "certs/redis-client.crt";
 pub const CLIENT_KEY: &str = "certs/redis-client.key";
+/// `--pkcs12`: the client key, certificate and chain as a Java key store.
+pub const CLIENT_P12: &str = "certs/redis-client.p12";
+/// `--pkcs12`: the CA as a trusted-certificate entry, a Java trust store.
+pub const TRUSTSTORE_P12: &str = "certs/truststore.p12";
+/// `--pkcs12`: the password of both stores, alone in its file (no newline).
+pub const STORE_PASSWORD: &str = "certs/pkcs12-password";
 pub const ADMIN_ENV: &str = "admin.env";
 pub const CLUSTER_CREATE: &str = "cluster-create.sh";
 pub const NODES_DIR: &str = "nodes";

@@ -20,6 +20,7 @@ pub mod redisconf;
 pub mod render;
 pub mod secrets;
 pub mod settings;
+pub(crate) mod stores;
 pub mod trust;
 pub mod writer;
 

@@ -83,6 +83,7 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
             (Action::Keep, Kind::CaKey | Kind::CaCertificate) => {
                 " (reused: only --force --replace-ca makes a new CA)"
             }
+            (Action::Keep, Kind::Store) => " (up to date with the PEM files)",
             (Action::Keep, _) => {
                 kept_files += 1;
                 " (exists; --force rewrites it)"

@@ -77,6 +77,8 @@ pub struct Settings {
     /// `Some(replicas per master)` for a Redis Cluster.
     pub cluster: Option<u8>,
     pub key_type: KeyType,
+    /// `--pkcs12`: PKCS#12 key and trust stores beside the PEM files (see `stores`).
+    pub pkcs12: bool,
     pub leaf_days: u32,
     pub ca_days: u32,
     pub force: bool,
@@ -154,6 +156,11 @@ impl Settings {
         if !tls && !args.san.is_empty() {
             return Err(Error::usage(format!(
                 "--san: profile {name} has no TLS, so there is no server certificate to add names to"
+            )));
+        }
+        if args.pkcs12 && !tls {
+            return Err(Error::usage(format!(
+                "--pkcs12: profile {name} has no TLS, so there are no certificates to store; add --tls or use production-tls"
             )));
         }
         if args.replace_ca && !args.force {
@@ -261,6 +268,7 @@ impl Settings {
             nodes,
             cluster,
             key_type: args.key_type,
+            pkcs12: args.pkcs12,
             leaf_days,
             ca_days,
             force: args.force,

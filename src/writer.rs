@@ -53,6 +53,15 @@ pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Actio
                         "file"
                     }
                 ))),
+                // A store is derived from the PEM files: the stores module hands over the
+                // bytes on disk when they still hold the same key and certificates.
+                Ok(_) if e.kind == Kind::Store => {
+                    Ok(if fs::read(&path).is_ok_and(|b| b == e.contents) {
+                        Action::Keep
+                    } else {
+                        Action::Replace
+                    })
+                }
                 Ok(_) if policy.force && e.kind.force_replaces() => Ok(Action::Replace),
                 Ok(_)
                     if policy.replace_ca && matches!(e.kind, Kind::CaKey | Kind::CaCertificate) =>

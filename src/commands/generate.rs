@@ -37,6 +37,13 @@ pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
         );
     } else {
         print!("{}", manifest::human(settings, bundle, actions));
+        if settings.tls && settings.key_type == crate::cli::KeyType::Ed25519 {
+            println!(
+                "note: Ed25519 keys: Netty, and so Lettuce's PEM path, cannot read the PEM key \
+                 (\"Neither RSA, DSA nor EC worked\"); Java clients should use the PKCS#12 \
+                 stores (--pkcs12: certs/redis-client.p12, certs/truststore.p12)"
+            );
+        }
         for path in differing {
             println!(
                 "note: kept {path} differs from what these settings render (edited by hand, or other flags); --force rewrites it"
@@ -76,6 +83,13 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
         None
     };
     let mut bundle = render::render(&settings, pki.as_ref(), secrets.as_ref())?;
+    if let Some(pki) = &pki {
+        // Once a folder has stores, every run keeps them in step with the PEM files.
+        let on_disk = crate::stores::OnDisk::read(&settings.out_dir, &existing);
+        if settings.pkcs12 || on_disk.present() {
+            crate::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
+        }
+    }
     if let (true, Some(pki)) = (fixtures, &pki) {
         crate::fixtures::add(&settings, pki, &mut bundle)?;
     }

@@ -35,6 +35,12 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
     };
     let now = OffsetDateTime::now_utc();
     let mut shown = Vec::new();
+    // The PKCS#12 stores of a folder, opened with their password file.
+    let stored = if path.is_dir() {
+        crate::stores::certificates(path)?
+    } else {
+        Vec::new()
+    };
     for (label, file) in files {
         let pem = fs::read(&file)
             .map_err(|e| Error::usage(format!("{}: cannot be read: {e}", file.display())))?;
@@ -55,6 +61,15 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
                 days_left,
             });
         }
+    }
+    for (label, der) in stored {
+        let info = certinfo::from_der(&label, &der)?;
+        let days_left = (info.not_after - now).whole_days();
+        shown.push(Shown {
+            path: label,
+            info,
+            days_left,
+        });
     }
     if json {
         println!(

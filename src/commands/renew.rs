@@ -45,6 +45,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
 
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
+    let mut client = None;
     for rel in &folder.leaves {
         let key_rel = Folder::key_for(rel);
         let read = |r: &str| {
@@ -104,6 +105,9 @@ pub fn run(args: &RenewArgs) -> Result<()> {
                 "new private key",
             );
         }
+        if rel == layout::CLIENT_CERT {
+            client = Some(renewed.clone());
+        }
         report.push(format!(
             "renewed {rel}: serial {}, valid until {}{}",
             renewed.info.serial,
@@ -113,6 +117,16 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             } else {
                 ", new key"
             }
+        ));
+    }
+    // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them.
+    if let Some(c) = &client
+        && crate::stores::refresh(dir, &mut bundle, c, &ca.cert_pem)?
+    {
+        report.push(format!(
+            "refreshed {} and {} (same password)",
+            layout::CLIENT_P12,
+            layout::TRUSTSTORE_P12
         ));
     }
     writer::write(

@@ -56,6 +56,9 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
         c.certificates(warn_days, now);
     }
     c.modes();
+    for s in crate::stores::checks(&folder.dir) {
+        c.expect(s.path, s.problem, s.fix);
+    }
     (c.findings, c.checks)
 }
 

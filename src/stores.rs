@@ -1,0 +1,353 @@
+//! PKCS#12 stores for Java (Jedis, Lettuce, plain JSSE) and other PKCS#12 readers,
+//! made from the PEM files of the same run (`--pkcs12`):
+//! - `certs/redis-client.p12`: the app's client key with its certificate and the CA;
+//! - `certs/truststore.p12`: the CA as a trusted-certificate entry, carrying Java's
+//!   trust attribute (OID 2.16.840.1.113894.746875.1.1), without which Java sees a
+//!   PKCS#12 store of bare certificates as empty (what `openssl pkcs12 -export` makes);
+//! - `certs/pkcs12-password`: the password of both, 0600, alone in the file.
+//!
+//! Both stores use PBES2 (PBKDF2-HMAC-SHA-256, AES-256-CBC) and an HMAC-SHA-256 MAC, what
+//! JDK 17 itself writes. A store is derived data: each run rebuilds it in memory and keeps
+//! the file on disk when it still holds the same key and certificates (PKCS#12 bytes differ
+//! on every write, salts being random), so a new or renewed leaf refreshes its store.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::bundle::{Bundle, Kind};
+use crate::error::{Error, Result};
+use crate::existing::Existing;
+use crate::layout;
+use crate::pki::{self, CertKey};
+
+/// The key entry's alias in `redis-client.p12` (`keytool -list` shows it).
+pub(crate) const CLIENT_ALIAS: &str = "redis-client";
+/// The trusted entry's alias in `truststore.p12`.
+pub(crate) const CA_ALIAS: &str = "kimera-redis-ca";
+
+/// What an earlier run left: the stores' password and the stores themselves.
+#[derive(Debug, Default)]
+pub(crate) struct OnDisk {
+    password: Option<String>,
+    keystore: Option<Vec<u8>>,
+    truststore: Option<Vec<u8>>,
+}
+
+impl OnDisk {
+    /// Read before anything is built; writes nothing.
+    pub(crate) fn read(out_dir: &Path, existing: &Existing) -> OnDisk {
+        OnDisk {
+            password: existing.password(layout::STORE_PASSWORD, ""),
+            keystore: fs::read(out_dir.join(layout::CLIENT_P12)).ok(),
+            truststore: fs::read(out_dir.join(layout::TRUSTSTORE_P12)).ok(),
+        }
+    }
+
+    /// Read from a folder alone (renew).
+    fn read_dir(dir: &Path) -> OnDisk {
+        let password = fs::read_to_string(dir.join(layout::STORE_PASSWORD))
+            .ok()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty());
+        OnDisk {
+            password,
+            keystore: fs::read(dir.join(layout::CLIENT_P12)).ok(),
+            truststore: fs::read(dir.join(layout::TRUSTSTORE_P12)).ok(),
+        }
+    }
+
+    /// Whether the folder already has stores, which every later run keeps up to date.
+    pub(crate) fn present(&self) -> bool {
+        self.password.is_some() || self.keystore.is_some() || self.truststore.is_some()
+    }
+}
+
+/// Add the password file and both stores for `client` under `ca_pem` to `bundle`.
+pub(crate) fn add(
+    bundle: &mut Bundle,
+    on_disk: &OnDisk,
+    client: &CertKey,
+    ca_pem: &str,
+) -> Result<()> {
+    let password = on_disk
+        .password
+        .clone()
+        .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::rng(), 32));
+    bundle.file(
+        layout::STORE_PASSWORD,
+        Kind::Secret,
+        password.clone(),
+        "password of the PKCS#12 stores (no newline)",
+    );
+    add_stores(bundle, on_disk, &password, client, ca_pem)
+}
+
+/// After `renew` issued the client certificate again: refresh the stores of a folder
+/// that has them, with the password it has. Returns whether it did.
+pub(crate) fn refresh(
+    dir: &Path,
+    bundle: &mut Bundle,
+    client: &CertKey,
+    ca_pem: &str,
+) -> Result<bool> {
+    let on_disk = OnDisk::read_dir(dir);
+    if !on_disk.present() {
+        return Ok(false);
+    }
+    let Some(password) = on_disk.password.clone() else {
+        return Err(Error::failed(format!(
+            "{} is missing or empty, so the PKCS#12 stores cannot be renewed with the password \
+             the app uses; restore it, or generate again with --pkcs12 --force",
+            layout::STORE_PASSWORD
+        )));
+    };
+    add_stores(bundle, &on_disk, &password, client, ca_pem)?;
+    Ok(true)
+}
+
+fn add_stores(
+    bundle: &mut Bundle,
+    on_disk: &OnDisk,
+    password: &str,
+    client: &CertKey,
+    ca_pem: &str,
+) -> Result<()> {
+    let key = pkcs8_der(layout::CLIENT_KEY, &client.key_pem)?;
+    let cert = pem_der(layout::CLIENT_CERT, &client.cert_pem)?;
+    let ca = pem_der(layout::CA_CERT, ca_pem)?;
+
+    let keystore = match on_disk.keystore.as_deref() {
+        Some(bytes)
+            if key_entry(bytes, password)
+                .is_some_and(|e| e == (key.clone(), vec![cert.clone(), ca.clone()])) =>
+        {
+            bytes.to_vec()
+        }
+        _ => write_keystore(&key, &cert, &ca, password)?,
+    };
+    let truststore = match on_disk.truststore.as_deref() {
+        Some(bytes) if trusted_entries(bytes, password).is_some_and(|t| t == vec![ca.clone()]) => {
+            bytes.to_vec()
+        }
+        _ => write_truststore(&ca, password)?,
+    };
+    bundle.file(
+        layout::CLIENT_P12,
+        Kind::Store,
+        keystore,
+        "PKCS#12 key store for Java: client key, certificate and CA (password in certs/pkcs12-password)",
+    );
+    bundle.file(
+        layout::TRUSTSTORE_P12,
+        Kind::Store,
+        truststore,
+        "PKCS#12 trust store for Java: the CA as a trusted certificate",
+    );
+    Ok(())
+}
+
+fn write_keystore(key: &[u8], cert: &[u8], ca: &[u8], password: &str) -> Result<Vec<u8>> {
+    let certs = [cert, ca]
+        .into_iter()
+        .map(Certificate::from_der)
+        .collect::<p12_keystore::Result<Vec<_>>>()
+        .map_err(store_error)?;
+    let key = PrivateKey::from_der(key).map_err(store_error)?;
+    // The local key id ties the key to its certificate; Java matches on it.
+    let key_id = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert);
+    let chain = PrivateKeyChain::new(key_id.as_ref(), key, certs);
+    let mut store = KeyStore::new();
+    store.add_entry(CLIENT_ALIAS, KeyStoreEntry::PrivateKeyChain(chain));
+    // The writer's defaults are PBES2 with AES-256 and HMAC-SHA-256, as JDK 17 writes.
+    store.writer(password).write().map_err(store_error)
+}
+
+fn write_truststore(ca: &[u8], password: &str) -> Result<Vec<u8>> {
+    let mut store = KeyStore::new();
+    // A certificate entry is written with Java's trusted-certificate attribute.
+    let ca = Certificate::from_der(ca).map_err(store_error)?;
+    store.add_entry(CA_ALIAS, KeyStoreEntry::Certificate(ca));
+    store.writer(password).write().map_err(store_error)
+}
+
+/// The key store's key entry: PKCS#8 key and certificate chain (DER), when it opens.
+fn key_entry(bytes: &[u8], password: &str) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let store =
+        KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Strict).ok()?;
+    let (_, chain) = store.private_key_chain()?;
+    let certs = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
+    Some((chain.key().as_der().to_vec(), certs))
+}
+
+/// The trusted certificates of a store (entries with Java's trust attribute), when it
+/// opens. A bare certificate without the attribute is not trusted by Java and not listed.
+fn trusted_entries(bytes: &[u8], password: &str) -> Option<Vec<Vec<u8>>> {
+    let store =
+        KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Strict).ok()?;
+    let mut out = Vec::new();
+    for (_, entry) in store.entries() {
+        match entry {
+            KeyStoreEntry::Certificate(c) => out.push(c.as_der().to_vec()),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// A private key as PKCS#8 DER (v1 for Ed25519, which Java and OpenSSL 3.0 read).
+fn pkcs8_der(label: &str, key_pem: &str) -> Result<Vec<u8>> {
+    let key = pki::load_key(label, key_pem)?;
+    let pem = pem::parse(pki::key_pem(&key))
+        .map_err(|e| Error::failed(format!("{label}: not PEM: {e}")))?;
+    Ok(pem.into_contents())
+}
+
+fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
+    Ok(crate::certinfo::from_pem(label, cert_pem)?.0)
+}
+
+fn store_error(e: p12_keystore::error::Error) -> Error {
+    Error::failed(format!("PKCS#12 store: {e}"))
+}
+
+/// One offline check of the stores for `verify`: where, the problem if any, the fix.
+pub(crate) struct Check {
+    pub path: &'static str,
+    pub problem: Option<String>,
+    pub fix: String,
+}
+
+/// The stores of `dir`, when it has any: they open with the password file, the key store
+/// holds certs/redis-client.key with certs/redis-client.crt and certs/ca.crt, the trust
+/// store holds exactly certs/ca.crt as a trusted entry, and the secret holders are 0600.
+pub(crate) fn checks(dir: &Path) -> Vec<Check> {
+    let on_disk = OnDisk::read_dir(dir);
+    if !on_disk.present() {
+        return Vec::new();
+    }
+    let again = "generate again with the first run's flags plus --pkcs12 (it rewrites only stale stores), or run `kimera-redis-init renew` on this folder";
+    let mut out = Vec::new();
+    let Some(password) = on_disk.password.as_deref() else {
+        out.push(Check {
+            path: layout::STORE_PASSWORD,
+            problem: Some("is missing or empty, but the folder has PKCS#12 stores".into()),
+            fix: "restore it, or generate again with --pkcs12 --force (new password and stores)"
+                .into(),
+        });
+        return out;
+    };
+    let read = |rel: &str| fs::read_to_string(dir.join(rel)).ok();
+    let ca = read(layout::CA_CERT).and_then(|p| pem_der(layout::CA_CERT, &p).ok());
+    let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
+    let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
+
+    let problem = match on_disk.keystore.as_deref() {
+        None => Some("is missing".to_owned()),
+        Some(bytes) => match key_entry(bytes, password) {
+            None => Some(format!(
+                "cannot be opened with the password in {} (or holds no key entry)",
+                layout::STORE_PASSWORD
+            )),
+            Some((k, chain)) => {
+                if Some(&k) != key.as_ref() {
+                    Some(format!("holds another key than {}", layout::CLIENT_KEY))
+                } else if chain.first() != cert.as_ref() {
+                    Some(format!(
+                        "holds another certificate than {} (stale)",
+                        layout::CLIENT_CERT
+                    ))
+                } else if chain.last() != ca.as_ref() || chain.len() != 2 {
+                    Some(format!("its chain does not end in {}", layout::CA_CERT))
+                } else {
+                    None
+                }
+            }
+        },
+    };
+    out.push(Check {
+        path: layout::CLIENT_P12,
+        problem,
+        fix: again.into(),
+    });
+    let problem = match on_disk.truststore.as_deref() {
+        None => Some("is missing".to_owned()),
+        Some(bytes) => match trusted_entries(bytes, password) {
+            None => Some(format!(
+                "cannot be opened with the password in {}",
+                layout::STORE_PASSWORD
+            )),
+            Some(t) if ca.as_ref().is_some_and(|ca| t == vec![ca.clone()]) => None,
+            Some(t) if t.is_empty() => {
+                Some("has no trusted certificate entry: Java trusts nothing from it".to_owned())
+            }
+            Some(_) => Some(format!(
+                "does not hold exactly {} as its trusted certificate",
+                layout::CA_CERT
+            )),
+        },
+    };
+    out.push(Check {
+        path: layout::TRUSTSTORE_P12,
+        problem,
+        fix: again.into(),
+    });
+    for rel in [layout::STORE_PASSWORD, layout::CLIENT_P12] {
+        let Ok(meta) = fs::metadata(dir.join(rel)) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        out.push(Check {
+            path: rel,
+            problem: (mode & 0o077 != 0).then(|| format!("holds a secret but is mode {mode:04o}")),
+            fix: format!("chmod 600 {}", dir.join(rel).display()),
+        });
+    }
+    out
+}
+
+/// For `inspect`: each certificate in the stores of `dir`, labelled with its store and
+/// entry. An error when a store does not open with the password file.
+pub(crate) fn certificates(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let on_disk = OnDisk::read_dir(dir);
+    let mut out = Vec::new();
+    if on_disk.keystore.is_none() && on_disk.truststore.is_none() {
+        return Ok(out);
+    }
+    let password = on_disk.password.as_deref().unwrap_or("");
+    let unreadable = |rel: &str| {
+        Error::failed(format!(
+            "{rel}: cannot be opened with the password in {}; `kimera-redis-init verify` says more",
+            layout::STORE_PASSWORD
+        ))
+    };
+    if let Some(bytes) = on_disk.keystore.as_deref() {
+        let (_, chain) =
+            key_entry(bytes, password).ok_or_else(|| unreadable(layout::CLIENT_P12))?;
+        for (i, der) in chain.into_iter().enumerate() {
+            let role = if i == 0 {
+                "key entry"
+            } else {
+                "chain of key entry"
+            };
+            out.push((
+                format!("{} ({role} {CLIENT_ALIAS})", layout::CLIENT_P12),
+                der,
+            ));
+        }
+    }
+    if let Some(bytes) = on_disk.truststore.as_deref() {
+        let trusted =
+            trusted_entries(bytes, password).ok_or_else(|| unreadable(layout::TRUSTSTORE_P12))?;
+        for der in trusted {
+            out.push((
+                format!("{} (trusted entry {CA_ALIAS})", layout::TRUSTSTORE_P12),
+                der,
+            ));
+        }
+    }
+    Ok(out)
+}
