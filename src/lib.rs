@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod settings;
 pub(crate) mod stores;
 pub mod trust;
+pub(crate) mod url;
 pub mod writer;
 
 pub use api::{Setup, Written, WrittenFile};

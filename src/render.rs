@@ -103,6 +103,8 @@ struct View<'a> {
     username: &'a str,
     password: &'a str,
     password_sha256: String,
+    /// REDIS_URL: the same connection as one URL (see `url`).
+    url: String,
     admin_user: &'static str,
     admin_password: &'a str,
     admin_sha256: String,
@@ -371,6 +373,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         username,
         password: secret(|x| Some(&x.app)),
         password_sha256: digest(|x| Some(&x.app)),
+        url: crate::url::app_url(s, secret(|x| Some(&x.app))),
         admin_user: ADMIN_USER,
         admin_password: secret(|x| Some(&x.admin)),
         admin_sha256: digest(|x| Some(&x.admin)),
