@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real servers. Installs what the tests need when it
 # is missing: Debian's redis-server, redis-tools and docker-compose, and redis-py (the
-# KIMERA app's client) and python-dotenv in a virtualenv under target/. CI runs exactly this (.ci/run).
+# KIMERA app's client) and python-dotenv in a virtualenv under target/, node-redis and
+# ioredis under target/node-clients, a JDK for the Java stores. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+command -v npm >/dev/null || need+=(nodejs npm)
+command -v javac >/dev/null || need+=(default-jdk-headless)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_if_needed apt-get update -qq
@@ -27,6 +30,13 @@ if ! "$venv/bin/python" -c 'import redis, dotenv' 2>/dev/null; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6' python-dotenv
 fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# node-redis and ioredis for tests/client_interop.rs (the JSSE client is compiled by its test).
+node_clients=target/node-clients
+if ! [ -f "$node_clients/node_modules/redis/package.json" ] || ! [ -f "$node_clients/node_modules/ioredis/package.json" ]; then
+  npm install --prefix "$node_clients" --no-audit --no-fund --silent redis@6 ioredis@6
+fi
+export KIMERA_TEST_NODE_MODULES="$PWD/$node_clients/node_modules"
 
 cargo test --locked "$@"
 
