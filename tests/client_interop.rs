@@ -62,7 +62,15 @@ const tls = () => ({
   cert: fs.readFileSync(e.REDIS_SSL_CERTFILE),
   key: fs.readFileSync(e.REDIS_SSL_KEYFILE),
 });
-const fail = (err) => { console.error('FAIL', err && (err.code || ''), err && err.message); process.exit(1); };
+// Every error is printed (a client may report the cause after a generic one), then exit.
+const fail = (err) => {
+  console.error('FAIL', err && (err.code || ''), err && err.message);
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 1000);
+};
+// A client that gives up without an error must not pass for one that succeeded.
+let done = false;
+process.on('exit', (code) => { if (!done && code === 0) { console.error('FAIL: ended without finishing'); process.exitCode = 1; } });
 "#;
 
 const NODE_REDIS: &str = r#"
@@ -74,6 +82,7 @@ const { createClient } = require('redis');
   await client.set('kimera:node-redis', 'v');
   console.log(await client.get('kimera:node-redis'), await client.sendCommand(['ACL', 'WHOAMI']));
   await client.quit();
+  done = true;
 })().catch(fail);
 "#;
 
@@ -86,6 +95,7 @@ const Redis = require('ioredis');
   await client.set('kimera:ioredis', 'v');
   console.log(await client.get('kimera:ioredis'), await client.call('ACL', 'WHOAMI'));
   await client.quit();
+  done = true;
 })().catch(fail);
 "#;
 
@@ -104,6 +114,7 @@ const { createCluster } = require('redis');
   for (let i = 0; i < 30; i++) sum += Number(await cluster.get('kimera:nr:' + i));
   console.log(sum, cluster.masters.length);
   await cluster.close();
+  done = true;
 })().catch(fail);
 "#;
 
@@ -117,12 +128,14 @@ const Redis = require('ioredis');
     lazyConnect: true,
   });
   cluster.on('error', fail);
+  cluster.on('node error', fail);
   await cluster.connect();
   for (let i = 0; i < 30; i++) await cluster.set('kimera:io:' + i, String(i));
   let sum = 0;
   for (let i = 0; i < 30; i++) sum += Number(await cluster.get('kimera:io:' + i));
   console.log(sum, cluster.nodes('master').length);
   await cluster.quit();
+  done = true;
 })().catch(fail);
 "#;
 
@@ -289,6 +302,66 @@ fn tls_cluster_from_url_and_node_clients_with_hostname_checks() {
         "ioredis cluster",
         node(&format!("{NODE_TLS}{IOREDIS_CLUSTER}"), &env),
         &format!("{sum} 3"),
+    );
+    drop(servers);
+}
+
+#[test]
+fn tls_cluster_clients_refuse_a_node_with_a_wrong_host_certificate() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() || !have_node_clients() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let ports = free_cluster_ports(3);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    generate(&[
+        "fixtures",
+        "--profile",
+        "cluster",
+        "--tls",
+        "--nodes",
+        &nodes.join(","),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let conf = |p: u16| dir.join(format!("nodes/127.0.0.1-{p}/redis.conf"));
+    // The first node, the one REDIS_URL names, presents a certificate of the same CA for
+    // another host (it keeps clientAuth, so the cluster bus still works).
+    let servers = vec![
+        Server::start_with_cert(
+            &conf(ports[0]),
+            ports[0],
+            &dir.join("fixtures/wrong-host-server.crt"),
+            &dir.join("fixtures/wrong-host-server.key"),
+        ),
+        Server::start(&conf(ports[1]), ports[1]),
+        Server::start(&conf(ports[2]), ports[2]),
+    ];
+    let create = Command::new(dir.join("cluster-create.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        create.status.success(),
+        "{}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    wait_cluster_ok(&dir, ports[0]);
+    let env = read_env(&dir);
+    refused_for_host(
+        "redis-py RedisCluster.from_url",
+        python(PY_CLUSTER_FROM_URL, &env),
+        "IP address mismatch, certificate is not valid for '127.0.0.1'",
+    );
+    refused_for_host(
+        "node-redis cluster",
+        node(&format!("{NODE_TLS}{NODE_REDIS_CLUSTER}"), &env),
+        "ERR_TLS_CERT_ALTNAME_INVALID",
+    );
+    refused_for_host(
+        "ioredis cluster",
+        node(&format!("{NODE_TLS}{IOREDIS_CLUSTER}"), &env),
+        "ERR_TLS_CERT_ALTNAME_INVALID",
     );
     drop(servers);
 }
