@@ -137,6 +137,12 @@ impl Setup {
         self
     }
 
+    /// PKCS#12 key and trust stores for Java too (`--pkcs12`).
+    pub fn pkcs12(mut self, on: bool) -> Self {
+        self.args.pkcs12 = on;
+        self
+    }
+
     /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
     pub fn force(mut self, on: bool) -> Self {
         self.args.force = on;

@@ -30,7 +30,6 @@ impl Existing {
             layout::PROPERTIES,
             layout::ADMIN_ENV,
             layout::ACL,
-            layout::STORE_PASSWORD,
         ]
         .map(String::from)
         .to_vec();

@@ -20,7 +20,6 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
-use crate::existing::Existing;
 use crate::layout;
 use crate::pki::{self, CertKey};
 
@@ -32,28 +31,25 @@ pub(crate) const CA_ALIAS: &str = "kimera-redis-ca";
 /// What an earlier run left: the stores' password and the stores themselves.
 #[derive(Debug, Default)]
 pub(crate) struct OnDisk {
+    /// The password file as it is, kept byte for byte (a user may have chosen their own).
+    password_file: Option<Vec<u8>>,
+    /// Its contents without surrounding whitespace: what the stores are opened with.
     password: Option<String>,
     keystore: Option<Vec<u8>>,
     truststore: Option<Vec<u8>>,
 }
 
 impl OnDisk {
-    /// Read before anything is built; writes nothing.
-    pub(crate) fn read(out_dir: &Path, existing: &Existing) -> OnDisk {
-        OnDisk {
-            password: existing.password(layout::STORE_PASSWORD, ""),
-            keystore: fs::read(out_dir.join(layout::CLIENT_P12)).ok(),
-            truststore: fs::read(out_dir.join(layout::TRUSTSTORE_P12)).ok(),
-        }
-    }
-
-    /// Read from a folder alone (renew).
-    fn read_dir(dir: &Path) -> OnDisk {
-        let password = fs::read_to_string(dir.join(layout::STORE_PASSWORD))
-            .ok()
+    /// What `dir` holds; read before anything is built, writes nothing.
+    pub(crate) fn read(dir: &Path) -> OnDisk {
+        let password_file = fs::read(dir.join(layout::STORE_PASSWORD)).ok();
+        let password = password_file
+            .as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok())
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty());
         OnDisk {
+            password_file,
             password,
             keystore: fs::read(dir.join(layout::CLIENT_P12)).ok(),
             truststore: fs::read(dir.join(layout::TRUSTSTORE_P12)).ok(),
@@ -62,7 +58,7 @@ impl OnDisk {
 
     /// Whether the folder already has stores, which every later run keeps up to date.
     pub(crate) fn present(&self) -> bool {
-        self.password.is_some() || self.keystore.is_some() || self.truststore.is_some()
+        self.password_file.is_some() || self.keystore.is_some() || self.truststore.is_some()
     }
 }
 
@@ -73,14 +69,18 @@ pub(crate) fn add(
     client: &CertKey,
     ca_pem: &str,
 ) -> Result<()> {
-    let password = on_disk
-        .password
-        .clone()
-        .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::rng(), 32));
+    // The password on disk is kept as it is; otherwise a new one from the OS CSPRNG.
+    let (password, file) = match (&on_disk.password, &on_disk.password_file) {
+        (Some(p), Some(file)) => (p.clone(), file.clone()),
+        _ => {
+            let p = Alphanumeric.sample_string(&mut rand::rng(), 32);
+            (p.clone(), p.into_bytes())
+        }
+    };
     bundle.file(
         layout::STORE_PASSWORD,
         Kind::Secret,
-        password.clone(),
+        file,
         "password of the PKCS#12 stores (no newline)",
     );
     add_stores(bundle, on_disk, &password, client, ca_pem)
@@ -94,7 +94,7 @@ pub(crate) fn refresh(
     client: &CertKey,
     ca_pem: &str,
 ) -> Result<bool> {
-    let on_disk = OnDisk::read_dir(dir);
+    let on_disk = OnDisk::read(dir);
     if !on_disk.present() {
         return Ok(false);
     }
@@ -225,7 +225,7 @@ pub(crate) struct Check {
 /// holds certs/redis-client.key with certs/redis-client.crt and certs/ca.crt, the trust
 /// store holds exactly certs/ca.crt as a trusted entry, and the secret holders are 0600.
 pub(crate) fn checks(dir: &Path) -> Vec<Check> {
-    let on_disk = OnDisk::read_dir(dir);
+    let on_disk = OnDisk::read(dir);
     if !on_disk.present() {
         return Vec::new();
     }
@@ -312,7 +312,7 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
 /// For `inspect`: each certificate in the stores of `dir`, labelled with its store and
 /// entry. An error when a store does not open with the password file.
 pub(crate) fn certificates(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let on_disk = OnDisk::read_dir(dir);
+    let on_disk = OnDisk::read(dir);
     let mut out = Vec::new();
     if on_disk.keystore.is_none() && on_disk.truststore.is_none() {
         return Ok(out);

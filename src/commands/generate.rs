@@ -85,7 +85,7 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     let mut bundle = render::render(&settings, pki.as_ref(), secrets.as_ref())?;
     if let Some(pki) = &pki {
         // Once a folder has stores, every run keeps them in step with the PEM files.
-        let on_disk = crate::stores::OnDisk::read(&settings.out_dir, &existing);
+        let on_disk = crate::stores::OnDisk::read(&settings.out_dir);
         if settings.pkcs12 || on_disk.present() {
             crate::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
         }
