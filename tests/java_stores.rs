@@ -409,6 +409,27 @@ fn reruns_keep_the_stores_and_new_leaves_refresh_them() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
+
+    // A password of the user's own choosing is kept as it is, and the stores follow it.
+    fs::write(dir.join("certs/pkcs12-password"), "my own pass!\n").unwrap();
+    let out = generate(&base);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("replaced      certs/redis-client.p12"),
+        "{text}"
+    );
+    assert_eq!(read("certs/pkcs12-password"), b"my own pass!\n");
+    assert!(keytool(&["-list"], &dir, "certs/truststore.p12").contains("trustedCertEntry"));
+    assert_eq!(
+        stored_client_cert(&dir),
+        file_der(&dir.join("certs/redis-client.crt"))
+    );
+    let ok = run(&["verify", dir.to_str().unwrap()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
 }
 
 #[test]
