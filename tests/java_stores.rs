@@ -296,6 +296,35 @@ fn jsse_connects_with_only_the_stores_and_refuses_a_wrong_host() {
 }
 
 #[test]
+fn jsse_reaches_every_node_of_a_tls_cluster_with_the_stores() {
+    if !have_java() || !have("redis-server") || !have("redis-cli") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let servers = start_cluster(&dir, "127.0.0.1", 3, &["--tls", "--pkcs12"]);
+    let create = Command::new(dir.join("cluster-create.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        create.status.success(),
+        "{}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    // Each node is dialled by its IP address, which its certificate must carry.
+    for s in &servers {
+        let out = jsse(&dir, "127.0.0.1", s.port);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.lines().collect::<Vec<_>>() == ["+OK", "+PONG"],
+            "JSSE to node {}: {stdout}{}",
+            s.port,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn reruns_keep_the_stores_and_new_leaves_refresh_them() {
     if !have_java() {
         return;
