@@ -1,37 +1,151 @@
 //! `REDIS_URL`: the app's connection as one URL, for clients that take one (redis-py
 //! `from_url`, node-redis, ioredis, many frameworks), built from the same values as the
-//! rest of `.env` so that nobody assembles it by hand.
+//! rest of `.env` so that nobody assembles it by hand, and checked against them by `verify`.
+
+use std::collections::BTreeMap;
 
 use crate::layout;
 use crate::settings::Settings;
 
-/// `redis[s]://user:password@host:port/db`, user and password percent-encoded; over TLS
-/// the CA and client files as redis-py's query parameters (`ssl_cert_reqs=required`,
-/// `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`; redis-py checks the host name by
-/// default). A cluster's URL names its first node as the startup node and no database:
-/// Redis Cluster has only database 0 and redis-py's `RedisCluster.from_url` refuses one.
+/// The pieces of a URL, each already encoded.
+#[derive(Debug, PartialEq, Eq)]
+struct Url {
+    scheme: &'static str,
+    /// `user:password@`, or empty.
+    userinfo: String,
+    /// `host:port`, IPv6 in brackets.
+    address: String,
+    /// `/db`, or empty for a cluster.
+    path: String,
+    /// `?ssl_...`, or empty without TLS.
+    query: String,
+}
+
+impl Url {
+    /// `redis[s]://user:password@host:port/db`, user and password percent-encoded; over
+    /// TLS the CA and client files as redis-py's query parameters (`ssl_cert_reqs=required`,
+    /// `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`; redis-py checks the host name by
+    /// default). A cluster's URL names its first node as the startup node and no
+    /// database: Redis Cluster has only database 0 and `RedisCluster.from_url` refuses one.
+    fn new(
+        user: Option<&str>,
+        password: &str,
+        address: &str,
+        db: Option<&str>,
+        tls: Option<[&str; 3]>,
+    ) -> Url {
+        Url {
+            scheme: if tls.is_some() {
+                "rediss://"
+            } else {
+                "redis://"
+            },
+            userinfo: user
+                .map(|u| format!("{}:{}@", encode(u, false), encode(password, false)))
+                .unwrap_or_default(),
+            address: address.to_owned(),
+            path: db.map(|d| format!("/{d}")).unwrap_or_default(),
+            query: tls
+                .map(|[ca, cert, key]| {
+                    format!(
+                        "?ssl_cert_reqs=required&ssl_ca_certs={}&ssl_certfile={}&ssl_keyfile={}",
+                        encode(ca, true),
+                        encode(cert, true),
+                        encode(key, true)
+                    )
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "{}{}{}{}{}",
+            self.scheme, self.userinfo, self.address, self.path, self.query
+        )
+    }
+}
+
+/// The URL of a run's settings.
 pub(crate) fn app_url(s: &Settings, password: &str) -> String {
-    let mut url = String::from(if s.tls { "rediss://" } else { "redis://" });
-    if let Some(user) = &s.username {
-        url.push_str(&encode(user, false));
-        url.push(':');
-        url.push_str(&encode(password, false));
-        url.push('@');
+    let path = |rel: &str| s.out_dir.join(rel).to_string_lossy().into_owned();
+    let files = [
+        path(layout::CA_CERT),
+        path(layout::CLIENT_CERT),
+        path(layout::CLIENT_KEY),
+    ];
+    let db = s.db.to_string();
+    Url::new(
+        s.username.as_deref(),
+        password,
+        &s.nodes[0].address(),
+        s.cluster.is_none().then_some(db.as_str()),
+        s.tls
+            .then(|| [files[0].as_str(), files[1].as_str(), files[2].as_str()]),
+    )
+    .text()
+}
+
+/// For `verify`: what in `.env`'s REDIS_URL disagrees with its other values (never the
+/// password itself). `None` when it agrees or is absent (folders made before it existed).
+pub(crate) fn check(env: &BTreeMap<String, String>) -> Option<String> {
+    let get = |k: &str| env.get(k).map(String::as_str).unwrap_or("");
+    let actual = env.get("REDIS_URL")?;
+    let cluster = get("REDIS_CLUSTER_MODE") == "true";
+    let address = if cluster {
+        get("REDIS_CLUSTER_NODES")
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    } else if get("REDIS_HOST").contains(':') {
+        format!("[{}]:{}", get("REDIS_HOST"), get("REDIS_PORT"))
+    } else {
+        format!("{}:{}", get("REDIS_HOST"), get("REDIS_PORT"))
+    };
+    let user = Some(get("REDIS_USERNAME")).filter(|u| !u.is_empty());
+    let tls = (get("REDIS_SSL") == "true").then(|| {
+        [
+            get("REDIS_CA_CERTS"),
+            get("REDIS_SSL_CERTFILE"),
+            get("REDIS_SSL_KEYFILE"),
+        ]
+    });
+    let want = Url::new(
+        user,
+        get("REDIS_PASSWORD"),
+        &address,
+        (!cluster).then(|| get("REDIS_DB")),
+        tls,
+    );
+    if *actual == want.text() {
+        return None;
     }
-    url.push_str(&s.nodes[0].address());
-    if s.cluster.is_none() {
-        url.push_str(&format!("/{}", s.db));
+    let parts = [
+        (want.scheme, "the scheme (REDIS_SSL)"),
+        (
+            want.userinfo.as_str(),
+            "the user or password (REDIS_USERNAME, REDIS_PASSWORD)",
+        ),
+        (
+            want.address.as_str(),
+            "the host or port (REDIS_HOST, REDIS_PORT, REDIS_CLUSTER_NODES)",
+        ),
+        (want.path.as_str(), "the database (REDIS_DB)"),
+        (
+            want.query.as_str(),
+            "the TLS files (REDIS_CA_CERTS, REDIS_SSL_CERTFILE, REDIS_SSL_KEYFILE)",
+        ),
+    ];
+    // Walk the URL piece by piece; the first piece that differs is the one to name.
+    let mut rest = actual.as_str();
+    for (piece, what) in parts {
+        match rest.strip_prefix(piece) {
+            Some(r) => rest = r,
+            None => return Some(format!("REDIS_URL disagrees with {what}")),
+        }
     }
-    if s.tls {
-        let path = |rel: &str| encode(&s.out_dir.join(rel).to_string_lossy(), true);
-        url.push_str(&format!(
-            "?ssl_cert_reqs=required&ssl_ca_certs={}&ssl_certfile={}&ssl_keyfile={}",
-            path(layout::CA_CERT),
-            path(layout::CLIENT_CERT),
-            path(layout::CLIENT_KEY)
-        ));
-    }
-    url
+    Some("REDIS_URL has more than the values in .env give".to_owned())
 }
 
 /// RFC 3986 percent-encoding of UTF-8 bytes: unreserved characters stay, and `/` too

@@ -366,6 +366,55 @@ fn tls_cluster_clients_refuse_a_node_with_a_wrong_host_certificate() {
     drop(servers);
 }
 
+#[test]
+fn verify_finds_a_redis_url_that_disagrees_with_the_other_values() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir, &[]);
+    let env_path = dir.join(".env");
+    let original = std::fs::read_to_string(&env_path).unwrap();
+    let verify = || run(&["verify", dir.to_str().unwrap()]);
+    assert!(verify().status.success());
+    let env = read_env(&dir);
+    let cases = [
+        (
+            format!(":{}/0?", env["REDIS_PORT"]),
+            ":1/0?".to_owned(),
+            "REDIS_URL disagrees with the host or port",
+        ),
+        (
+            format!("{}@", env["REDIS_PASSWORD"]),
+            "other@".to_owned(),
+            "REDIS_URL disagrees with the user or password",
+        ),
+        (
+            "ssl_cert_reqs=required".to_owned(),
+            "ssl_cert_reqs=none".to_owned(),
+            "REDIS_URL disagrees with the TLS files",
+        ),
+    ];
+    for (from, to, finding) in cases {
+        let url_line = original
+            .lines()
+            .find(|l| l.starts_with("REDIS_URL="))
+            .unwrap();
+        assert!(url_line.contains(&from), "{from}");
+        std::fs::write(
+            &env_path,
+            original.replace(url_line, &url_line.replace(&from, &to)),
+        )
+        .unwrap();
+        let out = verify();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains(finding), "{text}");
+        assert!(
+            !text.contains(&env["REDIS_PASSWORD"]),
+            "verify printed the password"
+        );
+    }
+}
+
 /// Wait until the cluster says `cluster_state:ok` (roles settle a moment after creation).
 fn wait_cluster_ok(dir: &Path, port: u16) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

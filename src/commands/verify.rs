@@ -56,6 +56,11 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
         c.certificates(warn_days, now);
     }
     c.modes();
+    c.expect(
+        layout::ENV,
+        crate::url::check(&folder.env),
+        "make REDIS_URL agree with the REDIS_* values it is built from, or generate again with --force",
+    );
     for s in crate::stores::checks(&folder.dir) {
         c.expect(s.path, s.problem, s.fix);
     }
