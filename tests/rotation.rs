@@ -253,6 +253,9 @@ fn renew_apply_rotates_a_running_server_without_a_failed_request() {
     );
     let after = app_served(&dir, "localhost", port).unwrap();
     assert_ne!(after, before, "the server still serves the old certificate");
+    let doctor = run(&["doctor", dir.to_str().unwrap()]);
+    let said = assert_ok(&doctor, "doctor");
+    assert!(said.contains("as on disk"), "{said}");
     assert_eq!(
         after,
         der_of(&server_crt),
@@ -414,6 +417,12 @@ fn a_reload_that_fails_keeps_the_old_certificate_and_exits_1() {
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
     )
     .unwrap();
+    // doctor sees the server still serving the certificate renew replaced on disk.
+    let doctor = run(&["doctor", dir.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    assert_eq!(doctor.status.code(), Some(1), "{said}");
+    assert!(said.contains("never loaded"), "{said}");
+    assert!(said.contains("--reload-only"), "{said}");
     let out = renew(&dir, &["--reload-only"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
