@@ -162,8 +162,60 @@ pub struct RenewArgs {
     #[arg(long)]
     pub keep_keys: bool,
 
+    /// After renewing, load the new files into every running server of the folder
+    /// without a restart (CONFIG SET as the admin user over TLS, Redis >= 7.0.1), and
+    /// check that each one serves them.
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --apply
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Renew nothing: load the files already on disk into the running servers, as
+    /// --apply does (after a server was down during --apply, or a failed reload).
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --reload-only
+    #[arg(long, conflicts_with_all = ["apply", "keep_keys", "new_ca"])]
+    pub reload_only: bool,
+
+    /// Replace the folder's CA in three steps, each safe to run again: trust-both (a new
+    /// CA; certs/ca.crt trusts old and new), issue (every certificate under the new CA),
+    /// drop-old (the new CA alone). Run each with --apply.
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --new-ca trust-both --apply
+    #[arg(long, value_name = "STEP", value_enum)]
+    pub new_ca: Option<CaStep>,
+
+    /// With --new-ca drop-old: remove the old CA's key instead of archiving it under
+    /// certs/retired/.
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --new-ca drop-old --discard-old-ca
+    #[arg(long, requires = "new_ca")]
+    pub discard_old_ca: bool,
+
     #[command(flatten)]
     pub ca: ExternalCa,
+}
+
+/// The steps of a CA rollover, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaStep {
+    /// A new CA; certs/ca.crt trusts the old and the new one.
+    TrustBoth,
+    /// Every certificate issued again under the new CA.
+    Issue,
+    /// certs/ca.crt and ca.key hold the new CA alone.
+    DropOld,
+}
+
+impl CaStep {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaStep::TrustBoth => "trust-both",
+            CaStep::Issue => "issue",
+            CaStep::DropOld => "drop-old",
+        }
+    }
 }
 
 /// An organisation's own CA to issue under; its key never enters the output folder.

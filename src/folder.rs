@@ -80,7 +80,8 @@ impl Folder {
 
         let leaves = sorted_names(&dir.join(layout::CERTS_DIR))?
             .into_iter()
-            .filter(|n| n.ends_with(".crt") && n != "ca.crt")
+            // The CA and, during a rollover, the next CA are not leaves.
+            .filter(|n| n.ends_with(".crt") && n != "ca.crt" && n != "ca-next.crt")
             .map(|n| format!("{}/{n}", layout::CERTS_DIR))
             .collect();
         Ok(Folder {

@@ -9,6 +9,12 @@ pub const DATA_DIR: &str = "data";
 pub const CERTS_DIR: &str = "certs";
 pub const CA_CERT: &str = "certs/ca.crt";
 pub const CA_KEY: &str = "certs/ca.key";
+/// During a CA rollover (`renew --new-ca`): the new CA, its key, and the step done.
+pub const CA_NEXT_CERT: &str = "certs/ca-next.crt";
+pub const CA_NEXT_KEY: &str = "certs/ca-next.key";
+pub const CA_ROLLOVER: &str = "certs/ca-rollover.toml";
+/// Old CAs a finished rollover archived.
+pub const RETIRED_DIR: &str = "certs/retired";
 pub const SERVER_CERT: &str = "certs/redis-server.crt";
 pub const SERVER_KEY: &str = "certs/redis-server.key";
 pub const CLIENT_CERT: &str = "certs/redis-client.crt";

@@ -13,6 +13,7 @@ pub mod existing;
 pub mod fixtures;
 pub mod folder;
 pub mod layout;
+mod live;
 pub mod manifest;
 pub mod pki;
 pub mod profile;

@@ -187,28 +187,7 @@ fn ca(
             Ok((None, ca))
         }
         (None, None) => {
-            let key = generate_key(settings.key_type)?;
-            let mut params = CertificateParams::default();
-            params.distinguished_name =
-                name(&format!("KIMERA Redis CA {}", &hex(&random_bytes::<4>())));
-            params.serial_number = Some(random_serial());
-            params.not_before = now - BACKDATE;
-            params.not_after = now + Duration::days(settings.ca_days.into());
-            // pathlen 0: this CA signs leaves only, never another CA.
-            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-            params.key_usages = vec![
-                KeyUsagePurpose::KeyCertSign,
-                KeyUsagePurpose::CrlSign,
-                KeyUsagePurpose::DigitalSignature,
-            ];
-            let cert = params.self_signed(&key).map_err(pki_error)?;
-            let info = certinfo::from_der(layout::CA_CERT, cert.der())?;
-            let ca = CertKey {
-                cert_pem: cert.pem(),
-                key_pem: key_pem(&key),
-                info,
-            };
-            let issuer = Issuer::new(params, key);
+            let (issuer, ca) = new_ca(settings.key_type, settings.ca_days, now)?;
             Ok((Some(issuer), ca))
         }
         (Some(_), None) => Err(Error::failed(format!(
@@ -225,6 +204,37 @@ fn ca(
             layout::CA_CERT
         ))),
     }
+}
+
+/// A new root CA with a name of its own (a random suffix, so that two CAs of one folder,
+/// as during a rollover, are never confused by subject).
+pub fn new_ca(
+    key_type: KeyType,
+    ca_days: u32,
+    now: OffsetDateTime,
+) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
+    let key = generate_key(key_type)?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name(&format!("KIMERA Redis CA {}", &hex(&random_bytes::<4>())));
+    params.serial_number = Some(random_serial());
+    params.not_before = now - BACKDATE;
+    params.not_after = now + Duration::days(ca_days.into());
+    // pathlen 0: this CA signs leaves only, never another CA.
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params.self_signed(&key).map_err(pki_error)?;
+    let info = certinfo::from_der(layout::CA_CERT, cert.der())?;
+    let ca = CertKey {
+        cert_pem: cert.pem(),
+        key_pem: key_pem(&key),
+        info,
+    };
+    let issuer = Issuer::new(params, key);
+    Ok((issuer, ca))
 }
 
 /// The CA whose certificate goes into certs/ca.crt must be a root (self-signed): Redis and

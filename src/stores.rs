@@ -118,7 +118,15 @@ fn add_stores(
 ) -> Result<()> {
     let key = pkcs8_der(layout::CLIENT_KEY, &client.key_pem)?;
     let cert = pem_der(layout::CLIENT_CERT, &client.cert_pem)?;
-    let ca = pem_der(layout::CA_CERT, ca_pem)?;
+    // `ca_pem` is certs/ca.crt: one CA, or two during a CA rollover (renew --new-ca).
+    let trusted = pem_ders(layout::CA_CERT, ca_pem)?;
+    let ca = issuer_of(&cert, &trusted).ok_or_else(|| {
+        Error::failed(format!(
+            "{} is not issued by a CA in {}",
+            layout::CLIENT_CERT,
+            layout::CA_CERT
+        ))
+    })?;
 
     let keystore = match on_disk.keystore.as_deref() {
         Some(bytes)
@@ -130,10 +138,10 @@ fn add_stores(
         _ => write_keystore(&key, &cert, &ca, password)?,
     };
     let truststore = match on_disk.truststore.as_deref() {
-        Some(bytes) if trusted_entries(bytes, password).is_some_and(|t| t == vec![ca.clone()]) => {
+        Some(bytes) if trusted_entries(bytes, password).is_some_and(|t| t == trusted) => {
             bytes.to_vec()
         }
-        _ => write_truststore(&ca, password)?,
+        _ => write_truststore(&trusted, password)?,
     };
     bundle.file(
         layout::CLIENT_P12,
@@ -166,12 +174,27 @@ fn write_keystore(key: &[u8], cert: &[u8], ca: &[u8], password: &str) -> Result<
     store.writer(password).write().map_err(store_error)
 }
 
-fn write_truststore(ca: &[u8], password: &str) -> Result<Vec<u8>> {
+fn write_truststore(cas: &[Vec<u8>], password: &str) -> Result<Vec<u8>> {
     let mut store = KeyStore::new();
-    // A certificate entry is written with Java's trusted-certificate attribute.
-    let ca = Certificate::from_der(ca).map_err(store_error)?;
-    store.add_entry(CA_ALIAS, KeyStoreEntry::Certificate(ca));
+    // A certificate entry is written with Java's trusted-certificate attribute. The
+    // second CA of a rollover gets its own alias.
+    for (i, ca) in cas.iter().enumerate() {
+        let ca = Certificate::from_der(ca).map_err(store_error)?;
+        let alias = match i {
+            0 => CA_ALIAS.to_owned(),
+            n => format!("{CA_ALIAS}-{}", n + 1),
+        };
+        store.add_entry(&alias, KeyStoreEntry::Certificate(ca));
+    }
     store.writer(password).write().map_err(store_error)
+}
+
+/// The CA among `cas` that issued `cert` (its subject is the certificate's issuer).
+fn issuer_of(cert: &[u8], cas: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let issuer = crate::certinfo::from_der("certificate", cert).ok()?.issuer;
+    cas.iter()
+        .find(|ca| crate::certinfo::from_der("CA", ca).is_ok_and(|info| info.subject == issuer))
+        .cloned()
 }
 
 /// The key store's key entry: PKCS#8 key and certificate chain (DER), when it opens.
@@ -210,6 +233,19 @@ fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
     Ok(crate::certinfo::from_pem(label, cert_pem)?.0)
 }
 
+/// Every certificate of a PEM file, in order.
+fn pem_ders(label: &str, pem: &str) -> Result<Vec<Vec<u8>>> {
+    use rustls_pki_types::pem::PemObject;
+    let all = rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::failed(format!("{label}: not PEM certificates: {e}")))?;
+    if all.is_empty() {
+        return Err(Error::failed(format!("{label}: holds no certificate")));
+    }
+    Ok(all)
+}
+
 fn store_error(e: p12_keystore::error::Error) -> Error {
     Error::failed(format!("PKCS#12 store: {e}"))
 }
@@ -241,7 +277,7 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
         return out;
     };
     let read = |rel: &str| fs::read_to_string(dir.join(rel)).ok();
-    let ca = read(layout::CA_CERT).and_then(|p| pem_der(layout::CA_CERT, &p).ok());
+    let trusted = read(layout::CA_CERT).and_then(|p| pem_ders(layout::CA_CERT, &p).ok());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
 
@@ -260,7 +296,12 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
                         "holds another certificate than {} (stale)",
                         layout::CLIENT_CERT
                     ))
-                } else if chain.last() != ca.as_ref() || chain.len() != 2 {
+                } else if chain.len() != 2
+                    || cert
+                        .as_ref()
+                        .and_then(|c| issuer_of(c, trusted.as_deref()?))
+                        != chain.last().cloned()
+                {
                     Some(format!("its chain does not end in {}", layout::CA_CERT))
                 } else {
                     None
@@ -280,12 +321,12 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
                 "cannot be opened with the password in {}",
                 layout::STORE_PASSWORD
             )),
-            Some(t) if ca.as_ref().is_some_and(|ca| t == vec![ca.clone()]) => None,
+            Some(t) if trusted.as_ref() == Some(&t) => None,
             Some(t) if t.is_empty() => {
                 Some("has no trusted certificate entry: Java trusts nothing from it".to_owned())
             }
             Some(_) => Some(format!(
-                "does not hold exactly {} as its trusted certificate",
+                "does not hold exactly the CA(s) of {} as its trusted certificates",
                 layout::CA_CERT
             )),
         },

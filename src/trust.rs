@@ -21,8 +21,25 @@ impl Usage {
 
 /// Whether `leaf` chains to `ca` for `usage` at `now`; the webpki error otherwise.
 pub fn chains(ca: &[u8], leaf: &[u8], usage: Usage, now: UnixTime) -> Result<(), String> {
-    let ca = CertificateDer::from(ca);
-    let anchor = webpki::anchor_from_trusted_cert(&ca).map_err(|e| format!("{e:?}"))?;
+    chains_to_any(&[ca.to_vec()], leaf, usage, now)
+}
+
+/// The same against a trust bundle (certs/ca.crt during a CA rollover holds two CAs):
+/// whether `leaf` chains to any of them.
+pub fn chains_to_any(
+    cas: &[Vec<u8>],
+    leaf: &[u8],
+    usage: Usage,
+    now: UnixTime,
+) -> Result<(), String> {
+    let cas: Vec<CertificateDer> = cas
+        .iter()
+        .map(|c| CertificateDer::from(c.as_slice()))
+        .collect();
+    let anchors = cas
+        .iter()
+        .map(|c| webpki::anchor_from_trusted_cert(c).map_err(|e| format!("{e:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let leaf = CertificateDer::from(leaf);
     let ee = EndEntityCert::try_from(&leaf).map_err(|e| format!("{e:?}"))?;
     let eku = match usage {
@@ -31,7 +48,7 @@ pub fn chains(ca: &[u8], leaf: &[u8], usage: Usage, now: UnixTime) -> Result<(),
     };
     ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
-        &[anchor],
+        &anchors,
         &[],
         now,
         eku,

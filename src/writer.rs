@@ -148,6 +148,33 @@ fn stage_and_commit(
     Ok(())
 }
 
+/// Remove files of the folder that a finished step made obsolete (a CA rollover's next
+/// CA, once it is the CA), then make the removal durable. Missing files are fine: the
+/// step may run again after a crash.
+pub fn remove(out_dir: &Path, rels: &[&str]) -> Result<()> {
+    let mut dirs = Vec::new();
+    for rel in rels {
+        let path = out_dir.join(rel);
+        match fs::remove_file(&path) {
+            Ok(()) => dirs.push(path.parent().unwrap_or(out_dir).to_path_buf()),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::failed(format!(
+                    "cannot remove {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    dirs.dedup();
+    for d in dirs {
+        fs::File::open(&d)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::failed(format!("cannot sync {}: {e}", d.display())))?;
+    }
+    Ok(())
+}
+
 /// Rename `tmp` to `target`; for a replacement, first keep the old file reachable under a
 /// backup name and return it.
 fn commit_one(tmp: NamedTempFile, target: &Path, action: Action) -> Result<Option<PathBuf>> {

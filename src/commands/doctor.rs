@@ -51,10 +51,17 @@ pub fn run(dir: &Path) -> Result<bool> {
     for (host, port) in &nodes {
         let name = format!("{host}:{port}");
         let r = check_node(&folder, host, *port);
-        if r.is_ok() {
-            reachable.push((host.clone(), *port));
-        }
+        let ok = r.is_ok();
         report(&name, r);
+        if ok {
+            reachable.push((host.clone(), *port));
+            if folder.tls() {
+                report(
+                    &format!("{name} certificate"),
+                    served_as_on_disk(&folder, host, *port),
+                );
+            }
+        }
     }
     if folder.cluster() && reachable.len() == nodes.len() {
         let (host, port) = &nodes[0];
@@ -69,6 +76,59 @@ pub fn run(dir: &Path) -> Result<bool> {
         }
     );
     Ok(healthy)
+}
+
+/// The certificate the server presents is the one its redis.conf names on disk: else a
+/// renew was never loaded (no reload, no restart) and the server still runs on the old
+/// one, which will expire as the old one does.
+fn served_as_on_disk(
+    folder: &Folder,
+    host: &str,
+    port: u16,
+) -> std::result::Result<String, Diagnosis> {
+    let Some(path) = folder
+        .server_on(host, port)
+        .and_then(|s| s.value("tls-cert-file"))
+    else {
+        return Ok("no server config of this folder listens there; not compared".into());
+    };
+    let on_disk = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|pem| crate::certinfo::from_pem(path, &pem).ok());
+    let served = crate::live::served_certificate(folder, host, port, None);
+    match (on_disk, served) {
+        (Some((der, info)), Ok(served)) if der == served => Ok(format!(
+            "serves {path} as on disk (serial {}, valid until {})",
+            info.serial,
+            info.not_after.date()
+        )),
+        (Some((_, info)), Ok(served)) => {
+            let serial = crate::certinfo::from_der("served", &served)
+                .map(|i| i.serial)
+                .unwrap_or_else(|_| "?".into());
+            Err(diag(
+                format!(
+                    "serves serial {serial}, but {path} holds serial {}",
+                    info.serial
+                ),
+                "the certificate was renewed on disk and never loaded: no reload and no restart since",
+                format!(
+                    "kimera-redis-init renew {} --reload-only (no restart), or restart the server",
+                    folder.dir.display()
+                ),
+            ))
+        }
+        (None, _) => Err(diag(
+            format!("{path} cannot be read as a certificate"),
+            "the file the server config names is missing or damaged",
+            "restore it, or run `kimera-redis-init renew` on this folder",
+        )),
+        (_, Err(e)) => Err(diag(
+            format!("a second handshake failed: {e}"),
+            "the server went away between checks",
+            "start it again and re-run doctor",
+        )),
+    }
 }
 
 /// TCP, then TLS (when on), then AUTH, SELECT and PING with the redis client.

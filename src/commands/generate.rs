@@ -61,6 +61,7 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
         args.profile = Some("production-tls".into());
     }
     let settings = Settings::resolve(&args)?;
+    crate::commands::renew::refuse_mid_rollover(&settings.out_dir, "--out")?;
     if fixtures && !settings.tls {
         return Err(Error::usage(format!(
             "--profile {}: fixtures are certificates and this profile has no TLS; allowed: \

@@ -19,6 +19,11 @@ use crate::pki;
 use crate::settings::SanName;
 use crate::writer;
 
+mod apply;
+mod rollover;
+
+pub(crate) use rollover::{note as rollover_note, refuse_mid_rollover};
+
 pub fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
     let folder = Folder::read(dir)?;
@@ -32,17 +37,63 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             dir.display()
         )));
     }
+    // Everything --apply needs is checked before anything is written.
+    let plan = if args.apply || args.reload_only {
+        Some(apply::prepare(&folder)?)
+    } else {
+        None
+    };
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("0 ns is valid");
-    let (issuer, ca) = load_ca(dir, args, now)?;
+    if !args.reload_only {
+        match args.new_ca {
+            Some(step) => rollover::run(&folder, args, step, days, now)?,
+            None => {
+                rollover::refuse_mid_rollover(dir, "renew")?;
+                let (issuer, ca) = load_ca(dir, args, now)?;
+                let (bundle, report) = renew_leaves(&folder, args, &issuer, &ca, days, now)?;
+                write_renewed(dir, &bundle)?;
+                for line in report {
+                    println!("{line}");
+                }
+                if plan.is_none() {
+                    println!(
+                        "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
+                         load them into the running servers without a restart with \
+                         `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
+                         (or `docker-compose restart`). The app reads the files for each new \
+                         connection.",
+                        layout::CA_CERT,
+                        dir.display()
+                    );
+                }
+            }
+        }
+    }
+    match plan {
+        Some(plan) => apply::run(&folder, &plan),
+        None => Ok(()),
+    }
+}
+
+/// Every leaf of the folder issued again under `issuer` (the CA `ca`), as it was: same
+/// subject, SANs and usages; a new serial and validity; a new key unless `--keep-keys`.
+fn renew_leaves(
+    folder: &Folder,
+    args: &RenewArgs,
+    issuer: &rcgen::Issuer<'static, rcgen::KeyPair>,
+    ca: &pki::CertKey,
+    days: u32,
+    now: OffsetDateTime,
+) -> Result<(Bundle, Vec<String>)> {
+    let dir = &folder.dir;
     if now + Duration::days(days.into()) > ca.info.not_after {
         return Err(Error::usage(format!(
             "--days {days}: the certificates would outlive the CA (it expires {}); allowed: a validity that ends before the CA's",
             ca.info.not_after.date()
         )));
     }
-
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
     let mut client = None;
@@ -82,7 +133,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             })
             .collect();
         let renewed = pki::issue_leaf(
-            &issuer,
+            issuer,
             &key,
             subject(rel, &der)?,
             &sans,
@@ -120,8 +171,11 @@ pub fn run(args: &RenewArgs) -> Result<()> {
         ));
     }
     // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them.
+    // Their trust is certs/ca.crt as it is: two CAs in the middle of a CA rollover.
+    let trust =
+        fs::read_to_string(dir.join(layout::CA_CERT)).unwrap_or_else(|_| ca.cert_pem.clone());
     if let Some(c) = &client
-        && crate::stores::refresh(dir, &mut bundle, c, &ca.cert_pem)?
+        && crate::stores::refresh(dir, &mut bundle, c, &trust)?
     {
         report.push(format!(
             "refreshed {} and {} (same password)",
@@ -129,23 +183,20 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             layout::TRUSTSTORE_P12
         ));
     }
+    Ok((bundle, report))
+}
+
+/// Renewed leaves replace the old ones; the CA is never part of such a bundle.
+fn write_renewed(dir: &Path, bundle: &Bundle) -> Result<()> {
     writer::write(
-        &bundle,
+        bundle,
         dir,
         writer::Policy {
             force: true,
             replace_ca: false,
         },
-    )?;
-    for line in report {
-        println!("{line}");
-    }
-    println!(
-        "The CA ({}) is unchanged. Redis reads its certificates when it starts: restart each \
-         redis-server (or `docker-compose restart`) and the app to use the renewed ones.",
-        layout::CA_CERT
-    );
-    Ok(())
+    )
+    .map(drop)
 }
 
 /// The folder's own CA, or the organisation's given again with `--ca-cert/--ca-key`.

@@ -36,6 +36,9 @@ pub fn run(dir: &Path, warn_days: i64) -> Result<bool> {
     for f in &findings {
         println!("{f}");
     }
+    if let Some(note) = crate::commands::renew::rollover_note(&folder.dir) {
+        println!("{note}");
+    }
     if findings.is_empty() {
         println!("ok: {} checks passed in {}", checks, dir.display());
     } else {
@@ -244,6 +247,16 @@ impl Checker<'_> {
         let unix_now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             now.unix_timestamp().max(0) as u64,
         ));
+        // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
+        let trusted: Vec<Vec<u8>> = fs::read(self.abs(layout::CA_CERT))
+            .ok()
+            .and_then(|pem| {
+                <rustls_pki_types::CertificateDer as rustls_pki_types::pem::PemObject>::pem_slice_iter(&pem)
+                    .map(|c| c.map(|c| c.to_vec()))
+                    .collect::<std::result::Result<_, _>>()
+                    .ok()
+            })
+            .unwrap_or_else(|| vec![ca_der.clone()]);
         for leaf in &f.leaves {
             let Some((der, info)) = self.load_cert(leaf) else {
                 continue;
@@ -257,7 +270,7 @@ impl Checker<'_> {
             );
             self.key_pair(leaf, &info);
             for usage in self.usages(leaf) {
-                let problem = trust::chains(&ca_der, &der, usage, unix_now)
+                let problem = trust::chains_to_any(&trusted, &der, usage, unix_now)
                     .err()
                     .map(|e| format!("does not chain to certs/ca.crt for {} ({e})", usage.name()));
                 self.expect(leaf, problem, "run `kimera-redis-init renew` on this folder to issue it again under certs/ca.crt");

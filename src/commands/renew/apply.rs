@@ -1,0 +1,216 @@
+//! `renew --apply`: load the files renew just wrote into every running server of the
+//! folder, without a restart, and prove it with a fresh handshake per server.
+//!
+//! One atomic `CONFIG SET tls-cert-file F tls-key-file K tls-ca-cert-file C` per server:
+//! Redis (>= 7.0.1 for a file of the same name) builds a new TLS context from the files
+//! and keeps the old one if they do not load. Open connections keep their session; only
+//! new handshakes see the new certificate, so nothing in flight fails.
+
+use std::time::{Duration, Instant};
+
+use crate::certinfo;
+use crate::error::{Error, Result};
+use crate::folder::Folder;
+use crate::layout;
+use crate::live::{self, Admin, Identity, Target};
+use crate::pki;
+
+/// What `--apply` needs, checked before renew writes anything.
+pub(super) struct Plan {
+    admin: Admin,
+    targets: Vec<Target>,
+}
+
+/// The usage errors of `--apply`: a folder without TLS, without the admin's password, or
+/// whose servers cannot be told apart.
+pub(super) fn prepare(folder: &Folder) -> Result<Plan> {
+    if !folder.tls() {
+        return Err(Error::usage(format!(
+            "--apply: {} serves no TLS (REDIS_SSL is not true), so there is nothing to reload; \
+             allowed: --apply on a folder generated with TLS",
+            folder.dir.display()
+        )));
+    }
+    let admin = live::admin(folder).map_err(|why| {
+        Error::usage(format!(
+            "--apply: {why}: the reload runs as the admin user; restore admin.env as generated \
+             (nothing was changed on any server)"
+        ))
+    })?;
+    let targets = live::targets(folder);
+    if targets.len() != folder.servers.len() || targets.is_empty() {
+        return Err(Error::usage(format!(
+            "--apply: cannot tell the address of every server from {}'s redis.conf files and \
+             .env; nothing was changed on any server",
+            folder.dir.display()
+        )));
+    }
+    Ok(Plan { admin, targets })
+}
+
+/// Reload every server; `Err` (exit 1) when any server does not serve the files on disk
+/// afterwards, after every server was tried.
+pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
+    let probe = new_ca_probe(folder)?;
+    let mut failed = 0;
+    for t in &plan.targets {
+        let started = Instant::now();
+        match reload(folder, plan, t, probe.as_ref()) {
+            Ok(done) => println!(
+                "applied {} ({}): {done}, in {} ms",
+                t.addr(),
+                t.conf,
+                started.elapsed().as_millis()
+            ),
+            Err(why) => {
+                failed += 1;
+                println!("FAIL    {} ({}): {why}", t.addr(), t.conf);
+            }
+        }
+    }
+    if folder.cluster() && failed == 0 {
+        for t in &plan.targets {
+            let health = live::admin_connection(folder, &plan.admin, &t.host, t.port)
+                .and_then(|mut con| live::cluster_healthy(&mut con, Duration::from_secs(30)));
+            match health {
+                Ok(state) => println!("cluster {}: {state}", t.addr()),
+                Err(why) => {
+                    failed += 1;
+                    println!("FAIL    cluster {}: {why}", t.addr());
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::failed(format!(
+            "{failed} of {} server(s) do not serve the files on disk yet (see above); the files \
+             are in place, so `renew {} --reload-only` applies them again once the cause is \
+             fixed, and a server that starts reads them",
+            plan.targets.len(),
+            folder.dir.display()
+        )));
+    }
+    println!(
+        "Every server serves the renewed files; open connections keep their sessions, new ones \
+         use the new certificates. The app needs no restart: it reads the certificate files \
+         for each new connection."
+    );
+    Ok(())
+}
+
+/// One server: the certificate it serves now, the reload, and the proof.
+fn reload(
+    folder: &Folder,
+    plan: &Plan,
+    t: &Target,
+    probe: Option<&Identity>,
+) -> std::result::Result<String, String> {
+    let unreachable = |e: String| {
+        format!(
+            "not reachable ({e}); it was not changed. It reads the new files when it starts: \
+             restart it (redis-server {}/{}), or start it and run renew --reload-only",
+            folder.dir.display(),
+            t.conf
+        )
+    };
+    let before = live::served_certificate(folder, &t.host, t.port, None).map_err(unreachable)?;
+    let mut con =
+        live::admin_connection(folder, &plan.admin, &t.host, t.port).map_err(unreachable)?;
+    let version = live::version(&mut con)?;
+    if version < (7, 0, 1) {
+        return Err(format!(
+            "Redis {}.{}.{} reloads a certificate file of the same name only from 7.0.1 on \
+             (redis#10713); it was not changed: restart it to load the new files",
+            version.0, version.1, version.2
+        ));
+    }
+    let on_disk = first_certificate(&t.cert_file)?;
+    live::config_set(
+        &mut con,
+        &[
+            ("tls-cert-file", &t.cert_file),
+            ("tls-key-file", &t.key_file),
+            ("tls-ca-cert-file", &t.ca_file),
+        ],
+    )
+    .map_err(|e| {
+        format!(
+            "the server refused the files on disk ({e}); it keeps serving serial {}. Check \
+             {} and {} (kimera-redis-init verify), then run renew --reload-only",
+            serial(&before),
+            t.cert_file,
+            t.key_file
+        )
+    })?;
+    let after = live::served_certificate(folder, &t.host, t.port, None)
+        .map_err(|e| format!("after the reload a fresh handshake failed: {e}"))?;
+    if after != on_disk {
+        return Err(format!(
+            "after the reload it serves serial {}, not {} from {}",
+            serial(&after),
+            serial(&on_disk),
+            t.cert_file
+        ));
+    }
+    let trusts_new = match probe {
+        Some(id) => {
+            live::served_certificate(folder, &t.host, t.port, Some(id)).map_err(|e| {
+                format!(
+                    "after the reload it does not accept a certificate of the new CA ({e}): \
+                     the next rollover step would lock clients out; check {}",
+                    t.ca_file
+                )
+            })?;
+            ", and one of the new CA"
+        }
+        None => "",
+    };
+    Ok(format!(
+        "serves serial {} (was {}), the app's client certificate is accepted{trusts_new}",
+        serial(&after),
+        serial(&before)
+    ))
+}
+
+/// During a CA rollover: a throwaway client certificate of the new CA, made in memory
+/// and never written, to prove that each server trusts the new CA before any leaf moves
+/// to it.
+fn new_ca_probe(folder: &Folder) -> Result<Option<Identity>> {
+    let (cert, key) = (
+        folder.dir.join(layout::CA_NEXT_CERT),
+        folder.dir.join(layout::CA_NEXT_KEY),
+    );
+    let (Ok(cert), Ok(key)) = (std::fs::read_to_string(cert), std::fs::read_to_string(key)) else {
+        return Ok(None);
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let (issuer, _) =
+        pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
+    let probe_key = pki::generate_key(crate::cli::KeyType::EcdsaP256)?;
+    let leaf = pki::issue_leaf(
+        &issuer,
+        &probe_key,
+        pki::name("kimera-redis-init rollover probe"),
+        &[],
+        &[rcgen::ExtendedKeyUsagePurpose::ClientAuth],
+        pki::validity(now, 1),
+        "probe",
+    )?;
+    Ok(Some(Identity {
+        cert_pem: leaf.cert_pem,
+        key_pem: leaf.key_pem,
+    }))
+}
+
+fn first_certificate(path: &str) -> std::result::Result<Vec<u8>, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    certinfo::from_pem(path, &pem)
+        .map(|(der, _)| der)
+        .map_err(|e| e.to_string())
+}
+
+fn serial(der: &[u8]) -> String {
+    certinfo::from_der("served certificate", der)
+        .map(|i| i.serial)
+        .unwrap_or_else(|_| "?".into())
+}

@@ -1,0 +1,378 @@
+//! `renew --new-ca STEP`: replace the folder's CA without a moment in which a client,
+//! a replica or a cluster peer meets a certificate it does not trust. Servers, replicas
+//! and the cluster bus share one trust store (`tls-ca-cert-file`), so the change is
+//! staged, each step safe to run again and recorded in `certs/ca-rollover.toml`:
+//!
+//! 1. `trust-both`: a new CA (`certs/ca-next.crt/.key`); `certs/ca.crt` becomes a bundle
+//!    of the old and the new CA. Servers (with `--apply`) and clients, which read the
+//!    same path, then trust both.
+//! 2. `issue`: every leaf issued again under the new CA.
+//! 3. `drop-old`: `certs/ca.crt` and `ca.key` become the new CA alone; the old CA is
+//!    archived under `certs/retired/` (or removed with `--discard-old-ca`).
+
+use std::fs;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{renew_leaves, write_renewed};
+use crate::bundle::{Bundle, Kind};
+use crate::certinfo;
+use crate::cli::{CaStep, RenewArgs};
+use crate::error::{Error, Result};
+use crate::folder::Folder;
+use crate::layout;
+use crate::pki;
+use crate::writer;
+
+/// What `certs/ca-rollover.toml` records: the last step done and the two CAs, by their
+/// SHA-256 fingerprints.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct State {
+    pub step: CaStep,
+    pub old_ca: String,
+    pub new_ca: String,
+}
+
+impl State {
+    fn render(&self) -> String {
+        format!(
+            "# A CA rollover by `kimera-redis-init renew --new-ca`: the last step done.\n\
+             # trust-both -> issue -> drop-old; see the README.\n{}",
+            toml::to_string(self).expect("plain fields serialise")
+        )
+    }
+}
+
+/// The rollover state of a folder, if one was ever started.
+pub(crate) fn state(folder: &Folder) -> Result<Option<State>> {
+    state_at(&folder.dir)
+}
+
+fn state_at(dir: &Path) -> Result<Option<State>> {
+    let path = dir.join(layout::CA_ROLLOVER);
+    match fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map(Some).map_err(|e| {
+            Error::failed(format!(
+                "{}: does not parse ({}); restore it",
+                layout::CA_ROLLOVER,
+                e.message()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::failed(format!(
+            "{}: cannot be read: {e}",
+            layout::CA_ROLLOVER
+        ))),
+    }
+}
+
+/// Anything but the next rollover step, in the middle of a rollover, would judge or
+/// issue the leaves under one CA alone (a plain renew, or generate with --force, under
+/// the old one): refused until the rollover is done. `what` names the refused input.
+pub(crate) fn refuse_mid_rollover(dir: &Path, what: &str) -> Result<()> {
+    match state_at(dir)? {
+        Some(s) if s.step != CaStep::DropOld => Err(Error::usage(format!(
+            "{what}: a CA rollover is in progress in {} (step {} done); allowed: finish it \
+             first with `kimera-redis-init renew {} --new-ca {} --apply`",
+            dir.display(),
+            s.step.name(),
+            dir.display(),
+            next(s.step).name()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// For verify: where a rollover in progress stands, and the next step.
+pub(crate) fn note(dir: &Path) -> Option<String> {
+    match state_at(dir) {
+        Ok(Some(s)) if s.step != CaStep::DropOld => Some(format!(
+            "note: a CA rollover is in progress (step {} done; certs/ca.crt trusts the old and \
+             the new CA); next: `kimera-redis-init renew {} --new-ca {} --apply`",
+            s.step.name(),
+            dir.display(),
+            next(s.step).name()
+        )),
+        _ => None,
+    }
+}
+
+fn next(step: CaStep) -> CaStep {
+    match step {
+        CaStep::TrustBoth => CaStep::Issue,
+        CaStep::Issue | CaStep::DropOld => CaStep::DropOld,
+    }
+}
+
+pub(super) fn run(
+    folder: &Folder,
+    args: &RenewArgs,
+    step: CaStep,
+    days: u32,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let dir = &folder.dir;
+    if !dir.join(layout::CA_KEY).exists() {
+        return Err(Error::usage(format!(
+            "--new-ca: {} holds no CA key ({}): it was issued under your organisation's CA, \
+             whose rollover is your PKI's; allowed: --new-ca on a folder with its own CA",
+            dir.display(),
+            layout::CA_KEY
+        )));
+    }
+    // A finished rollover is no rollover: a new one may start.
+    let current = state(folder)?.filter(|s| s.step != CaStep::DropOld);
+    let done = current.as_ref().map(|s| s.step);
+    let allowed = match step {
+        CaStep::TrustBoth => matches!(done, None | Some(CaStep::TrustBoth)),
+        CaStep::Issue => matches!(done, Some(CaStep::TrustBoth | CaStep::Issue)),
+        CaStep::DropOld => matches!(done, Some(CaStep::Issue)),
+    };
+    if !allowed {
+        let (what, then) = match done {
+            None => ("no rollover is in progress".to_owned(), CaStep::TrustBoth),
+            Some(d) => (format!("the last step done is {}", d.name()), next(d)),
+        };
+        return Err(Error::usage(format!(
+            "--new-ca {}: out of order: {what}; allowed next: --new-ca {} (steps: trust-both, \
+             issue, drop-old); nothing was changed",
+            step.name(),
+            then.name()
+        )));
+    }
+    match (step, current) {
+        (CaStep::TrustBoth, None) => trust_both(folder, now),
+        (CaStep::TrustBoth, Some(_)) => {
+            println!("step trust-both is done already: certs/ca.crt trusts the old and the new CA");
+            Ok(())
+        }
+        (CaStep::Issue, Some(s)) => issue(folder, args, s, days, now),
+        (CaStep::DropOld, Some(s)) => drop_old(folder, args, s),
+        _ => unreachable!("checked above"),
+    }
+}
+
+fn read(folder: &Folder, rel: &str) -> Result<String> {
+    fs::read_to_string(folder.dir.join(rel))
+        .map_err(|e| Error::failed(format!("{rel}: cannot be read: {e}")))
+}
+
+/// Step 1: a new CA beside the old one, and a trust bundle of both.
+fn trust_both(folder: &Folder, now: OffsetDateTime) -> Result<()> {
+    let old_pem = read(folder, layout::CA_CERT)?;
+    let old_key = read(folder, layout::CA_KEY)?;
+    // The old CA must still be usable: leaves keep chaining to it until step 2.
+    let (_, old) = pki::load_issuer(layout::CA_CERT, &old_pem, layout::CA_KEY, &old_key, now)?;
+    let key_type = super::key_type(&old.info.key).ok_or_else(|| {
+        Error::failed(format!(
+            "{}: its key type {} cannot be generated again",
+            layout::CA_CERT,
+            old.info.key
+        ))
+    })?;
+    let span = (old.info.not_after - old.info.not_before).whole_days();
+    let ca_days = u32::try_from(span).unwrap_or(3650).clamp(1, 36_500);
+    let (_, new) = pki::new_ca(key_type, ca_days, now)?;
+    let state = State {
+        step: CaStep::TrustBoth,
+        old_ca: certinfo::fingerprint(&certinfo::from_pem(layout::CA_CERT, &old_pem)?.0),
+        new_ca: certinfo::fingerprint(&certinfo::from_pem("new CA", &new.cert_pem)?.0),
+    };
+    let mut bundle = Bundle::default();
+    bundle.cert(
+        layout::CA_NEXT_CERT,
+        Kind::CaCertificate,
+        &new.cert_pem,
+        &new.info,
+        "the new CA of a rollover",
+    );
+    bundle.file(
+        layout::CA_NEXT_KEY,
+        Kind::CaKey,
+        new.key_pem.clone(),
+        "the new CA's key",
+    );
+    let trust = format!("{}{}", with_newline(&old_pem), new.cert_pem);
+    refresh_stores(folder, &mut bundle, &trust)?;
+    bundle.file(
+        layout::CA_CERT,
+        Kind::CaCertificate,
+        trust,
+        "the trust bundle: old and new CA",
+    );
+    bundle.file(
+        layout::CA_ROLLOVER,
+        Kind::Config,
+        state.render(),
+        "the rollover's state",
+    );
+    write(folder, &bundle)?;
+    println!(
+        "step trust-both: new CA {} ({}), valid until {}; {} now trusts the old and the new CA",
+        new.info.subject,
+        layout::CA_NEXT_CERT,
+        new.info.not_after.date(),
+        layout::CA_CERT
+    );
+    println!(
+        "next: once every server (--apply) and every client trusts both, run \
+         `kimera-redis-init renew {} --new-ca issue --apply`",
+        folder.dir.display()
+    );
+    Ok(())
+}
+
+/// Step 2: every leaf under the new CA.
+fn issue(
+    folder: &Folder,
+    args: &RenewArgs,
+    mut state: State,
+    days: u32,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let cert = read(folder, layout::CA_NEXT_CERT)?;
+    let key = read(folder, layout::CA_NEXT_KEY)?;
+    let (issuer, ca) =
+        pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
+    let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    state.step = CaStep::Issue;
+    bundle.file(
+        layout::CA_ROLLOVER,
+        Kind::Config,
+        state.render(),
+        "the rollover's state",
+    );
+    write_renewed(&folder.dir, &bundle)?;
+    for line in report {
+        println!("{line} (new CA)");
+    }
+    println!(
+        "step issue: every certificate chains to the new CA. next: `kimera-redis-init renew {} \
+         --new-ca drop-old --apply`",
+        folder.dir.display()
+    );
+    Ok(())
+}
+
+/// Step 3: the new CA alone; the old one archived or removed.
+fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State) -> Result<()> {
+    let new_pem = read(folder, layout::CA_NEXT_CERT)?;
+    let new_key = read(folder, layout::CA_NEXT_KEY)?;
+    let (new_der, new_info) = certinfo::from_pem(layout::CA_NEXT_CERT, &new_pem)?;
+    // Nothing may still depend on the old CA.
+    for rel in &folder.leaves {
+        let (der, _) = certinfo::from_pem(rel, &read(folder, rel)?)?;
+        let now = rustls_pki_types::UnixTime::now();
+        let chains = |usage| crate::trust::chains(&new_der, &der, usage, now).is_ok();
+        if !chains(crate::trust::Usage::Server) && !chains(crate::trust::Usage::Client) {
+            return Err(Error::usage(format!(
+                "--new-ca drop-old: {rel} does not chain to the new CA; allowed: run \
+                 `kimera-redis-init renew {} --new-ca issue` first; nothing was changed",
+                folder.dir.display()
+            )));
+        }
+    }
+    let old_pem = first_pem(&read(folder, layout::CA_CERT)?);
+    let old_key = read(folder, layout::CA_KEY)?;
+    let mut bundle = Bundle::default();
+    bundle.cert(
+        layout::CA_CERT,
+        Kind::CaCertificate,
+        &new_pem,
+        &new_info,
+        "the CA",
+    );
+    bundle.file(layout::CA_KEY, Kind::CaKey, new_key, "the CA's key");
+    refresh_stores(folder, &mut bundle, &new_pem)?;
+    let archive = format!(
+        "{}/ca-{}",
+        layout::RETIRED_DIR,
+        &state.old_ca.replace(':', "")[..16].to_ascii_lowercase()
+    );
+    if !args.discard_old_ca {
+        bundle.dir(layout::RETIRED_DIR, "retired CAs");
+        bundle.file(
+            &format!("{archive}.crt"),
+            Kind::CaCertificate,
+            old_pem,
+            "the retired CA",
+        );
+        bundle.file(
+            &format!("{archive}.key"),
+            Kind::CaKey,
+            old_key,
+            "the retired CA's key",
+        );
+    }
+    state.step = CaStep::DropOld;
+    bundle.file(
+        layout::CA_ROLLOVER,
+        Kind::Config,
+        state.render(),
+        "the rollover's state",
+    );
+    write(folder, &bundle)?;
+    writer::remove(&folder.dir, &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY])?;
+    println!(
+        "step drop-old: {} is the new CA alone ({}); the old CA is {}",
+        layout::CA_CERT,
+        new_info.subject,
+        if args.discard_old_ca {
+            "removed".to_owned()
+        } else {
+            format!("archived in {archive}.crt and .key")
+        }
+    );
+    Ok(())
+}
+
+/// A folder with PKCS#12 stores (`--pkcs12`): its trust store follows certs/ca.crt
+/// through the rollover, so Java clients trust what the PEM clients trust.
+fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Result<()> {
+    let (Ok(cert_pem), Ok(key_pem)) = (
+        read(folder, layout::CLIENT_CERT),
+        read(folder, layout::CLIENT_KEY),
+    ) else {
+        return Ok(());
+    };
+    let (_, info) = certinfo::from_pem(layout::CLIENT_CERT, &cert_pem)?;
+    let client = pki::CertKey {
+        cert_pem,
+        key_pem,
+        info,
+    };
+    crate::stores::refresh(&folder.dir, bundle, &client, trust_pem).map(drop)
+}
+
+/// The CA files of a step replace what is there: that is the point of the step.
+fn write(folder: &Folder, bundle: &Bundle) -> Result<()> {
+    writer::write(
+        bundle,
+        &folder.dir,
+        writer::Policy {
+            force: true,
+            replace_ca: true,
+        },
+    )
+    .map(drop)
+}
+
+fn with_newline(pem: &str) -> String {
+    if pem.ends_with('\n') {
+        pem.to_owned()
+    } else {
+        format!("{pem}\n")
+    }
+}
+
+/// The first PEM block of a bundle.
+fn first_pem(text: &str) -> String {
+    const END: &str = "-----END CERTIFICATE-----";
+    match text.find(END) {
+        Some(i) => format!("{}\n", &text[..i + END.len()]),
+        None => text.to_owned(),
+    }
+}
