@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod certinfo;
 pub mod cli;
 pub mod commands;
+pub mod envcheck;
 pub mod error;
 pub mod escape;
 pub mod existing;
@@ -46,9 +47,13 @@ pub fn main() -> ExitCode {
             commands::profiles::run(action.as_ref()).map(|()| true)
         }
         Some(Command::Inspect { path, json }) => commands::inspect::run(path, *json).map(|()| true),
-        Some(Command::Verify { dir, warn_days }) => commands::verify::run(dir, *warn_days),
+        Some(Command::Verify {
+            dir,
+            warn_days,
+            json,
+        }) => commands::verify::run(dir, *warn_days, *json),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
-        Some(Command::Doctor { dir }) => commands::doctor::run(dir),
+        Some(Command::Doctor { dir, json }) => commands::doctor::run(dir, *json),
         None => commands::generate::run(&cli.generate, false).map(|()| true),
     };
     match result {

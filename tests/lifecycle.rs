@@ -218,7 +218,8 @@ fn verify_reports_expired_and_expiring_certificates() {
     assert!(out.contains("certs/redis-server.crt: expired on"), "{out}");
     assert!(out.contains("kimera-redis-init renew"), "{out}");
 
-    issue_server_cert(&dir, -1, 20);
+    // 100 days of validity, 20 left: inside the 30-day warning.
+    issue_server_cert(&dir, -80, 20);
     let (_, out) = verify(&dir);
     assert!(
         out.contains("certs/redis-server.crt: expires in 19 day(s)")

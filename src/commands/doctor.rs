@@ -32,33 +32,48 @@ fn diag(failed: impl Into<String>, cause: impl Into<String>, fix: impl Into<Stri
     }
 }
 
-/// Print every check; `Ok(true)` when the app would connect.
-pub fn run(dir: &Path) -> Result<bool> {
+/// One line of the report: a check that passed, or a failure with its cause and fix.
+#[derive(Debug, serde::Serialize)]
+struct Entry {
+    check: &'static str,
+    subject: String,
+    severity: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+/// Print every check (as JSON with `json`); `Ok(true)` when the app would connect.
+pub fn run(dir: &Path, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut healthy = true;
-    let mut report = |name: &str, r: std::result::Result<String, Diagnosis>| match r {
-        Ok(done) => println!("ok    {name}: {done}"),
-        Err(d) => {
-            healthy = false;
-            println!("FAIL  {name}: {}", d.failed);
-            println!("      cause: {}", d.cause);
-            println!("      fix:   {}", d.fix);
-        }
-    };
-    let nodes = folder.dialled();
-    let mut reachable = Vec::new();
-    for (host, port) in &nodes {
-        let name = format!("{host}:{port}");
-        let r = check_node(&folder, host, *port);
-        if r.is_ok() {
-            reachable.push((host.clone(), *port));
-        }
-        report(&name, r);
+    let entries = diagnose(&folder);
+    let healthy = entries.iter().all(|e| e.severity == "ok");
+    if json {
+        let findings: Vec<&Entry> = entries.iter().filter(|e| e.severity != "ok").collect();
+        let passed: Vec<&Entry> = entries.iter().filter(|e| e.severity == "ok").collect();
+        let report = serde_json::json!({
+            "folder": dir.display().to_string(),
+            "ok": healthy,
+            "passed": passed,
+            "findings": findings,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serializes")
+        );
+        return Ok(healthy);
     }
-    if folder.cluster() && reachable.len() == nodes.len() {
-        let (host, port) = &nodes[0];
-        report("cluster", check_cluster(&folder, host, *port));
+    for e in &entries {
+        match (&e.cause, &e.fix) {
+            (Some(cause), Some(fix)) => {
+                println!("FAIL  {}: {}", e.subject, e.message);
+                println!("      cause: {cause}");
+                println!("      fix:   {fix}");
+            }
+            _ => println!("ok    {}: {}", e.subject, e.message),
+        }
     }
     println!(
         "{}",
@@ -71,9 +86,88 @@ pub fn run(dir: &Path) -> Result<bool> {
     Ok(healthy)
 }
 
+/// Every check, in order. A `.env` the app cannot parse stops here: the app would not
+/// start, so connecting with guessed values would only name the wrong failure.
+fn diagnose(folder: &Folder) -> Vec<Entry> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut entries = Vec::new();
+    let mut report =
+        |check: &'static str, subject: String, r: std::result::Result<String, Diagnosis>| {
+            entries.push(match r {
+                Ok(done) => Entry {
+                    check,
+                    subject,
+                    severity: "ok",
+                    message: done,
+                    cause: None,
+                    fix: None,
+                },
+                Err(d) => Entry {
+                    check,
+                    subject,
+                    severity: "error",
+                    message: d.failed,
+                    cause: Some(d.cause),
+                    fix: Some(d.fix),
+                },
+            })
+        };
+    let (app, problems) = folder.app_env();
+    for p in &problems {
+        report(
+            "env",
+            crate::layout::ENV.to_owned(),
+            Err(diag(
+                p.problem.clone(),
+                "the app reads .env with these types and would refuse to start (or misbehave) with this value",
+                p.fix.clone(),
+            )),
+        );
+    }
+    let nodes = app.dialled();
+    if problems.is_empty() && nodes.is_empty() {
+        report(
+            "env",
+            crate::layout::ENV.to_owned(),
+            Err(diag(
+                "names no server to dial",
+                "REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) are empty",
+                "restore them as generated (kimera-redis-init verify shows what the folder expects)",
+            )),
+        );
+    }
+    if !problems.is_empty() || nodes.is_empty() {
+        return entries;
+    }
+    let timeout = app.connect_timeout.unwrap_or(Duration::from_secs(5));
+    let mut reachable = 0;
+    for (host, port) in &nodes {
+        let r = check_node(folder, host, *port, timeout);
+        if r.is_ok() {
+            reachable += 1;
+        }
+        report("connect", format!("{host}:{port}"), r);
+    }
+    if let Some((host, port)) = nodes
+        .first()
+        .filter(|_| folder.cluster() && reachable == nodes.len())
+    {
+        report(
+            "cluster",
+            "cluster".into(),
+            check_cluster(folder, host, *port, timeout),
+        );
+    }
+    entries
+}
+
 /// TCP, then TLS (when on), then AUTH, SELECT and PING with the redis client.
-fn check_node(folder: &Folder, host: &str, port: u16) -> std::result::Result<String, Diagnosis> {
-    let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
+fn check_node(
+    folder: &Folder,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> std::result::Result<String, Diagnosis> {
     let stream = connect(host, port, timeout)?;
     if folder.tls() {
         ca_valid(folder)?;
@@ -286,8 +380,15 @@ fn tls_failure(folder: &Folder, host: &str, e: &std::io::Error) -> Diagnosis {
             "this machine's clock is behind, or the certificate starts in the future",
             "fix the clock (NTP), or renew the certificate",
         ),
-        E::InvalidCertificate(other) => diag(
-            format!("the server certificate is refused: {other:?}"),
+        E::InvalidCertificate(
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. },
+        ) => diag(
+            "the server certificate is not for a server (no serverAuth extended key usage)",
+            "the server runs a certificate issued for another purpose, such as the client certificate",
+            "start the server with this folder's server certificate (tls-cert-file in redis.conf), or run `kimera-redis-init renew <folder>`",
+        ),
+        E::InvalidCertificate(_) => diag(
+            format!("the server certificate is refused: {tls}"),
             "it does not pass verification",
             renew,
         ),
@@ -359,9 +460,13 @@ fn redis_failure(folder: &Folder, e: &redis::RedisError) -> Diagnosis {
 }
 
 /// CLUSTER INFO on a node: formed, all slots assigned and served.
-fn check_cluster(folder: &Folder, host: &str, port: u16) -> std::result::Result<String, Diagnosis> {
+fn check_cluster(
+    folder: &Folder,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> std::result::Result<String, Diagnosis> {
     let client = app_client(folder, host, port)?;
-    let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
     let mut con = client
         .get_connection_with_timeout(timeout)
         .map_err(|e| redis_failure(folder, &e))?;
@@ -466,12 +571,4 @@ fn percent(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn seconds(v: &str) -> Duration {
-    v.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(5))
 }

@@ -15,10 +15,20 @@ use crate::layout;
 use crate::render::sha256_hex;
 use crate::trust::{self, Usage};
 
-/// One problem: where, what, and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+mod fixes;
+mod security;
+
+/// One problem: which check found it, where, what, how bad, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
+    /// The group of checks: env, consistency, security, certificates, modes.
+    pub check: &'static str,
+    /// The file (or `file line N`) the finding is about.
+    #[serde(rename = "subject")]
     pub path: String,
+    /// `error`, or `warning` for a certificate that expires soon; both fail verify.
+    pub severity: &'static str,
+    #[serde(rename = "message")]
     pub problem: String,
     pub fix: String,
 }
@@ -29,10 +39,23 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Run the checks and print them; `Ok(true)` when the folder is clean.
-pub fn run(dir: &Path, warn_days: i64) -> Result<bool> {
+/// Run the checks and print them (as JSON with `json`); `Ok(true)` when the folder is clean.
+pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
     let (findings, checks) = check(&folder, warn_days, OffsetDateTime::now_utc());
+    if json {
+        let report = serde_json::json!({
+            "folder": dir.display().to_string(),
+            "ok": findings.is_empty(),
+            "checks": checks,
+            "findings": findings,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("findings serialize")
+        );
+        return Ok(findings.is_empty());
+    }
     for f in &findings {
         println!("{f}");
     }
@@ -50,11 +73,18 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
         folder,
         findings: Vec::new(),
         checks: 0,
+        check: "env",
+        severity: "error",
     };
+    c.app_env();
+    c.check = "consistency";
     c.consistency();
+    c.security();
+    c.check = "certificates";
     if folder.tls() {
         c.certificates(warn_days, now);
     }
+    c.check = "modes";
     c.modes();
     (c.findings, c.checks)
 }
@@ -63,6 +93,10 @@ struct Checker<'a> {
     folder: &'a Folder,
     findings: Vec<Finding>,
     checks: usize,
+    /// The group the next findings belong to.
+    check: &'static str,
+    /// `warning` only while an expiry warning is recorded.
+    severity: &'static str,
 }
 
 impl Checker<'_> {
@@ -71,7 +105,9 @@ impl Checker<'_> {
         self.checks += 1;
         if let Some(problem) = problem {
             self.findings.push(Finding {
+                check: self.check,
                 path: path.to_owned(),
+                severity: self.severity,
                 problem,
                 fix: fix.into(),
             });
@@ -80,6 +116,30 @@ impl Checker<'_> {
 
     fn abs(&self, p: &str) -> PathBuf {
         self.folder.dir.join(p)
+    }
+
+    /// Every `.env` value parsed as the app parses it; one that does not is a finding.
+    fn app_env(&mut self) {
+        let (app, problems) = self.folder.app_env();
+        self.checks += 1;
+        let server_port = match self.folder.servers.as_slice() {
+            [only] => only.client_port(),
+            _ => None,
+        };
+        for p in problems {
+            let fix = match (p.key.as_str(), server_port) {
+                ("REDIS_PORT", Some(port)) => {
+                    format!("set REDIS_PORT={port} in .env (the server's port)")
+                }
+                _ => p.fix,
+            };
+            self.expect(layout::ENV, Some(p.problem), fix);
+        }
+        self.expect(
+            layout::ENV,
+            app.dialled().is_empty().then(|| "names no server the app can dial (REDIS_HOST and REDIS_PORT, or REDIS_CLUSTER_NODES)".to_owned()),
+            "restore REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) as generated",
+        );
     }
 
     /// redis.conf, users.acl and .env agree, and every path they name exists.
@@ -171,7 +231,7 @@ impl Checker<'_> {
             "the REDIS_PASSWORD in .env".to_owned(),
             user.to_owned(),
             f.env("REDIS_PASSWORD").to_owned(),
-            "restore the .env that was generated with this users.acl, or generate again with --force (new password for both)",
+            "",
         )];
         if let Ok(admin) = crate::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
             let get = |k: &str| admin.get(k).cloned().unwrap_or_default();
@@ -211,6 +271,12 @@ impl Checker<'_> {
                 "put `on` in its users.acl line and restart the server",
             );
             let want = format!("#{}", sha256_hex(&password));
+            let fix = if fix.is_empty() {
+                let stored = words.iter().find_map(|w| w.strip_prefix('#')).unwrap_or("");
+                fixes::app_password(f, stored)
+            } else {
+                fix.to_owned()
+            };
             self.expect(
                 layout::ACL,
                 (!words.contains(&want.as_str()))
@@ -306,10 +372,18 @@ impl Checker<'_> {
                 Some(x)
             }
             Err(e) => {
+                let fix = if rel == layout::CA_CERT {
+                    fixes::lost_ca(self.folder)
+                } else {
+                    format!(
+                        "restore it, or run `kimera-redis-init renew {}`",
+                        crate::escape::sh_word(&self.folder.dir.display().to_string())
+                    )
+                };
                 self.expect(
                     rel,
                     Some(format!("cannot be read as a certificate: {e}")),
-                    "restore it, or run `kimera-redis-init renew` on this folder",
+                    fix,
                 );
                 None
             }
@@ -345,6 +419,10 @@ impl Checker<'_> {
         fix: &str,
     ) {
         let left = (info.not_after - now).whole_days();
+        // A short-lived certificate (renew --days 30) is not flagged from its first day:
+        // the warning starts at the last third of its validity when that is sooner.
+        let warn_days = warn_days.min((info.not_after - info.not_before).whole_days() / 3);
+        let soon = info.not_after > now && info.not_before <= now && left < warn_days;
         let problem = if info.not_after <= now {
             Some(format!("expired on {}", info.not_after.date()))
         } else if info.not_before > now {
@@ -360,7 +438,11 @@ impl Checker<'_> {
         } else {
             None
         };
+        if soon {
+            self.severity = "warning";
+        }
         self.expect(rel, problem, fix);
+        self.severity = "error";
     }
 
     /// Files that hold secrets are readable by their owner only.
