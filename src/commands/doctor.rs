@@ -572,3 +572,85 @@ fn percent(s: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The `.env` -> settings path of doctor and verify never panics, whatever `.env`
+    //! holds: property-tested over values the app's readers would be handed.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values that broke parsing before, edge numbers, and arbitrary text.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("1e300".to_owned()),
+            Just("1e-12".to_owned()),
+            Just("-1".to_owned()),
+            Just("nan".to_owned()),
+            Just("inf".to_owned()),
+            Just("99999999999999999999999".to_owned()),
+            Just("True".to_owned()),
+            Just("requred".to_owned()),
+            Just("127.0.0.1".to_owned()),
+            Just("::1".to_owned()),
+            Just("127.0.0.1:1".to_owned()),
+            Just("127.0.0.1:abc".to_owned()),
+            Just(",,".to_owned()),
+            Just("[::1]:1,127.0.0.1:0".to_owned()),
+            "[0-9.eE+-]{0,12}",
+            "\\PC{0,16}",
+        ]
+    }
+
+    const KEYS: &[&str] = &[
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_DB",
+        "REDIS_SSL",
+        "REDIS_CERT_REQS",
+        "REDIS_CLUSTER_MODE",
+        "REDIS_CLUSTER_NODES",
+        "REDIS_SOCKET_TIMEOUT",
+        "REDIS_SOCKET_CONNECT_TIMEOUT",
+        "REDIS_MAX_CONNECTIONS",
+        "REDIS_HEALTH_CHECK_INTERVAL",
+        "REDIS_SSL_KEYFILE",
+        "REDIS_USERNAME",
+        "REDIS_PASSWORD",
+        "KIMERA_FEATURES",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_env_makes_doctor_or_verify_panic(
+            edits in proptest::collection::vec((0..KEYS.len(), proptest::option::of(value())), 1..6),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            crate::api::Setup::new("production-tls").host("localhost").port(1).write_to(tmp.path()).unwrap();
+            let mut folder = Folder::read(tmp.path()).unwrap();
+            for (k, v) in &edits {
+                match v {
+                    Some(v) => { folder.env.insert(KEYS[*k].to_owned(), v.clone()); }
+                    None => { folder.env.remove(KEYS[*k]); }
+                }
+            }
+            let (app, problems) = folder.app_env();
+            if problems.is_empty() {
+                // Whatever parses is usable: something to dial, a timeout a socket takes.
+                prop_assert!(!app.dialled().is_empty());
+                prop_assert!(app.connect_timeout.is_some_and(|t| t <= Duration::from_secs(3600)));
+            }
+            // Port 1 on loopback: nothing listens, so a connect fails at once.
+            let entries = diagnose(&folder);
+            prop_assert!(!entries.is_empty());
+            let (findings, _) = crate::commands::verify::check(&folder, 30, time::OffsetDateTime::now_utc());
+            if !problems.is_empty() {
+                prop_assert!(!findings.is_empty());
+                prop_assert!(entries.iter().all(|e| e.check == "env"));
+            }
+        }
+    }
+}

@@ -122,22 +122,17 @@ impl Checker<'_> {
     fn app_env(&mut self) {
         let (app, problems) = self.folder.app_env();
         self.checks += 1;
-        let server_port = match self.folder.servers.as_slice() {
-            [only] => only.client_port(),
-            _ => None,
-        };
+        let problems_found = problems.len();
         for p in problems {
-            let fix = match (p.key.as_str(), server_port) {
-                ("REDIS_PORT", Some(port)) => {
-                    format!("set REDIS_PORT={port} in .env (the server's port)")
-                }
-                _ => p.fix,
+            let fix = match fixes::generated_value(self.folder, &p.key) {
+                Some(v) => format!("set {}={v} in .env (the generated value)", p.key),
+                None => p.fix,
             };
             self.expect(layout::ENV, Some(p.problem), fix);
         }
         self.expect(
             layout::ENV,
-            app.dialled().is_empty().then(|| "names no server the app can dial (REDIS_HOST and REDIS_PORT, or REDIS_CLUSTER_NODES)".to_owned()),
+            (problems_found == 0 && app.dialled().is_empty()).then(|| "names no server the app can dial (REDIS_HOST and REDIS_PORT, or REDIS_CLUSTER_NODES)".to_owned()),
             "restore REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) as generated",
         );
     }
@@ -184,7 +179,7 @@ impl Checker<'_> {
                     self.expect(
                         &s.rel,
                         (!Path::new(p).exists()).then(|| format!("{key} {p} does not exist")),
-                        "restore the file, or generate again with --force",
+                        fixes::missing_file(f, p),
                     );
                 }
             }
@@ -201,7 +196,7 @@ impl Checker<'_> {
                     layout::ENV,
                     (p.is_empty() || !Path::new(p).exists())
                         .then(|| format!("{key}={p} does not exist")),
-                    "point it at the file in certs/, or generate again with --force",
+                    fixes::missing_file(f, p),
                 );
             }
         }
@@ -338,7 +333,8 @@ impl Checker<'_> {
                 format!("the app dials {host}, which the server certificate {cert} does not name")
             });
             self.expect(layout::ENV, problem, format!(
-                "generate again with --host {host} (or --san {host}) and --force, or dial a name the certificate has"
+                "run `{} --force` to issue the server certificate for {host} (--san {host} adds it as an extra name), or set REDIS_HOST to a name the certificate has",
+                fixes::generate_command(f)
             ));
         }
     }

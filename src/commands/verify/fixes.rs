@@ -13,14 +13,7 @@ use crate::render::sha256_hex;
 /// flags, shell-quoted so the line pastes safely.
 pub(crate) fn generate_command(folder: &Folder) -> String {
     let mut args: Vec<String> = vec!["kimera-redis-init".into()];
-    let header = fs::read_to_string(folder.dir.join(layout::ENV)).unwrap_or_default();
-    let profile = header
-        .lines()
-        .next()
-        .and_then(|l| l.split("profile ").nth(1))
-        .and_then(|rest| rest.split(',').next())
-        .map(str::to_owned)
-        .filter(|p| crate::profile::names().contains(&p.as_str()));
+    let profile = profile_name(folder);
     match &profile {
         Some(p) => args.extend(["--profile".into(), p.clone()]),
         None => args.extend(["--profile-file".into(), "<your profile file>".into()]),
@@ -104,4 +97,74 @@ pub(crate) fn app_password(folder: &Folder, want_hash: &str) -> String {
         "restore the .env generated with this users.acl; without it, set a new password everywhere: delete the REDIS_PASSWORD= line of .env and the redis.password= line of redis.properties, then run `{} --force` and restart the server",
         generate_command(folder)
     )
+}
+
+/// A file that redis.conf or .env names is gone: the CA certificate only comes back
+/// from a backup or as a new CA; a data folder is made again; anything else is
+/// written again by a forced run, which keeps the CA and the passwords.
+pub(crate) fn missing_file(folder: &Folder, path: &str) -> String {
+    let p = std::path::Path::new(path);
+    if p == folder.dir.join(layout::CA_CERT) {
+        return lost_ca(folder);
+    }
+    if p.starts_with(&folder.dir) && (path.ends_with("/data") || p.extension().is_none()) {
+        return format!("run `mkdir -p {}`", sh_word(path));
+    }
+    format!(
+        "restore it from a backup; without one, run `{} --force` (it keeps the CA and the passwords)",
+        generate_command(folder)
+    )
+}
+
+/// The built-in profile the folder was generated from, as its `.env` header names it.
+fn profile_name(folder: &Folder) -> Option<String> {
+    let header = fs::read_to_string(folder.dir.join(layout::ENV)).unwrap_or_default();
+    header
+        .lines()
+        .next()
+        .and_then(|l| l.split("profile ").nth(1))
+        .and_then(|rest| rest.split(',').next())
+        .map(str::to_owned)
+        .filter(|p| crate::profile::names().contains(&p.as_str()))
+}
+
+/// The value the generator wrote for `key`, when the folder shows it: the server's port,
+/// the fixed words, and the built-in profile's pool settings.
+pub(crate) fn generated_value(folder: &Folder, key: &str) -> Option<String> {
+    let fixed = match key {
+        "REDIS_CERT_REQS" => Some("required"),
+        "REDIS_DECODE_RESPONSES" => Some("true"),
+        "REDIS_ENCODING" => Some("utf-8"),
+        "REDIS_SKIP_FULL_COVERAGE_CHECK" => Some("false"),
+        _ => None,
+    };
+    if let Some(v) = fixed {
+        return Some(v.to_owned());
+    }
+    let single = match folder.servers.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    match key {
+        "REDIS_PORT" => return single?.client_port().map(|p| p.to_string()),
+        "REDIS_SSL" => return folder.servers.first().map(|s| s.tls().to_string()),
+        "REDIS_CLUSTER_MODE" => {
+            return folder
+                .servers
+                .first()
+                .map(|s| (s.value("cluster-enabled") == Some("yes")).to_string());
+        }
+        _ => {}
+    }
+    let profile = crate::profile::builtin(&profile_name(folder)?).ok()?;
+    let pool = &profile.pool;
+    Some(match key {
+        "REDIS_MAX_CONNECTIONS" => pool.max_connections.to_string(),
+        "REDIS_SOCKET_TIMEOUT" => format!("{:?}", pool.socket_timeout),
+        "REDIS_SOCKET_CONNECT_TIMEOUT" => format!("{:?}", pool.socket_connect_timeout),
+        "REDIS_RETRY_ON_TIMEOUT" => pool.retry_on_timeout.to_string(),
+        "REDIS_HEALTH_CHECK_INTERVAL" => pool.health_check_interval.to_string(),
+        "KIMERA_RATE_LIMIT_ENABLED" => profile.kimera.rate_limit_enabled.to_string(),
+        _ => return None,
+    })
 }

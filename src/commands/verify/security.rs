@@ -130,7 +130,7 @@ impl super::Checker<'_> {
                 self.expect(
                     &at,
                     Some("is not a `user NAME rules` line: Redis refuses to start with it (the ACL file has no comments)".into()),
-                    format!("delete line {} of users.acl", i + 1),
+                    "delete the lines of users.acl that do not start with `user `".to_owned(),
                 );
                 continue;
             }
@@ -153,10 +153,7 @@ impl super::Checker<'_> {
                     Some(format!(
                         "user {name} was not generated: an unknown user can log in"
                     )),
-                    format!(
-                        "delete line {} (user {name}) of users.acl and restart the server",
-                        i + 1
-                    ),
+                    format!("delete user {name}'s line from users.acl and restart the server"),
                 );
                 continue;
             };
@@ -180,7 +177,7 @@ impl super::Checker<'_> {
             self.expect(
                 layout::ACL,
                 (*n > 1).then(|| format!("user {name} appears {n} times: Redis refuses to start")),
-                format!("keep one `user {name}` line in users.acl"),
+                format!("keep only the first `user {name}` line of users.acl (delete the others) and restart the server"),
             );
         }
         self.expect(
