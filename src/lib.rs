@@ -6,6 +6,7 @@ pub mod api;
 pub mod bundle;
 pub mod certinfo;
 pub mod cli;
+pub mod clihelp;
 pub mod commands;
 pub mod envcheck;
 pub mod error;
@@ -30,14 +31,12 @@ pub use error::Error;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command};
+use cli::Command;
 
 /// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed
 /// (or, for verify and doctor, problems found), 2 bad input (clap uses 2 for its own).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = clihelp::parse();
     let result = match &cli.command {
         Some(Command::Generate(args)) => commands::generate::run(args, false).map(|()| true),
         Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),
@@ -60,7 +59,8 @@ pub fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("kimera-redis-init: error: {e}");
+            // The same prefix clap uses for its own errors.
+            eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -27,9 +27,16 @@ fn a_restarted_formed_cluster_is_waited_for_and_reported_ok() {
     let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
     let out = cluster_create(&dir);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Piped output carries no terminal colour codes, even with an xterm TERM.
-    assert!(!text.contains('\u{1b}'), "colour codes in piped output: {text:?}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in piped output: {text:?}"
+    );
 
     // Restart every node (killed by PID) from its config and cluster state file.
     drop(servers);
