@@ -567,3 +567,67 @@ fn verify_json_lists_findings_with_check_subject_severity_message_and_fix() {
         "in redis.conf, write `protected-mode yes` and restart the server"
     );
 }
+
+#[test]
+fn inspect_on_a_folder_without_certificates_says_so() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("l");
+    generate(&["--profile", "local-dev", "--out", dir.to_str().unwrap()]);
+    let out = run(&["inspect", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: ")
+            && String::from_utf8_lossy(&out.stderr).contains("no certificates in certs/"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn doctor_names_a_server_certificate_without_server_auth_in_words() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("f");
+    let port = free_port().to_string();
+    generate(&[
+        "fixtures",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let _server = Server::start_with_cert(
+        &dir.join("redis.conf"),
+        port.parse().unwrap(),
+        &dir.join("fixtures/server-without-serverauth.crt"),
+        &dir.join("fixtures/server-without-serverauth.key"),
+    );
+    let out = run(&["doctor", dir.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the server certificate is not for a server (no serverAuth"),
+        "{text}"
+    );
+    assert!(!text.contains("Context {"), "a raw rustls error: {text}");
+}
+
+#[test]
+fn doctor_reads_redis_ssl_true_as_pydantic_does() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    set_env(&dir, "REDIS_SSL", "True");
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let out = run(&["doctor", dir.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("TLS with the client certificate"), "{text}");
+}
