@@ -510,7 +510,7 @@ fn doctor_names_an_env_the_app_cannot_parse_and_never_panics() {
         assert_eq!(out.status.code(), Some(1), "{key}={value}: {text}{err}");
         assert!(!err.contains("panicked"), "{key}={value}: {err}");
         assert!(
-            text.contains(&format!("FAIL  .env: ")) && text.contains(expect),
+            text.contains("FAIL  .env: ") && text.contains(expect),
             "{key}={value}: {text}"
         );
         assert!(
@@ -630,4 +630,19 @@ fn doctor_reads_redis_ssl_true_as_pydantic_does() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("TLS with the client certificate"), "{text}");
+}
+
+#[test]
+fn a_renewal_for_30_days_is_not_flagged_by_the_next_verify() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir, &[]);
+    let out = run(&["renew", dir.to_str().unwrap(), "--days", "30"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(0), "{out}");
 }
