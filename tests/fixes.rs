@@ -272,6 +272,7 @@ fn server_directives_are_fixed_as_printed() {
         ("bind ", "bind * -::*"),
         ("enable-debug-command", "enable-debug-command yes"),
         ("port 0", "port 6379"),
+        ("tls-protocols", "tls-protocols TLSv1"),
     ] {
         fixes_work(|d| {
             edit(d, "redis.conf", |l| {

@@ -208,6 +208,30 @@ fn production_tampers() -> Vec<Tamper> {
             "has no aclfile",
         ),
         t(
+            "aclfile pointing elsewhere",
+            |d| {
+                let other = d.join("other.acl");
+                fs::write(&other, "user default on nopass ~* +@all\n").unwrap();
+                replace(
+                    d,
+                    "redis.conf",
+                    "aclfile",
+                    Some(&format!("aclfile {}", other.display())),
+                )
+            },
+            "aclfile is",
+        ),
+        t(
+            "an include of another config",
+            |d| append(d, "redis.conf", "include /etc/redis/extra.conf"),
+            "has an `include` directive",
+        ),
+        conf_line(
+            "tls-protocols",
+            "tls-protocols \"TLSv1 TLSv1.2 TLSv1.3\"",
+            "tls-protocols allows",
+        ),
+        t(
             "requirepass added",
             |d| append(d, "redis.conf", "requirepass hunter2"),
             "has a `requirepass` directive",

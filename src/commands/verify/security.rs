@@ -250,6 +250,36 @@ impl super::Checker<'_> {
                 }
             }
         }
+        if let Some(acl) = s.value("aclfile") {
+            let generated = f.dir.join(layout::ACL).display().to_string();
+            self.expect(
+                &s.rel,
+                (acl != generated)
+                    .then(|| format!("aclfile is {acl}, not the generated {}", layout::ACL)),
+                want("aclfile", &crate::escape::conf(&generated)),
+            );
+        }
+        self.expect(
+            &s.rel,
+            s.value("include").is_some().then(|| "has an `include` directive: settings from another file can override the generated ones".to_owned()),
+            format!("delete the `include` lines of {} and restart the server", s.rel),
+        );
+        if let Some(protocols) = crate::redisconf::get(&s.directives, "tls-protocols") {
+            let weak = protocols
+                .iter()
+                .flat_map(|p| p.split_whitespace())
+                .any(|p| !matches!(p.to_ascii_lowercase().as_str(), "tlsv1.2" | "tlsv1.3"));
+            self.expect(
+                &s.rel,
+                weak.then(|| {
+                    format!(
+                        "tls-protocols allows `{}`: only TLSv1.2 and TLSv1.3 are generated",
+                        protocols.join(" ")
+                    )
+                }),
+                want("tls-protocols", "\"TLSv1.2 TLSv1.3\""),
+            );
+        }
         for d in ["user", "requirepass"] {
             self.expect(
                 &s.rel,
