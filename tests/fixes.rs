@@ -194,9 +194,19 @@ fn apply(dir: &Path, fix: &str) {
 /// Break a fresh production-tls folder with `tamper`, then follow every printed fix
 /// (a few rounds: one fix can reveal the next finding) until verify passes.
 fn fixes_work(tamper: impl FnOnce(&Path)) {
+    fixes_work_in(
+        |d| {
+            generate_prod(d, &[]);
+        },
+        tamper,
+    )
+}
+
+/// The same for a folder made by `make`.
+fn fixes_work_in(make: impl FnOnce(&Path), tamper: impl FnOnce(&Path)) {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
-    generate_prod(&dir, &[]);
+    make(&dir);
     tamper(&dir);
     let (code, out, _) = findings(&dir);
     assert_eq!(code, Some(1), "the tamper was not found: {out}");
@@ -360,4 +370,37 @@ fn a_fixed_folder_also_runs() {
     let _server = Server::start(&dir.join("redis.conf"), port);
     install_crypto_provider();
     assert_eq!(ping(&app_client(&read_env(&dir))).unwrap(), "PONG");
+}
+
+#[test]
+fn several_findings_at_once_are_fixed_together() {
+    fixes_work(|d| {
+        fs::remove_file(d.join("certs/ca.crt")).unwrap();
+        set_env(d, "REDIS_PORT", "abc");
+        edit(d, "users.acl", |mut l| {
+            l.push("user backdoor on nopass ~* &* +@all".into());
+            l
+        });
+    });
+}
+
+#[test]
+fn a_cluster_with_a_lost_ca_is_fixed_by_the_printed_command() {
+    let ports = free_cluster_ports(3);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let nodes = nodes.join(",");
+    fixes_work_in(
+        |d| {
+            generate(&[
+                "--profile",
+                "cluster",
+                "--tls",
+                "--nodes",
+                &nodes,
+                "--out",
+                d.to_str().unwrap(),
+            ]);
+        },
+        |d| fs::remove_file(d.join("certs/ca.crt")).unwrap(),
+    );
 }

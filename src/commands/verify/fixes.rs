@@ -37,7 +37,12 @@ pub(crate) fn generate_command(folder: &Folder) -> String {
         if let Some(h) = &app.host {
             args.extend(["--host".into(), h.clone()]);
         }
-        if let Some(p) = app.port {
+        // The server's own port first: a .env edited by hand is reported on its own.
+        let server_port = match folder.servers.as_slice() {
+            [only] => only.client_port(),
+            _ => None,
+        };
+        if let Some(p) = server_port.or(app.port) {
             args.extend(["--port".into(), p.to_string()]);
         }
         if let Some(db) = app.db.filter(|d| *d != 0) {
