@@ -404,3 +404,41 @@ fn a_cluster_with_a_lost_ca_is_fixed_by_the_printed_command() {
         |d| fs::remove_file(d.join("certs/ca.crt")).unwrap(),
     );
 }
+
+#[test]
+fn certificate_findings_are_fixed_as_printed() {
+    // A key that is not its certificate's: renew (new keys) as printed.
+    fixes_work(|d| {
+        fs::copy(
+            d.join("certs/redis-server.key"),
+            d.join("certs/redis-client.key"),
+        )
+        .unwrap();
+    });
+    // An expired server certificate (the fixtures' own) in place of the folder's.
+    let port = free_port().to_string();
+    fixes_work_in(
+        |d| {
+            generate(&[
+                "fixtures",
+                "--host",
+                "localhost",
+                "--port",
+                &port,
+                "--out",
+                d.to_str().unwrap(),
+            ]);
+        },
+        |d| {
+            for ext in ["crt", "key"] {
+                fs::copy(
+                    d.join(format!("fixtures/expired-server.{ext}")),
+                    d.join(format!("certs/redis-server.{ext}")),
+                )
+                .unwrap();
+            }
+        },
+    );
+    // The app dials a host the server certificate does not name.
+    fixes_work(|d| set_env(d, "REDIS_HOST", "redis.example.com"));
+}

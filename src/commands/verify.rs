@@ -301,19 +301,17 @@ impl Checker<'_> {
             let Some((der, info)) = self.load_cert(leaf) else {
                 continue;
             };
-            self.expiry(
-                leaf,
-                &info,
-                warn_days,
-                now,
-                "run `kimera-redis-init renew` on this folder",
-            );
+            self.expiry(leaf, &info, warn_days, now, &fixes::renew(f, ""));
             self.key_pair(leaf, &info);
             for usage in self.usages(leaf) {
                 let problem = trust::chains(&ca_der, &der, usage, unix_now)
                     .err()
                     .map(|e| format!("does not chain to certs/ca.crt for {} ({e})", usage.name()));
-                self.expect(leaf, problem, "run `kimera-redis-init renew` on this folder to issue it again under certs/ca.crt");
+                self.expect(
+                    leaf,
+                    problem,
+                    fixes::renew(f, " to issue it again under certs/ca.crt"),
+                );
             }
         }
         for (host, port) in f.dialled() {
@@ -371,10 +369,7 @@ impl Checker<'_> {
                 let fix = if rel == layout::CA_CERT {
                     fixes::lost_ca(self.folder)
                 } else {
-                    format!(
-                        "restore it, or run `kimera-redis-init renew {}`",
-                        crate::escape::sh_word(&self.folder.dir.display().to_string())
-                    )
+                    format!("restore it, or {}", fixes::renew(self.folder, ""))
                 };
                 self.expect(
                     rel,
@@ -402,7 +397,10 @@ impl Checker<'_> {
         self.expect(
             cert_rel,
             problem,
-            "restore the matching key, or run `kimera-redis-init renew` (new keys) on this folder",
+            format!(
+                "restore the matching key, or {}",
+                fixes::renew(self.folder, " (new keys)")
+            ),
         );
     }
 

@@ -173,3 +173,15 @@ pub(crate) fn generated_value(folder: &Folder, key: &str) -> Option<String> {
         _ => return None,
     })
 }
+
+/// `run `kimera-redis-init renew DIR``, then `then`; a folder issued under an
+/// organisation's CA (no certs/ca.key) needs that CA's flags too.
+pub(crate) fn renew(folder: &Folder, then: &str) -> String {
+    let dir = sh_word(&folder.dir.display().to_string());
+    let external = if folder.dir.join(layout::CA_KEY).exists() {
+        ""
+    } else {
+        " --ca-cert <your CA certificate> --ca-key <its key>"
+    };
+    format!("run `kimera-redis-init renew {dir}{external}`{then} and restart the server")
+}
