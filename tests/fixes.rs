@@ -442,3 +442,21 @@ fn certificate_findings_are_fixed_as_printed() {
     // The app dials a host the server certificate does not name.
     fixes_work(|d| set_env(d, "REDIS_HOST", "redis.example.com"));
 }
+
+#[test]
+fn missing_files_are_fixed_as_printed() {
+    fixes_work(|d| fs::remove_dir_all(d.join("data")).unwrap());
+    fixes_work(|d| fs::remove_file(d.join("users.acl")).unwrap());
+    fixes_work(|d| fs::remove_file(d.join("certs/redis-client.crt")).unwrap());
+}
+
+#[test]
+fn a_removed_aclfile_line_is_fixed_as_printed() {
+    fixes_work(|d| {
+        edit(d, "redis.conf", |l| {
+            l.into_iter()
+                .filter(|l| !l.starts_with("aclfile"))
+                .collect()
+        })
+    });
+}

@@ -211,16 +211,22 @@ impl Checker<'_> {
             return;
         }
         let Some(aclfile) = f.servers.iter().find_map(|s| s.value("aclfile")) else {
-            self.expect(
-                layout::REDIS_CONF,
-                Some(format!(
-                    ".env names user {user} but redis.conf has no aclfile"
-                )),
-                "generate again with --force",
-            );
+            let acl = crate::escape::conf(&self.abs(layout::ACL).display().to_string());
+            for s in &f.servers {
+                self.expect(
+                    &s.rel,
+                    Some(format!(
+                        ".env names user {user} but {} has no aclfile",
+                        s.rel
+                    )),
+                    format!("in {}, write `aclfile {acl}` and restart the server", s.rel),
+                );
+            }
             return;
         };
-        let acl = fs::read_to_string(aclfile).unwrap_or_default();
+        let Ok(acl) = fs::read_to_string(aclfile) else {
+            return; // reported with the paths redis.conf names, with its fix
+        };
         // Every password the setup uses, where it is kept, against its users.acl hash.
         let mut holders = vec![(
             "the REDIS_PASSWORD in .env".to_owned(),
@@ -255,7 +261,10 @@ impl Checker<'_> {
                 self.expect(
                     layout::ACL,
                     Some(format!("user {user} ({source}) is not in {aclfile}")),
-                    "generate again with --force, or name a user that users.acl has",
+                    format!(
+                        "run `{} --force` (it writes users.acl again with the passwords the setup holds), or name a user that users.acl has",
+                        fixes::generate_command(f)
+                    ),
                 );
                 continue;
             };
