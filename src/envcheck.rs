@@ -103,11 +103,18 @@ pub(crate) fn parse_int(v: &str) -> Option<i64> {
 /// times every connection out at once: both are refused here.
 pub(crate) fn parse_seconds(v: &str) -> Option<Duration> {
     let s: f64 = v.trim().parse().ok()?;
-    (s.is_finite() && (MIN_SECONDS..=MAX_SECONDS).contains(&s)).then(|| Duration::from_secs_f64(s))
+    seconds_ok(s).then(|| Duration::from_secs_f64(s))
+}
+
+/// A timeout a socket takes and a real network can meet (also what generate allows).
+pub(crate) fn seconds_ok(s: f64) -> bool {
+    s.is_finite() && (MIN_SECONDS..=MAX_SECONDS).contains(&s)
 }
 
 const MIN_SECONDS: f64 = 0.1;
 const MAX_SECONDS: f64 = 3600.0;
+pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
+pub(crate) const MAX_INTERVAL: i64 = 86_400;
 
 /// A host the app can dial: a name or an IP address, nothing empty or with spaces.
 fn host_ok(h: &str) -> bool {
@@ -189,14 +196,14 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>)
     int(
         "REDIS_MAX_CONNECTIONS",
         1,
-        100_000,
+        MAX_CONNECTIONS,
         "a connection count",
         &mut bad,
     );
     int(
         "REDIS_HEALTH_CHECK_INTERVAL",
         0,
-        86_400,
+        MAX_INTERVAL,
         "a number of seconds",
         &mut bad,
     );

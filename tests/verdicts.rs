@@ -670,3 +670,34 @@ fn a_renewal_for_30_days_is_not_flagged_by_the_next_verify() {
     let (code, out) = verify(&dir);
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn a_profile_file_with_a_timeout_no_socket_takes_is_refused() {
+    let tmp = tempdir();
+    for (field, value) in [
+        ("socket_connect_timeout", "1e300"),
+        ("socket_timeout", "1e-12"),
+        ("max_connections", "0"),
+    ] {
+        let file = tmp.path().join(format!("{field}.toml"));
+        fs::write(
+            &file,
+            format!("base = \"production-tls\"\n[pool]\n{field} = {value}\n"),
+        )
+        .unwrap();
+        let out_dir = tmp.path().join(field);
+        let out = run(&[
+            "--profile-file",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{field}={value}: {err}");
+        assert!(
+            err.starts_with("error: profile field pool: allowed:"),
+            "{err}"
+        );
+        assert!(!out_dir.exists(), "{field}={value} wrote a folder");
+    }
+}
