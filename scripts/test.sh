@@ -38,7 +38,18 @@ if ! [ -f "$node_clients/node_modules/redis/package.json" ] || ! [ -f "$node_cli
 fi
 export KIMERA_TEST_NODE_MODULES="$PWD/$node_clients/node_modules"
 
-cargo test --locked "$@"
+# The log is kept to add up the per-binary "test result:" lines into one closing line.
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+summary() {
+  awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$test_log"
+}
+status=0
+cargo test --locked "$@" 2>&1 | tee "$test_log" || status=$?
+if [ "$status" -ne 0 ]; then
+  summary
+  exit "$status"
+fi
 
 # The fuzz target (fuzz/): arbitrary profile files through parsing and rendering, for a
 # bounded time. cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this machine's
@@ -47,8 +58,10 @@ fuzz_seconds=${KIMERA_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" -gt 0 ] && [ $# -eq 0 ]; then
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
   corpus=$(mktemp -d)
-  trap 'rm -rf "$corpus"' EXIT
+  trap 'rm -rf "$corpus" "$test_log"' EXIT
   (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus" seeds -- \
     -max_total_time="$fuzz_seconds" -timeout=10)
   echo "fuzz: profile_render ran ${fuzz_seconds} s without a finding"
 fi
+
+summary

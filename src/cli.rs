@@ -88,6 +88,11 @@ pub enum Command {
         /// Example: --warn-days 60
         #[arg(long, value_name = "DAYS", default_value_t = 30)]
         warn_days: i64,
+        /// Print the findings as JSON: each with check, subject, severity, message and fix.
+        ///
+        /// Example: kimera-redis-init verify ./redis-prod --json
+        #[arg(long)]
+        json: bool,
     },
     /// Issue every leaf certificate again under the folder's CA: new serial, new validity.
     ///
@@ -100,6 +105,11 @@ pub enum Command {
         /// A folder made by generate.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+        /// Print the checks as JSON: findings with check, subject, severity, message, cause and fix.
+        ///
+        /// Example: kimera-redis-init doctor ./redis-prod --json
+        #[arg(long)]
+        json: bool,
     },
 }
 

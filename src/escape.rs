@@ -79,6 +79,16 @@ pub fn sh(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
+/// A word for a command line printed for the user to paste: bare when it has only
+/// characters no shell treats specially, single-quoted otherwise.
+pub fn sh_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:,=@%+-".contains(&b));
+    if plain { value.to_owned() } else { sh(value) }
+}
+
 /// Java-style `.properties` values (the guide's `redis.host=...` form).
 pub fn properties(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

@@ -96,35 +96,24 @@ impl Folder {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }
 
+    /// REDIS_SSL as the app reads it (pydantic's bool forms: `True`, `yes`, `1` ...).
     pub fn tls(&self) -> bool {
-        self.env("REDIS_SSL") == "true"
+        crate::envcheck::parse_bool(self.env("REDIS_SSL")).unwrap_or(false)
     }
 
     pub fn cluster(&self) -> bool {
-        self.env("REDIS_CLUSTER_MODE") == "true"
+        crate::envcheck::parse_bool(self.env("REDIS_CLUSTER_MODE")).unwrap_or(false)
     }
 
     /// `(host, port)` of every server the app dials: REDIS_HOST:REDIS_PORT, or each of
-    /// REDIS_CLUSTER_NODES.
+    /// REDIS_CLUSTER_NODES; empty when a value does not parse (`envcheck` reports it).
     pub fn dialled(&self) -> Vec<(String, u16)> {
-        let parse = |hp: &str| {
-            let (h, p) = hp.rsplit_once(':')?;
-            Some((h.trim_matches(['[', ']']).to_owned(), p.parse().ok()?))
-        };
-        if self.cluster() {
-            self.env("REDIS_CLUSTER_NODES")
-                .split(',')
-                .filter_map(parse)
-                .collect()
-        } else {
-            parse(&format!(
-                "{}:{}",
-                self.env("REDIS_HOST"),
-                self.env("REDIS_PORT")
-            ))
-            .into_iter()
-            .collect()
-        }
+        self.app_env().0.dialled()
+    }
+
+    /// `.env` read with the app's semantics, and every value the app could not use.
+    pub(crate) fn app_env(&self) -> (crate::envcheck::AppEnv, Vec<crate::envcheck::EnvProblem>) {
+        crate::envcheck::check(&self.env)
     }
 
     /// The server clients reach at `host:port`: the only server, or the cluster node that

@@ -6,7 +6,9 @@ pub mod api;
 pub mod bundle;
 pub mod certinfo;
 pub mod cli;
+pub mod clihelp;
 pub mod commands;
+pub mod envcheck;
 pub mod error;
 pub mod escape;
 pub mod existing;
@@ -32,14 +34,12 @@ pub use error::Error;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command};
+use cli::Command;
 
 /// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed
 /// (or, for verify and doctor, problems found), 2 bad input (clap uses 2 for its own).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = clihelp::parse();
     let result = match &cli.command {
         Some(Command::Generate(args)) => commands::generate::run(args, false).map(|()| true),
         Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),
@@ -49,16 +49,21 @@ pub fn main() -> ExitCode {
             commands::profiles::run(action.as_ref()).map(|()| true)
         }
         Some(Command::Inspect { path, json }) => commands::inspect::run(path, *json).map(|()| true),
-        Some(Command::Verify { dir, warn_days }) => commands::verify::run(dir, *warn_days),
+        Some(Command::Verify {
+            dir,
+            warn_days,
+            json,
+        }) => commands::verify::run(dir, *warn_days, *json),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
-        Some(Command::Doctor { dir }) => commands::doctor::run(dir),
+        Some(Command::Doctor { dir, json }) => commands::doctor::run(dir, *json),
         None => commands::generate::run(&cli.generate, false).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("kimera-redis-init: error: {e}");
+            // The same prefix clap uses for its own errors.
+            eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -113,19 +113,28 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
         ));
     }
     if !settings.dry_run {
-        let dir = settings.out_dir.display();
+        // Shell-quoted, so a pasted line works for any folder name (spaces, `$`, quotes).
+        let dir = settings.out_dir.display().to_string();
+        let q = |rel: &str| crate::escape::sh_word(&format!("{dir}{rel}"));
         if settings.cluster.is_some() {
             out.push_str(&format!(
-                "\nStart the nodes:   for n in {dir}/nodes/*/redis.conf; do redis-server \"$n\" & done\n\
-                 Form the cluster:  {dir}/cluster-create.sh\n\
-                 Or in containers:  cd {dir} && docker-compose up -d\n\
-                 The KIMERA app reads {dir}/.env\n"
+                "\nStart the nodes:   for n in {}/nodes/*/redis.conf; do redis-server \"$n\" & done\n\
+                 Form the cluster:  {}\n\
+                 Or in containers:  cd {} && docker-compose up -d\n\
+                 The KIMERA app reads {}\n",
+                q(""),
+                q("/cluster-create.sh"),
+                q(""),
+                q("/.env"),
             ));
         } else {
             out.push_str(&format!(
-                "\nStart the server:  redis-server {dir}/redis.conf\n\
-                 Or in a container: cd {dir} && docker-compose up -d\n\
-                 The KIMERA app reads {dir}/.env\n"
+                "\nStart the server:  redis-server {}\n\
+                 Or in a container: cd {} && docker-compose up -d\n\
+                 The KIMERA app reads {}\n",
+                q("/redis.conf"),
+                q(""),
+                q("/.env"),
             ));
         }
     }

@@ -253,13 +253,21 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         layout::ENV,
         Kind::Secret,
         plain(".env")?,
-        "the KIMERA app's settings, with the password",
+        if secrets.is_some() {
+            "the KIMERA app's settings, with the password"
+        } else {
+            "the KIMERA app's settings (no password: local, loopback only)"
+        },
     );
     bundle.file(
         layout::PROPERTIES,
         Kind::Secret,
         plain("redis.properties")?,
-        "the guide's quick-reference form, with the password",
+        if secrets.is_some() {
+            "the guide's quick-reference form, with the password"
+        } else {
+            "the guide's quick-reference form (no password: local, loopback only)"
+        },
     );
     if cluster {
         bundle.file(

@@ -607,17 +607,17 @@ fn check_profile_text(p: &Profile) -> Result<()> {
 }
 
 fn check_pool(pool: &Pool) -> Result<()> {
-    let fine = pool.max_connections > 0
-        && pool.socket_timeout.is_finite()
-        && pool.socket_timeout > 0.0
-        && pool.socket_connect_timeout.is_finite()
-        && pool.socket_connect_timeout > 0.0
-        && pool.health_check_interval >= 0;
+    // The ranges verify holds the written .env to (envcheck), so nothing generated fails it.
+    use crate::envcheck::{MAX_CONNECTIONS, MAX_INTERVAL, seconds_ok};
+    let fine = (1..=MAX_CONNECTIONS).contains(&pool.max_connections)
+        && seconds_ok(pool.socket_timeout)
+        && seconds_ok(pool.socket_connect_timeout)
+        && (0..=MAX_INTERVAL).contains(&pool.health_check_interval);
     if fine {
         Ok(())
     } else {
         Err(Error::usage(
-            "profile field pool: max_connections and timeouts must be positive, health_check_interval 0 or more",
+            "profile field pool: allowed: max_connections 1 to 100000, timeouts 0.1 to 3600 seconds, health_check_interval 0 to 86400",
         ))
     }
 }

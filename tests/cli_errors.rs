@@ -73,10 +73,7 @@ fn errors_are_one_line() {
     let out = run(&["--profile", "production-tls", "--port", "0", "--dry-run"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.starts_with("kimera-redis-init: error: --port 0"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: --port 0"), "{stderr}");
 }
 
 #[test]

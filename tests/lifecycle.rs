@@ -218,13 +218,20 @@ fn verify_reports_expired_and_expiring_certificates() {
     assert!(out.contains("certs/redis-server.crt: expired on"), "{out}");
     assert!(out.contains("kimera-redis-init renew"), "{out}");
 
-    issue_server_cert(&dir, -1, 20);
+    // 100 days of validity, 20 left: inside the 30-day warning.
+    issue_server_cert(&dir, -80, 20);
     let (_, out) = verify(&dir);
     assert!(
         out.contains("certs/redis-server.crt: expires in 19 day(s)")
             || out.contains("certs/redis-server.crt: expires in 20 day(s)"),
         "{out}"
     );
+    // In JSON the soon-expiring certificate is a warning (it still fails verify).
+    let out = run(&["verify", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"][0]["severity"], "warning", "{json}");
+    assert_eq!(json["findings"][0]["check"], "certificates", "{json}");
     let out = run(&["verify", dir.to_str().unwrap(), "--warn-days", "10"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }

@@ -32,40 +32,48 @@ fn diag(failed: impl Into<String>, cause: impl Into<String>, fix: impl Into<Stri
     }
 }
 
-/// Print every check; `Ok(true)` when the app would connect.
-pub fn run(dir: &Path) -> Result<bool> {
+/// One line of the report: a check that passed, or a failure with its cause and fix.
+#[derive(Debug, serde::Serialize)]
+struct Entry {
+    check: &'static str,
+    subject: String,
+    severity: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+/// Print every check (as JSON with `json`); `Ok(true)` when the app would connect.
+pub fn run(dir: &Path, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut healthy = true;
-    let mut report = |name: &str, r: std::result::Result<String, Diagnosis>| match r {
-        Ok(done) => println!("ok    {name}: {done}"),
-        Err(d) => {
-            healthy = false;
-            println!("FAIL  {name}: {}", d.failed);
-            println!("      cause: {}", d.cause);
-            println!("      fix:   {}", d.fix);
-        }
-    };
-    let nodes = folder.dialled();
-    let mut reachable = Vec::new();
-    for (host, port) in &nodes {
-        let name = format!("{host}:{port}");
-        let r = check_node(&folder, host, *port);
-        let ok = r.is_ok();
-        report(&name, r);
-        if ok {
-            reachable.push((host.clone(), *port));
-            if folder.tls() {
-                report(
-                    &format!("{name} certificate"),
-                    served_as_on_disk(&folder, host, *port),
-                );
-            }
-        }
+    let entries = diagnose(&folder);
+    let healthy = entries.iter().all(|e| e.severity == "ok");
+    if json {
+        let findings: Vec<&Entry> = entries.iter().filter(|e| e.severity != "ok").collect();
+        let passed: Vec<&Entry> = entries.iter().filter(|e| e.severity == "ok").collect();
+        let report = serde_json::json!({
+            "folder": dir.display().to_string(),
+            "ok": healthy,
+            "passed": passed,
+            "findings": findings,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serializes")
+        );
+        return Ok(healthy);
     }
-    if folder.cluster() && reachable.len() == nodes.len() {
-        let (host, port) = &nodes[0];
-        report("cluster", check_cluster(&folder, host, *port));
+    for e in &entries {
+        match (&e.cause, &e.fix) {
+            (Some(cause), Some(fix)) => {
+                println!("FAIL  {}: {}", e.subject, e.message);
+                println!("      cause: {cause}");
+                println!("      fix:   {fix}");
+            }
+            _ => println!("ok    {}: {}", e.subject, e.message),
+        }
     }
     println!(
         "{}",
@@ -131,9 +139,96 @@ fn served_as_on_disk(
     }
 }
 
+/// Every check, in order. A `.env` the app cannot parse stops here: the app would not
+/// start, so connecting with guessed values would only name the wrong failure.
+fn diagnose(folder: &Folder) -> Vec<Entry> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut entries = Vec::new();
+    let mut report =
+        |check: &'static str, subject: String, r: std::result::Result<String, Diagnosis>| {
+            entries.push(match r {
+                Ok(done) => Entry {
+                    check,
+                    subject,
+                    severity: "ok",
+                    message: done,
+                    cause: None,
+                    fix: None,
+                },
+                Err(d) => Entry {
+                    check,
+                    subject,
+                    severity: "error",
+                    message: d.failed,
+                    cause: Some(d.cause),
+                    fix: Some(d.fix),
+                },
+            })
+        };
+    let (app, problems) = folder.app_env();
+    for p in &problems {
+        report(
+            "env",
+            crate::layout::ENV.to_owned(),
+            Err(diag(
+                p.problem.clone(),
+                "the app reads .env with these types and would refuse to start (or misbehave) with this value",
+                p.fix.clone(),
+            )),
+        );
+    }
+    let nodes = app.dialled();
+    if problems.is_empty() && nodes.is_empty() {
+        report(
+            "env",
+            crate::layout::ENV.to_owned(),
+            Err(diag(
+                "names no server to dial",
+                "REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) are empty",
+                "restore them as generated (kimera-redis-init verify shows what the folder expects)",
+            )),
+        );
+    }
+    if !problems.is_empty() || nodes.is_empty() {
+        return entries;
+    }
+    let timeout = app.connect_timeout.unwrap_or(Duration::from_secs(5));
+    let mut reachable = 0;
+    for (host, port) in &nodes {
+        let r = check_node(folder, host, *port, timeout);
+        let ok = r.is_ok();
+        report("connect", format!("{host}:{port}"), r);
+        if ok {
+            reachable += 1;
+            if folder.tls() {
+                report(
+                    "certificate",
+                    format!("{host}:{port}"),
+                    served_as_on_disk(folder, host, *port),
+                );
+            }
+        }
+    }
+    if let Some((host, port)) = nodes
+        .first()
+        .filter(|_| folder.cluster() && reachable == nodes.len())
+    {
+        report(
+            "cluster",
+            "cluster".into(),
+            check_cluster(folder, host, *port, timeout),
+        );
+    }
+    entries
+}
+
 /// TCP, then TLS (when on), then AUTH, SELECT and PING with the redis client.
-fn check_node(folder: &Folder, host: &str, port: u16) -> std::result::Result<String, Diagnosis> {
-    let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
+fn check_node(
+    folder: &Folder,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> std::result::Result<String, Diagnosis> {
     let stream = connect(host, port, timeout)?;
     if folder.tls() {
         ca_valid(folder)?;
@@ -346,8 +441,15 @@ fn tls_failure(folder: &Folder, host: &str, e: &std::io::Error) -> Diagnosis {
             "this machine's clock is behind, or the certificate starts in the future",
             "fix the clock (NTP), or renew the certificate",
         ),
-        E::InvalidCertificate(other) => diag(
-            format!("the server certificate is refused: {other:?}"),
+        E::InvalidCertificate(
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. },
+        ) => diag(
+            "the server certificate is not for a server (no serverAuth extended key usage)",
+            "the server runs a certificate issued for another purpose, such as the client certificate",
+            "start the server with this folder's server certificate (tls-cert-file in redis.conf), or run `kimera-redis-init renew <folder>`",
+        ),
+        E::InvalidCertificate(_) => diag(
+            format!("the server certificate is refused: {tls}"),
             "it does not pass verification",
             renew,
         ),
@@ -419,9 +521,13 @@ fn redis_failure(folder: &Folder, e: &redis::RedisError) -> Diagnosis {
 }
 
 /// CLUSTER INFO on a node: formed, all slots assigned and served.
-fn check_cluster(folder: &Folder, host: &str, port: u16) -> std::result::Result<String, Diagnosis> {
+fn check_cluster(
+    folder: &Folder,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> std::result::Result<String, Diagnosis> {
     let client = app_client(folder, host, port)?;
-    let timeout = seconds(folder.env("REDIS_SOCKET_CONNECT_TIMEOUT"));
     let mut con = client
         .get_connection_with_timeout(timeout)
         .map_err(|e| redis_failure(folder, &e))?;
@@ -528,10 +634,84 @@ fn percent(s: &str) -> String {
         .collect()
 }
 
-fn seconds(v: &str) -> Duration {
-    v.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(5))
+#[cfg(test)]
+mod tests {
+    //! The `.env` -> settings path of doctor and verify never panics, whatever `.env`
+    //! holds: property-tested over values the app's readers would be handed.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values that broke parsing before, edge numbers, and arbitrary text.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("1e300".to_owned()),
+            Just("1e-12".to_owned()),
+            Just("-1".to_owned()),
+            Just("nan".to_owned()),
+            Just("inf".to_owned()),
+            Just("99999999999999999999999".to_owned()),
+            Just("True".to_owned()),
+            Just("requred".to_owned()),
+            Just("127.0.0.1".to_owned()),
+            Just("::1".to_owned()),
+            Just("127.0.0.1:1".to_owned()),
+            Just("127.0.0.1:abc".to_owned()),
+            Just(",,".to_owned()),
+            Just("[::1]:1,127.0.0.1:0".to_owned()),
+            "[0-9.eE+-]{0,12}",
+            "\\PC{0,16}",
+        ]
+    }
+
+    const KEYS: &[&str] = &[
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_DB",
+        "REDIS_SSL",
+        "REDIS_CERT_REQS",
+        "REDIS_CLUSTER_MODE",
+        "REDIS_CLUSTER_NODES",
+        "REDIS_SOCKET_TIMEOUT",
+        "REDIS_SOCKET_CONNECT_TIMEOUT",
+        "REDIS_MAX_CONNECTIONS",
+        "REDIS_HEALTH_CHECK_INTERVAL",
+        "REDIS_SSL_KEYFILE",
+        "REDIS_USERNAME",
+        "REDIS_PASSWORD",
+        "KIMERA_FEATURES",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_env_makes_doctor_or_verify_panic(
+            edits in proptest::collection::vec((0..KEYS.len(), proptest::option::of(value())), 1..6),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            crate::api::Setup::new("production-tls").host("localhost").port(1).write_to(tmp.path()).unwrap();
+            let mut folder = Folder::read(tmp.path()).unwrap();
+            for (k, v) in &edits {
+                match v {
+                    Some(v) => { folder.env.insert(KEYS[*k].to_owned(), v.clone()); }
+                    None => { folder.env.remove(KEYS[*k]); }
+                }
+            }
+            let (app, problems) = folder.app_env();
+            if problems.is_empty() {
+                // Whatever parses is usable: something to dial, a timeout a socket takes.
+                prop_assert!(!app.dialled().is_empty());
+                prop_assert!(app.connect_timeout.is_some_and(|t| t <= Duration::from_secs(3600)));
+            }
+            // Port 1 on loopback: nothing listens, so a connect fails at once.
+            let entries = diagnose(&folder);
+            prop_assert!(!entries.is_empty());
+            let (findings, _) = crate::commands::verify::check(&folder, 30, time::OffsetDateTime::now_utc());
+            if !problems.is_empty() {
+                prop_assert!(!findings.is_empty());
+                prop_assert!(entries.iter().all(|e| e.check == "env"));
+            }
+        }
+    }
 }

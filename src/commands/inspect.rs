@@ -33,6 +33,13 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
     } else {
         vec![(path.display().to_string(), path.to_path_buf())]
     };
+    if files.is_empty() {
+        // Silence and exit 0 would read as "nothing wrong" for a folder that should have some.
+        return Err(Error::failed(format!(
+            "{}: no certificates in certs/ (a profile without TLS has none; --tls or production-tls makes them)",
+            path.display()
+        )));
+    }
     let now = OffsetDateTime::now_utc();
     let mut shown = Vec::new();
     // The PKCS#12 stores of a folder, opened with their password file.

@@ -15,10 +15,20 @@ use crate::layout;
 use crate::render::sha256_hex;
 use crate::trust::{self, Usage};
 
-/// One problem: where, what, and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+mod fixes;
+mod security;
+
+/// One problem: which check found it, where, what, how bad, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
+    /// The group of checks: env, consistency, security, certificates, modes.
+    pub check: &'static str,
+    /// The file (or `file line N`) the finding is about.
+    #[serde(rename = "subject")]
     pub path: String,
+    /// `error`, or `warning` for a certificate that expires soon; both fail verify.
+    pub severity: &'static str,
+    #[serde(rename = "message")]
     pub problem: String,
     pub fix: String,
 }
@@ -29,10 +39,23 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Run the checks and print them; `Ok(true)` when the folder is clean.
-pub fn run(dir: &Path, warn_days: i64) -> Result<bool> {
+/// Run the checks and print them (as JSON with `json`); `Ok(true)` when the folder is clean.
+pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
     let (findings, checks) = check(&folder, warn_days, OffsetDateTime::now_utc());
+    if json {
+        let report = serde_json::json!({
+            "folder": dir.display().to_string(),
+            "ok": findings.is_empty(),
+            "checks": checks,
+            "findings": findings,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("findings serialize")
+        );
+        return Ok(findings.is_empty());
+    }
     for f in &findings {
         println!("{f}");
     }
@@ -53,11 +76,18 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
         folder,
         findings: Vec::new(),
         checks: 0,
+        check: "env",
+        severity: "error",
     };
+    c.app_env();
+    c.check = "consistency";
     c.consistency();
+    c.security();
+    c.check = "certificates";
     if folder.tls() {
         c.certificates(warn_days, now);
     }
+    c.check = "modes";
     c.modes();
     c.expect(
         layout::ENV,
@@ -74,6 +104,10 @@ struct Checker<'a> {
     folder: &'a Folder,
     findings: Vec<Finding>,
     checks: usize,
+    /// The group the next findings belong to.
+    check: &'static str,
+    /// `warning` only while an expiry warning is recorded.
+    severity: &'static str,
 }
 
 impl Checker<'_> {
@@ -82,7 +116,9 @@ impl Checker<'_> {
         self.checks += 1;
         if let Some(problem) = problem {
             self.findings.push(Finding {
+                check: self.check,
                 path: path.to_owned(),
+                severity: self.severity,
                 problem,
                 fix: fix.into(),
             });
@@ -91,6 +127,25 @@ impl Checker<'_> {
 
     fn abs(&self, p: &str) -> PathBuf {
         self.folder.dir.join(p)
+    }
+
+    /// Every `.env` value parsed as the app parses it; one that does not is a finding.
+    fn app_env(&mut self) {
+        let (app, problems) = self.folder.app_env();
+        self.checks += 1;
+        let problems_found = problems.len();
+        for p in problems {
+            let fix = match fixes::generated_value(self.folder, &p.key) {
+                Some(v) => format!("set {}={v} in .env (the generated value)", p.key),
+                None => p.fix,
+            };
+            self.expect(layout::ENV, Some(p.problem), fix);
+        }
+        self.expect(
+            layout::ENV,
+            (problems_found == 0 && app.dialled().is_empty()).then(|| "names no server the app can dial (REDIS_HOST and REDIS_PORT, or REDIS_CLUSTER_NODES)".to_owned()),
+            "restore REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) as generated",
+        );
     }
 
     /// redis.conf, users.acl and .env agree, and every path they name exists.
@@ -135,7 +190,7 @@ impl Checker<'_> {
                     self.expect(
                         &s.rel,
                         (!Path::new(p).exists()).then(|| format!("{key} {p} does not exist")),
-                        "restore the file, or generate again with --force",
+                        fixes::missing_file(f, p),
                     );
                 }
             }
@@ -152,7 +207,7 @@ impl Checker<'_> {
                     layout::ENV,
                     (p.is_empty() || !Path::new(p).exists())
                         .then(|| format!("{key}={p} does not exist")),
-                    "point it at the file in certs/, or generate again with --force",
+                    fixes::missing_file(f, p),
                 );
             }
         }
@@ -167,22 +222,28 @@ impl Checker<'_> {
             return;
         }
         let Some(aclfile) = f.servers.iter().find_map(|s| s.value("aclfile")) else {
-            self.expect(
-                layout::REDIS_CONF,
-                Some(format!(
-                    ".env names user {user} but redis.conf has no aclfile"
-                )),
-                "generate again with --force",
-            );
+            let acl = crate::escape::conf(&self.abs(layout::ACL).display().to_string());
+            for s in &f.servers {
+                self.expect(
+                    &s.rel,
+                    Some(format!(
+                        ".env names user {user} but {} has no aclfile",
+                        s.rel
+                    )),
+                    format!("in {}, write `aclfile {acl}` and restart the server", s.rel),
+                );
+            }
             return;
         };
-        let acl = fs::read_to_string(aclfile).unwrap_or_default();
+        let Ok(acl) = fs::read_to_string(aclfile) else {
+            return; // reported with the paths redis.conf names, with its fix
+        };
         // Every password the setup uses, where it is kept, against its users.acl hash.
         let mut holders = vec![(
             "the REDIS_PASSWORD in .env".to_owned(),
             user.to_owned(),
             f.env("REDIS_PASSWORD").to_owned(),
-            "restore the .env that was generated with this users.acl, or generate again with --force (new password for both)",
+            "",
         )];
         if let Ok(admin) = crate::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
             let get = |k: &str| admin.get(k).cloned().unwrap_or_default();
@@ -211,7 +272,10 @@ impl Checker<'_> {
                 self.expect(
                     layout::ACL,
                     Some(format!("user {user} ({source}) is not in {aclfile}")),
-                    "generate again with --force, or name a user that users.acl has",
+                    format!(
+                        "run `{} --force` (it writes users.acl again with the passwords the setup holds), or name a user that users.acl has",
+                        fixes::generate_command(f)
+                    ),
                 );
                 continue;
             };
@@ -222,6 +286,12 @@ impl Checker<'_> {
                 "put `on` in its users.acl line and restart the server",
             );
             let want = format!("#{}", sha256_hex(&password));
+            let fix = if fix.is_empty() {
+                let stored = words.iter().find_map(|w| w.strip_prefix('#')).unwrap_or("");
+                fixes::app_password(f, stored)
+            } else {
+                fix.to_owned()
+            };
             self.expect(
                 layout::ACL,
                 (!words.contains(&want.as_str()))
@@ -261,19 +331,17 @@ impl Checker<'_> {
             let Some((der, info)) = self.load_cert(leaf) else {
                 continue;
             };
-            self.expiry(
-                leaf,
-                &info,
-                warn_days,
-                now,
-                "run `kimera-redis-init renew` on this folder",
-            );
+            self.expiry(leaf, &info, warn_days, now, &fixes::renew(f, ""));
             self.key_pair(leaf, &info);
             for usage in self.usages(leaf) {
                 let problem = trust::chains_to_any(&trusted, &der, usage, unix_now)
                     .err()
                     .map(|e| format!("does not chain to certs/ca.crt for {} ({e})", usage.name()));
-                self.expect(leaf, problem, "run `kimera-redis-init renew` on this folder to issue it again under certs/ca.crt");
+                self.expect(
+                    leaf,
+                    problem,
+                    fixes::renew(f, " to issue it again under certs/ca.crt"),
+                );
             }
         }
         for (host, port) in f.dialled() {
@@ -293,7 +361,8 @@ impl Checker<'_> {
                 format!("the app dials {host}, which the server certificate {cert} does not name")
             });
             self.expect(layout::ENV, problem, format!(
-                "generate again with --host {host} (or --san {host}) and --force, or dial a name the certificate has"
+                "run `{} --force` to issue the server certificate for {host} (--san {host} adds it as an extra name), or set REDIS_HOST to a name the certificate has",
+                fixes::generate_command(f)
             ));
         }
     }
@@ -327,10 +396,15 @@ impl Checker<'_> {
                 Some(x)
             }
             Err(e) => {
+                let fix = if rel == layout::CA_CERT {
+                    fixes::lost_ca(self.folder)
+                } else {
+                    format!("restore it, or {}", fixes::renew(self.folder, ""))
+                };
                 self.expect(
                     rel,
                     Some(format!("cannot be read as a certificate: {e}")),
-                    "restore it, or run `kimera-redis-init renew` on this folder",
+                    fix,
                 );
                 None
             }
@@ -353,7 +427,10 @@ impl Checker<'_> {
         self.expect(
             cert_rel,
             problem,
-            "restore the matching key, or run `kimera-redis-init renew` (new keys) on this folder",
+            format!(
+                "restore the matching key, or {}",
+                fixes::renew(self.folder, " (new keys)")
+            ),
         );
     }
 
@@ -366,6 +443,10 @@ impl Checker<'_> {
         fix: &str,
     ) {
         let left = (info.not_after - now).whole_days();
+        // A short-lived certificate (renew --days 30) is not flagged from its first day:
+        // the warning starts at the last third of its validity when that is sooner.
+        let warn_days = warn_days.min((info.not_after - info.not_before).whole_days() / 3);
+        let soon = info.not_after > now && info.not_before <= now && left < warn_days;
         let problem = if info.not_after <= now {
             Some(format!("expired on {}", info.not_after.date()))
         } else if info.not_before > now {
@@ -381,7 +462,11 @@ impl Checker<'_> {
         } else {
             None
         };
+        if soon {
+            self.severity = "warning";
+        }
         self.expect(rel, problem, fix);
+        self.severity = "error";
     }
 
     /// Files that hold secrets are readable by their owner only.

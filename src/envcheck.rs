@@ -1,0 +1,355 @@
+//! The app's `.env` read with the app's own semantics: KIMERA's settings are a
+//! pydantic-settings model, so each `REDIS_*` value is an int, a float, a bool in one of
+//! the forms pydantic accepts, or one of a few words, and redis-py refuses what pydantic
+//! lets through (`ssl_cert_reqs` other than none/optional/required, a timeout that does
+//! not fit a C timeval). `verify` reports every value that does not parse as a finding
+//! (never a skipped check), and `doctor` stops on them before connecting, so neither can
+//! say "ok" about a `.env` the app cannot start with.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One `.env` value the app cannot use: the variable, what is wrong, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnvProblem {
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+/// What the app makes of `.env`: only the values that parsed (the others are problems).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AppEnv {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub db: Option<u8>,
+    pub ssl: bool,
+    pub cluster: bool,
+    /// Every REDIS_CLUSTER_NODES entry, when all of them parsed.
+    pub nodes: Vec<(String, u16)>,
+    pub connect_timeout: Option<Duration>,
+    pub socket_timeout: Option<Duration>,
+}
+
+impl AppEnv {
+    /// `(host, port)` of every server the app dials; empty when a value did not parse.
+    pub fn dialled(&self) -> Vec<(String, u16)> {
+        if self.cluster {
+            return self.nodes.clone();
+        }
+        match (&self.host, self.port) {
+            (Some(h), Some(p)) => vec![(h.clone(), p)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Every variable the generator writes; a deleted one silently becomes the app's default.
+const WRITTEN: &[&str] = &[
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_USERNAME",
+    "REDIS_DB",
+    "REDIS_SSL",
+    "REDIS_SSL_KEYFILE",
+    "REDIS_SSL_CERTFILE",
+    "REDIS_CA_PATH",
+    "REDIS_CA_CERTS",
+    "REDIS_CERT_REQS",
+    "REDIS_CLUSTER_MODE",
+    "REDIS_CLUSTER_NODES",
+    "REDIS_SKIP_FULL_COVERAGE_CHECK",
+    "REDIS_MAX_CONNECTIONS",
+    "REDIS_SOCKET_TIMEOUT",
+    "REDIS_SOCKET_CONNECT_TIMEOUT",
+    "REDIS_RETRY_ON_TIMEOUT",
+    "REDIS_HEALTH_CHECK_INTERVAL",
+    "REDIS_DECODE_RESPONSES",
+    "REDIS_ENCODING",
+    "REDIS_PASSWORD",
+];
+
+/// pydantic's lax bool: these words, case-insensitively, and nothing else.
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "on" | "t" | "true" | "y" | "yes" => Some(true),
+        "0" | "off" | "f" | "false" | "n" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// pydantic's lax int from a string: optional sign, digits (`_` between digits, as in
+/// Python), surrounding whitespace ignored.
+pub(crate) fn parse_int(v: &str) -> Option<i64> {
+    let t = v.trim();
+    let (neg, digits) = match t.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    let n: i64 = digits.replace('_', "").parse().ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Seconds, as the app's float field and then the socket read them. Python accepts
+/// `1e300` and `1e-12`, but the first overflows the socket's timeval and the second
+/// times every connection out at once: both are refused here.
+pub(crate) fn parse_seconds(v: &str) -> Option<Duration> {
+    let s: f64 = v.trim().parse().ok()?;
+    seconds_ok(s).then(|| Duration::from_secs_f64(s))
+}
+
+/// A timeout a socket takes and a real network can meet (also what generate allows).
+pub(crate) fn seconds_ok(s: f64) -> bool {
+    s.is_finite() && (MIN_SECONDS..=MAX_SECONDS).contains(&s)
+}
+
+const MIN_SECONDS: f64 = 0.1;
+const MAX_SECONDS: f64 = 3600.0;
+pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
+pub(crate) const MAX_INTERVAL: i64 = 86_400;
+
+/// A host the app can dial: a name or an IP address, nothing empty or with spaces.
+fn host_ok(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b))
+}
+
+/// `host:port` as the app splits a REDIS_CLUSTER_NODES entry (`[v6]:port` too).
+pub(crate) fn parse_node(entry: &str) -> Option<(String, u16)> {
+    let (h, p) = entry.trim().rsplit_once(':')?;
+    let h = h.trim_matches(['[', ']']);
+    let port = parse_int(p).filter(|p| (1..=65535).contains(p))? as u16;
+    host_ok(h).then(|| (h.to_owned(), port))
+}
+
+/// Parse `.env` as the app does; every value it cannot use is a problem.
+pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>) {
+    let mut problems = Vec::new();
+    let mut bad = |key: &str, problem: String, fix: String| {
+        problems.push(EnvProblem {
+            key: key.to_owned(),
+            problem,
+            fix,
+        })
+    };
+    for key in WRITTEN {
+        if !env.contains_key(*key) {
+            bad(
+                key,
+                format!("{key} is missing from .env (the app would silently use its default)"),
+                format!("add the {key}= line back to .env, with the value it was generated with"),
+            );
+        }
+    }
+    let get = |k: &str| env.get(k).map(String::as_str);
+    let mut app = AppEnv::default();
+
+    let boolean = |key: &str, bad: &mut dyn FnMut(&str, String, String)| -> bool {
+        match get(key) {
+            None => false,
+            Some(v) => parse_bool(v).unwrap_or_else(|| {
+                bad(
+                    key,
+                    format!("{key}={v} is not a boolean the app reads"),
+                    format!("set {key} to true or false in .env"),
+                );
+                false
+            }),
+        }
+    };
+    app.ssl = boolean("REDIS_SSL", &mut bad);
+    app.cluster = boolean("REDIS_CLUSTER_MODE", &mut bad);
+    for key in [
+        "REDIS_SKIP_FULL_COVERAGE_CHECK",
+        "REDIS_RETRY_ON_TIMEOUT",
+        "REDIS_DECODE_RESPONSES",
+        "KIMERA_RATE_LIMIT_ENABLED",
+    ] {
+        boolean(key, &mut bad);
+    }
+
+    let int =
+        |key: &str, lo: i64, hi: i64, what: &str, bad: &mut dyn FnMut(&str, String, String)| {
+            let v = get(key)?;
+            let n = parse_int(v).filter(|n| (lo..=hi).contains(n));
+            if n.is_none() {
+                bad(
+                    key,
+                    format!("{key}={v} is not {what} ({lo} to {hi})"),
+                    format!("set {key} to {what} from {lo} to {hi} in .env"),
+                );
+            }
+            n
+        };
+    app.port = int("REDIS_PORT", 1, 65535, "a port", &mut bad).map(|p| p as u16);
+    app.db = int("REDIS_DB", 0, 15, "a database number", &mut bad).map(|d| d as u8);
+    int(
+        "REDIS_MAX_CONNECTIONS",
+        1,
+        MAX_CONNECTIONS,
+        "a connection count",
+        &mut bad,
+    );
+    int(
+        "REDIS_HEALTH_CHECK_INTERVAL",
+        0,
+        MAX_INTERVAL,
+        "a number of seconds",
+        &mut bad,
+    );
+
+    for key in ["REDIS_SOCKET_TIMEOUT", "REDIS_SOCKET_CONNECT_TIMEOUT"] {
+        let Some(v) = get(key) else { continue };
+        let d = parse_seconds(v);
+        if d.is_none() {
+            bad(
+                key,
+                format!(
+                    "{key}={v} is not a usable timeout ({MIN_SECONDS} to {MAX_SECONDS} seconds)"
+                ),
+                format!(
+                    "set {key} to a number of seconds from {MIN_SECONDS} to {MAX_SECONDS}, such as 5.0, in .env"
+                ),
+            );
+        }
+        if key == "REDIS_SOCKET_TIMEOUT" {
+            app.socket_timeout = d;
+        } else {
+            app.connect_timeout = d;
+        }
+    }
+
+    if let Some(v) = get("REDIS_CERT_REQS")
+        && !matches!(v, "none" | "optional" | "required")
+    {
+        bad(
+            "REDIS_CERT_REQS",
+            format!(
+                "REDIS_CERT_REQS={v} is refused by redis-py (it takes exactly none, optional or required)"
+            ),
+            "set REDIS_CERT_REQS=required in .env".into(),
+        );
+    } else if app.ssl && get("REDIS_CERT_REQS") == Some("none") {
+        bad(
+            "REDIS_CERT_REQS",
+            "REDIS_CERT_REQS=none: the app would not verify the server's certificate".into(),
+            "set REDIS_CERT_REQS=required in .env".into(),
+        );
+    }
+
+    if let Some(v) = get("REDIS_ENCODING")
+        && !matches!(
+            v.to_ascii_lowercase().replace('_', "-").as_str(),
+            "utf-8" | "utf8" | "ascii" | "latin-1" | "latin1" | "iso-8859-1" | "utf-16" | "utf-32"
+        )
+    {
+        bad(
+            "REDIS_ENCODING",
+            format!("REDIS_ENCODING={v} is not a text encoding the app can decode with"),
+            "set REDIS_ENCODING=utf-8 in .env".into(),
+        );
+    }
+
+    if let Some(v) = get("KIMERA_FEATURES")
+        && !v.is_empty()
+        && !serde_json::from_str::<serde_json::Value>(v).is_ok_and(|j| j.is_object())
+    {
+        bad(
+            "KIMERA_FEATURES",
+            "KIMERA_FEATURES is not a JSON object (the app reads it as one)".into(),
+            "set KIMERA_FEATURES to a JSON object such as {\"redis_cache\": true} in .env".into(),
+        );
+    }
+
+    if app.cluster {
+        let raw = get("REDIS_CLUSTER_NODES").unwrap_or("");
+        let entries: Vec<&str> = raw.split(',').filter(|e| !e.trim().is_empty()).collect();
+        if entries.is_empty() {
+            bad(
+                "REDIS_CLUSTER_NODES",
+                "REDIS_CLUSTER_MODE=true but REDIS_CLUSTER_NODES lists no node: the app has nothing to dial".into(),
+                "set REDIS_CLUSTER_NODES in .env to the nodes' host:port list, as cluster-create.sh names them".into(),
+            );
+        }
+        let mut nodes = Vec::new();
+        for e in &entries {
+            match parse_node(e) {
+                Some(n) => nodes.push(n),
+                None => bad(
+                    "REDIS_CLUSTER_NODES",
+                    format!(
+                        "REDIS_CLUSTER_NODES entry `{}` is not host:port (port 1 to 65535)",
+                        e.trim()
+                    ),
+                    "write every node of REDIS_CLUSTER_NODES in .env as host:port, comma-separated"
+                        .into(),
+                ),
+            }
+        }
+        if nodes.len() == entries.len() {
+            app.nodes = nodes;
+        }
+        if let Some(db) = app.db
+            && db != 0
+        {
+            bad(
+                "REDIS_DB",
+                format!("REDIS_DB={db} in cluster mode: a Redis Cluster has only database 0"),
+                "set REDIS_DB=0 in .env".into(),
+            );
+        }
+    } else if let Some(h) = get("REDIS_HOST") {
+        if host_ok(h) {
+            app.host = Some(h.to_owned());
+        } else {
+            bad(
+                "REDIS_HOST",
+                format!("REDIS_HOST=`{h}` is not a host name or IP address"),
+                "set REDIS_HOST in .env to the server's host name or IP address".into(),
+            );
+        }
+    }
+    (app, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bools_are_read_as_pydantic_reads_them() {
+        for v in ["true", "True", "YES", "1", "on", " t "] {
+            assert_eq!(parse_bool(v), Some(true), "{v}");
+        }
+        for v in ["false", "False", "no", "0", "off", "F"] {
+            assert_eq!(parse_bool(v), Some(false), "{v}");
+        }
+        for v in ["", "tru", "2", "enabled"] {
+            assert_eq!(parse_bool(v), None, "{v}");
+        }
+    }
+
+    #[test]
+    fn ints_and_seconds() {
+        assert_eq!(parse_int(" 6379 "), Some(6379));
+        assert_eq!(parse_int("1_000"), Some(1000));
+        assert_eq!(parse_int("+5"), Some(5));
+        for v in ["", "abc", "1e3", "_1", "1__0", "99999999999999999999"] {
+            assert_eq!(parse_int(v), None, "{v}");
+        }
+        assert_eq!(parse_seconds("5.0"), Some(Duration::from_secs(5)));
+        for v in ["1e300", "1e-12", "nan", "inf", "-1", "0", ""] {
+            assert_eq!(parse_seconds(v), None, "{v}");
+        }
+    }
+}
