@@ -91,7 +91,9 @@ pub(crate) fn app_url(s: &Settings, password: &str) -> String {
 pub(crate) fn check(env: &BTreeMap<String, String>) -> Option<String> {
     let get = |k: &str| env.get(k).map(String::as_str).unwrap_or("");
     let actual = env.get("REDIS_URL")?;
-    let cluster = get("REDIS_CLUSTER_MODE") == "true";
+    // Booleans in every form the app (pydantic) accepts, as verify reads them.
+    let flag = |k: &str| crate::envcheck::parse_bool(get(k)).unwrap_or(false);
+    let cluster = flag("REDIS_CLUSTER_MODE");
     let address = if cluster {
         get("REDIS_CLUSTER_NODES")
             .split(',')
@@ -104,7 +106,7 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> Option<String> {
         format!("{}:{}", get("REDIS_HOST"), get("REDIS_PORT"))
     };
     let user = Some(get("REDIS_USERNAME")).filter(|u| !u.is_empty());
-    let tls = (get("REDIS_SSL") == "true").then(|| {
+    let tls = flag("REDIS_SSL").then(|| {
         [
             get("REDIS_CA_CERTS"),
             get("REDIS_SSL_CERTFILE"),

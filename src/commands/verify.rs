@@ -92,7 +92,11 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
     c.expect(
         layout::ENV,
         crate::url::check(&folder.env),
-        "make REDIS_URL agree with the REDIS_* values it is built from, or generate again with --force",
+        format!(
+            "run `{} --force` (it writes REDIS_URL again from the REDIS_* values, keeping the \
+             password and the CA)",
+            fixes::generate_command(folder)
+        ),
     );
     for s in crate::stores::checks(&folder.dir) {
         c.expect(s.path, s.problem, s.fix);
