@@ -12,6 +12,7 @@ pub mod escape;
 pub mod existing;
 pub mod fixtures;
 pub mod folder;
+pub mod kubernetes;
 pub mod layout;
 pub mod manifest;
 pub mod pki;

@@ -76,6 +76,7 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
         None
     };
     let mut bundle = render::render(&settings, pki.as_ref(), secrets.as_ref())?;
+    crate::kubernetes::add(&settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
     if let (true, Some(pki)) = (fixtures, &pki) {
         crate::fixtures::add(&settings, pki, &mut bundle)?;
     }
