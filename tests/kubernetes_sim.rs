@@ -108,7 +108,10 @@ impl Sim {
             PREFIX,
             work.file_name().unwrap().to_str().unwrap()
         );
-        let subnet = format!("10.{}.{}", 200 + pid % 50, (pid / 50) % 250);
+        // One /24 per simulation: both tests of this process get their own.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let subnet = format!("10.{}.{}", 200 + pid % 50, (pid / 50 * 4 + n) % 250);
         let mut sim = Sim {
             net: id.clone(),
             id,
