@@ -30,6 +30,11 @@ if ! "$venv/bin/python" -c 'import redis, dotenv' 2>/dev/null; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6' python-dotenv
 fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
+# kubernetes-validate bundles the Kubernetes schemas (works offline): tests/kubernetes.rs
+# checks every generated manifest with it.
+if ! "$venv/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check kubernetes-validate
+fi
 
 # node-redis and ioredis for tests/client_interop.rs (the JSSE client is compiled by its test).
 node_clients=target/node-clients

@@ -63,6 +63,7 @@ impl Setup {
                 replace_ca: false,
                 dry_run: false,
                 json: false,
+                kubernetes: Default::default(),
             },
             fixtures: false,
         }

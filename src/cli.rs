@@ -378,4 +378,47 @@ pub struct GenerateArgs {
     /// Example: kimera-redis-init --profile production-tls --json > manifest.json
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub kubernetes: KubernetesArgs,
+}
+
+/// `--kubernetes` and its options: the same setup as manifests in DIR/kubernetes/.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KubernetesArgs {
+    /// Also write Kubernetes manifests to DIR/kubernetes/ (apply with `kubectl apply -k DIR/kubernetes`).
+    ///
+    /// Example: kimera-redis-init --profile cluster --tls --kubernetes --namespace kimera
+    #[arg(long)]
+    pub kubernetes: bool,
+
+    /// Namespace of every object (a DNS-1123 label) [default: kimera].
+    ///
+    /// Example: --namespace kimera-prod
+    #[arg(long, value_name = "NS", requires = "kubernetes")]
+    pub namespace: Option<String>,
+
+    /// The cluster's DNS domain, as in pod names <pod>.<service>.<ns>.svc.<domain> [default: cluster.local].
+    ///
+    /// Example: --cluster-domain k8s.example.internal
+    #[arg(long, value_name = "DOMAIN", requires = "kubernetes")]
+    pub cluster_domain: Option<String>,
+
+    /// Prefix of every Kubernetes object's name (a DNS-1123 label, up to 40 characters) [default: kimera-redis].
+    ///
+    /// Example: --name kimera-cache
+    #[arg(long, value_name = "NAME", requires = "kubernetes")]
+    pub name: Option<String>,
+
+    /// Size of each pod's data volume, a Kubernetes quantity [default: 1Gi].
+    ///
+    /// Example: --storage 10Gi
+    #[arg(long, value_name = "SIZE", requires = "kubernetes")]
+    pub storage: Option<String>,
+
+    /// StorageClass of the data volumes [default: the cluster's default class].
+    ///
+    /// Example: --storage-class fast-ssd
+    #[arg(long, value_name = "CLASS", requires = "kubernetes")]
+    pub storage_class: Option<String>,
 }

@@ -36,6 +36,12 @@ impl Existing {
         for node in &settings.nodes {
             paths.extend([node.cert.clone(), node.key.clone(), node.conf.clone()]);
         }
+        if settings.kubernetes.is_some() {
+            paths.extend([
+                crate::kubernetes::SERVER_CERT.to_owned(),
+                crate::kubernetes::SERVER_KEY.to_owned(),
+            ]);
+        }
         let mut files = HashMap::new();
         for rel in paths {
             let path = settings.out_dir.join(&rel);

@@ -14,6 +14,7 @@ pub mod escape;
 pub mod existing;
 pub mod fixtures;
 pub mod folder;
+pub mod kubernetes;
 pub mod layout;
 mod live;
 pub mod manifest;

@@ -41,6 +41,8 @@ pub struct Pki {
     /// One per node, in the order of `Settings::nodes`.
     pub servers: Vec<CertKey>,
     pub client: CertKey,
+    /// `--kubernetes`: the pods' server certificate (every pod and Service name).
+    pub kubernetes: Option<CertKey>,
 }
 
 /// What a leaf certificate is for.
@@ -65,7 +67,13 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         .nodes
         .iter()
         .map(|n| n.cert.as_str())
-        .chain([layout::CLIENT_CERT]);
+        .chain([layout::CLIENT_CERT])
+        .chain(
+            settings
+                .kubernetes
+                .as_ref()
+                .map(|_| crate::kubernetes::SERVER_CERT),
+        );
     let must_sign =
         fixtures || settings.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
     let (issuer, ca) = ca(settings, existing, now, must_sign)?;
@@ -120,12 +128,33 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         },
         now,
     )?;
+    // Pods dial each other (bus, replication) with it, so it is a client certificate too.
+    let kubernetes = match &settings.kubernetes {
+        Some(k8s) => {
+            let sans = k8s.sans(settings.nodes.len());
+            let service = k8s.service_fqdn(&k8s.name);
+            let spec = LeafSpec {
+                cert_path: crate::kubernetes::SERVER_CERT,
+                key_path: crate::kubernetes::SERVER_KEY,
+                common_name: &service,
+                sans: &sans,
+                usages: vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ],
+                dialled: Some(&service),
+            };
+            Some(leaf(settings, issuer.as_ref(), &ca, existing, &spec, now)?)
+        }
+        None => None,
+    };
     Ok(Pki {
         issuer,
         now,
         ca,
         servers,
         client,
+        kubernetes,
     })
 }
 

@@ -94,6 +94,8 @@ pub struct Settings {
     /// Who owns the generated files; the container runs as this user so that it can
     /// read the 0600 keys without them being made readable to anyone else.
     pub owner: (u32, u32),
+    /// `--kubernetes`: write the same setup as manifests too.
+    pub kubernetes: Option<crate::kubernetes::options::Kubernetes>,
 }
 
 impl Settings {
@@ -257,6 +259,7 @@ impl Settings {
 
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
+        let kubernetes = crate::kubernetes::options::resolve(&args.kubernetes, name, p.auth)?;
 
         Ok(Settings {
             profile: name.to_owned(),
@@ -288,6 +291,7 @@ impl Settings {
                 _ => None,
             },
             owner: process_owner(),
+            kubernetes,
         })
     }
 }

@@ -86,11 +86,15 @@ pub(crate) fn app_url(s: &Settings, password: &str) -> String {
     .text()
 }
 
-/// For `verify`: what in `.env`'s REDIS_URL disagrees with its other values (never the
-/// password itself). `None` when it agrees or is absent (folders made before it existed).
-pub(crate) fn check(env: &BTreeMap<String, String>) -> Option<String> {
+/// REDIS_URL for an app environment given by its other REDIS_* values (the app Secret of
+/// the Kubernetes manifests, whose paths are the app pod's).
+pub(crate) fn for_env(env: &BTreeMap<String, String>) -> String {
+    from_env(env).text()
+}
+
+/// The URL the other REDIS_* values of an app environment make.
+fn from_env(env: &BTreeMap<String, String>) -> Url {
     let get = |k: &str| env.get(k).map(String::as_str).unwrap_or("");
-    let actual = env.get("REDIS_URL")?;
     // Booleans in every form the app (pydantic) accepts, as verify reads them.
     let flag = |k: &str| crate::envcheck::parse_bool(get(k)).unwrap_or(false);
     let cluster = flag("REDIS_CLUSTER_MODE");
@@ -113,13 +117,20 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> Option<String> {
             get("REDIS_SSL_KEYFILE"),
         ]
     });
-    let want = Url::new(
+    Url::new(
         user,
         get("REDIS_PASSWORD"),
         &address,
         (!cluster).then(|| get("REDIS_DB")),
         tls,
-    );
+    )
+}
+
+/// For `verify`: what in `.env`'s REDIS_URL disagrees with its other values (never the
+/// password itself). `None` when it agrees or is absent (folders made before it existed).
+pub(crate) fn check(env: &BTreeMap<String, String>) -> Option<String> {
+    let actual = env.get("REDIS_URL")?;
+    let want = from_env(env);
     if *actual == want.text() {
         return None;
     }

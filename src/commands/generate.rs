@@ -91,6 +91,7 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
             crate::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
         }
     }
+    crate::kubernetes::add(&settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
     if let (true, Some(pki)) = (fixtures, &pki) {
         crate::fixtures::add(&settings, pki, &mut bundle)?;
     }

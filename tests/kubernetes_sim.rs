@@ -1,0 +1,844 @@
+//! The Kubernetes manifests, run: each pod of the StatefulSet as its own container on a
+//! Docker network, with the pod's names as network aliases, the Secret and ConfigMap
+//! contents mounted where the manifests mount them, and the manifests' command and args
+//! ($(VAR) expanded as the kubelet does). Then the Job's command, an app container that
+//! uses only the app Secret (TLS, hostname checks on), a stopped master, and a restart of
+//! every pod with a new IP.
+//!
+//! Needs DOCKER_HOST (a running engine) and KIMERA_TEST_IMAGE (a local Redis 7 image
+//! with sh, getent, awk and python3, such as the one scripts/test.sh builds); skipped
+//! without them, a failure under CI=true. The translator below is test code on purpose:
+//! it only copies what the manifests say, so a wrong mount path, name or SAN fails here.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const PREFIX: &str = "kimera-k8s-sim-";
+
+fn engine() -> Option<String> {
+    let host = std::env::var("DOCKER_HOST").ok();
+    let image = std::env::var("KIMERA_TEST_IMAGE").ok();
+    match (host, image) {
+        (Some(_), Some(image)) => Some(image),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "DOCKER_HOST and KIMERA_TEST_IMAGE are not set; under CI=true that is a failure (run scripts/test.sh)"
+            );
+            eprintln!("skipping: DOCKER_HOST and KIMERA_TEST_IMAGE are not set");
+            None
+        }
+    }
+}
+
+fn docker(args: &[String]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs")
+}
+
+fn docker_ok(args: &[String]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A Docker network and the containers on it, removed when dropped (also on failure).
+struct Sim {
+    id: String,
+    net: String,
+    subnet: String,
+    image: String,
+    containers: Vec<String>,
+    work: PathBuf,
+    objects: Vec<Value>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = docker(&strings(&["rm", "-f", "-v", c]));
+        }
+        let _ = docker(&strings(&["network", "rm", &self.net]));
+    }
+}
+
+/// A tiny DNS server answering every name it is asked with NXDOMAIN: Docker's embedded DNS
+/// forwards names it does not know there, and would otherwise take 40 s to give up on a
+/// stopped pod's name (CoreDNS answers at once).
+const NXDOMAIN_SERVER: &str = r#"
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 53))
+while True:
+    d, a = s.recvfrom(4096)
+    if len(d) < 12:
+        continue
+    i = 12
+    while i < len(d) and d[i] != 0:
+        i += d[i] + 1
+    q = d[12:i + 5]
+    s.sendto(d[:2] + bytes([0x80 | (d[2] & 0x79), 0x83]) + b"\x00\x01" + b"\x00" * 6 + q, a)
+"#;
+
+impl Sim {
+    fn new(image: &str, work: &Path, objects: Vec<Value>) -> Sim {
+        let pid = std::process::id();
+        let id = format!(
+            "{}{pid}-{}",
+            PREFIX,
+            work.file_name().unwrap().to_str().unwrap()
+        );
+        // One /24 per simulation: both tests of this process get their own.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let subnet = format!("10.{}.{}", 200 + pid % 50, (pid / 50 * 4 + n) % 250);
+        let mut sim = Sim {
+            net: id.clone(),
+            id,
+            subnet: subnet.clone(),
+            image: image.to_owned(),
+            containers: Vec::new(),
+            work: work.to_path_buf(),
+            objects,
+        };
+        docker_ok(&strings(&[
+            "network",
+            "create",
+            "--internal",
+            "--subnet",
+            &format!("{subnet}.0/24"),
+            &sim.net,
+        ]));
+        let dns = format!("{}-dns", sim.id);
+        sim.containers.push(dns.clone());
+        docker_ok(&strings(&[
+            "run",
+            "-d",
+            "--name",
+            &dns,
+            "--network",
+            &sim.net,
+            "--ip",
+            &sim.dns_ip(),
+            image,
+            "python3",
+            "-c",
+            NXDOMAIN_SERVER,
+        ]));
+        sim
+    }
+
+    fn dns_ip(&self) -> String {
+        format!("{}.2", self.subnet)
+    }
+
+    fn object(&self, kind: &str, name: &str) -> &Value {
+        self.objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in the manifests"))
+    }
+
+    /// Write each Secret/ConfigMap volume of `spec` as kubelet would: a folder of its keys
+    /// (or the listed items), group fsGroup, the manifest's defaultMode.
+    fn volumes(&self, owner: &str, spec: &Value) -> BTreeMap<String, PathBuf> {
+        let fs_group = spec["securityContext"]["fsGroup"].as_u64().unwrap() as u32;
+        let mut out = BTreeMap::new();
+        for vol in spec["volumes"].as_array().unwrap() {
+            let name = vol["name"].as_str().unwrap();
+            let (source, data, items, mode) = if let Some(s) = vol.get("secret") {
+                let o = self.object("Secret", s["secretName"].as_str().unwrap());
+                (
+                    s,
+                    &o["stringData"],
+                    &s["items"],
+                    s["defaultMode"].as_u64().unwrap_or(0o644),
+                )
+            } else if let Some(c) = vol.get("configMap") {
+                let o = self.object("ConfigMap", c["name"].as_str().unwrap());
+                (
+                    c,
+                    &o["data"],
+                    &c["items"],
+                    c["defaultMode"].as_u64().unwrap_or(0o644),
+                )
+            } else {
+                panic!("volume {vol} is neither a Secret nor a ConfigMap");
+            };
+            let _ = source;
+            let dir = self.work.join("volumes").join(owner).join(name);
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            let files: Vec<(String, String)> = match items.as_array() {
+                Some(list) => list
+                    .iter()
+                    .map(|i| {
+                        (
+                            i["key"].as_str().unwrap().to_owned(),
+                            i["path"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect(),
+                None => data
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|k| (k.clone(), k.clone()))
+                    .collect(),
+            };
+            for (key, path) in files {
+                let f = dir.join(&path);
+                fs::write(
+                    &f,
+                    data[&key]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no key {key}")),
+                )
+                .unwrap();
+                chown(&f, Some(0), Some(fs_group)).unwrap();
+                fs::set_permissions(&f, fs::Permissions::from_mode(mode as u32)).unwrap();
+            }
+            chown(&dir, Some(0), Some(fs_group)).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+            out.insert(name.to_owned(), dir);
+        }
+        out
+    }
+
+    /// `docker run` arguments for one container of a pod spec, as the kubelet would run it.
+    fn run_args(
+        &mut self,
+        container_name: &str,
+        pod: &str,
+        ip: Option<&str>,
+        aliases: &[String],
+        spec: &Value,
+        data: Option<&Path>,
+    ) -> Vec<String> {
+        let c = &spec["containers"][0];
+        let sc = &spec["securityContext"];
+        let vols = self.volumes(pod, spec);
+        let mut env = BTreeMap::new();
+        for e in c["env"].as_array().into_iter().flatten() {
+            let value = match e["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
+                Some("metadata.name") => pod.to_owned(),
+                Some("status.podIP") => ip.unwrap_or_default().to_owned(),
+                Some(other) => panic!("fieldRef {other} is not simulated"),
+                None => e["value"].as_str().unwrap().to_owned(),
+            };
+            env.insert(e["name"].as_str().unwrap().to_owned(), value);
+        }
+        let expand = |s: &str| {
+            let mut out = s.to_owned();
+            for (k, v) in &env {
+                out = out.replace(&format!("$({k})"), v);
+            }
+            out
+        };
+        let mut a = strings(&["run", "--name", container_name, "--network", &self.net]);
+        if let Some(ip) = ip {
+            a.extend(strings(&["--ip", ip]));
+        }
+        a.extend(strings(&[
+            "--hostname",
+            pod,
+            "--dns",
+            &self.dns_ip(),
+            "--dns-opt",
+            "ndots:5",
+        ]));
+        let ns = self.objects[0]["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("kimera")
+            .to_owned();
+        for search in [
+            format!("{ns}.svc.cluster.local"),
+            "svc.cluster.local".into(),
+            "cluster.local".into(),
+        ] {
+            a.extend(["--dns-search".into(), search]);
+        }
+        for alias in aliases {
+            a.extend(["--network-alias".into(), alias.clone()]);
+        }
+        let uid = sc["runAsUser"].as_u64().unwrap();
+        let gid = sc["runAsGroup"].as_u64().unwrap();
+        let fs_group = sc["fsGroup"].as_u64().unwrap();
+        a.extend(strings(&[
+            "--user",
+            &format!("{uid}:{gid}"),
+            "--group-add",
+            &fs_group.to_string(),
+        ]));
+        let csc = &c["securityContext"];
+        if csc["readOnlyRootFilesystem"] == true {
+            a.push("--read-only".into());
+        }
+        if csc["capabilities"]["drop"] == serde_json::json!(["ALL"]) {
+            a.extend(strings(&["--cap-drop", "ALL"]));
+        }
+        if csc["allowPrivilegeEscalation"] == false {
+            a.extend(strings(&["--security-opt", "no-new-privileges"]));
+        }
+        for (k, v) in &env {
+            a.extend(["-e".into(), format!("{k}={v}")]);
+        }
+        for m in c["volumeMounts"].as_array().unwrap() {
+            assert!(
+                m.get("subPath").is_none(),
+                "subPath cannot be simulated: {m}"
+            );
+            let name = m["name"].as_str().unwrap();
+            let target = m["mountPath"].as_str().unwrap();
+            let host = match vols.get(name) {
+                Some(dir) => dir.clone(),
+                None => {
+                    assert_eq!(name, "data", "volume {name} is not defined");
+                    data.expect("a data volume").to_path_buf()
+                }
+            };
+            let ro = if m["readOnly"] == true { ":ro" } else { "" };
+            a.extend(["-v".into(), format!("{}:{target}{ro}", host.display())]);
+        }
+        let command: Vec<String> = c["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| expand(v.as_str().unwrap()))
+            .collect();
+        a.extend([
+            "--entrypoint".into(),
+            command[0].clone(),
+            self.image.clone(),
+        ]);
+        a.extend(command[1..].iter().cloned());
+        for arg in c["args"].as_array().into_iter().flatten() {
+            a.push(expand(arg.as_str().unwrap()));
+        }
+        self.containers.push(container_name.to_owned());
+        a
+    }
+}
+
+struct Cluster {
+    sim: Sim,
+    pods: Vec<String>,
+    sts: Value,
+    ns: String,
+    headless: String,
+    service: String,
+    /// Each pod's current IP.
+    ips: BTreeMap<String, String>,
+}
+
+impl Cluster {
+    fn container(&self, pod: &str) -> String {
+        format!("{}-{pod}", self.sim.id)
+    }
+
+    fn aliases(&self, pod: &str) -> Vec<String> {
+        let d = "svc.cluster.local";
+        let (ns, h, s) = (&self.ns, &self.headless, &self.service);
+        vec![
+            format!("{pod}.{h}.{ns}.{d}"),
+            format!("{pod}.{h}"),
+            s.clone(),
+            format!("{s}.{ns}"),
+            format!("{s}.{ns}.{d}"),
+            h.clone(),
+            format!("{h}.{ns}.{d}"),
+        ]
+    }
+
+    /// Start every pod (`generation` picks fresh IPs: a restart gives pods new addresses).
+    fn start_pods(&mut self, generation: u8) {
+        let spec = self.sts["spec"]["template"]["spec"].clone();
+        for (i, pod) in self.pods.clone().iter().enumerate() {
+            let ip = format!(
+                "{}.{}",
+                self.sim.subnet,
+                10 + usize::from(generation) * 40 + i
+            );
+            let data = self.sim.work.join("pvc").join(pod);
+            if !data.exists() {
+                fs::create_dir_all(&data).unwrap();
+                let fs_group = spec["securityContext"]["fsGroup"].as_u64().unwrap() as u32;
+                let uid = spec["securityContext"]["runAsUser"].as_u64().unwrap() as u32;
+                chown(&data, Some(uid), Some(fs_group)).unwrap();
+                fs::set_permissions(&data, fs::Permissions::from_mode(0o770)).unwrap();
+            }
+            self.ips.insert(pod.clone(), ip.clone());
+            let name = self.container(pod);
+            let aliases = self.aliases(pod);
+            let mut args = self
+                .sim
+                .run_args(&name, pod, Some(&ip), &aliases, &spec, Some(&data));
+            args.insert(1, "-d".into());
+            docker_ok(&args);
+        }
+    }
+
+    /// Delete every pod as Kubernetes does: SIGTERM and a grace period (Redis saves its
+    /// snapshot to the data volume), then the container is gone.
+    fn remove_pods(&mut self) {
+        let mut stop = strings(&["stop", "-t", "20"]);
+        stop.extend(self.pods.iter().map(|p| self.container(p)));
+        docker_ok(&stop);
+        for pod in &self.pods {
+            let name = self.container(pod);
+            docker_ok(&strings(&["rm", "-f", &name]));
+            self.sim.containers.retain(|c| *c != name);
+        }
+    }
+
+    /// The readiness probe's own command with its last word (`ping`) replaced by `cmd`,
+    /// run in the pod: the probes' TLS files and password file are exercised too.
+    fn probe(&self, pod: &str, cmd: &str) -> Output {
+        let c = &self.sts["spec"]["template"]["spec"]["containers"][0];
+        let argv: Vec<String> = c["readinessProbe"]["exec"]["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        let mut argv = argv;
+        let last = argv.pop().unwrap();
+        let line = last
+            .strip_suffix(" ping")
+            .expect("the probe ends in ping")
+            .to_owned()
+            + " "
+            + cmd;
+        argv.push(line);
+        let mut a = strings(&["exec", &self.container(pod)]);
+        a.extend(argv);
+        docker(&a)
+    }
+
+    fn wait_ready(&self, pods: &[String], limit: Duration) {
+        let start = Instant::now();
+        for pod in pods {
+            loop {
+                let out = self.probe(pod, "ping");
+                if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "PONG" {
+                    break;
+                }
+                if start.elapsed() > limit {
+                    let logs = docker(&strings(&["logs", &self.container(pod)]));
+                    panic!(
+                        "{pod} not ready after {limit:?}: {}{}\nlogs: {}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr),
+                        String::from_utf8_lossy(&logs.stdout),
+                        String::from_utf8_lossy(&logs.stderr)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+
+    fn cluster_states(&self) -> Vec<String> {
+        self.pods
+            .iter()
+            .map(|p| {
+                let out = self.probe(p, "cluster info");
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("cluster_state:").map(str::to_owned))
+                    .unwrap_or_else(|| "unreachable".into())
+            })
+            .collect()
+    }
+
+    /// Every node says cluster_state:ok and lists all nodes, none failing, each at the
+    /// pod's current IP. (cluster_state alone says ok for a few seconds after a restart,
+    /// before the nodes notice that their peers' old addresses are dead.)
+    fn settled(&self) -> Result<(), String> {
+        for (pod, state) in self.pods.iter().zip(self.cluster_states()) {
+            if state != "ok" {
+                return Err(format!("{pod}: cluster_state:{state}"));
+            }
+            let table =
+                String::from_utf8_lossy(&self.probe(pod, "cluster nodes").stdout).into_owned();
+            let lines: Vec<&str> = table
+                .lines()
+                .filter(|l| l.split_whitespace().count() >= 8)
+                .collect();
+            if lines.len() != self.pods.len() {
+                return Err(format!("{pod} knows {} nodes:\n{table}", lines.len()));
+            }
+            for l in lines {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let (ipport, host) = f[1].split_once(',').ok_or(format!("no hostname: {l}"))?;
+                let ip = ipport.rsplit_once(':').unwrap().0;
+                let peer = host.split('.').next().unwrap();
+                if f[2].contains("fail")
+                    || f[7] != "connected"
+                    || self.ips.get(peer).map(String::as_str) != Some(ip)
+                {
+                    return Err(format!(
+                        "{pod} sees {l} (current IP of {peer}: {:?})",
+                        self.ips.get(peer)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Run the Job's container to completion; returns (success, output).
+    fn run_job(&mut self, job: &Value, n: usize) -> (bool, String) {
+        let spec = job["spec"]["template"]["spec"].clone();
+        let name = format!("{}-job-{n}", self.sim.id);
+        let pod = format!("{}-{n}", job["metadata"]["name"].as_str().unwrap());
+        let args = self.sim.run_args(&name, &pod, None, &[], &spec, None);
+        let out = docker(&args);
+        let _ = docker(&strings(&["rm", "-f", &name]));
+        self.sim.containers.retain(|c| *c != name);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    }
+
+    /// The app: a container with only the app Secret as its environment (envFrom) and the
+    /// client TLS Secret mounted where the app Secret says, running redis-py with
+    /// hostname checks on. `mode` is write (then read) or read.
+    fn app(&mut self, n: usize, mode: &str) -> (bool, String) {
+        let name = format!("{}-app-{n}", self.sim.id);
+        let app_secret = self
+            .sim
+            .objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "Secret" && o["metadata"]["name"].as_str().unwrap().ends_with("-app")
+            })
+            .unwrap()
+            .clone();
+        let env_file = self.sim.work.join(format!("app-{n}.env"));
+        let mut text = String::new();
+        for (k, v) in app_secret["stringData"].as_object().unwrap() {
+            text.push_str(&format!("{k}={}\n", v.as_str().unwrap()));
+        }
+        fs::write(&env_file, text).unwrap();
+        let client_tls = self
+            .sim
+            .objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "Secret"
+                    && o["metadata"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("-client-tls")
+            })
+            .cloned();
+        let mount = app_secret["stringData"]["REDIS_CA_CERTS"]
+            .as_str()
+            .unwrap()
+            .rsplit_once('/')
+            .map(|(d, _)| d.to_owned());
+        let site = site_packages();
+        let mut a = strings(&[
+            "run",
+            "--name",
+            &name,
+            "--network",
+            &self.sim.net,
+            "--dns",
+            &self.sim.dns_ip(),
+            "--dns-opt",
+            "ndots:5",
+            "--user",
+            "999:999",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--env-file",
+        ]);
+        a.push(env_file.display().to_string());
+        a.extend([
+            "-e".into(),
+            "PYTHONPATH=/opt/site".into(),
+            "-e".into(),
+            "PYTHONDONTWRITEBYTECODE=1".into(),
+        ]);
+        a.extend(["-v".into(), format!("{}:/opt/site:ro", site.display())]);
+        if let (Some(secret), Some(dir)) = (client_tls, mount) {
+            let host = self.sim.work.join("volumes").join("app");
+            fs::create_dir_all(&host).unwrap();
+            for (k, v) in secret["stringData"].as_object().unwrap() {
+                let f = host.join(k);
+                fs::write(&f, v.as_str().unwrap()).unwrap();
+                chown(&f, Some(0), Some(999)).unwrap();
+                fs::set_permissions(&f, fs::Permissions::from_mode(0o440)).unwrap();
+            }
+            a.extend(["-v".into(), format!("{}:{dir}:ro", host.display())]);
+        }
+        a.extend([
+            self.sim.image.clone(),
+            "python3".into(),
+            "-c".into(),
+            APP.into(),
+            mode.into(),
+        ]);
+        self.sim.containers.push(name.clone());
+        let out = docker(&a);
+        let _ = docker(&strings(&["rm", "-f", &name]));
+        self.sim.containers.retain(|c| *c != name);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+}
+
+/// redis-py from the test virtualenv (pure Python): the app container imports it.
+fn site_packages() -> PathBuf {
+    let python = PathBuf::from(python_bin());
+    let venv = python
+        .parent()
+        .and_then(|b| b.parent())
+        .map(Path::to_path_buf)
+        .filter(|v| v.join("lib").exists())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-python"));
+    let lib = venv.join("lib");
+    let py = fs::read_dir(&lib)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("python3")
+        })
+        .expect("a python3.x folder in the venv");
+    py.join("site-packages")
+}
+
+/// The KIMERA app's way to connect, from the app Secret's variables only.
+const APP: &str = r#"
+import os, sys, redis
+from redis.cluster import RedisCluster, ClusterNode
+e = os.environ
+kw = dict(username=e["REDIS_USERNAME"], password=e["REDIS_PASSWORD"],
+          socket_timeout=float(e["REDIS_SOCKET_TIMEOUT"]),
+          socket_connect_timeout=float(e["REDIS_SOCKET_CONNECT_TIMEOUT"]),
+          decode_responses=True)
+if e["REDIS_SSL"] == "true":
+    kw.update(ssl=True, ssl_certfile=e["REDIS_SSL_CERTFILE"], ssl_keyfile=e["REDIS_SSL_KEYFILE"],
+              ssl_ca_certs=e["REDIS_CA_CERTS"], ssl_cert_reqs=e["REDIS_CERT_REQS"],
+              ssl_check_hostname=True)
+if e["REDIS_CLUSTER_MODE"] == "true":
+    nodes = [ClusterNode(h, int(p)) for h, p in (n.rsplit(":", 1) for n in e["REDIS_CLUSTER_NODES"].split(","))]
+    r = RedisCluster(startup_nodes=nodes, **kw)
+    owners = {r.get_node_from_key("k%d" % i).name for i in range(200)}
+else:
+    r = redis.Redis(host=e["REDIS_HOST"], port=int(e["REDIS_PORT"]), db=int(e["REDIS_DB"]), **kw)
+    owners = {e["REDIS_HOST"]}
+if sys.argv[1] == "write":
+    for i in range(200):
+        r.set("k%d" % i, "v%d" % i)
+bad = [i for i in range(200) if r.get("k%d" % i) != "v%d" % i]
+print("owners=%d bad=%d hosts=%s" % (len(owners), len(bad), ",".join(sorted(owners))))
+sys.exit(1 if bad else 0)
+"#;
+
+fn load(dir: &Path) -> Vec<Value> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("kubernetes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter(|p| !p.ends_with("kustomization.yaml"))
+        .map(|p| serde_norway::from_str(&fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
+}
+
+fn cluster_for(image: &str, work: &Path, dir: &Path) -> (Cluster, Option<Value>) {
+    let objects = load(dir);
+    let sts = objects
+        .iter()
+        .find(|o| o["kind"] == "StatefulSet")
+        .unwrap()
+        .clone();
+    let job = objects.iter().find(|o| o["kind"] == "Job").cloned();
+    let name = sts["metadata"]["name"].as_str().unwrap().to_owned();
+    let ns = sts["metadata"]["namespace"].as_str().unwrap().to_owned();
+    let n = sts["spec"]["replicas"].as_u64().unwrap() as usize;
+    let headless = sts["spec"]["serviceName"].as_str().unwrap().to_owned();
+    let service = objects
+        .iter()
+        .find(|o| o["kind"] == "Service" && o["spec"]["clusterIP"] != "None")
+        .unwrap()["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cluster = Cluster {
+        sim: Sim::new(image, work, objects),
+        pods: (0..n).map(|i| format!("{name}-{i}")).collect(),
+        sts,
+        ns,
+        headless,
+        service,
+        ips: BTreeMap::new(),
+    };
+    (cluster, job)
+}
+
+#[test]
+fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips() {
+    let Some(image) = engine() else { return };
+    let tmp = tempdir();
+    let dir = tmp.path().join("bundle");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--replicas",
+        "1",
+        "--nodes",
+        "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006",
+        "--kubernetes",
+        "--namespace",
+        "sim",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let work = tmp.path().join("cl");
+    fs::create_dir_all(&work).unwrap();
+    let (mut c, job) = cluster_for(&image, &work, &dir);
+    let job = job.expect("a cluster has a Job");
+    let t0 = Instant::now();
+    c.start_pods(0);
+    c.wait_ready(&c.pods.clone(), Duration::from_secs(60));
+
+    let (ok, out) = c.run_job(&job, 1);
+    assert!(
+        ok && out.contains("Forming the cluster") && out.contains("healthy"),
+        "the Job failed:\n{out}"
+    );
+    let (ok, out) = c.run_job(&job, 2);
+    assert!(
+        ok && out.contains("already formed") && !out.contains("Forming"),
+        "the Job run again:\n{out}"
+    );
+    assert_eq!(c.settled(), Ok(()));
+    eprintln!("formed after {:?}", t0.elapsed());
+
+    let (ok, out) = c.app(1, "write");
+    assert!(ok && out.contains("owners=3 bad=0"), "the app:\n{out}");
+    // Slots are served under the pods' names, which the certificate carries.
+    assert!(
+        out.contains(".kimera-redis-headless.sim.svc.cluster.local"),
+        "{out}"
+    );
+
+    // Stop a master: its replica takes over, the app still reads every key.
+    let master = c
+        .pods
+        .iter()
+        .find(|p| String::from_utf8_lossy(&c.probe(p, "role").stdout).starts_with("master"))
+        .unwrap()
+        .clone();
+    docker_ok(&strings(&["stop", "-t", "2", &c.container(&master)]));
+    let t1 = Instant::now();
+    loop {
+        let (ok, out) = c.app(2, "read");
+        if ok {
+            assert!(out.contains("owners=3 bad=0"), "{out}");
+            break;
+        }
+        assert!(
+            t1.elapsed() < Duration::from_secs(90),
+            "no failover after {master} stopped:\n{out}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    eprintln!("failover of {master} after {:?}", t1.elapsed());
+
+    // Every pod restarts with a new IP (a node-pool upgrade): the start script refreshes
+    // the peers' addresses, the cluster returns to ok and keeps every key.
+    c.remove_pods();
+    let t2 = Instant::now();
+    c.start_pods(1);
+    c.wait_ready(&c.pods.clone(), Duration::from_secs(60));
+    // The Job, run at once, while the cluster settles: it must neither form a second
+    // cluster nor call it healthy before every node has found its peers again.
+    let (ok, out) = c.run_job(&job, 3);
+    assert!(
+        ok && out.contains("already formed") && !out.contains("Forming"),
+        "the Job right after the restart:\n{out}"
+    );
+    assert_eq!(
+        c.settled(),
+        Ok(()),
+        "the Job said healthy too early:\n{out}"
+    );
+    eprintln!(
+        "the Job saw the cluster healthy {:?} after restarting every pod",
+        t2.elapsed()
+    );
+    let (ok, out) = c.app(3, "read");
+    assert!(
+        ok && out.contains("owners=3 bad=0"),
+        "after the restart:\n{out}"
+    );
+    eprintln!("whole run {:?}", t0.elapsed());
+}
+
+#[test]
+fn production_tls_runs_as_one_pod_and_keeps_its_keys_across_a_restart() {
+    let Some(image) = engine() else { return };
+    let tmp = tempdir();
+    let dir = tmp.path().join("bundle");
+    generate(&[
+        "--profile",
+        "production-tls",
+        "--kubernetes",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let work = tmp.path().join("pt");
+    fs::create_dir_all(&work).unwrap();
+    let (mut c, job) = cluster_for(&image, &work, &dir);
+    assert!(job.is_none());
+    assert_eq!(c.pods.len(), 1);
+    c.start_pods(0);
+    c.wait_ready(&c.pods.clone(), Duration::from_secs(30));
+    let (ok, out) = c.app(1, "write");
+    assert!(
+        ok && out.contains("bad=0") && out.contains("hosts=kimera-redis.kimera.svc.cluster.local"),
+        "the app:\n{out}"
+    );
+    // A restart with a new IP (SIGTERM saves the snapshot to the data volume).
+    c.remove_pods();
+    c.start_pods(1);
+    c.wait_ready(&c.pods.clone(), Duration::from_secs(30));
+    let (ok, out) = c.app(2, "read");
+    assert!(ok && out.contains("bad=0"), "after the restart:\n{out}");
+}
