@@ -1,16 +1,17 @@
-//! The only code that writes to the disk. Every file is staged as a temporary file in
-//! its own folder with its final mode, and only when all are staged are they renamed
-//! into place: a failure part-way leaves the output folder as it was.
+//! The only code that writes to the disk. Every file is staged with its final mode in one
+//! staging folder, and only when all are staged and a journal is written are they
+//! renamed into place (`journal`): a failure or a kill part-way leaves the old state, or
+//! a state the next run finishes.
 
 use std::fs::{self, DirBuilder, Permissions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use tempfile::NamedTempFile;
-
 use crate::bundle::{Bundle, Entry, Kind};
 use crate::error::{Error, Result};
+use crate::journal::Staging;
+use crate::lock::FolderLock;
 
 /// What happens, or happened, to one entry of the bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -84,8 +85,14 @@ pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -
 }
 
 /// Write the bundle under `out_dir`: create what is missing, replace what `plan` says,
-/// keep the rest. Returns the action taken for each entry, in bundle order.
-pub fn write(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
+/// keep the rest. Returns the action taken for each entry, in bundle order. The caller
+/// holds `out_dir`'s lock (taken before it read the folder), so the plan stays true.
+pub fn write(
+    bundle: &Bundle,
+    out_dir: &Path,
+    policy: Policy,
+    _lock: &FolderLock,
+) -> Result<Vec<Action>> {
     let actions = plan(bundle, out_dir, policy)?;
     let mut made_dirs = Vec::new();
     let result = stage_and_commit(bundle, out_dir, &actions, &mut made_dirs);
@@ -105,108 +112,52 @@ fn stage_and_commit(
     actions: &[Action],
     made_dirs: &mut Vec<PathBuf>,
 ) -> Result<()> {
-    create_dirs(out_dir, 0o755, made_dirs)?;
     for (e, a) in bundle.entries.iter().zip(actions) {
         if e.kind == Kind::Dir && *a == Action::Create {
             create_dirs(&out_dir.join(&e.path), e.kind.mode(), made_dirs)?;
         }
     }
-    let mut staged = Vec::new();
-    for (e, a) in bundle.entries.iter().zip(actions) {
-        if e.kind != Kind::Dir && *a != Action::Keep {
-            staged.push((stage(out_dir, e)?, e, *a));
+    let mut files: Vec<&Entry> = bundle
+        .entries
+        .iter()
+        .zip(actions)
+        .filter(|(e, a)| e.kind != Kind::Dir && **a != Action::Keep)
+        .map(|(e, _)| e)
+        .collect();
+    if files.is_empty() {
+        return Ok(());
+    }
+    // Keys before the certificates that need them, the CA before the leaves it signs,
+    // and the files that point at certificates (configs, .env) last.
+    files.sort_by_key(|e| commit_rank(e));
+    for e in &files {
+        let parent = out_dir.join(&e.path);
+        if let Some(parent) = parent.parent() {
+            create_dirs(parent, 0o755, made_dirs)?;
         }
     }
-    // Commit: rename each into place. A file being replaced keeps a hard link to its old
-    // contents until the end, so that a failure part-way can put every file back.
-    let mut committed: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
-    for (tmp, e, a) in staged {
-        let target = out_dir.join(&e.path);
-        let result = commit_one(tmp, &target, a);
-        match result {
-            Ok(backup) => committed.push((target, backup)),
-            Err(err) => {
-                roll_back(&committed);
-                return Err(err);
-            }
+    let mut staging = Staging::new(out_dir)?;
+    for e in &files {
+        if let Err(err) = staging.stage(&e.path, &e.contents, e.kind.mode()) {
+            staging.discard();
+            return Err(err);
         }
     }
-    for (_, backup) in committed {
-        if let Some(b) = backup {
-            let _ = fs::remove_file(b);
-        }
-    }
-    Ok(())
+    staging.commit()
 }
 
-/// Rename `tmp` to `target`; for a replacement, first keep the old file reachable under a
-/// backup name and return it.
-fn commit_one(tmp: NamedTempFile, target: &Path, action: Action) -> Result<Option<PathBuf>> {
-    let fail =
-        |err: std::io::Error| Error::failed(format!("cannot write {}: {err}", target.display()));
-    let backup = if action == Action::Replace {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let backup = target.with_file_name(format!(
-            ".kimera-redis-init-old-{}-{name}",
-            std::process::id()
-        ));
-        let _ = fs::remove_file(&backup);
-        fs::hard_link(target, &backup)
-            .or_else(|_| fs::copy(target, &backup).map(drop))
-            .map_err(fail)?;
-        Some(backup)
-    } else {
-        None
-    };
-    let persisted = match action {
-        // Someone may have created the file since `plan`: do not clobber it then.
-        Action::Create => tmp.persist_noclobber(target).map(drop),
-        _ => tmp.persist(target).map(drop),
-    };
-    if let Err(err) = persisted {
-        if let Some(b) = &backup {
-            let _ = fs::remove_file(b);
-        }
-        return Err(fail(err.error));
+/// The order of renames in a commit (stable sort: bundle order within a rank).
+fn commit_rank(e: &Entry) -> u8 {
+    match e.kind {
+        Kind::CaKey => 0,
+        Kind::PrivateKey => 1,
+        Kind::CaCertificate => 2,
+        Kind::Certificate => 3,
+        Kind::Config | Kind::Script => 4,
+        Kind::Secret if e.path == crate::layout::ENV => 6,
+        Kind::Secret => 5,
+        Kind::Dir => 7,
     }
-    Ok(backup)
-}
-
-/// Undo the renames done so far, newest first: restore replaced files, remove new ones.
-fn roll_back(committed: &[(PathBuf, Option<PathBuf>)]) {
-    for (target, backup) in committed.iter().rev() {
-        match backup {
-            Some(b) => {
-                let _ = fs::rename(b, target);
-            }
-            None => {
-                let _ = fs::remove_file(target);
-            }
-        }
-    }
-}
-
-/// A temporary file beside the target, with the final mode and contents, synced.
-fn stage(out_dir: &Path, e: &Entry) -> Result<NamedTempFile> {
-    let target = out_dir.join(&e.path);
-    let dir = target.parent().unwrap_or(out_dir);
-    let fail =
-        |err: std::io::Error| Error::failed(format!("cannot write {}: {err}", target.display()));
-    let mode = Permissions::from_mode(e.kind.mode());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kimera-redis-init-")
-        .permissions(mode.clone())
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    // The mode given at creation is narrowed by the umask; set it exactly, still before
-    // any byte is written and before the file has its final name.
-    tmp.as_file().set_permissions(mode).map_err(fail)?;
-    tmp.write_all(&e.contents).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    Ok(tmp)
 }
 
 /// `mkdir -p` that records each folder it made and gives it exactly `mode`.

@@ -5,6 +5,7 @@ use crate::bundle::Bundle;
 use crate::cli::GenerateArgs;
 use crate::error::{Error, Result};
 use crate::existing::Existing;
+use crate::lock::FolderLock;
 use crate::manifest;
 use crate::pki;
 use crate::render;
@@ -61,6 +62,13 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
             settings.profile
         )));
     }
+    // One run at a time in a folder, from before it is read until it is written; taking
+    // the lock also finishes what a killed run left. A dry run writes nothing.
+    let lock = if settings.dry_run {
+        None
+    } else {
+        Some(FolderLock::acquire(&settings.out_dir)?)
+    };
     if settings.replace_ca && !fixtures && settings.out_dir.join(crate::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
@@ -101,11 +109,11 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
             settings.out_dir.display()
         )));
     }
-    let actions = if settings.dry_run {
-        planned
-    } else {
-        writer::write(&bundle, &settings.out_dir, policy)?
+    let actions = match &lock {
+        None => planned,
+        Some(lock) => writer::write(&bundle, &settings.out_dir, policy, lock)?,
     };
+    drop(lock);
     Ok(Outcome {
         settings,
         bundle,

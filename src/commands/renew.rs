@@ -15,12 +15,17 @@ use crate::cli::{KeyType, RenewArgs};
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
+use crate::lock::FolderLock;
 use crate::pki;
 use crate::settings::SanName;
 use crate::writer;
 
 pub fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
+    // Read the folder first (a path that is not a generated folder is refused without
+    // creating anything), then hold its lock: no other run changes it until written.
+    Folder::read(dir)?;
+    let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
     let days = u32::try_from(args.days)
         .ok()
@@ -122,7 +127,9 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             force: true,
             replace_ca: false,
         },
+        &lock,
     )?;
+    drop(lock);
     for line in report {
         println!("{line}");
     }

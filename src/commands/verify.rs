@@ -31,17 +31,24 @@ impl std::fmt::Display for Finding {
 
 /// Run the checks and print them; `Ok(true)` when the folder is clean.
 pub fn run(dir: &Path, warn_days: i64) -> Result<bool> {
-    let folder = Folder::read(dir)?;
+    // What a killed run left (issue 11: `journal`), reported before anything else.
+    let interrupted = crate::journal::leftovers(dir);
+    interrupted.iter().for_each(|line| println!("{line}"));
+    let folder = match Folder::read(dir) {
+        Err(_) if !interrupted.is_empty() => return Ok(false),
+        read => read?,
+    };
     let (findings, checks) = check(&folder, warn_days, OffsetDateTime::now_utc());
     for f in &findings {
         println!("{f}");
     }
-    if findings.is_empty() {
+    let problems = findings.len() + interrupted.len();
+    if problems == 0 {
         println!("ok: {} checks passed in {}", checks, dir.display());
     } else {
-        println!("{} problem(s) found in {}", findings.len(), dir.display());
+        println!("{problems} problem(s) found in {}", dir.display());
     }
-    Ok(findings.is_empty())
+    Ok(findings.is_empty() && interrupted.is_empty())
 }
 
 /// Every check on `folder`, as of `now`: the findings and how many checks ran.
