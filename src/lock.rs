@@ -23,8 +23,9 @@ pub(crate) const LOCK_FILE: &str = ".kimera-redis-init.lock";
 /// short enough that a stuck holder is reported promptly.
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 
-/// Held for the whole run; dropping it releases the lock. Folders this run created only
-/// to hold the lock are removed again when nothing else was written into them.
+/// Held for the whole run; dropping it releases the lock and removes the lock file.
+/// Folders this run created only to hold the lock are removed again when nothing else
+/// was written into them.
 pub struct FolderLock {
     file: File,
     path: PathBuf,
@@ -106,29 +107,18 @@ impl FolderLock {
 
 impl Drop for FolderLock {
     fn drop(&mut self) {
-        // Empty again, so that a folder does not change between two identical runs.
-        let _ = self.file.set_len(0);
-        // A run that wrote nothing leaves no folder behind that it made for the lock.
-        if let Some(dir) = self.created.last()
-            && only_lock_file(dir)
-        {
-            let _ = fs::remove_file(&self.path);
-            for d in self.created.iter().rev() {
-                if fs::remove_dir(d).is_err() {
-                    break;
-                }
+        // The lock file goes with the run, so that a folder holds only what the runs
+        // wrote into it (a run waiting on the removed file notices and starts again),
+        // and so do the folders this run made only to hold it, when nothing else was
+        // written into them.
+        let _ = fs::remove_file(&self.path);
+        for d in self.created.iter().rev() {
+            if fs::remove_dir(d).is_err() {
+                break;
             }
         }
         let _ = self.file.unlock();
     }
-}
-
-fn only_lock_file(dir: &Path) -> bool {
-    fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .filter_map(|e| e.ok())
-            .all(|e| e.file_name() == LOCK_FILE)
-    })
 }
 
 /// Open (or create, 0600) the lock file without following a symlink.

@@ -120,8 +120,10 @@ fn a_second_run_waits_a_bounded_time_and_names_the_holder() {
     // This test process holds the lock, as a run in progress would.
     let mut held = fs::OpenOptions::new()
         .write(true)
+        .create(true)
+        .truncate(true)
         .open(dir.join(".kimera-redis-init.lock"))
-        .expect("the lock file exists");
+        .expect("the lock file opens");
     held.lock().unwrap();
     write!(held, "{}\n", std::process::id()).unwrap();
     let before = snapshot(&dir);
@@ -153,6 +155,10 @@ fn a_second_run_waits_a_bounded_time_and_names_the_holder() {
     );
     held.unlock().unwrap();
     ok(&tool(&args, &["--force"]).output().unwrap(), "after unlock");
+    assert!(
+        !dir.join(".kimera-redis-init.lock").exists(),
+        "the lock file outlived the run"
+    );
     works(&dir, port, "after unlock");
 }
 
