@@ -11,11 +11,26 @@ use crate::layout;
 use crate::settings::Settings;
 
 /// The files of an earlier bundle that this run builds on, by relative path.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Existing {
     files: HashMap<String, String>,
     /// `--ca-cert` and `--ca-key`, read.
     external_ca: Option<(String, String)>,
+}
+
+/// Names only: the files hold keys and passwords.
+impl std::fmt::Debug for Existing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut files: Vec<&String> = self.files.keys().collect();
+        files.sort();
+        f.debug_struct("Existing")
+            .field("files", &files)
+            .field(
+                "external_ca",
+                &self.external_ca.as_ref().map(|_| crate::redact::Redacted),
+            )
+            .finish()
+    }
 }
 
 impl Existing {

@@ -18,6 +18,7 @@ pub mod lock;
 pub mod manifest;
 pub mod pki;
 pub mod profile;
+pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;
 pub mod secrets;

@@ -22,7 +22,7 @@ const BACKDATE: Duration = Duration::hours(1);
 const ORGANIZATION: &str = "KIMERA";
 
 /// A certificate with its private key, both PEM, and what it says.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CertKey {
     pub cert_pem: String,
     pub key_pem: String,
@@ -30,7 +30,6 @@ pub struct CertKey {
 }
 
 /// Everything a TLS profile needs.
-#[derive(Debug)]
 pub struct Pki {
     /// Signs more certificates under the same CA (fixtures); `None` when the CA key is
     /// not at hand and nothing had to be signed.
@@ -41,6 +40,31 @@ pub struct Pki {
     /// One per node, in the order of `Settings::nodes`.
     pub servers: Vec<CertKey>,
     pub client: CertKey,
+}
+
+impl std::fmt::Debug for CertKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertKey")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &crate::redact::Redacted)
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Pki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pki")
+            .field(
+                "issuer",
+                &self.issuer.as_ref().map(|_| crate::redact::Redacted),
+            )
+            .field("now", &self.now)
+            .field("ca", &self.ca)
+            .field("servers", &self.servers)
+            .field("client", &self.client)
+            .finish()
+    }
 }
 
 /// What a leaf certificate is for.

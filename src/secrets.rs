@@ -15,11 +15,22 @@ pub const ADMIN_USER: &str = "kimera_admin";
 /// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
 pub const REPLICA_USER: &str = "kimera_replica";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Secrets {
     pub app: String,
     pub admin: String,
     pub replica: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::redact::Redacted;
+        f.debug_struct("Secrets")
+            .field("app", &Redacted)
+            .field("admin", &Redacted)
+            .field("replica", &self.replica.as_ref().map(|_| Redacted))
+            .finish()
+    }
 }
 
 /// `None` for a profile without authentication.
