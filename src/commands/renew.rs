@@ -18,6 +18,7 @@ use crate::layout;
 use crate::lock::FolderLock;
 use crate::pki;
 use crate::settings::SanName;
+use crate::trust;
 use crate::writer;
 
 pub fn run(args: &RenewArgs) -> Result<()> {
@@ -50,13 +51,25 @@ pub fn run(args: &RenewArgs) -> Result<()> {
 
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
+    let ca_der = certinfo::from_pem(layout::CA_CERT, &ca.cert_pem)?.0;
+    let read = |r: &str| {
+        fs::read_to_string(dir.join(r))
+            .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
+    };
+    let mut left_alone = Vec::new();
     for rel in &folder.leaves {
         let key_rel = Folder::key_for(rel);
-        let read = |r: &str| {
-            fs::read_to_string(dir.join(r))
-                .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
+        let parsed = certinfo::from_pem(rel, &read(rel)?);
+        let (der, info) = match parsed.map_err(|e| e.to_string()).and_then(|(der, info)| {
+            ours(&folder, rel, &ca_der, &der, &info)?;
+            Ok((der, info))
+        }) {
+            Ok(ok) => ok,
+            Err(why) => {
+                left_alone.push(format!("left alone {rel}: {why}"));
+                continue;
+            }
         };
-        let (der, info) = certinfo::from_pem(rel, &read(rel)?)?;
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
@@ -120,6 +133,14 @@ pub fn run(args: &RenewArgs) -> Result<()> {
             }
         ));
     }
+    if report.is_empty() {
+        left_alone.iter().for_each(|l| println!("{l}"));
+        return Err(Error::usage(format!(
+            "{}: no certificate of this setup issued by {} to renew",
+            dir.display(),
+            layout::CA_CERT
+        )));
+    }
     writer::write(
         &bundle,
         dir,
@@ -130,7 +151,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
         &lock,
     )?;
     drop(lock);
-    for line in report {
+    for line in report.iter().chain(&left_alone) {
         println!("{line}");
     }
     println!(
@@ -197,6 +218,46 @@ fn load_ca(
             layout::CA_KEY
         ))),
     }
+}
+
+/// Whether `rel` is one of this setup's leaves, issued by the folder's CA: a server
+/// certificate of the layout or of a node, or the client certificate, that chains to
+/// `ca` for its usage (checked as of its own start, so expired ones are renewed) and has
+/// its key beside it. Anything else dropped into certs/ is not signed again.
+fn ours(
+    folder: &Folder,
+    rel: &str,
+    ca: &[u8],
+    der: &[u8],
+    info: &certinfo::CertInfo,
+) -> std::result::Result<(), String> {
+    let node_certs = folder.servers.iter().filter_map(|s| {
+        let name = s.rel.strip_prefix("nodes/")?.strip_suffix("/redis.conf")?;
+        Some(layout::node_cert(name))
+    });
+    let layout_cert = rel == layout::SERVER_CERT
+        || rel == layout::CLIENT_CERT
+        || node_certs.into_iter().any(|c| c == rel);
+    if !layout_cert {
+        return Err("not a certificate of this setup's layout".to_owned());
+    }
+    if !folder.dir.join(Folder::key_for(rel)).is_file() {
+        return Err(format!("its key {} is missing", Folder::key_for(rel)));
+    }
+    let usage = if rel == layout::CLIENT_CERT {
+        trust::Usage::Client
+    } else {
+        trust::Usage::Server
+    };
+    let at = info.not_before.unix_timestamp().max(0) as u64 + 1;
+    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(at));
+    trust::chains(ca, der, usage, at).map_err(|e| {
+        format!(
+            "not issued by {} for {} ({e})",
+            layout::CA_CERT,
+            usage.name()
+        )
+    })
 }
 
 /// The certificate's subject, attribute by attribute, to be issued again as it was.

@@ -1,0 +1,73 @@
+//! What issue 11 found when trying the tool as an attacker would: renew signing a
+//! foreign certificate, folders anyone can write, symlinks followed, inputs accepted
+//! but broken. Each is refused or left alone now.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl").args(args).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A self-signed certificate for www.bank.example with codeSigning, and its key.
+fn foreign_cert(dir: &Path, name: &str) {
+    let (crt, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    openssl(&[
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", key.to_str().unwrap(), "-out", crt.to_str().unwrap(), "-days", "30",
+        "-subj", "/CN=www.bank.example",
+        "-addext", "subjectAltName=DNS:*.bank.example,DNS:www.google.com",
+        "-addext", "extendedKeyUsage=codeSigning",
+    ]);
+}
+
+#[test]
+fn renew_leaves_certificates_not_issued_by_the_folder_ca_alone() {
+    if !have("openssl") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let certs = dir.join("certs");
+    foreign_cert(&certs, "bank");
+    // Also one under a name of the layout: the client certificate swapped for a foreign one.
+    foreign_cert(tmp.path(), "swapped");
+    fs::copy(tmp.path().join("swapped.crt"), certs.join("redis-client.crt")).unwrap();
+    fs::copy(tmp.path().join("swapped.key"), certs.join("redis-client.key")).unwrap();
+    let before_bank = fs::read(certs.join("bank.crt")).unwrap();
+    let before_client = fs::read(certs.join("redis-client.crt")).unwrap();
+    let before_server = fs::read(certs.join("redis-server.crt")).unwrap();
+
+    let out = run(&["renew", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("left alone certs/bank.crt"), "{stdout}");
+    assert!(stdout.contains("left alone certs/redis-client.crt"), "{stdout}");
+    assert_eq!(fs::read(certs.join("bank.crt")).unwrap(), before_bank);
+    assert_eq!(fs::read(certs.join("redis-client.crt")).unwrap(), before_client);
+    assert_ne!(fs::read(certs.join("redis-server.crt")).unwrap(), before_server);
+    // Nothing under the CA names the bank.
+    let issued = Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in"])
+        .arg(certs.join("redis-server.crt"))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&issued.stdout).contains("bank"));
+    // The renewed server still works with a proper client.
+    fs::remove_file(certs.join("bank.crt")).unwrap();
+    fs::remove_file(certs.join("bank.key")).unwrap();
+    let out = run(&["--profile", "production-tls", "--host", "localhost", "--port",
+        &port.to_string(), "--out", dir.to_str().unwrap(), "--force"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    if have("redis-server") {
+        let _server = Server::start(&dir.join("redis.conf"), port);
+        assert_eq!(ping(&app_client(&read_env(&dir))).ok().as_deref(), Some("PONG"));
+    }
+}
