@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod pki;
 pub mod profile;
 pub(crate) mod redact;
+pub(crate) mod safedir;
 pub mod redisconf;
 pub mod render;
 pub mod secrets;

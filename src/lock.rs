@@ -8,7 +8,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,7 @@ impl FolderLock {
                 created: std::mem::take(&mut created),
             };
             lock.write_pid()?;
+            crate::safedir::check_output_folder(dir)?;
             journal::recover(dir)?;
             return Ok(lock);
         }
@@ -158,7 +159,9 @@ fn create_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
     match DirBuilder::new().mode(0o755).create(dir) {
         Ok(()) => {
             made.push(dir.to_path_buf());
-            Ok(())
+            // Exactly 0755 whatever the umask: a group-writable folder is refused.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
+                .map_err(|e| Error::failed(format!("cannot create {}: {e}", dir.display())))
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         // The path itself is wrong (a file in the way, a name over 255 bytes): the

@@ -34,6 +34,9 @@ pub struct Policy {
 
 /// Decide, for each entry, what a run under `policy` does. Reads the disk, writes nothing.
 pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
+    for e in &bundle.entries {
+        crate::safedir::check_path(out_dir, &e.path, e.kind == Kind::Dir)?;
+    }
     bundle
         .entries
         .iter()

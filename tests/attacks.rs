@@ -5,6 +5,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -69,5 +70,43 @@ fn renew_leaves_certificates_not_issued_by_the_folder_ca_alone() {
     if have("redis-server") {
         let _server = Server::start(&dir.join("redis.conf"), port);
         assert_eq!(ping(&app_client(&read_env(&dir))).ok().as_deref(), Some("PONG"));
+    }
+}
+
+#[test]
+fn folders_others_can_write_are_refused_and_symlinks_are_not_followed() {
+    for (sub, mode) in [("", 0o777), ("certs", 0o777), ("nodes/127.0.0.1-7102/data", 0o770), ("nodes", 0o777)] {
+        let tmp = tempdir();
+        let dir = tmp.path().join("c");
+        let d = dir.to_str().unwrap().to_owned();
+        let args = ["--profile", "cluster", "--tls", "--nodes", "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103", "--out", &d];
+        generate(&args);
+        let target = if sub.is_empty() { dir.clone() } else { dir.join(sub) };
+        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).unwrap();
+        let before = snapshot(&dir);
+        let out = run(&[&args[..], &["--force"]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sub} at {mode:o}: {stderr}");
+        assert!(
+            stderr.contains(target.to_str().unwrap()) && stderr.contains("chmod go-w"),
+            "{stderr}"
+        );
+        assert_eq!(snapshot(&dir), before, "{sub}: the refused run changed the folder");
+    }
+    // A symlinked nodes/ (or certs/) is refused: node configs hold the replica password.
+    for sub in ["nodes", "certs"] {
+        let tmp = tempdir();
+        let dir = tmp.path().join("c");
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.join(sub)).unwrap();
+        let d = dir.to_str().unwrap();
+        let out = run(&["--profile", "cluster", "--tls", "--nodes", "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103", "--out", d]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sub}: {stderr}");
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0, "{sub}: wrote through the link");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "{sub}: wrote into the folder");
     }
 }
