@@ -84,7 +84,11 @@ fn check(path: &Path, top: bool) -> Result<()> {
              certificates or users.acl in it; allowed: a folder only its owner can write \
              (chmod go-w {})",
             path.display(),
-            if mode & 0o002 != 0 { "everyone" } else { "its group" },
+            if mode & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            },
             path.display()
         )));
     }

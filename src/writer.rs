@@ -5,7 +5,7 @@
 
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{Bundle, Entry, Kind};
@@ -69,6 +69,38 @@ pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Actio
         .collect()
 }
 
+/// The mode a report shows for an entry: as it is on disk for a kept file (not what a
+/// new one would get), otherwise the mode it is written with.
+pub(crate) fn mode_shown(settings: &crate::settings::Settings, e: &Entry, action: Action) -> u32 {
+    match action {
+        Action::Keep => on_disk_mode(&settings.out_dir.join(&e.path)).unwrap_or(e.kind.mode()),
+        _ => e.kind.mode(),
+    }
+}
+
+fn on_disk_mode(path: &Path) -> Option<u32> {
+    fs::symlink_metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Kept files that group or others may read or write although they should not (a key
+/// at 0644): (path, mode on disk, mode they should have). `--force` narrows them.
+pub fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<(String, u32, u32)> {
+    bundle
+        .entries
+        .iter()
+        .zip(actions)
+        .filter(|(e, a)| **a == Action::Keep && e.kind != Kind::Dir)
+        .filter_map(|(e, _)| {
+            let path = out_dir.join(&e.path);
+            let meta = fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
+            let mode = meta.permissions().mode() & 0o7777;
+            (mode & !e.kind.mode() != 0).then(|| (e.path.clone(), mode, e.kind.mode()))
+        })
+        .collect()
+}
+
 /// The rendered files (configs, secrets, scripts) that `plan` keeps although their
 /// contents on disk differ from what this run rendered: edited by hand, or written with
 /// other flags.
@@ -98,7 +130,20 @@ pub fn write(
 ) -> Result<Vec<Action>> {
     let actions = plan(bundle, out_dir, policy)?;
     let mut made_dirs = Vec::new();
+    let loose = loose_modes(bundle, out_dir, &actions);
     let result = stage_and_commit(bundle, out_dir, &actions, &mut made_dirs);
+    if result.is_ok() && policy.force {
+        // Kept files (the CA key under --force) with loose modes get their exact mode.
+        for (rel, _, mode) in loose {
+            let path = out_dir.join(&rel);
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&path);
+            file.and_then(|f| f.set_permissions(Permissions::from_mode(mode)))
+                .map_err(|e| Error::failed(format!("cannot chmod {}: {e}", path.display())))?;
+        }
+    }
     if result.is_err() {
         // Folders this run created are removed again, deepest first (they are empty:
         // nothing was renamed into place).

@@ -38,6 +38,15 @@ pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
         );
     } else {
         print!("{}", manifest::human(settings, bundle, actions));
+        if !settings.force && !settings.dry_run {
+            let loose = writer::loose_modes(bundle, &settings.out_dir, actions);
+            for (path, mode, want) in loose {
+                println!(
+                    "warning: kept {path} has mode {mode:04o}: others may read or change it; \
+                     --force sets it to {want:04o} (or chmod {want:o} it)"
+                );
+            }
+        }
         for path in differing {
             println!(
                 "note: kept {path} differs from what these settings render (edited by hand, or other flags); --force rewrites it"
