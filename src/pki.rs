@@ -144,6 +144,23 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         },
         now,
     )?;
+    if settings.external_ca.is_some() {
+        let node_usages: Vec<trust::Usage> = node_usages
+            .iter()
+            .map(|u| match u {
+                ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
+                _ => trust::Usage::Client,
+            })
+            .collect();
+        let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
+            .nodes
+            .iter()
+            .zip(&servers)
+            .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
+            .collect();
+        leaves.push((layout::CLIENT_CERT, &client, vec![trust::Usage::Client]));
+        crate::ownca::check_issued(&ca, &leaves, now)?;
+    }
     Ok(Pki {
         issuer,
         now,
@@ -170,6 +187,7 @@ fn ca(
                 layout::CA_KEY
             )));
         }
+        crate::ownca::check_files(cert_pem, key_pem, now)?;
         let (issuer, ca) = load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)?;
         check_root("--ca-cert", &ca.info)?;
         if let Some(in_folder) = existing.get(layout::CA_CERT) {
@@ -284,7 +302,7 @@ pub fn load_issuer(
         )));
     }
     if info.not_after <= now {
-        return Err(Error::failed(format!(
+        return Err(Error::usage(format!(
             "the CA in {cert_label} expired on {}: no certificate can be issued under it; make a \
              new CA (move the certs folder away and generate again; clients must then trust the \
              new ca.crt) or, for an organisation's CA, get it renewed",
@@ -489,6 +507,13 @@ pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
 
 fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
     use rcgen::PublicKeyData;
+    if info.public_key != key.der_bytes() && cert_path == layout::CA_CERT {
+        // --force keeps the CA, so it cannot help here.
+        return Err(Error::usage(format!(
+            "{key_path} is not the key of {cert_path}; allowed: the matching key restored, or \
+             a new CA with --force --replace-ca (every client must then trust the new {cert_path})"
+        )));
+    }
     if info.public_key != key.der_bytes() {
         return Err(Error::failed(format!(
             "{key_path} is not the key of {cert_path}; restore the matching key, or run with \

@@ -188,7 +188,9 @@ fn load_ca(
                     layout::CA_KEY
                 )));
             }
-            let cert_pem = read("--ca-cert", cert, true)?;
+            let cert_pem = crate::inputfile::read("--ca-cert", cert)?;
+            let key_pem = crate::inputfile::read("--ca-key", key)?;
+            crate::ownca::check_files(&cert_pem, &key_pem, now)?;
             let in_folder = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
             if certinfo::from_pem("--ca-cert", &cert_pem)?.0
                 != certinfo::from_pem(layout::CA_CERT, &in_folder)?.0
@@ -198,13 +200,7 @@ fn load_ca(
                     layout::CA_CERT
                 )));
             }
-            pki::load_issuer(
-                "--ca-cert",
-                &cert_pem,
-                "--ca-key",
-                &read("--ca-key", key, true)?,
-                now,
-            )
+            pki::load_issuer("--ca-cert", &cert_pem, "--ca-key", &key_pem, now)
         }
         _ if own_key.exists() => {
             let cert = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
