@@ -38,9 +38,14 @@ pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secret
     if settings.username.is_none() {
         return Ok(None);
     }
-    let app = existing
-        .password(layout::ENV, "REDIS_PASSWORD=")
-        .or_else(|| existing.password(layout::PROPERTIES, "redis.password="));
+    // The app reads .env: when it is there, its password is the one in use, and one
+    // this tool could not have made (a multi-line value, say) is not replaced by another
+    // file's without --force.
+    let app = if existing.exists(layout::ENV) {
+        existing.password(layout::ENV, "REDIS_PASSWORD=")
+    } else {
+        existing.password(layout::PROPERTIES, "redis.password=")
+    };
     let app = reuse_or_new(
         settings,
         existing,

@@ -272,3 +272,369 @@ fn the_report_shows_modes_as_on_disk_and_force_narrows_loose_secrets() {
         "reported as it is after the fix"
     );
 }
+
+/// Exit 2, one line naming `flag`, and no output folder.
+fn refused(args: &[&str], flag: &str, dir: &Path) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(flag),
+        "{args:?} does not name {flag}: {stderr}"
+    );
+    assert!(
+        stderr.contains("allowed"),
+        "{args:?} does not say what is allowed: {stderr}"
+    );
+    assert!(!dir.exists(), "{args:?} created the output folder");
+}
+
+#[test]
+fn inputs_that_were_accepted_but_broken_exit_2_and_write_nothing() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("out");
+    let d = dir.to_str().unwrap();
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra].concat()
+    }
+    let base = ["--profile", "production-tls", "--out", d];
+    let prod = |extra: &[&'static str]| with(&base, extra);
+    for host in [
+        "1.2.3",
+        "127.1",
+        "0x7f.1",
+        "1.2.3.999",
+        "127.000.000.001",
+        "::ffff:127.0.0.1",
+    ] {
+        refused(&prod(&["--host", host]), "--host", &dir);
+    }
+    for san in ["0.0.0.0", "::", "224.0.0.1"] {
+        refused(&prod(&["--san", san]), "--san", &dir);
+    }
+    // One address spelled two ways is one node.
+    for nodes in [
+        "[::1]:7001,[0::1]:7001,[::1]:7002",
+        "127.0.0.1:7001,127.000.000.001:7001,127.0.0.1:7002",
+    ] {
+        refused(
+            &["--profile", "cluster", "--nodes", nodes, "--out", d],
+            "--nodes",
+            &dir,
+        );
+    }
+    refused(
+        &[
+            "--profile",
+            "high-performance",
+            "--maxmemory",
+            "99999999999999999999gb",
+            "--out",
+            d,
+        ],
+        "--maxmemory",
+        &dir,
+    );
+    // A FIFO hung the run; /dev/zero was read until memory ran out.
+    let fifo = tmp.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for file in [fifo.to_str().unwrap(), "/dev/zero"] {
+        refused(
+            &["--profile-file", file, "--out", d],
+            "--profile-file",
+            &dir,
+        );
+    }
+    let ca = tmp.path().join("ca");
+    ca_files(&ca, &ca_params(), None);
+    let key = ca.join("ca.key");
+    let k = key.to_str().unwrap();
+    refused(
+        &with(&base, &["--ca-cert", "/dev/zero", "--ca-key", k]),
+        "--ca-cert",
+        &dir,
+    );
+    refused(
+        &with(&base, &["--ca-cert", fifo.to_str().unwrap(), "--ca-key", k]),
+        "--ca-cert",
+        &dir,
+    );
+    // A db in a profile file is reported as the profile's field, not as --db.
+    let profile = tmp.path().join("mine.toml");
+    let shown = run(&["profiles", "show", "production-tls"]);
+    let text = String::from_utf8_lossy(&shown.stdout).replace("db = 0", "db = 99");
+    assert!(text.contains("db = 99"), "{text}");
+    fs::write(&profile, text).unwrap();
+    refused(
+        &["--profile-file", profile.to_str().unwrap(), "--out", d],
+        "profile field db",
+        &dir,
+    );
+    let out = run(&["--profile-file", profile.to_str().unwrap(), "--out", d]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("--db"));
+    // Paths that cannot be a folder.
+    let file = tmp.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let under = file.join("out");
+    refused(
+        &["--profile", "local-dev", "--out", under.to_str().unwrap()],
+        "--out",
+        &under,
+    );
+    let long = tmp.path().join("x".repeat(300));
+    refused(
+        &["--profile", "local-dev", "--out", long.to_str().unwrap()],
+        "--out",
+        &long,
+    );
+    // inspect of garbage.
+    let garbage = tmp.path().join("garbage.pem");
+    fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = run(&["inspect", garbage.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn ca_params() -> rcgen::CertificateParams {
+    let mut p = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, "Org Root CA");
+    p.distinguished_name = dn;
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now - time::Duration::days(1);
+    p.not_after = now + time::Duration::days(3650);
+    p
+}
+
+/// ca.crt and ca.key from `params` in `dir`; `extra_pem` is appended to ca.crt.
+fn ca_files(dir: &Path, params: &rcgen::CertificateParams, extra_pem: Option<&str>) {
+    fs::create_dir_all(dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    fs::write(dir.join("ca.crt"), cert.pem() + extra_pem.unwrap_or("")).unwrap();
+    fs::write(dir.join("ca.key"), key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn an_own_ca_the_servers_would_refuse_is_refused_with_the_reason() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("out");
+    let d = dir.to_str().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let try_ca = |name: &str, params: rcgen::CertificateParams, extra: Option<&str>, why: &str| {
+        let ca = tmp.path().join(name);
+        ca_files(&ca, &params, extra);
+        let (c, k) = (ca.join("ca.crt"), ca.join("ca.key"));
+        let args = [
+            "--profile",
+            "production-tls",
+            "--host",
+            "redis.corp.example",
+            "--days",
+            "30",
+            "--ca-cert",
+            c.to_str().unwrap(),
+            "--ca-key",
+            k.to_str().unwrap(),
+            "--out",
+            d,
+        ];
+        refused(&args, why, &dir);
+    };
+    let mut email = ca_params();
+    email.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::EmailProtection];
+    try_ca("email", email, None, "emailProtection");
+    let mut future = ca_params();
+    future.not_before = now + time::Duration::days(30);
+    try_ca("future", future, None, "not valid yet");
+    let mut expired = ca_params();
+    expired.not_before = now - time::Duration::days(60);
+    expired.not_after = now - time::Duration::days(1);
+    try_ca("expired", expired, None, "expired");
+    let mut constrained = ca_params();
+    constrained.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![],
+        excluded_subtrees: vec![rcgen::GeneralSubtree::DnsName("corp.example".into())],
+    });
+    try_ca("constrained", constrained, None, "name constraints");
+    let other = rcgen::KeyPair::generate().unwrap();
+    let second = ca_params().self_signed(&other).unwrap().pem();
+    try_ca("two", ca_params(), Some(&second), "2 certificates");
+
+    // A key that does not match, an encrypted one, a weak RSA one: exit 2 and advice
+    // that works (not --force, which keeps the CA).
+    let good = tmp.path().join("good");
+    ca_files(&good, &ca_params(), None);
+    let c = good.join("ca.crt");
+    let wrong = tmp.path().join("wrong.key");
+    fs::write(&wrong, other.serialize_pem()).unwrap();
+    let encrypted = tmp.path().join("enc.key");
+    let rsa1024 = tmp.path().join("rsa1024.key");
+    if have("openssl") {
+        openssl(&[
+            "pkey",
+            "-in",
+            good.join("ca.key").to_str().unwrap(),
+            "-aes256",
+            "-passout",
+            "pass:secret",
+            "-out",
+            encrypted.to_str().unwrap(),
+        ]);
+        openssl(&["genrsa", "-out", rsa1024.to_str().unwrap(), "1024"]);
+    }
+    for (key, why) in [
+        (&wrong, "not the private key"),
+        (&encrypted, "encrypted"),
+        (&rsa1024, "--ca-key"),
+    ] {
+        if !key.exists() {
+            continue;
+        }
+        let args = [
+            "--profile",
+            "production-tls",
+            "--ca-cert",
+            c.to_str().unwrap(),
+            "--ca-key",
+            key.to_str().unwrap(),
+            "--out",
+            d,
+        ];
+        refused(&args, why, &dir);
+        let out = run(&args);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("--force"),
+            "advice that does not work"
+        );
+    }
+    let garbage = tmp.path().join("garbage.crt");
+    fs::write(&garbage, "garbage\n").unwrap();
+    let gk = good.join("ca.key");
+    refused(
+        &[
+            "--profile",
+            "production-tls",
+            "--ca-cert",
+            garbage.to_str().unwrap(),
+            "--ca-key",
+            gk.to_str().unwrap(),
+            "--out",
+            d,
+        ],
+        "--ca-cert",
+        &dir,
+    );
+
+    // A CA the checks accept still works end to end: EKU serverAuth+clientAuth, a
+    // name constraint that permits the names used.
+    let mut fine = ca_params();
+    fine.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    fine.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![],
+        excluded_subtrees: vec![rcgen::GeneralSubtree::DnsName("bank.example".into())],
+    });
+    let fine_dir = tmp.path().join("fine");
+    ca_files(&fine_dir, &fine, None);
+    let (fc, fk) = (fine_dir.join("ca.crt"), fine_dir.join("ca.key"));
+    let port = generate_prod(
+        &dir,
+        &[
+            "--days",
+            "30",
+            "--ca-cert",
+            fc.to_str().unwrap(),
+            "--ca-key",
+            fk.to_str().unwrap(),
+        ],
+    );
+    if have("redis-server") {
+        let _server = Server::start(&dir.join("redis.conf"), port);
+        assert_eq!(
+            ping(&app_client(&read_env(&dir))).ok().as_deref(),
+            Some("PONG")
+        );
+    }
+}
+
+#[test]
+fn a_multi_line_password_in_env_is_not_cut_to_its_first_line() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let env = fs::read_to_string(dir.join(".env")).unwrap();
+    let pw = read_env(&dir)["REDIS_PASSWORD"].clone();
+    let edited = env
+        .lines()
+        .map(|l| {
+            if l.starts_with("REDIS_PASSWORD=") {
+                format!("REDIS_PASSWORD=\"{pw}\nsecond line\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    fs::write(dir.join(".env"), &edited).unwrap();
+    assert_eq!(
+        read_env(&dir)["REDIS_PASSWORD"],
+        format!("{pw}\nsecond line")
+    );
+    let before = snapshot(&dir);
+    let args = [
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port.to_string(),
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    let out = run(&args);
+    assert!(
+        !out.status.success(),
+        "a run reused a password cut to its first line"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(snapshot(&dir), before);
+}
