@@ -48,6 +48,23 @@ pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) ->
             "--ca-cert: not an X.509 certificate ({e}); allowed: a CA certificate"
         ))
     })?;
+    let is_ca = cert
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|b| b.value.ca);
+    let signs = cert
+        .key_usage()
+        .ok()
+        .flatten()
+        .is_none_or(|k| k.value.key_cert_sign());
+    if !is_ca || !signs {
+        return Err(Error::usage(format!(
+            "--ca-cert: {} is not a CA certificate (it needs basicConstraints CA:TRUE and \
+             keyCertSign); allowed: your organisation's root CA certificate",
+            cert.subject()
+        )));
+    }
     let not_before = cert.validity().not_before.timestamp();
     let not_after = cert.validity().not_after.timestamp();
     if not_before > now.unix_timestamp() {
