@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod folder;
 pub(crate) mod inputfile;
 pub(crate) mod journal;
+pub(crate) mod kept;
 pub mod layout;
 pub mod lock;
 pub mod manifest;

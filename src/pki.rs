@@ -114,6 +114,32 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
     } else {
         vec![ExtendedKeyUsagePurpose::ServerAuth]
     };
+    if !settings.force {
+        // Kept certificates must have what this run asks for; all differences at once.
+        let mut kept = Vec::new();
+        let client_usages = [ExtendedKeyUsagePurpose::ClientAuth];
+        let wanted = settings
+            .nodes
+            .iter()
+            .map(|n| crate::kept::Wanted {
+                cert_path: &n.cert,
+                sans: &n.sans,
+                usages: &node_usages,
+            })
+            .chain([crate::kept::Wanted {
+                cert_path: layout::CLIENT_CERT,
+                sans: &[],
+                usages: &client_usages,
+            }]);
+        for want in wanted {
+            if let Some(pem) = existing.get(want.cert_path)
+                && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
+            {
+                kept.push((want, info));
+            }
+        }
+        crate::kept::check(settings, &kept)?;
+    }
     let servers = settings
         .nodes
         .iter()

@@ -638,3 +638,72 @@ fn a_multi_line_password_in_env_is_not_cut_to_its_first_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     assert_eq!(snapshot(&dir), before);
 }
+
+#[test]
+fn a_rerun_asking_for_what_kept_certificates_lack_names_each_difference() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let p = port.to_string();
+    let base = [
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &p,
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    for (extra, says) in [
+        (
+            &["--san", "cache.example.com"][..],
+            vec!["does not name cache.example.com"],
+        ),
+        (
+            &["--key-type", "ed25519"][..],
+            vec!["has a ECDSA P-256 key, not Ed25519"],
+        ),
+        (&["--days", "30"][..], vec!["is valid for 365 days, not 30"]),
+        (
+            &[
+                "--san",
+                "10.1.2.3",
+                "--days",
+                "90",
+                "--key-type",
+                "ecdsa-p384",
+            ][..],
+            vec!["does not name 10.1.2.3", "not ECDSA P-384", "not 90"],
+        ),
+    ] {
+        let before = snapshot(&dir);
+        let args = [&base[..], extra].concat();
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        for s in says {
+            assert!(stderr.contains(s), "{extra:?}: {stderr}");
+        }
+        assert!(stderr.contains("certs/redis-server.crt"), "{stderr}");
+        assert!(snapshot(&dir) == before, "{extra:?} wrote something");
+        // The command it prints issues them again, and then they have it.
+        let cmd = stderr.rsplit("with: ").next().unwrap().trim();
+        assert!(cmd.ends_with("--force") && cmd.contains(extra[1]), "{cmd}");
+        let forced = run(&[&args[..], &["--force"]].concat());
+        assert!(
+            forced.status.success(),
+            "{}",
+            String::from_utf8_lossy(&forced.stderr)
+        );
+        let again = run(&args);
+        assert!(
+            again.status.success(),
+            "{extra:?} after --force: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        // Back to the first settings for the next case.
+        generate(&[&base[..], &["--force"]].concat());
+        let _ = run(&base);
+    }
+}
