@@ -90,6 +90,21 @@ impl Staging {
             .and_then(|()| file.sync_all())
             .map_err(|e| fail("write", &tmp, e))?;
         sync_dir(&self.dir)?;
+        // The staging folder's own entry and every folder the files go to (made by this
+        // run, perhaps) must be durable before the journal says "commit": after a power
+        // loss the next run finds both.
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for (_, rel) in &self.moves {
+            let mut d = self.out_dir.join(rel);
+            while d.pop() && d.starts_with(&self.out_dir) {
+                if !dirs.contains(&d) {
+                    dirs.push(d.clone());
+                }
+            }
+        }
+        for d in &dirs {
+            sync_dir(d)?;
+        }
         test_kill_point(0);
         fs::rename(&tmp, self.dir.join(JOURNAL)).map_err(|e| fail("write", &tmp, e))?;
         sync_dir(&self.dir)?;

@@ -78,25 +78,37 @@ fn fifty_concurrent_pairs_of_runs_into_one_folder_all_end_working() {
         let port = free_port();
         let args = prod_args(&dir, port);
         // 0: two identical runs into an empty folder; 1: two --force runs over a
-        // folder; 2: a plain run and a --force run over a folder.
-        let kind = i % 3;
-        let before = (kind > 0).then(|| {
+        // folder; 2: a plain run and a --force run over a folder; 3: --force and renew
+        // over a folder; 4: fixtures and a plain run into an empty folder.
+        let kind = i % 5;
+        let before = [1, 2, 3].contains(&kind).then(|| {
             ok(&tool(&args, &[]).output().unwrap(), "first run");
             ca(&dir)
         });
-        let (a, b): (&[&str], &[&str]) = match kind {
-            0 => (&[], &[]),
-            1 => (&["--force"], &["--force"]),
-            _ => (&[], &["--force"]),
-        };
-        let spawn = |extra: &[&str]| {
-            tool(&args, extra)
-                .stdout(Stdio::piped())
+        let spawn = |cmd: &mut Command| {
+            cmd.stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         };
-        let (first, second) = (spawn(a), spawn(b));
+        let renew = || {
+            let mut c = Command::new(BIN);
+            c.args(["renew", dir.to_str().unwrap()]);
+            c
+        };
+        let fixtures = || {
+            let mut c = Command::new(BIN);
+            c.arg("fixtures").args(&args);
+            c
+        };
+        let (mut a, mut b) = match kind {
+            0 => (tool(&args, &[]), tool(&args, &[])),
+            1 => (tool(&args, &["--force"]), tool(&args, &["--force"])),
+            2 => (tool(&args, &[]), tool(&args, &["--force"])),
+            3 => (tool(&args, &["--force"]), renew()),
+            _ => (fixtures(), tool(&args, &[])),
+        };
+        let (first, second) = (spawn(&mut a), spawn(&mut b));
         let (first, second) = (
             first.wait_with_output().unwrap(),
             second.wait_with_output().unwrap(),
@@ -255,4 +267,30 @@ fn a_kill_at_every_step_of_a_force_run_is_finished_by_the_next_run() {
 #[test]
 fn a_kill_at_every_step_of_renew_is_finished_by_the_next_run() {
     kill_at_every_step("renew");
+}
+
+#[test]
+fn temporary_files_a_killed_older_run_left_are_reported_then_removed() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = free_port();
+    let args = prod_args(&dir, port);
+    ok(&tool(&args, &[]).output().unwrap(), "first run");
+    // What the previous writer left when killed: a temp key and a --force backup.
+    fs::write(dir.join("certs/.kimera-redis-init-Ab12Cd"), "a private key").unwrap();
+    fs::write(
+        dir.join(".kimera-redis-init-old-4242-.env"),
+        "REDIS_PASSWORD=x",
+    )
+    .unwrap();
+    let verify = run(&["verify", dir.to_str().unwrap()]);
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("certs/.kimera-redis-init-Ab12Cd")
+            && report.contains(".kimera-redis-init-old-4242-.env"),
+        "{report}"
+    );
+    ok(&tool(&args, &[]).output().unwrap(), "next run");
+    works(&dir, port, "after the next run");
 }
