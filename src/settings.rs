@@ -191,7 +191,12 @@ impl Settings {
             }
             if db != 0 {
                 return Err(Error::usage(format!(
-                    "--db {db}: Redis Cluster has only database 0; allowed: 0"
+                    "{} {db}: Redis Cluster has only database 0; allowed: 0",
+                    if args.db.is_some() {
+                        "--db"
+                    } else {
+                        "profile field db"
+                    }
                 )));
             }
             let (list, what) = if args.nodes.is_empty() {

@@ -394,6 +394,15 @@ fn inputs_that_were_accepted_but_broken_exit_2_and_write_nothing() {
     );
     let out = run(&["--profile-file", profile.to_str().unwrap(), "--out", d]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("--db"));
+    let cluster = run(&["profiles", "show", "cluster"]);
+    let text = String::from_utf8_lossy(&cluster.stdout).replace("db = 0", "db = 3");
+    assert!(text.contains("db = 3"), "{text}");
+    fs::write(&profile, text).unwrap();
+    refused(
+        &["--profile-file", profile.to_str().unwrap(), "--out", d],
+        "profile field db 3",
+        &dir,
+    );
     // Paths that cannot be a folder.
     let file = tmp.path().join("a-file");
     fs::write(&file, "").unwrap();
