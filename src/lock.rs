@@ -102,7 +102,7 @@ impl FolderLock {
             |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", self.path.display()));
         self.file.set_len(0).map_err(fail)?;
         self.file.rewind().map_err(fail)?;
-        write!(self.file, "{}\n", std::process::id()).map_err(fail)
+        writeln!(self.file, "{}", std::process::id()).map_err(fail)
     }
 }
 

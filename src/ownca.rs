@@ -82,7 +82,7 @@ pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) ->
     }
     if let Ok(Some(eku)) = cert.extended_key_usage() {
         let e = eku.value;
-        if !e.any && !(e.server_auth && e.client_auth) {
+        if !(e.any || (e.server_auth && e.client_auth)) {
             let mut has: Vec<&str> = [
                 (e.server_auth, "serverAuth"),
                 (e.client_auth, "clientAuth"),

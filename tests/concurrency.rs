@@ -137,7 +137,7 @@ fn a_second_run_waits_a_bounded_time_and_names_the_holder() {
         .open(dir.join(".kimera-redis-init.lock"))
         .expect("the lock file opens");
     held.lock().unwrap();
-    write!(held, "{}\n", std::process::id()).unwrap();
+    writeln!(held, "{}", std::process::id()).unwrap();
     let before = snapshot(&dir);
     let started = std::time::Instant::now();
     let out = tool(&args, &["--force"])
