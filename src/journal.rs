@@ -108,7 +108,13 @@ impl Staging {
         test_kill_point(0);
         fs::rename(&tmp, self.dir.join(JOURNAL)).map_err(|e| fail("write", &tmp, e))?;
         sync_dir(&self.dir)?;
-        finish(&self.out_dir, &self.dir, &self.moves, true)
+        finish(&self.out_dir, &self.dir, &self.moves, true).map_err(|e| {
+            Error::failed(format!(
+                "{e}; the journal in {} is kept: the next run on this folder finishes the \
+                 commit once the cause is fixed",
+                self.dir.display()
+            ))
+        })
     }
 
     /// Give up before committing: nothing staged becomes visible.
