@@ -716,3 +716,40 @@ fn a_rerun_asking_for_what_kept_certificates_lack_names_each_difference() {
         let _ = run(&base);
     }
 }
+
+#[test]
+fn naming_the_default_key_type_or_days_after_a_run_with_others_is_a_request_too() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &["--key-type", "ecdsa-p384", "--days", "90"]);
+    let p = port.to_string();
+    let base = [
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &p,
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    for (extra, says) in [
+        (
+            ["--key-type", "ecdsa-p256"],
+            "has a ECDSA P-384 key, not ECDSA P-256",
+        ),
+        (["--days", "365"], "is valid for 90 days, not 365"),
+    ] {
+        let out = run(&[&base[..], &extra[..]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+    // A bare re-run asks for nothing and keeps them.
+    let out = run(&base);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
