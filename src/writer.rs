@@ -5,7 +5,7 @@
 
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{Bundle, Entry, Kind};
@@ -182,6 +182,24 @@ fn stage_and_commit(
         let parent = out_dir.join(&e.path);
         if let Some(parent) = parent.parent() {
             create_dirs(parent, 0o755, made_dirs)?;
+        }
+    }
+    // Staged files are renamed from DIR/.kimera-redis-init.staging into place, which
+    // only works within one filesystem: refuse a folder mounted from another one before
+    // anything is staged, rather than leave a commit no run can finish.
+    let dev = |p: &Path| fs::metadata(p).map(|m| m.dev());
+    let out_dev = dev(out_dir).map_err(|e| Error::failed(format!("{}: {e}", out_dir.display())))?;
+    for e in &files {
+        let target = out_dir.join(&e.path);
+        let parent = target.parent().unwrap_or(out_dir);
+        if dev(parent).is_ok_and(|d| d != out_dev) {
+            return Err(Error::usage(format!(
+                "{} is on another filesystem than {} (a mount point); allowed: an output \
+                 folder whose subfolders are on its own filesystem, so that files can be \
+                 renamed into place in one step",
+                parent.display(),
+                out_dir.display()
+            )));
         }
     }
     let mut staging = Staging::new(out_dir)?;

@@ -753,3 +753,47 @@ fn naming_the_default_key_type_or_days_after_a_run_with_others_is_a_request_too(
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_subfolder_mounted_from_another_filesystem_is_refused_before_anything_is_staged() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let certs = dir.join("certs");
+    fs::create_dir_all(&certs).unwrap();
+    fs::set_permissions(&certs, fs::Permissions::from_mode(0o700)).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
+        .arg(&certs)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&certs);
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another filesystem"), "{stderr}");
+    assert_eq!(fs::read_dir(&certs).unwrap().count(), 0);
+    let left: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("certs")],
+        "left behind: {left:?}"
+    );
+}
