@@ -294,3 +294,63 @@ fn temporary_files_a_killed_older_run_left_are_reported_then_removed() {
     ok(&tool(&args, &[]).output().unwrap(), "next run");
     works(&dir, port, "after the next run");
 }
+
+#[test]
+fn concurrent_tls_cluster_runs_end_in_a_cluster_whose_nodes_start() {
+    for i in 0..10 {
+        let tmp = tempdir();
+        let dir = tmp.path().join("c");
+        let ports = free_cluster_ports(3);
+        let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let nodes = nodes.join(",");
+        let args: Vec<String> = [
+            "--profile",
+            "cluster",
+            "--tls",
+            "--nodes",
+            &nodes,
+            "--out",
+            dir.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        // Even: two runs into an empty folder; odd: --force and a plain run over one.
+        let force: &[&str] = if i % 2 == 1 {
+            ok(&tool(&args, &[]).output().unwrap(), "first run");
+            &["--force"]
+        } else {
+            &[]
+        };
+        let spawn = |extra: &[&str]| {
+            tool(&args, extra)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(force), spawn(&[]));
+        ok(
+            &a.wait_with_output().unwrap(),
+            &format!("cluster pair {i}, first"),
+        );
+        ok(
+            &b.wait_with_output().unwrap(),
+            &format!("cluster pair {i}, second"),
+        );
+        ok(
+            &run(&["verify", dir.to_str().unwrap()]),
+            &format!("cluster pair {i}: verify"),
+        );
+        if !have("redis-server") {
+            continue;
+        }
+        let _servers: Vec<Server> = ports
+            .iter()
+            .map(|p| Server::start(&dir.join(format!("nodes/127.0.0.1-{p}/redis.conf")), *p))
+            .collect();
+        for p in &ports {
+            let pong = admin_cli(&dir, "127.0.0.1", *p, &["PING"]);
+            assert_eq!(pong.trim(), "PONG", "cluster pair {i}, node {p}");
+        }
+    }
+}
