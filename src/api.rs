@@ -178,13 +178,23 @@ impl Setup {
 }
 
 /// What `write_to` wrote.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Written {
     /// Absolute.
     pub dir: PathBuf,
     pub files: Vec<WrittenFile>,
     /// The `.env` the app reads, parsed.
     pub env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Written")
+            .field("dir", &self.dir)
+            .field("files", &self.files)
+            .field("env", &crate::redact::Env(&self.env))
+            .finish()
+    }
 }
 
 impl Written {

@@ -40,7 +40,7 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Entry {
     /// Relative to the output folder, `/`-separated.
     pub path: String,
@@ -51,6 +51,19 @@ pub struct Entry {
     pub cert: Option<CertInfo>,
     /// One line for the manifest: what the file is for.
     pub purpose: &'static str,
+}
+
+/// Contents are shown as their length: they hold keys and passwords.
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .field("contents", &format_args!("<{} bytes>", self.contents.len()))
+            .field("cert", &self.cert)
+            .field("purpose", &self.purpose)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default)]

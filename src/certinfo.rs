@@ -37,6 +37,19 @@ pub fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
     Ok((der.to_vec(), info))
 }
 
+/// Every certificate of a PEM text, in order, as DER (a trust bundle).
+pub fn all_from_pem(label: &str, pem_text: &str) -> Result<Vec<Vec<u8>>> {
+    use rustls_pki_types::pem::PemObject;
+    let all = rustls_pki_types::CertificateDer::pem_slice_iter(pem_text.as_bytes())
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::failed(format!("{label}: not PEM certificates: {e}")))?;
+    if all.is_empty() {
+        return Err(Error::failed(format!("{label}: holds no certificate")));
+    }
+    Ok(all)
+}
+
 pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
     let (_, cert) = X509Certificate::from_der(der)
         .map_err(|e| Error::failed(format!("{label}: not an X.509 certificate: {e}")))?;

@@ -4,18 +4,32 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
-use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::settings::Settings;
 
 /// The files of an earlier bundle that this run builds on, by relative path.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Existing {
     files: HashMap<String, String>,
     /// `--ca-cert` and `--ca-key`, read.
     external_ca: Option<(String, String)>,
+}
+
+/// Names only: the files hold keys and passwords.
+impl std::fmt::Debug for Existing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut files: Vec<&String> = self.files.keys().collect();
+        files.sort();
+        f.debug_struct("Existing")
+            .field("files", &files)
+            .field(
+                "external_ca",
+                &self.external_ca.as_ref().map(|_| crate::redact::Redacted),
+            )
+            .finish()
+    }
 }
 
 impl Existing {
@@ -65,14 +79,10 @@ impl Existing {
             }
         }
         let external_ca = match &settings.external_ca {
-            Some((cert, key)) => {
-                let read = |flag: &str, p: &Path| {
-                    fs::read_to_string(p).map_err(|e| {
-                        Error::usage(format!("{flag} {}: cannot be read: {e}", p.display()))
-                    })
-                };
-                Some((read("--ca-cert", cert)?, read("--ca-key", key)?))
-            }
+            Some((cert, key)) => Some((
+                crate::inputfile::read("--ca-cert", cert)?,
+                crate::inputfile::read("--ca-key", key)?,
+            )),
             None => None,
         };
         Ok(Existing { files, external_ca })
@@ -97,8 +107,18 @@ impl Existing {
     /// is a password this tool could have generated (alphanumeric, so written bare or in
     /// plain double quotes).
     pub fn password(&self, rel: &str, prefix: &str) -> Option<String> {
-        self.get(rel)?
-            .lines()
+        let text = self.get(rel)?;
+        if rel.ends_with(".env") {
+            // Parsed the way the app's dotenv readers do: a quoted value may span lines,
+            // and the whole value (not its first line) must be one this tool made.
+            let key = prefix.trim_end_matches('=');
+            return dotenvy::from_read_iter(text.as_bytes())
+                .filter_map(|kv| kv.ok())
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+        text.lines()
             .find_map(|l| l.strip_prefix(prefix))
             .map(|v| v.trim().trim_matches('"'))
             .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))

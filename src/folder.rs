@@ -10,11 +10,20 @@ use crate::layout;
 use crate::redisconf;
 
 /// One server's configuration as written.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConf {
     /// Relative to the folder.
     pub rel: String,
     pub directives: Vec<(String, Vec<String>)>,
+}
+
+impl std::fmt::Debug for ServerConf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConf")
+            .field("rel", &self.rel)
+            .field("directives", &crate::redact::Directives(&self.directives))
+            .finish()
+    }
 }
 
 impl ServerConf {
@@ -33,13 +42,23 @@ impl ServerConf {
     }
 }
 
-#[derive(Debug)]
 pub struct Folder {
     pub dir: PathBuf,
     pub env: BTreeMap<String, String>,
     pub servers: Vec<ServerConf>,
     /// Leaf certificates under certs/ (everything but ca.crt), relative paths, sorted.
     pub leaves: Vec<String>,
+}
+
+impl std::fmt::Debug for Folder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Folder")
+            .field("dir", &self.dir)
+            .field("env", &crate::redact::Env(&self.env))
+            .field("servers", &self.servers)
+            .field("leaves", &self.leaves)
+            .finish()
+    }
 }
 
 impl Folder {

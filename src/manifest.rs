@@ -44,7 +44,7 @@ pub fn manifest<'a>(
             .map(|(e, a)| FileReport {
                 path: &e.path,
                 kind: e.kind,
-                mode: format!("{:04o}", e.kind.mode()),
+                mode: format!("{:04o}", crate::writer::mode_shown(settings, e, *a)),
                 action: *a,
                 purpose: e.purpose,
                 certificate: e.cert.as_ref(),
@@ -94,7 +94,7 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
             "  {:<13} {:<24} {:04o}  {}{}\n",
             verb(*a),
             e.path,
-            e.kind.mode(),
+            crate::writer::mode_shown(settings, e, *a),
             e.purpose,
             why
         ));

@@ -22,7 +22,7 @@ const BACKDATE: Duration = Duration::hours(1);
 const ORGANIZATION: &str = "KIMERA";
 
 /// A certificate with its private key, both PEM, and what it says.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CertKey {
     pub cert_pem: String,
     pub key_pem: String,
@@ -30,7 +30,6 @@ pub struct CertKey {
 }
 
 /// Everything a TLS profile needs.
-#[derive(Debug)]
 pub struct Pki {
     /// Signs more certificates under the same CA (fixtures); `None` when the CA key is
     /// not at hand and nothing had to be signed.
@@ -43,6 +42,31 @@ pub struct Pki {
     pub client: CertKey,
     /// `--kubernetes`: the pods' server certificate (every pod and Service name).
     pub kubernetes: Option<CertKey>,
+}
+
+impl std::fmt::Debug for CertKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertKey")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &crate::redact::Redacted)
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Pki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pki")
+            .field(
+                "issuer",
+                &self.issuer.as_ref().map(|_| crate::redact::Redacted),
+            )
+            .field("now", &self.now)
+            .field("ca", &self.ca)
+            .field("servers", &self.servers)
+            .field("client", &self.client)
+            .finish()
+    }
 }
 
 /// What a leaf certificate is for.
@@ -98,6 +122,32 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
     } else {
         vec![ExtendedKeyUsagePurpose::ServerAuth]
     };
+    if !settings.force {
+        // Kept certificates must have what this run asks for; all differences at once.
+        let mut kept = Vec::new();
+        let client_usages = [ExtendedKeyUsagePurpose::ClientAuth];
+        let wanted = settings
+            .nodes
+            .iter()
+            .map(|n| crate::kept::Wanted {
+                cert_path: &n.cert,
+                sans: &n.sans,
+                usages: &node_usages,
+            })
+            .chain([crate::kept::Wanted {
+                cert_path: layout::CLIENT_CERT,
+                sans: &[],
+                usages: &client_usages,
+            }]);
+        for want in wanted {
+            if let Some(pem) = existing.get(want.cert_path)
+                && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
+            {
+                kept.push((want, info));
+            }
+        }
+        crate::kept::check(settings, &kept)?;
+    }
     let servers = settings
         .nodes
         .iter()
@@ -148,6 +198,23 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         }
         None => None,
     };
+    if settings.external_ca.is_some() {
+        let node_usages: Vec<trust::Usage> = node_usages
+            .iter()
+            .map(|u| match u {
+                ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
+                _ => trust::Usage::Client,
+            })
+            .collect();
+        let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
+            .nodes
+            .iter()
+            .zip(&servers)
+            .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
+            .collect();
+        leaves.push((layout::CLIENT_CERT, &client, vec![trust::Usage::Client]));
+        crate::ownca::check_issued(&ca, &leaves, now)?;
+    }
     Ok(Pki {
         issuer,
         now,
@@ -175,6 +242,7 @@ fn ca(
                 layout::CA_KEY
             )));
         }
+        crate::ownca::check_files(cert_pem, key_pem, now)?;
         let (issuer, ca) = load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)?;
         check_root("--ca-cert", &ca.info)?;
         if let Some(in_folder) = existing.get(layout::CA_CERT) {
@@ -299,7 +367,7 @@ pub fn load_issuer(
         )));
     }
     if info.not_after <= now {
-        return Err(Error::failed(format!(
+        return Err(Error::usage(format!(
             "the CA in {cert_label} expired on {}: no certificate can be issued under it; make a \
              new CA (move the certs folder away and generate again; clients must then trust the \
              new ca.crt) or, for an organisation's CA, get it renewed",
@@ -504,6 +572,13 @@ pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
 
 fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
     use rcgen::PublicKeyData;
+    if info.public_key != key.der_bytes() && cert_path == layout::CA_CERT {
+        // --force keeps the CA, so it cannot help here.
+        return Err(Error::usage(format!(
+            "{key_path} is not the key of {cert_path}; allowed: the matching key restored, or \
+             a new CA with --force --replace-ca (every client must then trust the new {cert_path})"
+        )));
+    }
     if info.public_key != key.der_bytes() {
         return Err(Error::failed(format!(
             "{key_path} is not the key of {cert_path}; restore the matching key, or run with \

@@ -178,12 +178,7 @@ macro_rules! apply {
 
 /// Load a user's profile file: the profile it resolves to, and the name to show for it.
 pub fn from_file(path: &std::path::Path) -> Result<(String, Profile)> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::usage(format!(
-            "--profile-file {}: cannot be read: {e}",
-            path.display()
-        ))
-    })?;
+    let text = crate::inputfile::read("--profile-file", path)?;
     from_text(path, &text)
 }
 

@@ -15,11 +15,22 @@ pub const ADMIN_USER: &str = "kimera_admin";
 /// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
 pub const REPLICA_USER: &str = "kimera_replica";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Secrets {
     pub app: String,
     pub admin: String,
     pub replica: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::redact::Redacted;
+        f.debug_struct("Secrets")
+            .field("app", &Redacted)
+            .field("admin", &Redacted)
+            .field("replica", &self.replica.as_ref().map(|_| Redacted))
+            .finish()
+    }
 }
 
 /// `None` for a profile without authentication.
@@ -27,9 +38,14 @@ pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secret
     if settings.username.is_none() {
         return Ok(None);
     }
-    let app = existing
-        .password(layout::ENV, "REDIS_PASSWORD=")
-        .or_else(|| existing.password(layout::PROPERTIES, "redis.password="));
+    // The app reads .env: when it is there, its password is the one in use, and one
+    // this tool could not have made (a multi-line value, say) is not replaced by another
+    // file's without --force.
+    let app = if existing.exists(layout::ENV) {
+        existing.password(layout::ENV, "REDIS_PASSWORD=")
+    } else {
+        existing.password(layout::PROPERTIES, "redis.password=")
+    };
     let app = reuse_or_new(
         settings,
         existing,

@@ -200,7 +200,12 @@ impl Settings {
             }
             if db != 0 {
                 return Err(Error::usage(format!(
-                    "--db {db}: Redis Cluster has only database 0; allowed: 0"
+                    "{} {db}: Redis Cluster has only database 0; allowed: 0",
+                    if args.db.is_some() {
+                        "--db"
+                    } else {
+                        "profile field db"
+                    }
                 )));
             }
             let (list, what) = if args.nodes.is_empty() {
@@ -456,13 +461,28 @@ fn server(p: &Profile, args: &GenerateArgs, tls: bool) -> Result<Server> {
             s.persistence
         )));
     }
+    // Redis keeps the size in 64 bits: larger values do not load.
     let size_ok = |m: &str| {
         let lower = m.to_ascii_lowercase();
         let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
         let unit = &lower[digits.len()..];
+        let scale: u64 = match unit {
+            "" | "b" => 1,
+            "k" => 1000,
+            "kb" => 1024,
+            "m" => 1000 * 1000,
+            "mb" => 1024 * 1024,
+            "g" => 1000 * 1000 * 1000,
+            "gb" => 1024 * 1024 * 1024,
+            _ => return false,
+        };
         !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
-            && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
+            && digits
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_mul(scale))
+                .is_some_and(|n| i64::try_from(n).is_ok())
     };
     if !s.maxmemory.is_empty() && !size_ok(&s.maxmemory) {
         return Err(Error::usage(format!(
@@ -497,13 +517,16 @@ fn push_unique(list: &mut Vec<SanName>, name: SanName) {
 }
 
 fn san_name(flag: &str, value: &str) -> Result<SanName> {
-    if let Ok(ip) = value.parse::<IpAddr>() {
+    let checked = check_host(flag, value)?;
+    if let Ok(ip) = checked.parse::<IpAddr>() {
         return Ok(SanName::Ip(ip));
     }
-    Ok(SanName::Dns(check_host(flag, value)?.to_ascii_lowercase()))
+    Ok(SanName::Dns(checked.to_ascii_lowercase()))
 }
 
 /// RFC 1123 host names or IP addresses; nothing else may reach a certificate or a config.
+/// IP addresses come back in canonical form (`0::1` is `::1`), so that one address
+/// spelled two ways is one address everywhere.
 fn check_host(what: &str, value: &str) -> Result<String> {
     if let Ok(ip) = value.parse::<IpAddr>() {
         let dialable =
@@ -514,7 +537,30 @@ fn check_host(what: &str, value: &str) -> Result<String> {
                  unicast IP address (the server's listening addresses follow from it)"
             )));
         }
-        return Ok(value.to_owned());
+        if let IpAddr::V6(v6) = ip
+            && let Some(v4) = v6.to_ipv4_mapped()
+        {
+            return Err(Error::usage(format!(
+                "{what} {value}: an IPv4-mapped IPv6 address, which Redis cannot bind; allowed: \
+                 the IPv4 address itself ({v4})"
+            )));
+        }
+        return Ok(ip.to_string());
+    }
+    // A name whose last label is numeric (or hex) is an IPv4 address in some other
+    // spelling (`127.1`, `0x7f.1`, `1.2.3.999`, `127.000.000.001`): resolvers and Redis
+    // disagree on what they mean, so only the four-decimal-octet form is taken.
+    let last = value.rsplit('.').next().unwrap_or("");
+    let numeric = |l: &str| {
+        !l.is_empty()
+            && (l.bytes().all(|b| b.is_ascii_digit())
+                || l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")))
+    };
+    if numeric(last) {
+        return Err(Error::usage(format!(
+            "{what} {value}: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
+             without leading zeros, such as 127.0.0.1, or a host name"
+        )));
     }
     let label_ok = |l: &str| {
         !l.is_empty()

@@ -1,16 +1,17 @@
-//! The only code that writes to the disk. Every file is staged as a temporary file in
-//! its own folder with its final mode, and only when all are staged are they renamed
-//! into place: a failure part-way leaves the output folder as it was.
+//! The only code that writes to the disk. Every file is staged with its final mode in one
+//! staging folder, and only when all are staged and a journal is written are they
+//! renamed into place (`journal`): a failure or a kill part-way leaves the old state, or
+//! a state the next run finishes.
 
 use std::fs::{self, DirBuilder, Permissions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-use tempfile::NamedTempFile;
 
 use crate::bundle::{Bundle, Entry, Kind};
 use crate::error::{Error, Result};
+use crate::journal::Staging;
+use crate::lock::FolderLock;
 
 /// What happens, or happened, to one entry of the bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -33,6 +34,9 @@ pub struct Policy {
 
 /// Decide, for each entry, what a run under `policy` does. Reads the disk, writes nothing.
 pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
+    for e in &bundle.entries {
+        crate::safedir::check_path(out_dir, &e.path, e.kind == Kind::Dir)?;
+    }
     bundle
         .entries
         .iter()
@@ -74,6 +78,38 @@ pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Actio
         .collect()
 }
 
+/// The mode a report shows for an entry: as it is on disk for a kept file (not what a
+/// new one would get), otherwise the mode it is written with.
+pub(crate) fn mode_shown(settings: &crate::settings::Settings, e: &Entry, action: Action) -> u32 {
+    match action {
+        Action::Keep => on_disk_mode(&settings.out_dir.join(&e.path)).unwrap_or(e.kind.mode()),
+        _ => e.kind.mode(),
+    }
+}
+
+fn on_disk_mode(path: &Path) -> Option<u32> {
+    fs::symlink_metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Kept files that group or others may read or write although they should not (a key
+/// at 0644): (path, mode on disk, mode they should have). `--force` narrows them.
+pub fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<(String, u32, u32)> {
+    bundle
+        .entries
+        .iter()
+        .zip(actions)
+        .filter(|(e, a)| **a == Action::Keep && e.kind != Kind::Dir)
+        .filter_map(|(e, _)| {
+            let path = out_dir.join(&e.path);
+            let meta = fs::symlink_metadata(&path).ok().filter(|m| m.is_file())?;
+            let mode = meta.permissions().mode() & 0o7777;
+            (mode & !e.kind.mode() != 0).then(|| (e.path.clone(), mode, e.kind.mode()))
+        })
+        .collect()
+}
+
 /// The rendered files (configs, secrets, scripts) that `plan` keeps although their
 /// contents on disk differ from what this run rendered: edited by hand, or written with
 /// other flags.
@@ -93,11 +129,30 @@ pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -
 }
 
 /// Write the bundle under `out_dir`: create what is missing, replace what `plan` says,
-/// keep the rest. Returns the action taken for each entry, in bundle order.
-pub fn write(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
+/// keep the rest. Returns the action taken for each entry, in bundle order. The caller
+/// holds `out_dir`'s lock (taken before it read the folder), so the plan stays true.
+pub fn write(
+    bundle: &Bundle,
+    out_dir: &Path,
+    policy: Policy,
+    _lock: &FolderLock,
+) -> Result<Vec<Action>> {
     let actions = plan(bundle, out_dir, policy)?;
     let mut made_dirs = Vec::new();
+    let loose = loose_modes(bundle, out_dir, &actions);
     let result = stage_and_commit(bundle, out_dir, &actions, &mut made_dirs);
+    if result.is_ok() && policy.force {
+        // Kept files (the CA key under --force) with loose modes get their exact mode.
+        for (rel, _, mode) in loose {
+            let path = out_dir.join(&rel);
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&path);
+            file.and_then(|f| f.set_permissions(Permissions::from_mode(mode)))
+                .map_err(|e| Error::failed(format!("cannot chmod {}: {e}", path.display())))?;
+        }
+    }
     if result.is_err() {
         // Folders this run created are removed again, deepest first (they are empty:
         // nothing was renamed into place).
@@ -114,44 +169,62 @@ fn stage_and_commit(
     actions: &[Action],
     made_dirs: &mut Vec<PathBuf>,
 ) -> Result<()> {
-    create_dirs(out_dir, 0o755, made_dirs)?;
     for (e, a) in bundle.entries.iter().zip(actions) {
         if e.kind == Kind::Dir && *a == Action::Create {
             create_dirs(&out_dir.join(&e.path), e.kind.mode(), made_dirs)?;
         }
     }
-    let mut staged = Vec::new();
-    for (e, a) in bundle.entries.iter().zip(actions) {
-        if e.kind != Kind::Dir && *a != Action::Keep {
-            staged.push((stage(out_dir, e)?, e, *a));
+    let mut files: Vec<&Entry> = bundle
+        .entries
+        .iter()
+        .zip(actions)
+        .filter(|(e, a)| e.kind != Kind::Dir && **a != Action::Keep)
+        .map(|(e, _)| e)
+        .collect();
+    if files.is_empty() {
+        return Ok(());
+    }
+    // Keys before the certificates that need them, the CA before the leaves it signs,
+    // and the files that point at certificates (configs, .env) last.
+    files.sort_by_key(|e| commit_rank(e));
+    for e in &files {
+        let parent = out_dir.join(&e.path);
+        if let Some(parent) = parent.parent() {
+            create_dirs(parent, 0o755, made_dirs)?;
         }
     }
-    // Commit: rename each into place. A file being replaced keeps a hard link to its old
-    // contents until the end, so that a failure part-way can put every file back.
-    let mut committed: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
-    for (tmp, e, a) in staged {
+    // Staged files are renamed from DIR/.kimera-redis-init.staging into place, which
+    // only works within one filesystem: refuse a folder mounted from another one before
+    // anything is staged, rather than leave a commit no run can finish.
+    let dev = |p: &Path| fs::metadata(p).map(|m| m.dev());
+    let out_dev = dev(out_dir).map_err(|e| Error::failed(format!("{}: {e}", out_dir.display())))?;
+    for e in &files {
         let target = out_dir.join(&e.path);
-        let result = commit_one(tmp, &target, a);
-        match result {
-            Ok(backup) => committed.push((target, backup)),
-            Err(err) => {
-                roll_back(&committed);
-                return Err(err);
-            }
+        let parent = target.parent().unwrap_or(out_dir);
+        if dev(parent).is_ok_and(|d| d != out_dev) {
+            return Err(Error::usage(format!(
+                "{} is on another filesystem than {} (a mount point); allowed: an output \
+                 folder whose subfolders are on its own filesystem, so that files can be \
+                 renamed into place in one step",
+                parent.display(),
+                out_dir.display()
+            )));
         }
     }
-    for (_, backup) in committed {
-        if let Some(b) = backup {
-            let _ = fs::remove_file(b);
+    let mut staging = Staging::new(out_dir)?;
+    for e in &files {
+        if let Err(err) = staging.stage(&e.path, &e.contents, e.kind.mode()) {
+            staging.discard();
+            return Err(err);
         }
     }
-    Ok(())
+    staging.commit()
 }
 
 /// Remove files of the folder that a finished step made obsolete (a CA rollover's next
 /// CA, once it is the CA), then make the removal durable. Missing files are fine: the
 /// step may run again after a crash.
-pub fn remove(out_dir: &Path, rels: &[&str]) -> Result<()> {
+pub fn remove(out_dir: &Path, rels: &[&str], _lock: &FolderLock) -> Result<()> {
     let mut dirs = Vec::new();
     for rel in rels {
         let path = out_dir.join(rel);
@@ -175,74 +248,19 @@ pub fn remove(out_dir: &Path, rels: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Rename `tmp` to `target`; for a replacement, first keep the old file reachable under a
-/// backup name and return it.
-fn commit_one(tmp: NamedTempFile, target: &Path, action: Action) -> Result<Option<PathBuf>> {
-    let fail =
-        |err: std::io::Error| Error::failed(format!("cannot write {}: {err}", target.display()));
-    let backup = if action == Action::Replace {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let backup = target.with_file_name(format!(
-            ".kimera-redis-init-old-{}-{name}",
-            std::process::id()
-        ));
-        let _ = fs::remove_file(&backup);
-        fs::hard_link(target, &backup)
-            .or_else(|_| fs::copy(target, &backup).map(drop))
-            .map_err(fail)?;
-        Some(backup)
-    } else {
-        None
-    };
-    let persisted = match action {
-        // Someone may have created the file since `plan`: do not clobber it then.
-        Action::Create => tmp.persist_noclobber(target).map(drop),
-        _ => tmp.persist(target).map(drop),
-    };
-    if let Err(err) = persisted {
-        if let Some(b) = &backup {
-            let _ = fs::remove_file(b);
-        }
-        return Err(fail(err.error));
+/// The order of renames in a commit (stable sort: bundle order within a rank).
+fn commit_rank(e: &Entry) -> u8 {
+    match e.kind {
+        Kind::CaKey => 0,
+        Kind::PrivateKey => 1,
+        Kind::CaCertificate => 2,
+        Kind::Certificate => 3,
+        // Stores are made from the key and certificates renamed before them.
+        Kind::Config | Kind::Script | Kind::Store => 4,
+        Kind::Secret if e.path == crate::layout::ENV => 6,
+        Kind::Secret => 5,
+        Kind::Dir => 7,
     }
-    Ok(backup)
-}
-
-/// Undo the renames done so far, newest first: restore replaced files, remove new ones.
-fn roll_back(committed: &[(PathBuf, Option<PathBuf>)]) {
-    for (target, backup) in committed.iter().rev() {
-        match backup {
-            Some(b) => {
-                let _ = fs::rename(b, target);
-            }
-            None => {
-                let _ = fs::remove_file(target);
-            }
-        }
-    }
-}
-
-/// A temporary file beside the target, with the final mode and contents, synced.
-fn stage(out_dir: &Path, e: &Entry) -> Result<NamedTempFile> {
-    let target = out_dir.join(&e.path);
-    let dir = target.parent().unwrap_or(out_dir);
-    let fail =
-        |err: std::io::Error| Error::failed(format!("cannot write {}: {err}", target.display()));
-    let mode = Permissions::from_mode(e.kind.mode());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kimera-redis-init-")
-        .permissions(mode.clone())
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    // The mode given at creation is narrowed by the umask; set it exactly, still before
-    // any byte is written and before the file has its final name.
-    tmp.as_file().set_permissions(mode).map_err(fail)?;
-    tmp.write_all(&e.contents).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    Ok(tmp)
 }
 
 /// `mkdir -p` that records each folder it made and gives it exactly `mode`.

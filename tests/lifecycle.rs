@@ -474,7 +474,7 @@ fn renew_refuses_an_expired_ca() {
     write_expired_ca(&dir);
     let before = fs::read(dir.join("certs/redis-server.crt")).unwrap();
     let out = run(&["renew", dir.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("expired on") && stderr.contains("make a new CA"),

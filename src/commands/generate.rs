@@ -5,6 +5,7 @@ use crate::bundle::Bundle;
 use crate::cli::GenerateArgs;
 use crate::error::{Error, Result};
 use crate::existing::Existing;
+use crate::lock::FolderLock;
 use crate::manifest;
 use crate::pki;
 use crate::render;
@@ -44,6 +45,15 @@ pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
                  stores (--pkcs12: certs/redis-client.p12, certs/truststore.p12)"
             );
         }
+        if !settings.force && !settings.dry_run {
+            let loose = writer::loose_modes(bundle, &settings.out_dir, actions);
+            for (path, mode, want) in loose {
+                println!(
+                    "warning: kept {path} has mode {mode:04o}: others may read or change it; \
+                     --force sets it to {want:04o} (or chmod {want:o} it)"
+                );
+            }
+        }
         for path in differing {
             println!(
                 "note: kept {path} differs from what these settings render (edited by hand, or other flags); --force rewrites it"
@@ -69,6 +79,13 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
             settings.profile
         )));
     }
+    // One run at a time in a folder, from before it is read until it is written; taking
+    // the lock also finishes what a killed run left. A dry run writes nothing.
+    let lock = if settings.dry_run {
+        None
+    } else {
+        Some(FolderLock::acquire(&settings.out_dir)?)
+    };
     if settings.replace_ca && !fixtures && settings.out_dir.join(crate::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
@@ -117,11 +134,11 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
             settings.out_dir.display()
         )));
     }
-    let actions = if settings.dry_run {
-        planned
-    } else {
-        writer::write(&bundle, &settings.out_dir, policy)?
+    let actions = match &lock {
+        None => planned,
+        Some(lock) => writer::write(&bundle, &settings.out_dir, policy, lock)?,
     };
+    drop(lock);
     Ok(Outcome {
         settings,
         bundle,

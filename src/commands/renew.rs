@@ -15,8 +15,10 @@ use crate::cli::{KeyType, RenewArgs};
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
+use crate::lock::FolderLock;
 use crate::pki;
 use crate::settings::SanName;
+use crate::trust;
 use crate::writer;
 
 mod apply;
@@ -26,6 +28,10 @@ pub(crate) use rollover::{note as rollover_note, refuse_mid_rollover};
 
 pub fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
+    // Read the folder first (a path that is not a generated folder is refused without
+    // creating anything), then hold its lock: no other run changes it until written.
+    Folder::read(dir)?;
+    let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
     let days = u32::try_from(args.days)
         .ok()
@@ -48,12 +54,12 @@ pub fn run(args: &RenewArgs) -> Result<()> {
         .expect("0 ns is valid");
     if !args.reload_only {
         match args.new_ca {
-            Some(step) => rollover::run(&folder, args, step, days, now)?,
+            Some(step) => rollover::run(&folder, args, step, days, now, &lock)?,
             None => {
                 rollover::refuse_mid_rollover(dir, "renew")?;
                 let (issuer, ca) = load_ca(dir, args, now)?;
                 let (bundle, report) = renew_leaves(&folder, args, &issuer, &ca, days, now)?;
-                write_renewed(dir, &bundle)?;
+                write_renewed(dir, &bundle, &lock)?;
                 for line in report {
                     println!("{line}");
                 }
@@ -97,13 +103,29 @@ fn renew_leaves(
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
     let mut client = None;
+    // certs/ca.crt as it is (two CAs in the middle of a CA rollover): only leaves that
+    // chain to it are renewed; anything else dropped into certs/ is left alone.
+    let trust =
+        fs::read_to_string(dir.join(layout::CA_CERT)).unwrap_or_else(|_| ca.cert_pem.clone());
+    let trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
+    let read = |r: &str| {
+        fs::read_to_string(dir.join(r))
+            .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
+    };
+    let mut left_alone = Vec::new();
     for rel in &folder.leaves {
         let key_rel = Folder::key_for(rel);
-        let read = |r: &str| {
-            fs::read_to_string(dir.join(r))
-                .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
+        let parsed = certinfo::from_pem(rel, &read(rel)?);
+        let (der, info) = match parsed.map_err(|e| e.to_string()).and_then(|(der, info)| {
+            ours(folder, rel, &trusted, &der, &info)?;
+            Ok((der, info))
+        }) {
+            Ok(ok) => ok,
+            Err(why) => {
+                left_alone.push(format!("left alone {rel}: {why}"));
+                continue;
+            }
         };
-        let (der, info) = certinfo::from_pem(rel, &read(rel)?)?;
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
@@ -170,10 +192,16 @@ fn renew_leaves(
             }
         ));
     }
-    // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them.
-    // Their trust is certs/ca.crt as it is: two CAs in the middle of a CA rollover.
-    let trust =
-        fs::read_to_string(dir.join(layout::CA_CERT)).unwrap_or_else(|_| ca.cert_pem.clone());
+    if report.is_empty() {
+        left_alone.iter().for_each(|l| println!("{l}"));
+        return Err(Error::usage(format!(
+            "{}: no certificate of this setup issued by {} to renew",
+            dir.display(),
+            layout::CA_CERT
+        )));
+    }
+    // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them,
+    // with certs/ca.crt as their trust.
     if let Some(c) = &client
         && crate::stores::refresh(dir, &mut bundle, c, &trust)?
     {
@@ -183,11 +211,12 @@ fn renew_leaves(
             layout::TRUSTSTORE_P12
         ));
     }
+    report.extend(left_alone);
     Ok((bundle, report))
 }
 
 /// Renewed leaves replace the old ones; the CA is never part of such a bundle.
-fn write_renewed(dir: &Path, bundle: &Bundle) -> Result<()> {
+fn write_renewed(dir: &Path, bundle: &Bundle, lock: &FolderLock) -> Result<()> {
     writer::write(
         bundle,
         dir,
@@ -195,6 +224,7 @@ fn write_renewed(dir: &Path, bundle: &Bundle) -> Result<()> {
             force: true,
             replace_ca: false,
         },
+        lock,
     )
     .map(drop)
 }
@@ -225,7 +255,9 @@ fn load_ca(
                     layout::CA_KEY
                 )));
             }
-            let cert_pem = read("--ca-cert", cert, true)?;
+            let cert_pem = crate::inputfile::read("--ca-cert", cert)?;
+            let key_pem = crate::inputfile::read("--ca-key", key)?;
+            crate::ownca::check_files(&cert_pem, &key_pem, now)?;
             let in_folder = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
             if certinfo::from_pem("--ca-cert", &cert_pem)?.0
                 != certinfo::from_pem(layout::CA_CERT, &in_folder)?.0
@@ -235,13 +267,7 @@ fn load_ca(
                     layout::CA_CERT
                 )));
             }
-            pki::load_issuer(
-                "--ca-cert",
-                &cert_pem,
-                "--ca-key",
-                &read("--ca-key", key, true)?,
-                now,
-            )
+            pki::load_issuer("--ca-cert", &cert_pem, "--ca-key", &key_pem, now)
         }
         _ if own_key.exists() => {
             let cert = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
@@ -255,6 +281,47 @@ fn load_ca(
             layout::CA_KEY
         ))),
     }
+}
+
+/// Whether `rel` is one of this setup's leaves, issued by the folder's CA: a server
+/// certificate of the layout or of a node, or the client certificate, that chains to
+/// `ca` for its usage (checked as of its own start, so expired ones are renewed) and has
+/// its key beside it. Anything else dropped into certs/ is not signed again.
+fn ours(
+    folder: &Folder,
+    rel: &str,
+    trusted: &[Vec<u8>],
+    der: &[u8],
+    info: &certinfo::CertInfo,
+) -> std::result::Result<(), String> {
+    let node_certs = folder.servers.iter().filter_map(|s| {
+        let name = s.rel.strip_prefix("nodes/")?.strip_suffix("/redis.conf")?;
+        Some(layout::node_cert(name))
+    });
+    let layout_cert = rel == layout::SERVER_CERT
+        || rel == layout::CLIENT_CERT
+        || rel == crate::kubernetes::SERVER_CERT
+        || node_certs.into_iter().any(|c| c == rel);
+    if !layout_cert {
+        return Err("not a certificate of this setup's layout".to_owned());
+    }
+    if !folder.dir.join(Folder::key_for(rel)).is_file() {
+        return Err(format!("its key {} is missing", Folder::key_for(rel)));
+    }
+    let usage = if rel == layout::CLIENT_CERT {
+        trust::Usage::Client
+    } else {
+        trust::Usage::Server
+    };
+    let at = info.not_before.unix_timestamp().max(0) as u64 + 1;
+    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(at));
+    trust::chains_to_any(trusted, der, usage, at).map_err(|e| {
+        format!(
+            "not issued by {} for {} ({e})",
+            layout::CA_CERT,
+            usage.name()
+        )
+    })
 }
 
 /// The certificate's subject, attribute by attribute, to be issued again as it was.

@@ -41,8 +41,26 @@ impl std::fmt::Display for Finding {
 
 /// Run the checks and print them (as JSON with `json`); `Ok(true)` when the folder is clean.
 pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
-    let folder = Folder::read(dir)?;
-    let (findings, checks) = check(&folder, warn_days, OffsetDateTime::now_utc());
+    // What a killed run left (`journal`), reported first: the files may not fit together.
+    let interrupted: Vec<Finding> = crate::journal::leftovers(dir)
+        .into_iter()
+        .map(|(path, problem, fix)| Finding {
+            check: "interrupted",
+            path,
+            severity: "error",
+            problem,
+            fix,
+        })
+        .collect();
+    let folder = match Folder::read(dir) {
+        Err(_) if !interrupted.is_empty() => None,
+        read => Some(read?),
+    };
+    let (mut findings, checks) = match &folder {
+        Some(folder) => check(folder, warn_days, OffsetDateTime::now_utc()),
+        None => (Vec::new(), 0),
+    };
+    findings.splice(0..0, interrupted);
     if json {
         let report = serde_json::json!({
             "folder": dir.display().to_string(),
@@ -59,13 +77,17 @@ pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     for f in &findings {
         println!("{f}");
     }
-    if let Some(note) = crate::commands::renew::rollover_note(&folder.dir) {
+    if let Some(note) = folder
+        .as_ref()
+        .and_then(|f| crate::commands::renew::rollover_note(&f.dir))
+    {
         println!("{note}");
     }
-    if findings.is_empty() {
+    let problems = findings.len();
+    if problems == 0 {
         println!("ok: {} checks passed in {}", checks, dir.display());
     } else {
-        println!("{} problem(s) found in {}", findings.len(), dir.display());
+        println!("{problems} problem(s) found in {}", dir.display());
     }
     Ok(findings.is_empty())
 }

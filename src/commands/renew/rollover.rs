@@ -23,6 +23,7 @@ use crate::cli::{CaStep, RenewArgs};
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
+use crate::lock::FolderLock;
 use crate::pki;
 use crate::writer;
 
@@ -113,6 +114,7 @@ pub(super) fn run(
     step: CaStep,
     days: u32,
     now: OffsetDateTime,
+    lock: &FolderLock,
 ) -> Result<()> {
     let dir = &folder.dir;
     if !dir.join(layout::CA_KEY).exists() {
@@ -123,8 +125,14 @@ pub(super) fn run(
             layout::CA_KEY
         )));
     }
+    let recorded = state(folder)?;
+    // A drop-old killed after its commit and before the next CA's files were removed:
+    // finish it (they are copies of certs/ca.crt and ca.key by then).
+    if recorded.as_ref().is_some_and(|s| s.step == CaStep::DropOld) {
+        writer::remove(dir, &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY], lock)?;
+    }
     // A finished rollover is no rollover: a new one may start.
-    let current = state(folder)?.filter(|s| s.step != CaStep::DropOld);
+    let current = recorded.filter(|s| s.step != CaStep::DropOld);
     let done = current.as_ref().map(|s| s.step);
     let allowed = match step {
         CaStep::TrustBoth => matches!(done, None | Some(CaStep::TrustBoth)),
@@ -144,13 +152,13 @@ pub(super) fn run(
         )));
     }
     match (step, current) {
-        (CaStep::TrustBoth, None) => trust_both(folder, now),
+        (CaStep::TrustBoth, None) => trust_both(folder, now, lock),
         (CaStep::TrustBoth, Some(_)) => {
             println!("step trust-both is done already: certs/ca.crt trusts the old and the new CA");
             Ok(())
         }
-        (CaStep::Issue, Some(s)) => issue(folder, args, s, days, now),
-        (CaStep::DropOld, Some(s)) => drop_old(folder, args, s),
+        (CaStep::Issue, Some(s)) => issue(folder, args, s, days, now, lock),
+        (CaStep::DropOld, Some(s)) => drop_old(folder, args, s, lock),
         _ => unreachable!("checked above"),
     }
 }
@@ -161,7 +169,7 @@ fn read(folder: &Folder, rel: &str) -> Result<String> {
 }
 
 /// Step 1: a new CA beside the old one, and a trust bundle of both.
-fn trust_both(folder: &Folder, now: OffsetDateTime) -> Result<()> {
+fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result<()> {
     let old_pem = read(folder, layout::CA_CERT)?;
     let old_key = read(folder, layout::CA_KEY)?;
     // The old CA must still be usable: leaves keep chaining to it until step 2.
@@ -209,7 +217,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime) -> Result<()> {
         state.render(),
         "the rollover's state",
     );
-    write(folder, &bundle)?;
+    write(folder, &bundle, lock)?;
     println!(
         "step trust-both: new CA {} ({}), valid until {}; {} now trusts the old and the new CA",
         new.info.subject,
@@ -232,6 +240,7 @@ fn issue(
     mut state: State,
     days: u32,
     now: OffsetDateTime,
+    lock: &FolderLock,
 ) -> Result<()> {
     let cert = read(folder, layout::CA_NEXT_CERT)?;
     let key = read(folder, layout::CA_NEXT_KEY)?;
@@ -245,7 +254,7 @@ fn issue(
         state.render(),
         "the rollover's state",
     );
-    write_renewed(&folder.dir, &bundle)?;
+    write_renewed(&folder.dir, &bundle, lock)?;
     for line in report {
         println!("{line} (new CA)");
     }
@@ -258,7 +267,7 @@ fn issue(
 }
 
 /// Step 3: the new CA alone; the old one archived or removed.
-fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State) -> Result<()> {
+fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLock) -> Result<()> {
     let new_pem = read(folder, layout::CA_NEXT_CERT)?;
     let new_key = read(folder, layout::CA_NEXT_KEY)?;
     let (new_der, new_info) = certinfo::from_pem(layout::CA_NEXT_CERT, &new_pem)?;
@@ -314,8 +323,12 @@ fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State) -> Result<()> {
         state.render(),
         "the rollover's state",
     );
-    write(folder, &bundle)?;
-    writer::remove(&folder.dir, &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY])?;
+    write(folder, &bundle, lock)?;
+    writer::remove(
+        &folder.dir,
+        &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY],
+        lock,
+    )?;
     println!(
         "step drop-old: {} is the new CA alone ({}); the old CA is {}",
         layout::CA_CERT,
@@ -348,7 +361,7 @@ fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Resu
 }
 
 /// The CA files of a step replace what is there: that is the point of the step.
-fn write(folder: &Folder, bundle: &Bundle) -> Result<()> {
+fn write(folder: &Folder, bundle: &Bundle, lock: &FolderLock) -> Result<()> {
     writer::write(
         bundle,
         &folder.dir,
@@ -356,6 +369,7 @@ fn write(folder: &Folder, bundle: &Bundle) -> Result<()> {
             force: true,
             replace_ca: true,
         },
+        lock,
     )
     .map(drop)
 }

@@ -1,0 +1,86 @@
+//! No secret in `Debug` (issue 11): one `{:?}` of any type that holds a private key or a
+//! password, in a log line or a panic message, must not print them.
+
+mod common;
+
+use std::fs;
+
+use clap::Parser;
+use kimera_redis_init::cli::Cli;
+use kimera_redis_init::commands::generate;
+use kimera_redis_init::existing::Existing;
+use kimera_redis_init::folder::Folder;
+use kimera_redis_init::{Setup, pki, secrets};
+
+use common::*;
+
+/// The secrets a generated cluster folder holds: passwords and private key bodies.
+fn secrets_in(dir: &std::path::Path) -> Vec<String> {
+    let env = read_env(dir);
+    let mut found = vec![env["REDIS_PASSWORD"].clone()];
+    let (_, admin) = read_admin(dir);
+    found.push(admin);
+    for e in fs::read_dir(dir.join("certs")).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "key") {
+            let pem = fs::read_to_string(&path).unwrap();
+            // A line from the middle of the base64 body.
+            found.push(pem.lines().nth(1).unwrap().to_owned());
+        }
+    }
+    for s in &found {
+        assert!(s.len() >= 16, "a secret too short to look for: {s:?}");
+    }
+    found
+}
+
+fn assert_clean(what: &str, debug: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(!debug.contains(s.as_str()), "{what} Debug prints a secret");
+    }
+}
+
+#[test]
+fn debug_of_every_type_holding_a_key_or_password_is_redacted() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let d = dir.to_str().unwrap();
+    let argv = [
+        "kimera-redis-init",
+        "--profile",
+        "cluster",
+        "--tls",
+        "--out",
+        d,
+    ];
+    let cli = Cli::parse_from(argv);
+    let outcome = generate::generate(&cli.generate, false).expect("generates");
+    let secrets = secrets_in(&dir);
+    // The folder also holds the replica password, in each node's redis.conf.
+    assert_clean("Bundle", &format!("{:?}", outcome.bundle), &secrets);
+    let existing = Existing::read(&outcome.settings).unwrap();
+    assert_clean("Existing", &format!("{existing:?}"), &secrets);
+    let resolved = secrets::resolve(&outcome.settings, &existing)
+        .unwrap()
+        .unwrap();
+    let replica = resolved
+        .replica
+        .clone()
+        .expect("a cluster has a replica password");
+    let mut all = secrets.clone();
+    all.push(replica);
+    assert_clean("Secrets", &format!("{resolved:?}"), &all);
+    let built = pki::build(&outcome.settings, &existing, true).unwrap();
+    assert_clean("Pki", &format!("{built:?}"), &all);
+    assert_clean("CertKey", &format!("{:?}", built.client), &all);
+    let folder = Folder::read(&dir).unwrap();
+    assert_clean("Folder", &format!("{folder:?}"), &all);
+    let written = Setup::new("production-tls")
+        .write_to(tmp.path().join("p"))
+        .unwrap();
+    let mut prod = secrets_in(&tmp.path().join("p"));
+    prod.push(written.env("REDIS_PASSWORD").to_owned());
+    assert_clean("Written", &format!("{written:?}"), &prod);
+    // And the redaction shows where the secret was, so Debug stays useful.
+    assert!(format!("{resolved:?}").contains("<redacted>"));
+}
