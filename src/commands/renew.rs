@@ -30,7 +30,10 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
     // Read the folder first (a path that is not a generated folder is refused without
     // creating anything), then hold its lock: no other run changes it until written.
-    Folder::read(dir)?;
+    // A folder a killed run left half-written is finished by taking the lock.
+    if !dir.join(crate::journal::STAGING).is_dir() {
+        Folder::read(dir)?;
+    }
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
     let days = u32::try_from(args.days)
