@@ -119,7 +119,7 @@ fn add_stores(
     let key = pkcs8_der(layout::CLIENT_KEY, &client.key_pem)?;
     let cert = pem_der(layout::CLIENT_CERT, &client.cert_pem)?;
     // `ca_pem` is certs/ca.crt: one CA, or two during a CA rollover (renew --new-ca).
-    let trusted = pem_ders(layout::CA_CERT, ca_pem)?;
+    let trusted = crate::certinfo::all_from_pem(layout::CA_CERT, ca_pem)?;
     let ca = issuer_of(&cert, &trusted).ok_or_else(|| {
         Error::failed(format!(
             "{} is not issued by a CA in {}",
@@ -233,19 +233,6 @@ fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
     Ok(crate::certinfo::from_pem(label, cert_pem)?.0)
 }
 
-/// Every certificate of a PEM file, in order.
-fn pem_ders(label: &str, pem: &str) -> Result<Vec<Vec<u8>>> {
-    use rustls_pki_types::pem::PemObject;
-    let all = rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
-        .map(|c| c.map(|c| c.to_vec()))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::failed(format!("{label}: not PEM certificates: {e}")))?;
-    if all.is_empty() {
-        return Err(Error::failed(format!("{label}: holds no certificate")));
-    }
-    Ok(all)
-}
-
 fn store_error(e: p12_keystore::error::Error) -> Error {
     Error::failed(format!("PKCS#12 store: {e}"))
 }
@@ -277,7 +264,8 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
         return out;
     };
     let read = |rel: &str| fs::read_to_string(dir.join(rel)).ok();
-    let trusted = read(layout::CA_CERT).and_then(|p| pem_ders(layout::CA_CERT, &p).ok());
+    let trusted =
+        read(layout::CA_CERT).and_then(|p| crate::certinfo::all_from_pem(layout::CA_CERT, &p).ok());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
 

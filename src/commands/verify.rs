@@ -344,14 +344,9 @@ impl Checker<'_> {
             now.unix_timestamp().max(0) as u64,
         ));
         // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
-        let trusted: Vec<Vec<u8>> = fs::read(self.abs(layout::CA_CERT))
+        let trusted: Vec<Vec<u8>> = fs::read_to_string(self.abs(layout::CA_CERT))
             .ok()
-            .and_then(|pem| {
-                <rustls_pki_types::CertificateDer as rustls_pki_types::pem::PemObject>::pem_slice_iter(&pem)
-                    .map(|c| c.map(|c| c.to_vec()))
-                    .collect::<std::result::Result<_, _>>()
-                    .ok()
-            })
+            .and_then(|pem| certinfo::all_from_pem(layout::CA_CERT, &pem).ok())
             .unwrap_or_else(|| vec![ca_der.clone()]);
         for leaf in &f.leaves {
             let Some((der, info)) = self.load_cert(leaf) else {
