@@ -24,6 +24,8 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
         "secret",
         "key_pem",
         "token",
+        // REDIS_URL carries the password in its user info.
+        "url",
     ]
     .iter()
     .any(|s| name.contains(s))

@@ -8,7 +8,7 @@ use crate::layout;
 use crate::settings::Settings;
 
 /// The pieces of a URL, each already encoded.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 struct Url {
     scheme: &'static str,
     /// `user:password@`, or empty.
@@ -19,6 +19,19 @@ struct Url {
     path: String,
     /// `?ssl_...`, or empty without TLS.
     query: String,
+}
+
+/// The user info holds the password: never in a Debug print.
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Url")
+            .field("scheme", &self.scheme)
+            .field("userinfo", &"<redacted>")
+            .field("address", &self.address)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .finish()
+    }
 }
 
 impl Url {

@@ -54,6 +54,10 @@ pub(crate) fn state(folder: &Folder) -> Result<Option<State>> {
 
 fn state_at(dir: &Path) -> Result<Option<State>> {
     let path = dir.join(layout::CA_ROLLOVER);
+    // No such file, or a folder that cannot hold one (the refusals of --out say why).
+    if !path.is_file() {
+        return Ok(None);
+    }
     match fs::read_to_string(&path) {
         Ok(text) => toml::from_str(&text).map(Some).map_err(|e| {
             Error::failed(format!(
