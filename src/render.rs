@@ -9,9 +9,11 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
+use crate::cli::ComposeNetwork;
 use crate::error::{Error, Result};
 use crate::escape;
 use crate::layout;
+use crate::network;
 use crate::pki::Pki;
 use crate::profile::{Kimera, Pool, Server};
 use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
@@ -74,6 +76,8 @@ struct Mount {
 #[derive(Serialize)]
 struct NodeView {
     name: String,
+    /// Its compose service: the host name in bridge mode, else `name`.
+    service: String,
     host: String,
     port: u16,
     address: String,
@@ -119,7 +123,11 @@ struct View<'a> {
     pool: PoolView,
     kimera: &'a Kimera,
     server: &'a Server,
-    image: &'static str,
+    image: &'a str,
+    /// A cluster whose nodes are services on a named bridge network (else host networking).
+    bridge: bool,
+    network: &'static str,
+    create_service: &'static str,
     owner: String,
     nodes: Vec<NodeView>,
     create_mounts: Vec<Mount>,
@@ -395,7 +403,10 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         pool: PoolView::from(&s.pool),
         kimera: &s.kimera,
         server: &s.server,
-        image: REDIS_IMAGE,
+        image: &s.image,
+        bridge: s.cluster.is_some() && s.compose_network == ComposeNetwork::Bridge,
+        network: network::BRIDGE_NETWORK,
+        create_service: network::CREATE_SERVICE,
         owner: format!("{}:{}", s.owner.0, s.owner.1),
         nodes,
         create_mounts,
@@ -449,6 +460,7 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
     }
     NodeView {
         name: n.name.clone(),
+        service: network::service_name(s.compose_network, s.cluster.is_some(), n),
         host: n.host.clone(),
         port: n.port,
         address: n.address(),

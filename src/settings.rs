@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{GenerateArgs, KeyType};
+use crate::cli::{ComposeNetwork, GenerateArgs, KeyType};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::profile::{self, Kimera, Pool, Profile, Server};
@@ -92,6 +92,10 @@ pub struct Settings {
     /// Who owns the generated files; the container runs as this user so that it can
     /// read the 0600 keys without them being made readable to anyone else.
     pub owner: (u32, u32),
+    /// `--image`: the image of every compose service, a checked reference.
+    pub image: String,
+    /// `--compose-network`, resolved: how a cluster's compose services are connected.
+    pub compose_network: ComposeNetwork,
 }
 
 impl Settings {
@@ -250,6 +254,12 @@ impl Settings {
 
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
+        let image = match &args.image {
+            Some(i) => crate::image::check_image("--image", i)?,
+            None => crate::render::REDIS_IMAGE.to_owned(),
+        };
+        let compose_network =
+            crate::network::resolve(name, args.compose_network, &nodes, cluster.is_some())?;
 
         Ok(Settings {
             profile: name.to_owned(),
@@ -280,6 +290,8 @@ impl Settings {
                 _ => None,
             },
             owner: process_owner(),
+            image,
+            compose_network,
         })
     }
 }
