@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real servers. Installs what the tests need when it
-# is missing: Debian's redis-server, redis-tools and docker-compose, and redis-py (the
-# KIMERA app's client) and python-dotenv in a virtualenv under target/. CI runs exactly this (.ci/run).
+# is missing: Debian's redis-server, redis-tools, docker-compose, docker.io and
+# debootstrap, and redis-py (the KIMERA app's client) and python-dotenv in a virtualenv
+# under target/. Starts a Docker engine of its own for the container tests (see
+# scripts/docker-engine.sh) and stops it at the end. CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,8 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_if_needed apt-get update -qq
@@ -21,14 +25,21 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 venv=target/test-python
-if ! "$venv/bin/python" -c 'import redis, dotenv' 2>/dev/null; then
+# async-timeout: the test image's Python (3.11.2) imports redis-py from this virtualenv
+# and needs it there.
+if ! "$venv/bin/python" -c 'import redis, dotenv, async_timeout' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6' python-dotenv
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6' python-dotenv async-timeout
 fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
 
+# shellcheck source=scripts/docker-engine.sh
+source scripts/docker-engine.sh
+
 cargo test --locked "$@"
+stop_dockerd
+trap - EXIT
 
 # The fuzz target (fuzz/): arbitrary profile files through parsing and rendering, for a
 # bounded time. cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this machine's
