@@ -9,6 +9,10 @@ use crate::settings::Node;
 /// an external network.
 pub(crate) const BRIDGE_NETWORK: &str = "kimera-redis";
 
+/// Bridge mode: the script each node's container starts with (nodes.conf peers' addresses
+/// looked up again, then redis-server).
+pub(crate) const NODE_START: &str = "node-start.sh";
+
 /// The compose one-shot service that forms the cluster; no node may take its name.
 pub(crate) const CREATE_SERVICE: &str = "cluster-create";
 

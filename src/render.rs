@@ -43,6 +43,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "cluster-create.sh",
         include_str!("../templates/cluster-create.sh.j2"),
     ),
+    (
+        "node-start.sh",
+        include_str!("../templates/node-start.sh.j2"),
+    ),
 ];
 
 /// Absolute paths of the files shared by every node.
@@ -53,6 +57,7 @@ struct Paths {
     env: String,
     admin_env: String,
     create_script: String,
+    node_start: String,
     ca_cert: String,
     client_cert: String,
     client_key: String,
@@ -274,6 +279,14 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             plain("cluster-create.sh")?,
             "forms the cluster once every node runs; safe to run again",
         );
+        if view.bridge {
+            bundle.file(
+                network::NODE_START,
+                Kind::Script,
+                plain("node-start.sh")?,
+                "starts a node's container: peers' addresses looked up again, then redis-server",
+            );
+        }
         bundle.file(
             layout::COMPOSE,
             Kind::Config,
@@ -334,6 +347,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         env: abs(layout::ENV),
         admin_env: abs(layout::ADMIN_ENV),
         create_script: abs(layout::CLUSTER_CREATE),
+        node_start: abs(network::NODE_START),
         ca_cert: abs(layout::CA_CERT),
         client_cert: abs(layout::CLIENT_CERT),
         client_key: abs(layout::CLIENT_KEY),
@@ -455,6 +469,9 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
     if s.cluster.is_some() {
         // The node writes its cluster state file beside its config.
         mounts[0] = mount(&path_string(node_dir), false);
+        if s.compose_network == ComposeNetwork::Bridge {
+            mounts.push(mount(&paths.node_start, true));
+        }
     } else {
         mounts.push(mount(&data, false));
     }

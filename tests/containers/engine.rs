@@ -362,6 +362,9 @@ pub fn app_in_container(image: &str, network: &str, dir: &Path, mode: &str) -> S
 /// The app as a container that writes, then waits for a line on stdin before reading
 /// every key back with the same client (which refreshes its slot map on errors).
 pub struct WaitingApp {
+    /// Its container's name: removed on drop, so a failed test never leaves it holding
+    /// the network that `down` must remove.
+    name: String,
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -369,7 +372,9 @@ pub struct WaitingApp {
 
 impl WaitingApp {
     pub fn start(image: &str, network: &str, dir: &Path) -> WaitingApp {
+        let name = format!("k9app{}", std::process::id());
         let mut args = app_container_args(image, network, dir, true);
+        args.insert(2, format!("--name={name}"));
         args.push("write-wait-read".to_owned());
         let mut child = Command::new("docker")
             .args(&args)
@@ -380,6 +385,7 @@ impl WaitingApp {
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let mut app = WaitingApp {
+            name,
             child,
             stdin,
             stdout,
@@ -420,5 +426,10 @@ impl Drop for WaitingApp {
         self.stdin.take();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
