@@ -27,6 +27,7 @@ stop_dockerd() {
       sudo_if_needed kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
+    sudo_if_needed kill -9 "$pid" 2>/dev/null || true
   fi
   # dockerd can leave its network namespace mounted under the exec-root.
   grep -o "$docker_dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
