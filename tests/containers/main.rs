@@ -275,8 +275,6 @@ fn bridge_cluster_fails_over_and_the_app_reads_every_key() {
     let stack = bridge_cluster(&image, &dir, &names, "1");
 
     let app = WaitingApp::start(&image, "kimera-redis", &dir);
-    // Replication is asynchronous: give the replicas a moment to have every key.
-    std::thread::sleep(Duration::from_secs(1));
     let admin = common::read_admin(&dir);
     let cli = |service: &str, args: &[&str]| -> String {
         let env = format!("REDISCLI_AUTH={}", admin.1);
@@ -312,6 +310,33 @@ fn bridge_cluster_fails_over_and_the_app_reads_every_key() {
         .unwrap()
         .to_owned();
 
+    // Replication is asynchronous: stop the master only once its replica is linked and
+    // has every write (the same offset), or there would be nothing to fail over to.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = cli(&master, &["info", "replication"]);
+        let field = |k: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}:")))
+                .map(str::to_owned)
+        };
+        let offset = field("master_repl_offset");
+        let synced = field("connected_slaves").as_deref() == Some("1")
+            && field("slave0").is_some_and(|s| {
+                s.contains("state=online")
+                    && offset
+                        .as_ref()
+                        .is_some_and(|o| s.contains(&format!("offset={o},")))
+            });
+        if synced {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{master}'s replica did not catch up in 30 s:\n{info}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     stack.compose(&["stop", "-t", "1", &master]);
     let stopped = Instant::now();
     // A replica takes over: the stopped master is marked failed, one of its replicas is
@@ -333,7 +358,8 @@ fn bridge_cluster_fails_over_and_the_app_reads_every_key() {
         }
         assert!(
             Instant::now() < deadline,
-            "no failover after 60 s:\n{nodes}\n{info}"
+            "no failover after 60 s:\n{nodes}\n{info}\n{}",
+            stack.logs()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
