@@ -23,14 +23,15 @@ stop_dockerd() {
   if [ -s "$docker_dir/dockerd.pid" ]; then
     pid=$(cat "$docker_dir/dockerd.pid")
     sudo_if_needed kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
+    # dockerd stops the containers still running first (their stop timeout): give it time.
+    for _ in $(seq 1 600); do
       sudo_if_needed kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     sudo_if_needed kill -9 "$pid" 2>/dev/null || true
   fi
   # dockerd can leave its network namespace mounted under the exec-root.
-  grep -o "$docker_dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
+  awk -v d="$docker_dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
     sudo_if_needed umount -l "$m" || true
   done
   sudo_if_needed rm -rf "$docker_dir"
