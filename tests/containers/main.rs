@@ -344,14 +344,26 @@ fn bridge_cluster_fails_over_and_the_app_reads_every_key() {
     let deadline = stopped + Duration::from_secs(60);
     loop {
         let nodes = cli("redis-1", &["cluster", "nodes"]);
+        // The flags column: `fail` once the majority agrees (`fail?` is one node's suspicion).
+        let flags = |l: &str| -> Vec<String> {
+            l.split_whitespace()
+                .nth(2)
+                .unwrap_or("")
+                .split(',')
+                .map(str::to_owned)
+                .collect()
+        };
         let failed = nodes
             .lines()
-            .any(|l| l.starts_with(&master_id) && l.contains("fail"));
+            .any(|l| l.starts_with(&master_id) && flags(l).iter().any(|f| f == "fail"));
         let info = cli("redis-1", &["cluster", "info"]);
         if failed && info.contains("cluster_state:ok") {
             let masters = nodes
                 .lines()
-                .filter(|l| l.contains("master") && !l.contains("fail"))
+                .filter(|l| {
+                    let f = flags(l);
+                    f.iter().any(|f| f == "master") && !f.iter().any(|f| f.starts_with("fail"))
+                })
                 .count();
             assert_eq!(masters, 3, "a replica took over:\n{nodes}");
             break;
