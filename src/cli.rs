@@ -278,8 +278,9 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
 
-    /// How the cluster's compose file connects its nodes [default: bridge when every
-    /// node is a host name such as redis-1, host when nodes are IP addresses or localhost].
+    /// How the cluster's compose file connects its nodes [default: bridge when each
+    /// node has a host name of its own such as redis-1, host when nodes are IP addresses,
+    /// localhost or share a host].
     /// bridge: each node is its own service named after its host, with its own IP on the
     /// kimera-redis network, and the app runs as a container on that network. host: the
     /// nodes use the Docker host's network (Linux) and the app runs on the host.
