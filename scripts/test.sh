@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against real servers. Installs what the tests need when it
-# is missing: Debian's redis-server, redis-tools and docker-compose, and redis-py (the
-# KIMERA app's client) and python-dotenv in a virtualenv under target/, node-redis and
-# ioredis under target/node-clients, a JDK for the Java stores. CI runs exactly this (.ci/run).
+# Runs the whole test suite against real servers and real clients. Installs what the
+# tests need when it is missing: Debian's redis-server, redis-tools, docker-compose,
+# docker.io, debootstrap, openssl, Node.js/npm and a JDK; redis-py (the KIMERA app's
+# client), python-dotenv and kubernetes-validate in a virtualenv under target/; node-redis
+# and ioredis under target/node-clients. Starts a Docker engine of its own for the
+# container and Kubernetes-simulation tests (scripts/docker-engine.sh) and stops it at
+# the end, also on failure. CI runs exactly this (.ci/run). Ends with one line:
+# "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +21,8 @@ command -v python3 >/dev/null || need+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 command -v npm >/dev/null || need+=(nodejs npm)
 command -v javac >/dev/null || need+=(default-jdk-headless)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_if_needed apt-get update -qq
@@ -24,17 +30,16 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 venv=target/test-python
-if ! "$venv/bin/python" -c 'import redis, dotenv' 2>/dev/null; then
+# async-timeout: the test image's Python (3.11.2) imports redis-py from this virtualenv
+# and needs it there. kubernetes-validate bundles the Kubernetes schemas (works offline):
+# tests/kubernetes.rs checks every generated manifest with it.
+if ! "$venv/bin/python" -c 'import redis, dotenv, async_timeout, kubernetes_validate' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'redis>=6' python-dotenv
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    'redis>=6' python-dotenv async-timeout kubernetes-validate
 fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
-# kubernetes-validate bundles the Kubernetes schemas (works offline): tests/kubernetes.rs
-# checks every generated manifest with it.
-if ! "$venv/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check kubernetes-validate
-fi
 
 # node-redis and ioredis for tests/client_interop.rs (the JSSE client is compiled by its test).
 node_clients=target/node-clients
@@ -45,10 +50,21 @@ export KIMERA_TEST_NODE_MODULES="$PWD/$node_clients/node_modules"
 
 # The log is kept to add up the per-binary "test result:" lines into one closing line.
 test_log=$(mktemp)
-trap 'rm -f "$test_log"' EXIT
+corpus=""
 summary() {
   awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$test_log"
 }
+
+# shellcheck source=scripts/docker-engine.sh
+source scripts/docker-engine.sh
+# One clean-up for everything this script started or made, also on failure.
+cleanup() {
+  stop_dockerd
+  rm -f "$test_log"
+  [ -z "$corpus" ] || rm -rf "$corpus"
+}
+trap cleanup EXIT
+
 status=0
 cargo test --locked "$@" 2>&1 | tee "$test_log" || status=$?
 if [ "$status" -ne 0 ]; then
@@ -63,7 +79,6 @@ fuzz_seconds=${KIMERA_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" -gt 0 ] && [ $# -eq 0 ]; then
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
   corpus=$(mktemp -d)
-  trap 'rm -rf "$corpus" "$test_log"' EXIT
   (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus" seeds -- \
     -max_total_time="$fuzz_seconds" -timeout=10)
   echo "fuzz: profile_render ran ${fuzz_seconds} s without a finding"

@@ -52,6 +52,8 @@ impl Setup {
                 tls: false,
                 io_threads: None,
                 maxmemory: None,
+                image: None,
+                compose_network: None,
                 key_type: KeyType::EcdsaP256,
                 days: 365,
                 ca_days: 3650,

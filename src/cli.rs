@@ -124,6 +124,15 @@ pub enum ProfilesAction {
     },
 }
 
+/// How a cluster's compose services reach each other and the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComposeNetwork {
+    /// Each node its own service and IP on a named bridge network.
+    Bridge,
+    /// Every node on the Docker host's network.
+    Host,
+}
+
 /// The key algorithms the certificates can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KeyType {
@@ -324,6 +333,23 @@ pub struct GenerateArgs {
     /// Example: --maxmemory 2gb
     #[arg(long, value_name = "SIZE")]
     pub maxmemory: Option<String>,
+
+    /// Container image of every compose service [default: redis:7.4, the official image].
+    ///
+    /// Example: --image registry.example.com/redis:7.4
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// How the cluster's compose file connects its nodes [default: bridge when each
+    /// node has a host name of its own such as redis-1, host when nodes are IP addresses,
+    /// localhost or share a host].
+    /// bridge: each node is its own service named after its host, with its own IP on the
+    /// kimera-redis network, and the app runs as a container on that network. host: the
+    /// nodes use the Docker host's network (Linux) and the app runs on the host.
+    ///
+    /// Example: --profile cluster --nodes redis-1:7001,redis-2:7002,redis-3:7003 --compose-network bridge
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub compose_network: Option<ComposeNetwork>,
 
     /// Key algorithm for the CA and every certificate.
     ///

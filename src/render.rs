@@ -9,9 +9,11 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
+use crate::cli::ComposeNetwork;
 use crate::error::{Error, Result};
 use crate::escape;
 use crate::layout;
+use crate::network;
 use crate::pki::Pki;
 use crate::profile::{Kimera, Pool, Server};
 use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
@@ -41,6 +43,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "cluster-create.sh",
         include_str!("../templates/cluster-create.sh.j2"),
     ),
+    (
+        "node-start.sh",
+        include_str!("../templates/node-start.sh.j2"),
+    ),
 ];
 
 /// Absolute paths of the files shared by every node.
@@ -51,6 +57,7 @@ struct Paths {
     env: String,
     admin_env: String,
     create_script: String,
+    node_start: String,
     ca_cert: String,
     client_cert: String,
     client_key: String,
@@ -74,6 +81,8 @@ struct Mount {
 #[derive(Serialize)]
 struct NodeView {
     name: String,
+    /// Its compose service: the host name in bridge mode, else `name`.
+    service: String,
     host: String,
     port: u16,
     address: String,
@@ -121,7 +130,11 @@ struct View<'a> {
     pool: PoolView,
     kimera: &'a Kimera,
     server: &'a Server,
-    image: &'static str,
+    image: &'a str,
+    /// A cluster whose nodes are services on a named bridge network (else host networking).
+    bridge: bool,
+    network: &'static str,
+    create_service: &'static str,
     owner: String,
     nodes: Vec<NodeView>,
     create_mounts: Vec<Mount>,
@@ -276,6 +289,14 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             plain("cluster-create.sh")?,
             "forms the cluster once every node runs; safe to run again",
         );
+        if view.bridge {
+            bundle.file(
+                network::NODE_START,
+                Kind::Script,
+                plain("node-start.sh")?,
+                "starts a node's container: peers' addresses looked up again, then redis-server",
+            );
+        }
         bundle.file(
             layout::COMPOSE,
             Kind::Config,
@@ -336,6 +357,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         env: abs(layout::ENV),
         admin_env: abs(layout::ADMIN_ENV),
         create_script: abs(layout::CLUSTER_CREATE),
+        node_start: abs(network::NODE_START),
         ca_cert: abs(layout::CA_CERT),
         client_cert: abs(layout::CLIENT_CERT),
         client_key: abs(layout::CLIENT_KEY),
@@ -406,7 +428,10 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         pool: PoolView::from(&s.pool),
         kimera: &s.kimera,
         server: &s.server,
-        image: REDIS_IMAGE,
+        image: &s.image,
+        bridge: s.cluster.is_some() && s.compose_network == ComposeNetwork::Bridge,
+        network: network::BRIDGE_NETWORK,
+        create_service: network::CREATE_SERVICE,
         owner: format!("{}:{}", s.owner.0, s.owner.1),
         nodes,
         create_mounts,
@@ -455,11 +480,15 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
     if s.cluster.is_some() {
         // The node writes its cluster state file beside its config.
         mounts[0] = mount(&path_string(node_dir), false);
+        if s.compose_network == ComposeNetwork::Bridge {
+            mounts.push(mount(&paths.node_start, true));
+        }
     } else {
         mounts.push(mount(&data, false));
     }
     NodeView {
         name: n.name.clone(),
+        service: network::service_name(s.compose_network, s.cluster.is_some(), n),
         host: n.host.clone(),
         port: n.port,
         address: n.address(),

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{GenerateArgs, KeyType};
+use crate::cli::{ComposeNetwork, GenerateArgs, KeyType};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::profile::{self, Kimera, Pool, Profile, Server};
@@ -96,6 +96,10 @@ pub struct Settings {
     pub owner: (u32, u32),
     /// `--kubernetes`: write the same setup as manifests too.
     pub kubernetes: Option<crate::kubernetes::options::Kubernetes>,
+    /// `--image`: the image of every compose service, a checked reference.
+    pub image: String,
+    /// `--compose-network`, resolved: how a cluster's compose services are connected.
+    pub compose_network: ComposeNetwork,
 }
 
 impl Settings {
@@ -265,6 +269,12 @@ impl Settings {
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
         let kubernetes = crate::kubernetes::options::resolve(&args.kubernetes, name, p.auth)?;
+        let image = match &args.image {
+            Some(i) => crate::image::check_image("--image", i)?,
+            None => crate::render::REDIS_IMAGE.to_owned(),
+        };
+        let compose_network =
+            crate::network::resolve(name, args.compose_network, &nodes, cluster.is_some())?;
 
         Ok(Settings {
             profile: name.to_owned(),
@@ -297,6 +307,8 @@ impl Settings {
             },
             owner: process_owner(),
             kubernetes,
+            image,
+            compose_network,
         })
     }
 }

@@ -196,6 +196,8 @@ fn compose_file_passes_docker_compose_config() {
         "--profile",
         "cluster",
         "--tls",
+        "--compose-network",
+        "host",
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -203,7 +205,7 @@ fn compose_file_passes_docker_compose_config() {
     let text = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
     let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let services = yaml["services"].as_mapping().unwrap();
-    // The guide's three nodes, each on the host network (no NAT), plus the one-shot creator.
+    // The guide's three nodes, each on the host network (no NAT) as asked, plus the one-shot creator.
     for name in ["redis-1-7001", "redis-2-7002", "redis-3-7003"] {
         assert_eq!(
             yaml["services"][name]["network_mode"].as_str(),

@@ -326,10 +326,15 @@ impl Sim {
             .iter()
             .map(|v| expand(v.as_str().unwrap()))
             .collect();
+        // The manifest's own image (generated with --image KIMERA_TEST_IMAGE): a wrong
+        // image reference in a manifest fails here as it would on a cluster.
         a.extend([
             "--entrypoint".into(),
             command[0].clone(),
-            self.image.clone(),
+            c["image"]
+                .as_str()
+                .expect("a container names its image")
+                .to_owned(),
         ]);
         a.extend(command[1..].iter().cloned());
         for arg in c["args"].as_array().into_iter().flatten() {
@@ -726,6 +731,8 @@ fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips
         "--kubernetes",
         "--namespace",
         "sim",
+        "--image",
+        &image,
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -820,6 +827,8 @@ fn production_tls_runs_as_one_pod_and_keeps_its_keys_across_a_restart() {
         "--profile",
         "production-tls",
         "--kubernetes",
+        "--image",
+        &image,
         "--out",
         dir.to_str().unwrap(),
     ]);

@@ -40,10 +40,9 @@ const DATA_DIR: &str = "/data";
 /// Where the app's pod mounts its client Secret; the app Secret's paths point here.
 pub const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
 
-/// The image the manifests run.
-// merge seam: becomes &settings.image when --image lands
-fn image(_settings: &Settings) -> &str {
-    crate::render::REDIS_IMAGE
+/// The image the manifests run: `--image`, as for the compose files.
+fn image(settings: &Settings) -> &str {
+    &settings.image
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
