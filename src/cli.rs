@@ -205,7 +205,7 @@ pub struct RenewArgs {
     pub new_ca: Option<CaStep>,
 
     /// With --new-ca drop-old: remove the old CA's key instead of archiving it under
-    /// certs/retired/.
+    /// ca-rollover/retired/.
     ///
     /// Example: kimera-redis-init renew ./redis-prod --new-ca drop-old --discard-old-ca
     #[arg(long, requires = "new_ca")]

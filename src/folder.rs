@@ -99,8 +99,7 @@ impl Folder {
 
         let leaves = sorted_names(&dir.join(layout::CERTS_DIR))?
             .into_iter()
-            // The CA and, during a rollover, the next CA are not leaves.
-            .filter(|n| n.ends_with(".crt") && n != "ca.crt" && n != "ca-next.crt")
+            .filter(|n| n.ends_with(".crt") && n != "ca.crt")
             .map(|n| format!("{}/{n}", layout::CERTS_DIR))
             .collect();
         Ok(Folder {

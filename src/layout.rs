@@ -9,12 +9,14 @@ pub const DATA_DIR: &str = "data";
 pub const CERTS_DIR: &str = "certs";
 pub const CA_CERT: &str = "certs/ca.crt";
 pub const CA_KEY: &str = "certs/ca.key";
-/// During a CA rollover (`renew --new-ca`): the new CA, its key, and the step done.
-pub const CA_NEXT_CERT: &str = "certs/ca-next.crt";
-pub const CA_NEXT_KEY: &str = "certs/ca-next.key";
-pub const CA_ROLLOVER: &str = "certs/ca-rollover.toml";
-/// Old CAs a finished rollover archived.
-pub const RETIRED_DIR: &str = "certs/retired";
+/// A CA rollover's own folder (`renew --new-ca`): the next CA, its key, the step done,
+/// and the CAs a finished rollover retired. Outside certs/, which compose mounts into
+/// the containers: no CA key may be visible there.
+pub const ROLLOVER_DIR: &str = "ca-rollover";
+pub const CA_NEXT_CERT: &str = "ca-rollover/ca-next.crt";
+pub const CA_NEXT_KEY: &str = "ca-rollover/ca-next.key";
+pub const CA_ROLLOVER: &str = "ca-rollover/state.toml";
+pub const RETIRED_DIR: &str = "ca-rollover/retired";
 pub const SERVER_CERT: &str = "certs/redis-server.crt";
 pub const SERVER_KEY: &str = "certs/redis-server.key";
 pub const CLIENT_CERT: &str = "certs/redis-client.crt";

@@ -73,6 +73,9 @@ struct AppTls {
 
 #[derive(Serialize)]
 struct Mount {
+    /// On this machine; the same as `path` except for a mask (/dev/null).
+    source: String,
+    /// In the container.
     path: String,
     read_only: bool,
 }
@@ -464,15 +467,19 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
         mounts.push(mount(&paths.env, true));
     }
     if s.tls {
-        // Each file on its own: the CA key stays out of the container.
-        for p in [
-            &paths.ca_cert,
-            &cert,
-            &key,
-            &paths.client_cert,
-            &paths.client_key,
-        ] {
-            mounts.push(mount(p, true));
+        // The certs folder, not each file: a file mount keeps the inode it was started
+        // with, so certificates renewed on disk (renamed into place) would never reach
+        // the container and `renew --apply` would reload the old ones. The folder's own
+        // CA key is masked with /dev/null: it never enters the container. (An
+        // organisation's CA key is never in the folder; a rollover's next CA lives in
+        // ca-rollover/, which is not mounted.)
+        mounts.push(mount(&abs(layout::CERTS_DIR), true));
+        if s.external_ca.is_none() {
+            mounts.push(Mount {
+                source: "/dev/null".into(),
+                path: abs(layout::CA_KEY),
+                read_only: true,
+            });
         }
     }
     let node_dir = s.out_dir.join(&n.conf);
@@ -539,6 +546,7 @@ fn healthcheck(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool
 
 fn mount(path: &str, read_only: bool) -> Mount {
     Mount {
+        source: path.to_owned(),
         path: path.to_owned(),
         read_only,
     }

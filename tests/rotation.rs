@@ -386,12 +386,12 @@ fn a_staged_ca_rollover_keeps_every_request_working_and_ends_trusting_only_the_n
     assert_eq!(new_ca.matches("BEGIN CERTIFICATE").count(), 1);
     assert_ne!(new_ca, old_ca);
     // The old CA is archived, key 0600, and the server no longer trusts it.
-    let retired: Vec<_> = fs::read_dir(dir.join("certs/retired"))
+    let retired: Vec<_> = fs::read_dir(dir.join("ca-rollover/retired"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(retired.len(), 2, "{retired:?}");
-    assert!(!dir.join("certs/ca-next.key").exists());
+    assert!(!dir.join("ca-rollover/ca-next.key").exists());
     assert!(
         served(&dir, "localhost", port, &old_cert, &old_key).is_err(),
         "the server still accepts a client certificate of the old CA"

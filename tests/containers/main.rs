@@ -37,6 +37,9 @@ fn single_server(test: &str, args: &[&str], kept: bool) {
     eprintln!("{test}: healthy {secs:.1} s after up");
     assert_eq!(app_on_host(&dir, "write").lines().last(), Some("found 200"));
     doctor_passes(&dir);
+    if read_env(&dir)["REDIS_SSL"] == "true" {
+        rotates_live(&stack, &dir);
+    }
 
     stack.down();
     assert!(stack.states().is_empty(), "down leaves containers");
@@ -45,6 +48,38 @@ fn single_server(test: &str, args: &[&str], kept: bool) {
     let expected = if kept { "found 200" } else { "found 0" };
     assert_eq!(app_on_host(&dir, "read").lines().last(), Some(expected));
     doctor_passes(&dir);
+}
+
+/// The certs folder is mounted, not each file, so `renew --apply` reaches the running
+/// container: it serves the renewed certificate without a restart (doctor compares what
+/// it serves with the file on disk), and the CA key in that folder reads empty inside.
+fn rotates_live(stack: &Stack, dir: &Path) {
+    let ca_key = dir.join("certs/ca.key");
+    let inside = stack.exec("redis", &["wc", "-c", ca_key.to_str().unwrap()]);
+    assert!(
+        inside.trim_start().starts_with("0 "),
+        "the CA key is readable in the container: {inside}"
+    );
+    let cert = dir.join("certs/redis-server.crt");
+    let before = std::fs::read(&cert).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["renew", dir.to_str().unwrap(), "--apply"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "renew --apply: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("applied localhost:"), "{said}");
+    assert_ne!(
+        std::fs::read(&cert).unwrap(),
+        before,
+        "renew wrote no new certificate"
+    );
+    doctor_passes(dir);
+    assert_eq!(app_on_host(dir, "read").lines().last(), Some("found 200"));
 }
 
 #[test]

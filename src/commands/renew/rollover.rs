@@ -1,14 +1,14 @@
 //! `renew --new-ca STEP`: replace the folder's CA without a moment in which a client,
 //! a replica or a cluster peer meets a certificate it does not trust. Servers, replicas
 //! and the cluster bus share one trust store (`tls-ca-cert-file`), so the change is
-//! staged, each step safe to run again and recorded in `certs/ca-rollover.toml`:
+//! staged, each step safe to run again and recorded in `ca-rollover/state.toml`:
 //!
-//! 1. `trust-both`: a new CA (`certs/ca-next.crt/.key`); `certs/ca.crt` becomes a bundle
+//! 1. `trust-both`: a new CA (`ca-rollover/ca-next.crt/.key`); `certs/ca.crt` becomes a bundle
 //!    of the old and the new CA. Servers (with `--apply`) and clients, which read the
 //!    same path, then trust both.
 //! 2. `issue`: every leaf issued again under the new CA.
 //! 3. `drop-old`: `certs/ca.crt` and `ca.key` become the new CA alone; the old CA is
-//!    archived under `certs/retired/` (or removed with `--discard-old-ca`).
+//!    archived under `ca-rollover/retired/` (or removed with `--discard-old-ca`).
 
 use std::fs;
 use std::path::Path;
@@ -194,6 +194,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
         new_ca: certinfo::fingerprint(&certinfo::from_pem("new CA", &new.cert_pem)?.0),
     };
     let mut bundle = Bundle::default();
+    bundle.dir(layout::ROLLOVER_DIR, "the CA rollover's folder");
     bundle.cert(
         layout::CA_NEXT_CERT,
         Kind::CaCertificate,
