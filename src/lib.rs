@@ -25,6 +25,7 @@ pub mod lock;
 pub mod manifest;
 pub(crate) mod network;
 pub(crate) mod ownca;
+mod parallel;
 pub mod pki;
 pub mod profile;
 pub(crate) mod redact;

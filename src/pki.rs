@@ -13,6 +13,7 @@ use crate::cli::KeyType;
 use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
+use crate::parallel;
 use crate::settings::{SanName, Settings};
 use crate::trust;
 
@@ -100,17 +101,6 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         );
     let must_sign =
         fixtures || settings.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
-    let (issuer, ca) = ca(settings, existing, now, must_sign)?;
-    let leaf_not_after = now + Duration::days(settings.leaf_days.into());
-    if leaf_not_after > ca.info.not_after {
-        return Err(Error::usage(format!(
-            "--days {}: the certificates would outlive the CA in {} (it expires {}); \
-             allowed: a validity that ends before the CA's",
-            settings.leaf_days,
-            layout::CA_CERT,
-            ca.info.not_after.date()
-        )));
-    }
     let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
     // Cluster nodes dial each other on the bus and for replication, presenting their
     // server certificate as a client certificate: those need clientAuth too.
@@ -122,24 +112,85 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
     } else {
         vec![ExtendedKeyUsagePurpose::ServerAuth]
     };
+    let k8s_names = settings
+        .kubernetes
+        .as_ref()
+        .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
+    // Every leaf, in output order: the servers (one per node), the client, the pods'.
+    let mut specs: Vec<LeafSpec<'_>> = settings
+        .nodes
+        .iter()
+        .map(|node| LeafSpec {
+            cert_path: &node.cert,
+            key_path: &node.key,
+            common_name: &node.host,
+            sans: &node.sans,
+            usages: node_usages.clone(),
+            dialled: Some(&node.host),
+        })
+        .collect();
+    specs.push(LeafSpec {
+        cert_path: layout::CLIENT_CERT,
+        key_path: layout::CLIENT_KEY,
+        common_name: client_cn,
+        sans: &[],
+        usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
+        dialled: None,
+    });
+    if let Some((sans, service)) = &k8s_names {
+        // Pods dial each other (bus, replication) with it, so it is a client certificate too.
+        specs.push(LeafSpec {
+            cert_path: crate::kubernetes::SERVER_CERT,
+            key_path: crate::kubernetes::SERVER_KEY,
+            common_name: service,
+            sans,
+            usages: vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+            dialled: Some(service),
+        });
+    }
+    // The leaves' new keys are made on the other cores while this one makes (or loads)
+    // the CA: with RSA-4096 key generation is nearly all of a run.
+    let needs_key: Vec<bool> = specs
+        .iter()
+        .map(|spec| {
+            settings.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
+        })
+        .collect();
+    let (ca_result, mut keys) = std::thread::scope(|scope| {
+        let keys = scope.spawn(|| {
+            parallel::map(needs_key, |needed| {
+                needed.then(|| generate_key(settings.key_type)).transpose()
+            })
+        });
+        let ca_result = ca(settings, existing, now, must_sign);
+        (
+            ca_result,
+            keys.join().expect("key generation does not panic"),
+        )
+    });
+    let (issuer, ca) = ca_result?;
+    let leaf_not_after = now + Duration::days(settings.leaf_days.into());
+    if leaf_not_after > ca.info.not_after {
+        return Err(Error::usage(format!(
+            "--days {}: the certificates would outlive the CA in {} (it expires {}); \
+             allowed: a validity that ends before the CA's",
+            settings.leaf_days,
+            layout::CA_CERT,
+            ca.info.not_after.date()
+        )));
+    }
     if !settings.force {
         // Kept certificates must have what this run asks for; all differences at once.
         let mut kept = Vec::new();
-        let client_usages = [ExtendedKeyUsagePurpose::ClientAuth];
-        let wanted = settings
-            .nodes
-            .iter()
-            .map(|n| crate::kept::Wanted {
-                cert_path: &n.cert,
-                sans: &n.sans,
-                usages: &node_usages,
-            })
-            .chain([crate::kept::Wanted {
-                cert_path: layout::CLIENT_CERT,
-                sans: &[],
-                usages: &client_usages,
-            }]);
-        for want in wanted {
+        for spec in &specs[..=settings.nodes.len()] {
+            let want = crate::kept::Wanted {
+                cert_path: spec.cert_path,
+                sans: spec.sans,
+                usages: &spec.usages,
+            };
             if let Some(pem) = existing.get(want.cert_path)
                 && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
             {
@@ -148,56 +199,20 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         }
         crate::kept::check(settings, &kept)?;
     }
-    let servers = settings
-        .nodes
+    // Sign (or check the kept ones) on every core too; the order stays the specs'.
+    let work: Vec<(&LeafSpec<'_>, Option<KeyPair>)> = specs
         .iter()
-        .map(|node| {
-            let spec = LeafSpec {
-                cert_path: &node.cert,
-                key_path: &node.key,
-                common_name: &node.host,
-                sans: &node.sans,
-                usages: node_usages.clone(),
-                dialled: Some(&node.host),
-            };
-            leaf(settings, issuer.as_ref(), &ca, existing, &spec, now)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let client = leaf(
-        settings,
-        issuer.as_ref(),
-        &ca,
-        existing,
-        &LeafSpec {
-            cert_path: layout::CLIENT_CERT,
-            key_path: layout::CLIENT_KEY,
-            common_name: client_cn,
-            sans: &[],
-            usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
-            dialled: None,
-        },
-        now,
-    )?;
-    // Pods dial each other (bus, replication) with it, so it is a client certificate too.
-    let kubernetes = match &settings.kubernetes {
-        Some(k8s) => {
-            let sans = k8s.sans(settings.nodes.len());
-            let service = k8s.service_fqdn(&k8s.name);
-            let spec = LeafSpec {
-                cert_path: crate::kubernetes::SERVER_CERT,
-                key_path: crate::kubernetes::SERVER_KEY,
-                common_name: &service,
-                sans: &sans,
-                usages: vec![
-                    ExtendedKeyUsagePurpose::ServerAuth,
-                    ExtendedKeyUsagePurpose::ClientAuth,
-                ],
-                dialled: Some(&service),
-            };
-            Some(leaf(settings, issuer.as_ref(), &ca, existing, &spec, now)?)
-        }
-        None => None,
-    };
+        .zip(keys.drain(..))
+        .map(|(spec, key)| key.map(|k| (spec, k)))
+        .collect::<Result<_>>()?;
+    let mut leaves = parallel::map(work, |(spec, key)| {
+        leaf(settings, issuer.as_ref(), &ca, existing, spec, now, key)
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
+    let client = leaves.pop().expect("the client's spec is always there");
+    let servers = leaves;
     if settings.external_ca.is_some() {
         let node_usages: Vec<trust::Usage> = node_usages
             .iter()
@@ -393,6 +408,7 @@ fn leaf(
     existing: &Existing,
     spec: &LeafSpec<'_>,
     now: OffsetDateTime,
+    fresh_key: Option<KeyPair>,
 ) -> Result<CertKey> {
     let on_disk = (existing.get(spec.cert_path), existing.get(spec.key_path));
     let key = match (settings.force, on_disk.0, on_disk.1) {
@@ -415,7 +431,10 @@ fn leaf(
             )));
         }
         (false, None, Some(key_pem)) => load_key(spec.key_path, key_pem)?,
-        _ => generate_key(settings.key_type)?,
+        _ => match fresh_key {
+            Some(key) => key,
+            None => generate_key(settings.key_type)?,
+        },
     };
     let issuer = issuer.ok_or_else(|| {
         Error::failed(format!(
