@@ -318,6 +318,16 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
 }
 
 fn environment() -> Result<Environment<'static>> {
+    environment_with(TEMPLATES, "")
+}
+
+/// The template environment every output shares: strict undefined values, no escaping
+/// by file name, booleans as `true`, one escaping filter per format; with `templates`
+/// (names shown in errors after `prefix`).
+pub(crate) fn environment_with(
+    templates: &'static [(&'static str, &'static str)],
+    prefix: &str,
+) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Block tags on lines of their own leave no blank lines; every file ends in a newline.
@@ -341,9 +351,9 @@ fn environment() -> Result<Environment<'static>> {
     env.add_filter("properties", |v: &str| escape::properties(v));
     env.add_filter("acl", |v: &str| escape::acl(v).map_err(template_error));
     env.add_filter("env", |v: &str| escape::env(v).map_err(template_error));
-    for (name, source) in TEMPLATES {
+    for (name, source) in templates {
         env.add_template(name, source)
-            .map_err(|e| Error::failed(format!("template {name} does not parse: {e:#}")))?;
+            .map_err(|e| Error::failed(format!("template {prefix}{name} does not parse: {e:#}")))?;
     }
     Ok(env)
 }

@@ -6,9 +6,8 @@
 
 pub mod options;
 
-use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Serde, ValueKind};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
+use minijinja::value::Serde;
+use minijinja::{Environment, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
@@ -383,29 +382,11 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
     }
 }
 
+/// The shared environment (render.rs) plus the YAML scalars the manifests need.
 fn environment() -> Result<Environment<'static>> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(|e| Error::failed(format!("template syntax: {e}")))?;
-    env.set_syntax(syntax);
-    env.set_formatter(|out, state, value| match value.kind() {
-        ValueKind::Bool => write!(out, "{}", value.is_true()).map_err(minijinja::Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
-    });
-    env.set_auto_escape_callback(|_| AutoEscape::None);
+    let mut env = crate::render::environment_with(TEMPLATES, "kubernetes/")?;
     env.add_filter("q", yaml_quoted);
     env.add_filter("block", yaml_block);
-    env.add_filter("sh", |v: &str| crate::escape::sh(v));
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source).map_err(|e| {
-            Error::failed(format!("template kubernetes/{name} does not parse: {e:#}"))
-        })?;
-    }
     Ok(env)
 }
 

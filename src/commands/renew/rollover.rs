@@ -38,6 +38,17 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// The state file goes into the step's own commit: the step and its record land
+    /// together.
+    fn record(&self, bundle: &mut Bundle) {
+        bundle.file(
+            layout::CA_ROLLOVER,
+            Kind::Config,
+            self.render(),
+            "the rollover's state",
+        );
+    }
+
     fn render(&self) -> String {
         format!(
             "# A CA rollover by `kimera-redis-init renew --new-ca`: the last step done.\n\
@@ -216,12 +227,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
         trust,
         "the trust bundle: old and new CA",
     );
-    bundle.file(
-        layout::CA_ROLLOVER,
-        Kind::Config,
-        state.render(),
-        "the rollover's state",
-    );
+    state.record(&mut bundle);
     write(folder, &bundle, lock)?;
     println!(
         "step trust-both: new CA {} ({}), valid until {}; {} now trusts the old and the new CA",
@@ -253,12 +259,7 @@ fn issue(
         pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
     let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
     state.step = CaStep::Issue;
-    bundle.file(
-        layout::CA_ROLLOVER,
-        Kind::Config,
-        state.render(),
-        "the rollover's state",
-    );
+    state.record(&mut bundle);
     write_renewed(&folder.dir, &bundle, lock)?;
     for line in report {
         println!("{line} (new CA)");
@@ -322,12 +323,7 @@ fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLo
         );
     }
     state.step = CaStep::DropOld;
-    bundle.file(
-        layout::CA_ROLLOVER,
-        Kind::Config,
-        state.render(),
-        "the rollover's state",
-    );
+    state.record(&mut bundle);
     write(folder, &bundle, lock)?;
     writer::remove(
         &folder.dir,
