@@ -170,9 +170,18 @@ impl From<&Pool> for PoolView {
 pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
     let env = environment()?;
     let view = view(settings, secrets);
+    // Converted once: each node's redis.conf is rendered with the whole view, and
+    // converting it per node made a 1000-node cluster quadratic (seconds, not ms).
+    let shared = minijinja::Value::from(Serde(&view));
     let render = |name: &str, extra: minijinja::Value| -> Result<String> {
         env.get_template(name)
-            .and_then(|t| t.render(context! { ..extra, ..minijinja::Value::from(Serde(&view)) }))
+            .and_then(|t| t.render(context! { ..extra, ..shared.clone() }))
+            // minijinja renders into an 8 KiB buffer; a 1 KiB config kept that way
+            // made a 1000-node cluster's peak RSS 8 MB larger.
+            .map(|mut text| {
+                text.shrink_to_fit();
+                text
+            })
             .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
     };
     let plain = |name: &str| render(name, context! {});
