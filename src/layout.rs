@@ -10,8 +10,8 @@ pub const CERTS_DIR: &str = "certs";
 pub const CA_CERT: &str = "certs/ca.crt";
 pub const CA_KEY: &str = "certs/ca.key";
 /// A CA rollover's own folder (`renew --new-ca`): the next CA, its key, the step done,
-/// and the CAs a finished rollover retired. Outside certs/, which compose mounts into
-/// the containers: no CA key may be visible there.
+/// and the CAs a finished rollover retired. Beside certs/, so that certs/ keeps the
+/// guide's file names and a leaf is never confused with a CA.
 pub const ROLLOVER_DIR: &str = "ca-rollover";
 pub const CA_NEXT_CERT: &str = "ca-rollover/ca-next.crt";
 pub const CA_NEXT_KEY: &str = "ca-rollover/ca-next.key";

@@ -187,6 +187,12 @@ pub(crate) fn served_certificate(
         .ok_or_else(|| "the server presented no certificate".into())
 }
 
+/// Whether an error of `served_certificate` is the TLS handshake or the round trip after
+/// it failing (the server answered), not the network.
+pub(crate) fn is_tls_failure(error: &str) -> bool {
+    error.starts_with("TLS: ") || error.starts_with("the server closed")
+}
+
 /// An admin connection to one server, over TLS with the app's client certificate.
 pub(crate) fn admin_connection(
     folder: &Folder,

@@ -486,19 +486,19 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
         mounts.push(mount(&paths.env, true));
     }
     if s.tls {
-        // The certs folder, not each file: a file mount keeps the inode it was started
-        // with, so certificates renewed on disk (renamed into place) would never reach
-        // the container and `renew --apply` would reload the old ones. The folder's own
-        // CA key is masked with /dev/null: it never enters the container. (An
-        // organisation's CA key is never in the folder; a rollover's next CA lives in
-        // ca-rollover/, which is not mounted.)
-        mounts.push(mount(&abs(layout::CERTS_DIR), true));
-        if s.external_ca.is_none() {
-            mounts.push(Mount {
-                source: "/dev/null".into(),
-                path: abs(layout::CA_KEY),
-                read_only: true,
-            });
+        // Each file on its own: the CA key never enters the container. (A folder mount
+        // with the key masked is not enough: a rename over the masked path, as a CA
+        // rollover or --replace-ca does, removes the mask in running containers.) A
+        // file mount keeps the inode it started with, so renewed certificates reach a
+        // container when it is recreated; `renew --apply` says so.
+        for p in [
+            &paths.ca_cert,
+            &cert,
+            &key,
+            &paths.client_cert,
+            &paths.client_key,
+        ] {
+            mounts.push(mount(p, true));
         }
     }
     let node_dir = s.out_dir.join(&n.conf);

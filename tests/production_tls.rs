@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::*;
 
 #[test]
@@ -235,23 +233,17 @@ fn compose_file_passes_docker_compose_config() {
     // The password is read inside the container, never written into the compose file.
     let text = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
     assert!(!text.contains(&env["REDIS_PASSWORD"]));
-    // The certs folder is mounted read-only (a renewed file reaches the container), and
-    // the CA key in it is masked with /dev/null, mounted after the folder.
+    // Every mounted certificate and key is read-only, and the CA key is not mounted.
     let mounts = svc["volumes"].as_sequence().unwrap();
-    let certs = dir.join("certs");
-    let at = |target: &Path| {
-        mounts
-            .iter()
-            .position(|m| m["target"].as_str() == target.to_str())
-            .unwrap_or_else(|| panic!("{} is not mounted: {mounts:?}", target.display()))
-    };
-    let (folder, mask) = (at(&certs), at(&certs.join("ca.key")));
-    assert!(folder < mask, "the mask must come after the folder mount");
-    assert_eq!(mounts[folder]["read_only"].as_bool(), Some(true));
-    assert_eq!(mounts[mask]["source"].as_str(), Some("/dev/null"));
     for m in mounts {
         let src = m["source"].as_str().unwrap();
-        assert!(!src.ends_with("ca.key"), "the CA key is mounted: {src}");
+        assert!(
+            !src.ends_with("ca.key"),
+            "the CA key is mounted into the container"
+        );
+        if src.contains("/certs/") {
+            assert_eq!(m["read_only"].as_bool(), Some(true), "{src}");
+        }
     }
     let test = svc["healthcheck"]["test"][1].as_str().unwrap();
     assert!(test.contains("redis-cli -e --tls"), "{test}");

@@ -516,3 +516,65 @@ fn apply_refuses_what_cannot_work_and_changes_nothing() {
     );
     assert_eq!(files(&dir), mid);
 }
+
+#[test]
+fn apply_refuses_a_rollover_step_the_servers_are_not_ready_for() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    // trust-both written but never loaded: issuing under the new CA would lock the app out.
+    assert_ok(&renew(&dir, &["--new-ca", "trust-both"]), "trust-both");
+    let before = files(&dir);
+    let out = renew(&dir, &["--new-ca", "issue", "--apply"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("does not trust the new CA yet"), "{err}");
+    assert!(err.contains("--reload-only"), "{err}");
+    assert_eq!(files(&dir), before, "a refused step changed the folder");
+    // Following the advice works.
+    assert_ok(&renew(&dir, &["--reload-only"]), "--reload-only");
+    assert_ok(&renew(&dir, &["--new-ca", "issue"]), "issue (not applied)");
+    // The new leaves never loaded: dropping the old CA would lock the app out too.
+    let before = files(&dir);
+    let out = renew(&dir, &["--new-ca", "drop-old", "--apply"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("still serves a certificate of the old CA"),
+        "{err}"
+    );
+    assert_eq!(files(&dir), before);
+    assert_ok(&renew(&dir, &["--reload-only"]), "--reload-only");
+    assert_ok(
+        &renew(&dir, &["--new-ca", "drop-old", "--apply"]),
+        "drop-old",
+    );
+    // Running the last step again (after a crash, say) is done already, not an error.
+    let again = assert_ok(
+        &renew(&dir, &["--new-ca", "drop-old", "--apply"]),
+        "drop-old again",
+    );
+    assert!(again.contains("done already"), "{again}");
+    assert_ok(&run(&["doctor", dir.to_str().unwrap()]), "doctor");
+}
+
+#[test]
+fn a_rollover_is_refused_while_fixtures_hold_the_current_cas_certificates() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("f");
+    let out = run(&[
+        "fixtures",
+        "--host",
+        "localhost",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let before = files(&dir);
+    let out = renew(&dir, &["--new-ca", "trust-both"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("fixtures"), "{err}");
+    assert_eq!(files(&dir), before);
+}

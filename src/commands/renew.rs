@@ -57,7 +57,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
         .expect("0 ns is valid");
     if !args.reload_only {
         match args.new_ca {
-            Some(step) => rollover::run(&folder, args, step, days, now, &lock)?,
+            Some(step) => rollover::run(&folder, args, step, days, now, &lock, plan.as_ref())?,
             None => {
                 rollover::refuse_mid_rollover(dir, "renew")?;
                 let (issuer, ca) = load_ca(dir, args, now)?;

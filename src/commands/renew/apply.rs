@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::certinfo;
+use crate::cli::CaStep;
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
@@ -16,7 +17,7 @@ use crate::live::{self, Admin, Identity, Target};
 use crate::pki;
 
 /// What `--apply` needs, checked before renew writes anything.
-pub(super) struct Plan {
+pub(crate) struct Plan {
     admin: Admin,
     targets: Vec<Target>,
 }
@@ -113,7 +114,21 @@ fn reload(
             t.conf
         )
     };
-    let before = live::served_certificate(folder, &t.host, t.port, None).map_err(unreachable)?;
+    let before = live::served_certificate(folder, &t.host, t.port, None).map_err(|e| {
+        if live::is_tls_failure(&e) {
+            // Reachable, but the app's own TLS settings fail: a reload as admin uses them
+            // too, so only a restart loads the files on disk.
+            format!(
+                "the TLS handshake with the app's settings fails ({e}), so neither the app nor \
+                 a reload reaches it; it was not changed: restart it (redis-server {}/{}) to \
+                 load the files on disk",
+                folder.dir.display(),
+                t.conf
+            )
+        } else {
+            unreachable(e)
+        }
+    })?;
     let mut con =
         live::admin_connection(folder, &plan.admin, &t.host, t.port).map_err(unreachable)?;
     let version = live::version(&mut con)?;
@@ -146,7 +161,11 @@ fn reload(
         .map_err(|e| format!("after the reload a fresh handshake failed: {e}"))?;
     if after != on_disk {
         return Err(format!(
-            "after the reload it serves serial {}, not {} from {}",
+            "after the reload it serves serial {}, not {} from {}: it reads other files than \
+             those on disk, as a container started from this folder's docker-compose.yml \
+             does (each file is mounted on its own, so the CA key never enters it, and a \
+             mount keeps the file it started with); recreate it: docker-compose up -d \
+             --force-recreate",
             serial(&after),
             serial(&on_disk),
             t.cert_file
@@ -170,6 +189,63 @@ fn reload(
         serial(&after),
         serial(&before)
     ))
+}
+
+/// Before a rollover step changes the folder, with `--apply`: every server that answers
+/// must already run what the previous step wrote. Before `issue`: it accepts a client
+/// certificate of the new CA (it reloaded the trust bundle). Before `drop-old`: it
+/// serves a certificate of the new CA (it reloaded its new leaf). A server that does not
+/// answer is left to read the files when it starts. Exit 2, nothing changed, otherwise.
+pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<()> {
+    let not_yet = |t: &Target, what: &str| {
+        Error::usage(format!(
+            "--new-ca {}: {} ({}) {what}; the step would lock the app out of it. Allowed: \
+             `kimera-redis-init renew {} --reload-only` (or restart it) first; nothing was \
+             changed",
+            step.name(),
+            t.addr(),
+            t.conf,
+            folder.dir.display()
+        ))
+    };
+    let targets = live::targets(folder);
+    match step {
+        CaStep::TrustBoth => Ok(()),
+        CaStep::Issue => {
+            let Some(probe) = new_ca_probe(folder)? else {
+                return Ok(());
+            };
+            for t in &targets {
+                match live::served_certificate(folder, &t.host, t.port, Some(&probe)) {
+                    Err(e) if live::is_tls_failure(&e) => {
+                        return Err(not_yet(t, "does not trust the new CA yet"));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        CaStep::DropOld => {
+            let next = std::fs::read_to_string(folder.dir.join(layout::CA_NEXT_CERT))
+                .ok()
+                .and_then(|pem| certinfo::from_pem(layout::CA_NEXT_CERT, &pem).ok());
+            let Some((next_der, _)) = next else {
+                return Ok(());
+            };
+            let now = rustls_pki_types::UnixTime::now();
+            for t in &targets {
+                let Ok(served) = live::served_certificate(folder, &t.host, t.port, None) else {
+                    continue;
+                };
+                if crate::trust::chains(&next_der, &served, crate::trust::Usage::Server, now)
+                    .is_err()
+                {
+                    return Err(not_yet(t, "still serves a certificate of the old CA"));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// During a CA rollover: a throwaway client certificate of the new CA, made in memory

@@ -70,13 +70,22 @@ fn state_at(dir: &Path) -> Result<Option<State>> {
         return Ok(None);
     }
     match fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map(Some).map_err(|e| {
-            Error::failed(format!(
-                "{}: does not parse ({}); restore it",
-                layout::CA_ROLLOVER,
-                e.message()
-            ))
-        }),
+        Ok(text) => {
+            let unusable =
+                |why: String| Error::failed(format!("{}: {why}; restore it", layout::CA_ROLLOVER));
+            let state: State = toml::from_str(&text)
+                .map_err(|e| unusable(format!("does not parse ({})", e.message())))?;
+            // SHA-256 fingerprints as certinfo writes them: 32 bytes, hex, colon-separated.
+            let fingerprint = |f: &str| {
+                f.len() == 95
+                    && f.split(':')
+                        .all(|b| b.len() == 2 && b.bytes().all(|c| c.is_ascii_hexdigit()))
+            };
+            if !fingerprint(&state.old_ca) || !fingerprint(&state.new_ca) {
+                return Err(unusable("holds a CA fingerprint that is not one".into()));
+            }
+            Ok(Some(state))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::failed(format!(
             "{}: cannot be read: {e}",
@@ -130,6 +139,7 @@ pub(super) fn run(
     days: u32,
     now: OffsetDateTime,
     lock: &FolderLock,
+    plan: Option<&super::apply::Plan>,
 ) -> Result<()> {
     let dir = &folder.dir;
     if !dir.join(layout::CA_KEY).exists() {
@@ -141,10 +151,25 @@ pub(super) fn run(
         )));
     }
     let recorded = state(folder)?;
+    let finished = recorded.as_ref().is_some_and(|s| s.step == CaStep::DropOld);
     // A drop-old killed after its commit and before the next CA's files were removed:
     // finish it (they are copies of certs/ca.crt and ca.key by then).
-    if recorded.as_ref().is_some_and(|s| s.step == CaStep::DropOld) {
+    if finished {
         writer::remove(dir, &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY], lock)?;
+        if step == CaStep::DropOld {
+            // Run again (after a crash, or to --apply it): done, as trust-both is.
+            println!("step drop-old is done already: certs/ca.crt is the new CA alone");
+            return Ok(());
+        }
+    }
+    if step == CaStep::TrustBoth && dir.join(crate::fixtures::DIR).exists() {
+        return Err(Error::usage(format!(
+            "--new-ca trust-both: {}/fixtures holds certificates of the current CA, which this \
+             rollover would leave behind; allowed: issue them again afterwards with \
+             `kimera-redis-init fixtures --force` and the same flags, or move fixtures/ away \
+             first; nothing was changed",
+            dir.display()
+        )));
     }
     // A finished rollover is no rollover: a new one may start.
     let current = recorded.filter(|s| s.step != CaStep::DropOld);
@@ -165,6 +190,11 @@ pub(super) fn run(
             step.name(),
             then.name()
         )));
+    }
+    // With --apply: every server must already run what the previous step wrote, or this
+    // step would lock the app out of it (and out of a reload as admin).
+    if let (Some(plan), true) = (plan, current.is_some()) {
+        super::apply::ready_for(folder, plan, step)?;
     }
     match (step, current) {
         (CaStep::TrustBoth, None) => trust_both(folder, now, lock),
