@@ -31,11 +31,7 @@ pub(crate) struct Target {
 
 impl Target {
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        crate::settings::host_port(&self.host, self.port)
     }
 }
 

@@ -48,16 +48,21 @@ pub struct Node {
 impl Node {
     /// `host:port`, with IPv6 addresses in brackets, as clients and redis-cli take it.
     pub fn address(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        host_port(&self.host, self.port)
     }
 
     /// Whether clients reach this node on this machine, so it can listen on loopback only.
     pub fn is_loopback(&self) -> bool {
         is_loopback(&self.host)
+    }
+}
+
+/// `host:port`, with an IPv6 address in brackets: what clients, redis-cli and .env take.
+pub(crate) fn host_port(host: &str, port: impl std::fmt::Display) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 

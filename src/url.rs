@@ -117,10 +117,8 @@ fn from_env(env: &BTreeMap<String, String>) -> Url {
             .next()
             .unwrap_or("")
             .to_owned()
-    } else if get("REDIS_HOST").contains(':') {
-        format!("[{}]:{}", get("REDIS_HOST"), get("REDIS_PORT"))
     } else {
-        format!("{}:{}", get("REDIS_HOST"), get("REDIS_PORT"))
+        crate::settings::host_port(get("REDIS_HOST"), get("REDIS_PORT"))
     };
     let user = Some(get("REDIS_USERNAME")).filter(|u| !u.is_empty());
     let tls = flag("REDIS_SSL").then(|| {

@@ -470,6 +470,38 @@ fn security_properties_hold_on_the_parsed_manifests() {
         // list that survives one pod going away.
         let app = &m["secret-app.yaml"]["stringData"];
         assert_eq!(app["REDIS_PASSWORD"], env["REDIS_PASSWORD"].as_str());
+        // Every variable .env has, REDIS_URL included, built from the Secret's own values.
+        let mut in_secret: Vec<&str> = app
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut in_env: Vec<&str> = env.keys().map(String::as_str).collect();
+        in_secret.sort();
+        in_env.sort();
+        assert_eq!(in_secret, in_env, "{name}");
+        let url = app["REDIS_URL"].as_str().unwrap();
+        let first = app["REDIS_CLUSTER_NODES"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        let address = if name.starts_with("cluster") {
+            first.to_owned()
+        } else {
+            format!(
+                "{}:{}",
+                app["REDIS_HOST"].as_str().unwrap(),
+                app["REDIS_PORT"].as_str().unwrap()
+            )
+        };
+        assert!(url.contains(&format!("@{address}")), "{name}: {url}");
+        if tls {
+            let ca = app["REDIS_CA_CERTS"].as_str().unwrap();
+            assert!(url.contains(&format!("ssl_ca_certs={ca}")), "{name}: {url}");
+        }
         if tls {
             for k in ["REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE", "REDIS_CA_CERTS"] {
                 assert!(

@@ -21,7 +21,11 @@ pub(crate) fn generate_command(folder: &Folder) -> String {
     args.extend(["--out".into(), folder.dir.display().to_string()]);
     let (app, _) = folder.app_env();
     if folder.cluster() {
-        let nodes: Vec<String> = app.nodes.iter().map(|(h, p)| node(h, *p)).collect();
+        let nodes: Vec<String> = app
+            .nodes
+            .iter()
+            .map(|(h, p)| crate::settings::host_port(h, *p))
+            .collect();
         args.extend(["--nodes".into(), nodes.join(",")]);
         let script =
             fs::read_to_string(folder.dir.join(layout::CLUSTER_CREATE)).unwrap_or_default();
@@ -67,14 +71,6 @@ pub(crate) fn generate_command(folder: &Folder) -> String {
         .map(|a| sh_word(a))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn node(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 /// certs/ca.crt is gone or unreadable: only a backup brings the same CA back; otherwise a
