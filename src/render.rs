@@ -127,6 +127,9 @@ struct View<'a> {
     auth: bool,
     cluster: bool,
     replicas: u8,
+    /// Masters `redis-cli --cluster create` makes: nodes / (replicas + 1), settings
+    /// having checked that it divides.
+    masters: usize,
     cluster_nodes: String,
     paths: Paths,
     app: AppTls,
@@ -436,6 +439,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         auth,
         cluster: s.cluster.is_some(),
         replicas: s.cluster.unwrap_or(0),
+        masters: s.nodes.len() / (usize::from(s.cluster.unwrap_or(0)) + 1),
         cluster_nodes: if s.cluster.is_some() {
             s.nodes
                 .iter()
