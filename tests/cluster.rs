@@ -128,7 +128,21 @@ fn tls_cluster_with_host_names_and_hostname_checking() {
         ])
         .output()
         .unwrap();
-    assert!(!String::from_utf8_lossy(&no_cert.stdout).contains("PONG"));
+    // The refusal the user sees: redis-cli exits 1 with nothing on stdout and the
+    // connection torn down by the server (reset or closed, depending on when the alert
+    // arrives), and the node logs why: the client sent no certificate.
+    let (out, err) = (
+        String::from_utf8_lossy(&no_cert.stdout),
+        String::from_utf8_lossy(&no_cert.stderr),
+    );
+    assert_eq!(no_cert.status.code(), Some(1), "stdout {out:?}, stderr {err:?}");
+    assert_eq!(out, "", "stderr {err:?}");
+    assert!(
+        ["Error: Connection reset by peer\n", "Error: Server closed the connection\n"]
+            .contains(&err.as_ref()),
+        "{err:?}"
+    );
+    servers[1].wait_for_log("peer did not return a certificate", 1);
 }
 
 #[test]

@@ -89,6 +89,49 @@ fn have_python_dotenv() -> bool {
     ok
 }
 
+/// What a single-quoted `.env` value cannot carry for every reader: a single quote ends
+/// it, python-dotenv reads backslash escapes in it, `${` is interpolated by some readers,
+/// and a control character ends the line or is dropped.
+fn env_hazard(v: &str) -> bool {
+    v.contains('\'') || v.contains('\\') || v.contains("${") || v.chars().any(char::is_control)
+}
+
+/// The ACL users every setup generates for administration and replication (users.acl).
+const GENERATED_USERS: [&str; 2] = ["kimera_admin", "kimera_replica"];
+
+/// The one line a refused `--username` prints, by the rules it is checked against: 1 to 64
+/// characters from A-Z a-z 0-9 _ - ., not `default`, not a generated user.
+fn username_refusal(user: &str) -> Option<String> {
+    let charset = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+    if user.is_empty() || user.len() > 64 || !user.chars().all(charset) {
+        Some(format!(
+            "error: --username {user:?}: allowed: 1 to 64 characters from A-Z a-z 0-9 _ - .\n"
+        ))
+    } else if user == "default" {
+        Some("error: --username default: the default user is switched off in every generated setup; choose another name\n".to_owned())
+    } else if GENERATED_USERS.contains(&user) {
+        Some(format!("error: --username {user}: that user is generated for administration or replication; choose another name\n"))
+    } else {
+        None
+    }
+}
+
+/// User names: mostly valid ones (which must work end to end), and some of every kind
+/// of refusal: any printable ASCII, `default`, the generated users, too long.
+fn usernames() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[A-Za-z0-9_.-]{1,12}",
+        2 => "[ -~]{1,12}",
+        1 => prop_oneof![
+            Just("default".to_owned()),
+            Just(GENERATED_USERS[0].to_owned()),
+            Just(GENERATED_USERS[1].to_owned()),
+            Just("a".repeat(65)),
+            Just("a".repeat(64)),
+        ],
+    ]
+}
+
 proptest! {
     #![proptest_config(config(512))]
 
@@ -100,8 +143,18 @@ proptest! {
                 let parsed: Vec<(String, String)> = dotenvy::from_read_iter(text.as_bytes()).map(|r| r.unwrap()).collect();
                 prop_assert_eq!(parsed, vec![("K".to_owned(), v.clone())], "{}", text);
             }
-            Err(_) => prop_assert!(!escape::env_safe(&v)),
+            Err(e) => {
+                // Refused only for what no single-quoted `.env` value can carry, spelled
+                // out here rather than asked of `escape` itself, and with its own message.
+                prop_assert!(env_hazard(&v), "refused a value .env can carry: {:?}", v);
+                prop_assert_eq!(e, format!("{v:?} cannot be written to .env safely"));
+            }
         }
+    }
+
+    #[test]
+    fn env_values_are_refused_only_for_a_hazard(v in nasty()) {
+        prop_assert_eq!(escape::env(&v).is_err(), env_hazard(&v), "{:?}", v);
     }
 
     #[test]
@@ -168,8 +221,10 @@ proptest! {
         let dir = tmp.path().join(&name);
         let port = free_port();
         let out = run(&["--profile", "production-tls", "--host", "localhost", "--port", &port.to_string(), "--out", dir.to_str().unwrap()]);
-        if out.status.code() == Some(2) {
-            prop_assert!(!escape::env_safe(&name), "refused {:?}", name);
+        if env_hazard(dir.to_str().unwrap()) {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            prop_assert_eq!(out.status.code(), Some(2), "{:?} was not refused: {}", name, stderr);
+            prop_assert_eq!(stderr.as_ref(), format!("error: --out {}: allowed: a UTF-8 path without control characters, single quotes, backslashes or ${{ (.env readers cannot take them back unchanged)\n", dir.display()));
             prop_assert!(!dir.exists());
             return Ok(());
         }
@@ -190,18 +245,21 @@ proptest! {
 
     /// A user name is refused, or the ACL file loads and the app logs in with it.
     #[test]
-    fn any_username_works_or_is_refused(user in "[ -~]{1,12}") {
+    fn any_username_works_or_is_refused(user in usernames()) {
         if !have("redis-server") { return Ok(()); }
         let tmp = tempdir();
         let dir = tmp.path().join("u");
         let port = free_port();
         let out = run(&["--profile", "high-performance", "--host", "127.0.0.1", "--port", &port.to_string(), &format!("--username={user}"), "--out", dir.to_str().unwrap()]);
-        if out.status.code() == Some(2) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(refusal) = username_refusal(&user) {
+            prop_assert_eq!(out.status.code(), Some(2), "{:?} was not refused: {}", user, stderr);
+            prop_assert_eq!(stderr.as_ref(), refusal.as_str());
+            prop_assert!(out.stdout.is_empty());
             prop_assert!(!dir.exists());
-            prop_assert!(String::from_utf8_lossy(&out.stderr).contains("--username"));
             return Ok(());
         }
-        prop_assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        prop_assert!(out.status.success(), "{:?}: {}", user, stderr);
         let acl = fs::read_to_string(dir.join("users.acl")).unwrap();
         prop_assert_eq!(acl.lines().count(), 3, "{}", acl);
         let _server = Server::start(&dir.join("redis.conf"), port);
@@ -220,8 +278,11 @@ proptest! {
         fs::write(&file, format!("base = \"local-dev\"\n[kimera]\nfeatures = {}\n", toml::Value::String(features.clone()))).unwrap();
         let dir = tmp.path().join("out");
         let out = run(&["--profile-file", file.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
-        if out.status.code() == Some(2) {
-            prop_assert!(!escape::env_safe(&features), "refused {:?}", features);
+        if env_hazard(&features) {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            prop_assert_eq!(out.status.code(), Some(2), "{:?} was not refused: {}", features, stderr);
+            prop_assert_eq!(stderr.as_ref(), format!("error: profile field kimera.features {features:?}: allowed: a JSON object on one line without single quotes, backslashes or ${{, such as {{\"redis_cache\": true}}\n"));
+            prop_assert!(!dir.exists());
             return Ok(());
         }
         prop_assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -296,6 +296,24 @@ impl Server {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Wait until the server's log holds `needle` at least `times` times, and return the
+    /// log. redis-server writes its log line a moment after the client has seen the
+    /// outcome, so one read right after the action can miss it: poll up to a deadline.
+    pub fn wait_for_log(&self, needle: &str, times: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.matches(needle).count() >= times {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not log {needle:?} {times} time(s) within 10 s:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
