@@ -135,11 +135,18 @@ fn tls_cluster_with_host_names_and_hostname_checking() {
         String::from_utf8_lossy(&no_cert.stdout),
         String::from_utf8_lossy(&no_cert.stderr),
     );
-    assert_eq!(no_cert.status.code(), Some(1), "stdout {out:?}, stderr {err:?}");
+    assert_eq!(
+        no_cert.status.code(),
+        Some(1),
+        "stdout {out:?}, stderr {err:?}"
+    );
     assert_eq!(out, "", "stderr {err:?}");
     assert!(
-        ["Error: Connection reset by peer\n", "Error: Server closed the connection\n"]
-            .contains(&err.as_ref()),
+        [
+            "Error: Connection reset by peer\n",
+            "Error: Server closed the connection\n"
+        ]
+        .contains(&err.as_ref()),
         "{err:?}"
     );
     servers[1].wait_for_log("peer did not return a certificate", 1);

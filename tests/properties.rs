@@ -110,7 +110,9 @@ fn username_refusal(user: &str) -> Option<String> {
     } else if user == "default" {
         Some("error: --username default: the default user is switched off in every generated setup; choose another name\n".to_owned())
     } else if GENERATED_USERS.contains(&user) {
-        Some(format!("error: --username {user}: that user is generated for administration or replication; choose another name\n"))
+        Some(format!(
+            "error: --username {user}: that user is generated for administration or replication; choose another name\n"
+        ))
     } else {
         None
     }
@@ -289,6 +291,53 @@ proptest! {
         prop_assert_eq!(&read_env(&dir)["KIMERA_FEATURES"], &features);
         if let Some(py) = python_dotenv(&fs::read_to_string(dir.join(".env")).unwrap()) {
             prop_assert_eq!(py.get("KIMERA_FEATURES"), Some(&features));
+        }
+    }
+}
+
+/// Each kind of refused user name, whatever the random draw above picks: the exact line,
+/// exit 2 and no folder; and the longest allowed name is accepted.
+#[test]
+fn username_edge_cases_are_refused_exactly() {
+    let long = "a".repeat(65);
+    let longest = "a".repeat(64);
+    for user in [
+        "",
+        "a b",
+        "é",
+        "a'b",
+        "default",
+        GENERATED_USERS[0],
+        GENERATED_USERS[1],
+        &long,
+        &longest,
+        "x.y-z_0",
+    ] {
+        let tmp = tempdir();
+        let dir = tmp.path().join("u");
+        let out = run(&[
+            "--profile",
+            "high-performance",
+            &format!("--username={user}"),
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match username_refusal(user) {
+            Some(refusal) => {
+                assert_eq!(out.status.code(), Some(2), "{user:?}: {stderr}");
+                assert_eq!(stderr, refusal, "{user:?}");
+                assert!(out.stdout.is_empty(), "{user:?}");
+                assert!(!dir.exists(), "{user:?}");
+            }
+            None => {
+                assert!(out.status.success(), "{user:?}: {stderr}");
+                assert!(
+                    fs::read_to_string(dir.join("users.acl"))
+                        .unwrap()
+                        .contains(&format!("user {user} "))
+                );
+            }
         }
     }
 }
