@@ -68,6 +68,12 @@ impl Staging {
         // The mode given at creation is narrowed by the umask; set it exactly.
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| fail("write", &target, e))?;
+        // Unit tests only: this write runs out of space half-way, as on a full disk.
+        #[cfg(test)]
+        if let Err(e) = inject::check(inject::Step::Stage(self.moves.len())) {
+            let _ = file.write_all(&contents[..contents.len() / 2]);
+            return Err(fail("write", &target, e));
+        }
         // Synced all together in `commit`, before the journal: one flush of many files
         // costs the disk about what one costs, one after another they add up.
         file.write_all(contents)
@@ -84,6 +90,9 @@ impl Staging {
         sync_all(&staged)?;
         let journal = serde_json::to_vec(&self.moves).expect("a list of strings serializes");
         let tmp = self.dir.join("journal.tmp");
+        // Unit tests only: the journal cannot be written.
+        #[cfg(test)]
+        inject::check(inject::Step::Journal).map_err(|e| fail("write", &tmp, e))?;
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -136,6 +145,11 @@ fn finish(out_dir: &Path, staging: &Path, moves: &[(String, String)], run: bool)
         }
         let from = staging.join(name);
         let to = out_dir.join(rel);
+        // Unit tests only: this rename of a running commit fails.
+        #[cfg(test)]
+        if run {
+            inject::check(inject::Step::Rename(i)).map_err(|e| fail("write", &to, e))?;
+        }
         match fs::rename(&from, &to) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound && !from.exists() => {}
@@ -152,6 +166,12 @@ fn finish(out_dir: &Path, staging: &Path, moves: &[(String, String)], run: bool)
     }
     fs::remove_dir_all(staging).map_err(|e| fail("remove", staging, e))?;
     sync_dir(out_dir)
+}
+
+/// Whether `out_dir` holds a written journal: a commit that the next run finishes, so
+/// the folders its files go to must stay.
+pub(crate) fn pending(out_dir: &Path) -> bool {
+    out_dir.join(STAGING).join(JOURNAL).exists()
 }
 
 /// Finish (or undo) what a killed run left in `out_dir`. The caller holds the lock.
@@ -302,5 +322,49 @@ fn fail(what: &str, path: &Path, e: std::io::Error) -> Error {
 fn test_kill_point(index: usize) {
     if std::env::var("KIMERA_TEST_KILL_AT_RENAME").is_ok_and(|v| v == index.to_string()) {
         std::process::abort();
+    }
+}
+
+/// Failure injection for unit tests (compiled only under `cfg(test)`): makes one step of
+/// a commit on the current thread fail with ENOSPC, the error a full disk gives.
+#[cfg(test)]
+pub(crate) mod inject {
+    use std::cell::Cell;
+
+    /// A step of a commit, counted from 0 in commit order.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Step {
+        /// Writing the Nth staged file.
+        Stage(usize),
+        /// Writing the journal, once every file is staged.
+        Journal,
+        /// Renaming the Nth staged file into place, after the journal is written.
+        Rename(usize),
+    }
+
+    thread_local! {
+        static FAIL_AT: Cell<Option<Step>> = const { Cell::new(None) };
+    }
+
+    /// Make `step` fail on this thread until the returned guard is dropped.
+    pub(crate) fn fail_at(step: Step) -> Guard {
+        FAIL_AT.set(Some(step));
+        Guard
+    }
+
+    pub(crate) struct Guard;
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            FAIL_AT.set(None);
+        }
+    }
+
+    pub(super) fn check(step: Step) -> std::io::Result<()> {
+        if FAIL_AT.get() == Some(step) {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        } else {
+            Ok(())
+        }
     }
 }

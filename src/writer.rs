@@ -153,9 +153,10 @@ pub fn write(
                 .map_err(|e| Error::failed(format!("cannot chmod {}: {e}", path.display())))?;
         }
     }
-    if result.is_err() {
+    if result.is_err() && !crate::journal::pending(out_dir) {
         // Folders this run created are removed again, deepest first (they are empty:
-        // nothing was renamed into place).
+        // nothing was renamed into place). Not once the journal is written: the next
+        // run renames the rest of the files into them.
         for dir in made_dirs.iter().rev() {
             let _ = fs::remove_dir(dir);
         }
@@ -218,7 +219,13 @@ fn stage_and_commit(
             return Err(err);
         }
     }
-    staging.commit()
+    let result = staging.commit();
+    if result.is_err() && !crate::journal::pending(out_dir) {
+        // Failed before the journal said "commit": nothing was renamed, and the staged
+        // files are of no use; leave none behind for the next run to clean up.
+        let _ = fs::remove_dir_all(out_dir.join(crate::journal::STAGING));
+    }
+    result
 }
 
 /// Remove files of the folder that a finished step made obsolete (a CA rollover's next
@@ -280,5 +287,202 @@ fn create_dirs(dir: &Path, mode: u32, made: &mut Vec<PathBuf>) -> Result<()> {
         }
         Err(err) if err.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(err) => Err(fail(err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Rollback with an injected failure (`journal::inject`): a write that fails at any
+    //! file leaves the folder as it was; a rename that fails after the journal is
+    //! written leaves a journal the next run finishes, never a mix it cannot repair.
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::journal::inject::{self, Step};
+    use crate::journal::{self, STAGING};
+
+    /// A small setup of every kind of file; `v` is in every file's contents. The second
+    /// version also has a file in a folder the first did not have.
+    fn bundle(v: u32) -> Bundle {
+        let mut b = Bundle::default();
+        b.dir("certs", "certificates");
+        b.file(
+            "certs/ca.key",
+            Kind::CaKey,
+            format!("ca key {v}\n"),
+            "CA key",
+        );
+        b.file(
+            "certs/ca.crt",
+            Kind::CaCertificate,
+            format!("ca {v}\n"),
+            "CA",
+        );
+        b.file(
+            "certs/redis-server.key",
+            Kind::PrivateKey,
+            format!("key {v}\n"),
+            "key",
+        );
+        b.file(
+            "certs/redis-server.crt",
+            Kind::Certificate,
+            format!("crt {v}\n"),
+            "crt",
+        );
+        b.file("redis.conf", Kind::Config, format!("port {v}\n"), "config");
+        if v > 1 {
+            b.file(
+                "nodes/n1/redis.conf",
+                Kind::Config,
+                format!("port {v}\n"),
+                "node",
+            );
+        }
+        b.file("users.acl", Kind::Secret, format!("user {v}\n"), "users");
+        b.file(".env", Kind::Secret, format!("REDIS_PASSWORD={v}\n"), "env");
+        b
+    }
+
+    /// The files the second version writes under --force, in commit order (keys first,
+    /// `.env` last; the CA is kept). Spelled out, not derived from `commit_rank`.
+    const FORCED: [&str; 6] = [
+        "certs/redis-server.key",
+        "certs/redis-server.crt",
+        "redis.conf",
+        "nodes/n1/redis.conf",
+        "users.acl",
+        ".env",
+    ];
+
+    const FORCE: Policy = Policy {
+        force: true,
+        replace_ca: false,
+    };
+
+    /// Every entry under `dir`, folders included: relative path -> (mode, bytes).
+    fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = fs::symlink_metadata(&path).unwrap();
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                let mode = meta.permissions().mode() & 0o7777;
+                if meta.is_dir() {
+                    stack.push(path);
+                    out.insert(rel + "/", (mode, Vec::new()));
+                } else {
+                    out.insert(rel, (mode, fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out
+    }
+
+    /// One run as the commands do it: take the lock (which recovers what an earlier run
+    /// left), write, let go of the lock.
+    fn run(out: &Path, bundle: &Bundle, policy: Policy, fail: Option<Step>) -> Result<Vec<Action>> {
+        let lock = FolderLock::acquire(out)?;
+        let _fail = fail.map(inject::fail_at);
+        write(bundle, out, policy, &lock)
+    }
+
+    fn enospc(out: &Path, rel: &str) -> String {
+        format!(
+            "cannot write {}: No space left on device (os error 28)",
+            out.join(rel).display()
+        )
+    }
+
+    #[test]
+    fn a_write_failing_at_any_file_leaves_the_folder_as_it_was() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        run(&out, &bundle(1), Policy::default(), None).unwrap();
+        let before = snapshot(&out);
+        assert_eq!(before["certs/ca.key"], (0o600, b"ca key 1\n".to_vec()));
+        for (n, rel) in FORCED.iter().enumerate() {
+            let err = run(&out, &bundle(2), FORCE, Some(Step::Stage(n))).unwrap_err();
+            assert_eq!(err.to_string(), enospc(&out, rel), "failing at file {n}");
+            assert_eq!(err.exit_code(), 1);
+            // Same files, bytes and modes; the folder the run made for nodes/n1 is gone,
+            // and so are the staging folder, its half-written file and the lock file.
+            assert_eq!(snapshot(&out), before, "failing at file {n} ({rel})");
+        }
+        // The journal itself cannot be written: nothing staged stays behind either.
+        let err = run(&out, &bundle(2), FORCE, Some(Step::Journal)).unwrap_err();
+        let tmp = out.join(STAGING).join("journal.tmp");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write {}: No space left on device (os error 28)",
+                tmp.display()
+            )
+        );
+        assert_eq!(snapshot(&out), before, "failing at the journal");
+        // The injection is what failed: without it the same run goes through.
+        run(&out, &bundle(2), FORCE, None).unwrap();
+        assert_eq!(fs::read(out.join(".env")).unwrap(), b"REDIS_PASSWORD=2\n");
+        assert_eq!(fs::read(out.join("certs/ca.key")).unwrap(), b"ca key 1\n");
+    }
+
+    #[test]
+    fn a_first_run_failing_at_any_file_leaves_no_folder() {
+        let files = bundle(1)
+            .entries
+            .iter()
+            .filter(|e| e.kind != Kind::Dir)
+            .count();
+        for n in 0..files {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("out");
+            let err = run(&out, &bundle(1), Policy::default(), Some(Step::Stage(n))).unwrap_err();
+            assert!(err.to_string().contains("No space left on device"), "{err}");
+            assert!(!out.exists(), "failing at file {n}: {:?}", snapshot(&out));
+        }
+    }
+
+    #[test]
+    fn a_rename_failing_part_way_is_finished_by_the_next_run() {
+        // What a whole run of the second version leaves, for comparison.
+        let tmp = tempfile::tempdir().unwrap();
+        let reference = tmp.path().join("reference");
+        run(&reference, &bundle(1), Policy::default(), None).unwrap();
+        run(&reference, &bundle(2), FORCE, None).unwrap();
+        let whole = snapshot(&reference);
+        for (n, rel) in FORCED.iter().enumerate() {
+            let out = tmp.path().join(format!("out{n}"));
+            run(&out, &bundle(1), Policy::default(), None).unwrap();
+            let before = snapshot(&out);
+            let err = run(&out, &bundle(2), FORCE, Some(Step::Rename(n))).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}; the journal in {} is kept: the next run on this folder finishes \
+                     the commit once the cause is fixed",
+                    enospc(&out, rel),
+                    out.join(STAGING).display()
+                )
+            );
+            // Files before the failed rename are new, the others still old (or absent),
+            // the CA is untouched, and verify sees the interrupted commit.
+            let now = snapshot(&out);
+            for (i, f) in FORCED.iter().enumerate() {
+                let want = if i < n { whole.get(*f) } else { before.get(*f) };
+                assert_eq!(now.get(*f), want, "rename {n} failed: {f}");
+            }
+            for f in ["certs/ca.key", "certs/ca.crt"] {
+                assert_eq!(now[f], before[f], "rename {n} failed: {f}");
+            }
+            let leftovers = journal::leftovers(&out);
+            assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+            assert_eq!(leftovers[0].0, out.join(STAGING).display().to_string());
+            // The next run finishes the commit as soon as it holds the lock.
+            drop(FolderLock::acquire(&out).unwrap());
+            assert_eq!(snapshot(&out), whole, "after rename {n} failed and a rerun");
+        }
     }
 }
