@@ -761,22 +761,9 @@ fn a_subfolder_mounted_from_another_filesystem_is_refused_before_anything_is_sta
     let certs = dir.join("certs");
     fs::create_dir_all(&certs).unwrap();
     fs::set_permissions(&certs, fs::Permissions::from_mode(0o700)).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
-        .arg(&certs)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+    let Some(_mounted) = Tmpfs::mount(&certs, "size=1m,mode=0700") else {
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _guard = Unmount(&certs);
+    };
     let out = run(&[
         "--profile",
         "production-tls",

@@ -183,7 +183,7 @@ fn refused_for_host(what: &str, out: Output, reason: &str) {
 
 #[test]
 fn production_tls_from_url_and_node_clients_with_hostname_checks() {
-    if !have("redis-server") || !have_redis_py() || !have_node_clients() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() || !have_node_clients() {
         return;
     }
     let tmp = tempdir();

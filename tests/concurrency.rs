@@ -346,7 +346,7 @@ fn concurrent_tls_cluster_runs_end_in_a_cluster_whose_nodes_start() {
             &run(&["verify", dir.to_str().unwrap()]),
             &format!("cluster pair {i}: verify"),
         );
-        if !have("redis-server") {
+        if !have("redis-server") || !have("redis-cli") {
             continue;
         }
         let _servers: Vec<Server> = ports

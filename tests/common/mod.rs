@@ -228,6 +228,62 @@ pub fn admin_cli(dir: &Path, host: &str, port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).replace('\r', "")
 }
 
+/// A tmpfs mounted on `at` (an existing folder of this test) with `options`, owned by
+/// the user running the tests; unmounted when dropped, also on failure.
+pub struct Tmpfs {
+    at: PathBuf,
+    sudo: bool,
+}
+
+impl Tmpfs {
+    /// Mount it as root, or through `sudo -n` (no password prompt) as scripts/test.sh
+    /// does. `None` when neither works: a skip that says why, and under CI=true a
+    /// failure, since CI must run these tests.
+    pub fn mount(at: &Path, options: &str) -> Option<Tmpfs> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(at).expect("the mount point exists");
+        let options = format!("{options},uid={},gid={}", meta.uid(), meta.gid());
+        let mut why = String::new();
+        for sudo in [false, true] {
+            let mut cmd = Command::new(if sudo { "sudo" } else { "mount" });
+            if sudo {
+                cmd.args(["-n", "mount"]);
+            }
+            match cmd
+                .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
+                .arg(at)
+                .output()
+            {
+                Ok(out) if out.status.success() => {
+                    return Some(Tmpfs {
+                        at: at.to_path_buf(),
+                        sudo,
+                    });
+                }
+                Ok(out) => why += String::from_utf8_lossy(&out.stderr).trim(),
+                Err(e) => why += &format!("{}: {e}", if sudo { "sudo" } else { "mount" }),
+            }
+            why += "; ";
+        }
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "cannot mount a tmpfs (needs root or passwordless sudo); under CI=true that is a failure: {why}"
+        );
+        eprintln!("skipping: cannot mount a tmpfs (needs root or passwordless sudo): {why}");
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let mut cmd = Command::new(if self.sudo { "sudo" } else { "umount" });
+        if self.sudo {
+            cmd.args(["-n", "umount"]);
+        }
+        let _ = cmd.arg(&self.at).status();
+    }
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
