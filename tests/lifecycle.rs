@@ -167,14 +167,16 @@ fn verify_finds_a_swapped_key_a_foreign_certificate_an_uncovered_host_and_loose_
         dir.join("certs/redis-server.key"),
     )
     .unwrap();
-    let (_, out) = verify(&dir);
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("certs/redis-server.crt: does not chain to certs/ca.crt for serverAuth"),
         "{out}"
     );
 
     edit_env(&dir, "REDIS_HOST", "elsewhere.example");
-    let (_, out) = verify(&dir);
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("the app dials elsewhere.example, which the server certificate"),
         "{out}"
@@ -182,7 +184,8 @@ fn verify_finds_a_swapped_key_a_foreign_certificate_an_uncovered_host_and_loose_
     assert!(out.contains("--san elsewhere.example"), "{out}");
 
     edit_env(&dir, "REDIS_PASSWORD", "not-the-password");
-    let (_, out) = verify(&dir);
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains(
             "users.acl: the REDIS_PASSWORD in .env does not match user kimera_user's password hash"
@@ -192,7 +195,8 @@ fn verify_finds_a_swapped_key_a_foreign_certificate_an_uncovered_host_and_loose_
 
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(dir.join("users.acl"), fs::Permissions::from_mode(0o644)).unwrap();
-    let (_, out) = verify(&dir);
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("users.acl: holds a secret but is mode 0644; fix: chmod 600"),
         "{out}"
@@ -220,7 +224,8 @@ fn verify_reports_expired_and_expiring_certificates() {
 
     // 100 days of validity, 20 left: inside the 30-day warning.
     issue_server_cert(&dir, -80, 20);
-    let (_, out) = verify(&dir);
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("certs/redis-server.crt: expires in 19 day(s)")
             || out.contains("certs/redis-server.crt: expires in 20 day(s)"),
@@ -287,7 +292,8 @@ fn doctor_explains_each_failure_the_app_would_hit() {
         "REDIS_SSL_KEYFILE",
         other.join("certs/redis-client.key").to_str().unwrap(),
     );
-    let (_, out) = doctor(&dir);
+    let (code, out) = doctor(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("client certificate refused"), "{out}");
     assert!(
         out.contains("does not trust the CA that issued the client certificate"),
@@ -301,7 +307,8 @@ fn doctor_explains_each_failure_the_app_would_hit() {
         "REDIS_CA_CERTS",
         other.join("certs/ca.crt").to_str().unwrap(),
     );
-    let (_, out) = doctor(&dir);
+    let (code, out) = doctor(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("the server certificate is from an unknown CA"),
         "{out}"
@@ -337,7 +344,8 @@ fn doctor_explains_each_failure_the_app_would_hit() {
     .unwrap();
     let _server = Server::start(&dir.join("redis.conf"), port);
     edit_env(&dir, "REDIS_HOST", "127.0.0.3");
-    let (_, out) = doctor(&dir);
+    let (code, out) = doctor(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("the server certificate does not name 127.0.0.3"),
         "{out}"
@@ -871,7 +879,8 @@ fn doctor_names_an_expired_ca_and_plain_text_against_tls() {
     let server = Server::start(&dir.join("redis.conf"), port);
     let good_env = fs::read_to_string(dir.join(".env")).unwrap();
     edit_env(&dir, "REDIS_SSL", "false");
-    let (_, out) = doctor(&dir);
+    let (code, out) = doctor(&dir);
+    assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("it may speak TLS on this port while .env says REDIS_SSL=false"),
         "{out}"
