@@ -6,8 +6,8 @@
 use rcgen::ExtendedKeyUsagePurpose;
 
 use crate::certinfo::CertInfo;
-use crate::cli::KeyType;
 use crate::error::{Error, Result};
+use crate::pki::KeyType;
 use crate::settings::{SanName, Settings};
 
 /// The default `--key-type` and `--days`: a re-run that does not name them accepts

@@ -26,11 +26,13 @@ pub mod manifest;
 pub(crate) mod network;
 pub(crate) mod ownca;
 mod parallel;
+pub(crate) mod pipeline;
 pub mod pki;
 pub mod profile;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;
+pub mod request;
 pub(crate) mod safedir;
 pub mod secrets;
 pub mod settings;
@@ -40,8 +42,8 @@ pub(crate) mod url;
 pub mod writer;
 
 pub use api::{Setup, Written, WrittenFile};
-pub use cli::KeyType;
 pub use error::Error;
+pub use pki::KeyType;
 
 use std::process::ExitCode;
 

@@ -9,13 +9,43 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 use crate::certinfo::{self, CertInfo};
-use crate::cli::KeyType;
 use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
 use crate::parallel;
+use crate::request::RunOptions;
 use crate::settings::{SanName, Settings};
 use crate::trust;
+
+/// The key algorithms the certificates can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyType {
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    #[value(name = "ed25519")]
+    Ed25519,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+impl KeyType {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+}
 
 /// How far `not_before` is set in the past, so that a peer whose clock is a little
 /// behind does not see a certificate from the future.
@@ -83,7 +113,12 @@ struct LeafSpec<'a> {
 
 /// Issue (or reuse) the CA and the leaves for `settings`; `fixtures` says more
 /// certificates will be signed afterwards.
-pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result<Pki> {
+pub fn build(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+    fixtures: bool,
+) -> Result<Pki> {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("0 ns is valid");
@@ -99,8 +134,7 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
                 .as_ref()
                 .map(|_| crate::kubernetes::SERVER_CERT),
         );
-    let must_sign =
-        fixtures || settings.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
+    let must_sign = fixtures || run.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
     let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
     // Cluster nodes dial each other on the bus and for replication, presenting their
     // server certificate as a client certificate: those need clientAuth too.
@@ -156,7 +190,7 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
     let needs_key: Vec<bool> = specs
         .iter()
         .map(|spec| {
-            settings.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
+            run.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
         })
         .collect();
     let (ca_result, mut keys) = std::thread::scope(|scope| {
@@ -165,7 +199,7 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
                 needed.then(|| generate_key(settings.key_type)).transpose()
             })
         });
-        let ca_result = ca(settings, existing, now, must_sign);
+        let ca_result = ca(settings, run, existing, now, must_sign);
         (
             ca_result,
             keys.join().expect("key generation does not panic"),
@@ -182,7 +216,7 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
             ca.info.not_after.date()
         )));
     }
-    if !settings.force {
+    if !run.force {
         // Kept certificates must have what this run asks for; all differences at once.
         let mut kept = Vec::new();
         for spec in &specs[..=settings.nodes.len()] {
@@ -206,7 +240,16 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
         .map(|(spec, key)| key.map(|k| (spec, k)))
         .collect::<Result<_>>()?;
     let mut leaves = parallel::map(work, |(spec, key)| {
-        leaf(settings, issuer.as_ref(), &ca, existing, spec, now, key)
+        leaf(
+            settings,
+            run,
+            issuer.as_ref(),
+            &ca,
+            existing,
+            spec,
+            now,
+            key,
+        )
     })
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
@@ -245,6 +288,7 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
 /// certificates then chain to the same root, and no CA key is ever lost), else a new one.
 fn ca(
     settings: &Settings,
+    run: &RunOptions,
     existing: &Existing,
     now: OffsetDateTime,
     must_sign: bool,
@@ -278,7 +322,7 @@ fn ca(
             },
         ));
     }
-    let on_disk = if settings.replace_ca {
+    let on_disk = if run.replace_ca {
         (None, None)
     } else {
         (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY))
@@ -401,8 +445,10 @@ pub fn load_issuer(
 
 /// A leaf without `--force` keeps what is on disk: both files as they are, or the key
 /// with a new certificate when only the key is left. With `--force`: new key, new cert.
+#[allow(clippy::too_many_arguments)]
 fn leaf(
     settings: &Settings,
+    run: &RunOptions,
     issuer: Option<&Issuer<'static, KeyPair>>,
     ca: &CertKey,
     existing: &Existing,
@@ -411,7 +457,7 @@ fn leaf(
     fresh_key: Option<KeyPair>,
 ) -> Result<CertKey> {
     let on_disk = (existing.get(spec.cert_path), existing.get(spec.key_path));
-    let key = match (settings.force, on_disk.0, on_disk.1) {
+    let key = match (run.force, on_disk.0, on_disk.1) {
         (false, Some(cert_pem), Some(key_pem)) => {
             let key = load_key(spec.key_path, key_pem)?;
             let (der, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;

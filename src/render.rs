@@ -9,11 +9,11 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
-use crate::cli::ComposeNetwork;
 use crate::error::{Error, Result};
 use crate::escape;
 use crate::layout;
 use crate::network;
+use crate::network::ComposeNetwork;
 use crate::pki::Pki;
 use crate::profile::{Kimera, Pool, Server};
 use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};

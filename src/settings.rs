@@ -4,10 +4,12 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ComposeNetwork, GenerateArgs, KeyType};
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::network::ComposeNetwork;
+use crate::pki::KeyType;
 use crate::profile::{self, Kimera, Pool, Profile, Server};
+use crate::request::{Request, RunOptions};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
@@ -86,11 +88,6 @@ pub struct Settings {
     pub pkcs12: bool,
     pub leaf_days: u32,
     pub ca_days: u32,
-    pub force: bool,
-    /// `--replace-ca` (with `--force`): a new CA over the folder's own.
-    pub replace_ca: bool,
-    pub dry_run: bool,
-    pub json: bool,
     pub pool: Pool,
     pub kimera: Kimera,
     pub server: Server,
@@ -117,9 +114,9 @@ impl Settings {
         self.nodes[0].port
     }
 
-    /// Resolve `generate` flags against their profile.
-    pub fn resolve(args: &GenerateArgs) -> Result<Settings> {
-        let (name, profile) = match (&args.profile, &args.profile_file) {
+    /// Resolve a request against its profile (built in, or a file of the user's).
+    pub fn resolve(req: &Request, run: &RunOptions) -> Result<Settings> {
+        let (name, profile) = match (&req.profile, &req.profile_file) {
             (Some(name), _) => (name.clone(), profile::builtin(name)?),
             (None, Some(file)) => profile::from_file(file)?,
             (None, None) => {
@@ -128,159 +125,54 @@ impl Settings {
                 ));
             }
         };
-        Self::from_profile(&name, profile, args)
+        Self::from_profile(&name, profile, req, run)
     }
 
-    pub fn from_profile(name: &str, p: Profile, args: &GenerateArgs) -> Result<Settings> {
+    /// The request applied to profile `p`, in the order a user meets the errors: what
+    /// the profile allows, the flags of one server or of the cluster's nodes, then where
+    /// and how the setup is written.
+    pub fn from_profile(
+        name: &str,
+        p: Profile,
+        req: &Request,
+        run: &RunOptions,
+    ) -> Result<Settings> {
         let is_cluster = !p.cluster_nodes.is_empty();
-        // What the flags cannot combine, a profile file cannot either.
-        if !p.auth && (is_cluster || p.tls) {
-            return Err(Error::usage(format!(
-                "profile field auth false: profile {name} has {}, which needs its ACL users; allowed: auth = true",
-                if is_cluster { "cluster nodes" } else { "TLS" }
-            )));
-        }
-        let tls = match (p.tls, args.tls, p.auth) {
-            (_, true, false) => {
-                return Err(Error::usage(format!(
-                    "--tls: profile {name} has no authentication and stays plain text; \
-                     use production-tls, or cluster/high-performance with --tls"
-                )));
-            }
-            (profile_tls, flag, _) => profile_tls || flag,
-        };
-        let db = match args.db {
+        let tls = resolve_tls(name, &p, req, is_cluster)?;
+        let db = match req.db {
             Some(v) => check_db("--db", v)?,
             None => check_db("profile field db", p.db)?,
         };
-        let username = match (&args.username, p.auth) {
-            (Some(u), true) => Some(check_username("--username", u)?),
-            (Some(_), false) => {
-                return Err(Error::usage(format!(
-                    "--username: profile {name} has no ACL user (no authentication); \
-                     use a profile with authentication such as production-tls"
-                )));
-            }
-            (None, true) => Some(check_username("profile field username", &p.username)?),
-            (None, false) => None,
-        };
-        if !tls && !args.san.is_empty() {
-            return Err(Error::usage(format!(
-                "--san: profile {name} has no TLS, so there is no server certificate to add names to"
-            )));
-        }
-        if args.pkcs12 && !tls {
-            return Err(Error::usage(format!(
-                "--pkcs12: profile {name} has no TLS, so there are no certificates to store; add --tls or use production-tls"
-            )));
-        }
-        if args.replace_ca && !args.force {
-            return Err(Error::usage(
-                "--replace-ca: a new CA means every certificate is issued again and every file rewritten; add --force",
-            ));
-        }
-        if args.replace_ca && args.ca.ca_cert.is_some() {
-            return Err(Error::usage(
-                "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
-            ));
-        }
-        let leaf_days = check_days("--days", args.days)?;
-        let ca_days = check_days("--ca-days", args.ca_days)?;
-        if leaf_days > ca_days {
-            return Err(Error::usage(format!(
-                "--days {leaf_days}: the certificates would outlive the CA (--ca-days {ca_days}); \
-                 allowed: at most --ca-days"
-            )));
-        }
+        let username = resolve_username(name, &p, req)?;
+        check_needs_tls(name, req, tls)?;
+        check_run_options(req, run)?;
+        let leaf_days = check_days("--days", req.days)?;
+        let ca_days = check_days("--ca-days", req.ca_days)?;
+        check_outlives("--days", leaf_days, "--ca-days", ca_days)?;
         check_pool(&p.pool)?;
         check_profile_text(&p)?;
-        let server = server(&p, args, tls)?;
-        let extra_sans = args
+        let server = server(&p, req, tls)?;
+        let extra_sans = req
             .san
             .iter()
             .map(|n| san_name("--san", n))
             .collect::<Result<Vec<_>>>()?;
-
         let (nodes, cluster) = if is_cluster {
-            if args.host.is_some() || args.port.is_some() {
-                return Err(Error::usage(format!(
-                    "--host/--port: profile {name} is a cluster; give its nodes with --nodes HOST:PORT,..."
-                )));
-            }
-            if db != 0 {
-                return Err(Error::usage(format!(
-                    "{} {db}: Redis Cluster has only database 0; allowed: 0",
-                    if args.db.is_some() {
-                        "--db"
-                    } else {
-                        "profile field db"
-                    }
-                )));
-            }
-            let (list, what) = if args.nodes.is_empty() {
-                (&p.cluster_nodes, "profile field cluster_nodes")
-            } else {
-                (&args.nodes, "--nodes")
-            };
-            let replicas = match args.replicas {
-                Some(r) => check_replicas("--replicas", r)?,
-                None => check_replicas("profile field replicas", p.replicas)?,
-            };
-            (
-                cluster_nodes(what, list, replicas, &extra_sans)?,
-                Some(replicas),
-            )
+            let (nodes, replicas) = cluster_topology(name, &p, req, db, &extra_sans)?;
+            (nodes, Some(replicas))
         } else {
-            if !args.nodes.is_empty() || args.replicas.is_some() {
-                return Err(Error::usage(format!(
-                    "--nodes/--replicas: profile {name} is a single server; allowed with --profile cluster"
-                )));
-            }
-            let (what, host) = match &args.host {
-                Some(h) => ("--host", check_host("--host", h)?),
-                None => (
-                    "profile field host",
-                    check_host("profile field host", &p.host)?,
-                ),
-            };
-            if !p.auth && !is_loopback(&host) {
-                return Err(Error::usage(format!(
-                    "{what} {host}: profile {name} has no password, so it only listens on this \
-                     machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a server others reach)"
-                )));
-            }
-            let port = match args.port {
-                Some(v) => check_port("--port", v)?,
-                None => check_port("profile field port", p.port)?,
-            };
-            let sans = if tls {
-                sans_for(&host, COMPOSE_SERVICE, &extra_sans)?
-            } else {
-                Vec::new()
-            };
-            let node = Node {
-                name: COMPOSE_SERVICE.to_owned(),
-                host,
-                port,
-                sans,
-                conf: layout::REDIS_CONF.to_owned(),
-                data: layout::DATA_DIR.to_owned(),
-                cert: layout::SERVER_CERT.to_owned(),
-                key: layout::SERVER_KEY.to_owned(),
-            };
-            (vec![node], None)
+            (vec![single_server(name, &p, req, tls, &extra_sans)?], None)
         };
-
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(name));
+        let out = req.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
-        let kubernetes = crate::kubernetes::options::resolve(&args.kubernetes, name, p.auth)?;
-        let image = match &args.image {
+        let kubernetes = crate::kubernetes::options::resolve(&req.kubernetes, name, p.auth)?;
+        let image = match &req.image {
             Some(i) => crate::image::check_image("--image", i)?,
             None => crate::render::REDIS_IMAGE.to_owned(),
         };
         let compose_network =
-            crate::network::resolve(name, args.compose_network, &nodes, cluster.is_some())?;
-
+            crate::network::resolve(name, req.compose_network, &nodes, cluster.is_some())?;
+        let external_ca = external_ca(name, req, tls)?;
         Ok(Settings {
             profile: name.to_owned(),
             description: p.description,
@@ -290,31 +182,186 @@ impl Settings {
             tls,
             nodes,
             cluster,
-            key_type: args.key_type,
-            pkcs12: args.pkcs12,
+            key_type: req.key_type,
+            pkcs12: req.pkcs12,
             leaf_days,
             ca_days,
-            force: args.force,
-            replace_ca: args.replace_ca,
-            dry_run: args.dry_run,
-            json: args.json,
             pool: p.pool,
             kimera: p.kimera,
             server,
-            external_ca: match (&args.ca.ca_cert, &args.ca.ca_key) {
-                (Some(c), Some(k)) if tls => Some((c.clone(), k.clone())),
-                (Some(_), Some(_)) => {
-                    return Err(Error::usage(format!(
-                        "--ca-cert: profile {name} has no TLS, so there is nothing to issue; add --tls or use production-tls"
-                    )));
-                }
-                _ => None,
-            },
+            external_ca,
             owner: process_owner(),
             kubernetes,
             image,
             compose_network,
         })
+    }
+}
+
+/// TLS: the profile's, or `--tls` on a profile with authentication. A profile without
+/// authentication cannot have TLS or cluster nodes (they need the ACL users), whether
+/// the flags or a profile file ask for them.
+fn resolve_tls(name: &str, p: &Profile, req: &Request, is_cluster: bool) -> Result<bool> {
+    if !p.auth && (is_cluster || p.tls) {
+        return Err(Error::usage(format!(
+            "profile field auth false: profile {name} has {}, which needs its ACL users; allowed: auth = true",
+            if is_cluster { "cluster nodes" } else { "TLS" }
+        )));
+    }
+    if req.tls && !p.auth {
+        return Err(Error::usage(format!(
+            "--tls: profile {name} has no authentication and stays plain text; \
+             use production-tls, or cluster/high-performance with --tls"
+        )));
+    }
+    Ok(p.tls || req.tls)
+}
+
+/// The app's ACL user: `--username` or the profile's; none without authentication.
+fn resolve_username(name: &str, p: &Profile, req: &Request) -> Result<Option<String>> {
+    match (&req.username, p.auth) {
+        (Some(u), true) => Ok(Some(check_username("--username", u)?)),
+        (Some(_), false) => Err(Error::usage(format!(
+            "--username: profile {name} has no ACL user (no authentication); \
+             use a profile with authentication such as production-tls"
+        ))),
+        (None, true) => Ok(Some(check_username("profile field username", &p.username)?)),
+        (None, false) => Ok(None),
+    }
+}
+
+/// Flags that only mean something with certificates.
+fn check_needs_tls(name: &str, req: &Request, tls: bool) -> Result<()> {
+    if !tls && !req.san.is_empty() {
+        return Err(Error::usage(format!(
+            "--san: profile {name} has no TLS, so there is no server certificate to add names to"
+        )));
+    }
+    if req.pkcs12 && !tls {
+        return Err(Error::usage(format!(
+            "--pkcs12: profile {name} has no TLS, so there are no certificates to store; add --tls or use production-tls"
+        )));
+    }
+    Ok(())
+}
+
+/// `--replace-ca` rewrites everything, and only ever replaces the folder's own CA.
+fn check_run_options(req: &Request, run: &RunOptions) -> Result<()> {
+    if run.replace_ca && !run.force {
+        return Err(Error::usage(
+            "--replace-ca: a new CA means every certificate is issued again and every file rewritten; add --force",
+        ));
+    }
+    if run.replace_ca && req.ca.is_some() {
+        return Err(Error::usage(
+            "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
+        ));
+    }
+    Ok(())
+}
+
+/// A leaf certificate may not outlive the CA that signs it: `days` must be at most
+/// `ca_days` (renew checks its `--days` against the folder's CA the same way).
+pub(crate) fn check_outlives(what: &str, days: u32, ca_what: &str, ca_days: u32) -> Result<()> {
+    if days > ca_days {
+        return Err(Error::usage(format!(
+            "{what} {days}: the certificates would outlive the CA ({ca_what} {ca_days}); \
+             allowed: at most {ca_what}"
+        )));
+    }
+    Ok(())
+}
+
+/// A cluster's nodes (`--nodes` or the profile's) and replicas per master.
+fn cluster_topology(
+    name: &str,
+    p: &Profile,
+    req: &Request,
+    db: u8,
+    extra_sans: &[SanName],
+) -> Result<(Vec<Node>, u8)> {
+    if req.host.is_some() || req.port.is_some() {
+        return Err(Error::usage(format!(
+            "--host/--port: profile {name} is a cluster; give its nodes with --nodes HOST:PORT,..."
+        )));
+    }
+    if db != 0 {
+        return Err(Error::usage(format!(
+            "{} {db}: Redis Cluster has only database 0; allowed: 0",
+            if req.db.is_some() {
+                "--db"
+            } else {
+                "profile field db"
+            }
+        )));
+    }
+    let (list, what) = if req.nodes.is_empty() {
+        (&p.cluster_nodes, "profile field cluster_nodes")
+    } else {
+        (&req.nodes, "--nodes")
+    };
+    let replicas = match req.replicas {
+        Some(r) => check_replicas("--replicas", r)?,
+        None => check_replicas("profile field replicas", p.replicas)?,
+    };
+    Ok((cluster_nodes(what, list, replicas, extra_sans)?, replicas))
+}
+
+/// The one server of a profile that is not a cluster: `--host`/`--port` or the profile's.
+fn single_server(
+    name: &str,
+    p: &Profile,
+    req: &Request,
+    tls: bool,
+    extra_sans: &[SanName],
+) -> Result<Node> {
+    if !req.nodes.is_empty() || req.replicas.is_some() {
+        return Err(Error::usage(format!(
+            "--nodes/--replicas: profile {name} is a single server; allowed with --profile cluster"
+        )));
+    }
+    let (what, host) = match &req.host {
+        Some(h) => ("--host", check_host("--host", h)?),
+        None => (
+            "profile field host",
+            check_host("profile field host", &p.host)?,
+        ),
+    };
+    if !p.auth && !is_loopback(&host) {
+        return Err(Error::usage(format!(
+            "{what} {host}: profile {name} has no password, so it only listens on this \
+             machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a server others reach)"
+        )));
+    }
+    let port = match req.port {
+        Some(v) => check_port("--port", v)?,
+        None => check_port("profile field port", p.port)?,
+    };
+    let sans = if tls {
+        sans_for(&host, COMPOSE_SERVICE, extra_sans)?
+    } else {
+        Vec::new()
+    };
+    Ok(Node {
+        name: COMPOSE_SERVICE.to_owned(),
+        host,
+        port,
+        sans,
+        conf: layout::REDIS_CONF.to_owned(),
+        data: layout::DATA_DIR.to_owned(),
+        cert: layout::SERVER_CERT.to_owned(),
+        key: layout::SERVER_KEY.to_owned(),
+    })
+}
+
+/// `--ca-cert/--ca-key`: only with TLS, where there is something to issue.
+fn external_ca(name: &str, req: &Request, tls: bool) -> Result<Option<(PathBuf, PathBuf)>> {
+    match &req.ca {
+        Some(pair) if tls => Ok(Some(pair.clone())),
+        Some(_) => Err(Error::usage(format!(
+            "--ca-cert: profile {name} has no TLS, so there is nothing to issue; add --tls or use production-tls"
+        ))),
+        None => Ok(None),
     }
 }
 
@@ -423,7 +470,7 @@ fn cluster_nodes(
 }
 
 /// The profile's server tuning with `--io-threads` and `--maxmemory` applied, checked.
-fn server(p: &Profile, args: &GenerateArgs, tls: bool) -> Result<Server> {
+fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
     let mut s = p.server.clone();
     let io_what = if let Some(n) = args.io_threads {
         s.io_threads = n;

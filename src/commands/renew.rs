@@ -11,12 +11,13 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::bundle::{Bundle, Kind};
 use crate::certinfo;
-use crate::cli::{KeyType, RenewArgs};
+use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
 use crate::lock::FolderLock;
 use crate::pki;
+use crate::pki::KeyType;
 use crate::settings::SanName;
 use crate::trust;
 use crate::writer;
