@@ -762,3 +762,414 @@ fn process_owner() -> (u32, u32) {
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields a row checks on success.
+    #[derive(Debug, PartialEq)]
+    struct Fields {
+        tls: bool,
+        username: Option<&'static str>,
+        /// `host:port` of every node.
+        nodes: Vec<&'static str>,
+        db: u8,
+        cluster: Option<u8>,
+        leaf_days: u32,
+        ca_days: u32,
+        key_type: KeyType,
+    }
+
+    fn fields(s: &Settings) -> Fields {
+        let leak = |v: String| -> &'static str { Box::leak(v.into_boxed_str()) };
+        Fields {
+            tls: s.tls,
+            username: s.username.clone().map(leak),
+            nodes: s.nodes.iter().map(|n| leak(n.address())).collect(),
+            db: s.db,
+            cluster: s.cluster,
+            leaf_days: s.leaf_days,
+            ca_days: s.ca_days,
+            key_type: s.key_type,
+        }
+    }
+
+    enum Expect {
+        Ok(Fields),
+        /// The exact message of a usage error (exit 2).
+        Usage(&'static str),
+    }
+
+    struct Row {
+        profile: &'static str,
+        flags: fn(&mut Request, &mut RunOptions),
+        expect: Expect,
+    }
+
+    fn none(_: &mut Request, _: &mut RunOptions) {}
+
+    fn single(tls: bool, user: Option<&'static str>, node: &'static str, db: u8) -> Fields {
+        Fields {
+            tls,
+            username: user,
+            nodes: vec![node],
+            db,
+            cluster: None,
+            leaf_days: 365,
+            ca_days: 3650,
+            key_type: KeyType::EcdsaP256,
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        use Expect::{Ok, Usage};
+        let guide_cluster = || Fields {
+            tls: false,
+            username: Some("cluster_user"),
+            nodes: vec!["redis-1:7001", "redis-2:7002", "redis-3:7003"],
+            db: 0,
+            cluster: Some(0),
+            leaf_days: 365,
+            ca_days: 3650,
+            key_type: KeyType::EcdsaP256,
+        };
+        vec![
+            // The profiles as they are.
+            Row {
+                profile: "local-dev",
+                flags: none,
+                expect: Ok(single(false, None, "localhost:6379", 0)),
+            },
+            Row {
+                profile: "production-tls",
+                flags: none,
+                expect: Ok(single(
+                    true,
+                    Some("kimera_user"),
+                    "redis.production.com:6380",
+                    0,
+                )),
+            },
+            Row {
+                profile: "cluster",
+                flags: none,
+                expect: Ok(guide_cluster()),
+            },
+            // Flags that change them.
+            Row {
+                profile: "production-tls",
+                flags: |r, _| {
+                    r.host = Some("0::1".into());
+                    r.port = Some(6390);
+                    r.db = Some(15);
+                    r.username = Some("app.user-1".into());
+                    r.days = 90;
+                    r.ca_days = 90;
+                    r.key_type = KeyType::Rsa2048;
+                },
+                expect: Ok(Fields {
+                    leaf_days: 90,
+                    ca_days: 90,
+                    key_type: KeyType::Rsa2048,
+                    ..single(true, Some("app.user-1"), "[::1]:6390", 15)
+                }),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| {
+                    r.tls = true;
+                    r.replicas = Some(1);
+                    r.nodes = (7001..=7006).map(|p| format!("127.0.0.1:{p}")).collect();
+                },
+                expect: Ok(Fields {
+                    tls: true,
+                    nodes: vec![
+                        "127.0.0.1:7001",
+                        "127.0.0.1:7002",
+                        "127.0.0.1:7003",
+                        "127.0.0.1:7004",
+                        "127.0.0.1:7005",
+                        "127.0.0.1:7006",
+                    ],
+                    cluster: Some(1),
+                    ..guide_cluster()
+                }),
+            },
+            // What the profile does not allow.
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.tls = true,
+                expect: Usage(
+                    "--tls: profile local-dev has no authentication and stays plain text; \
+                     use production-tls, or cluster/high-performance with --tls",
+                ),
+            },
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.username = Some("app".into()),
+                expect: Usage(
+                    "--username: profile local-dev has no ACL user (no authentication); \
+                     use a profile with authentication such as production-tls",
+                ),
+            },
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.host = Some("10.0.0.1".into()),
+                expect: Usage(
+                    "--host 10.0.0.1: profile local-dev has no password, so it only listens on \
+                     this machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a \
+                     server others reach)",
+                ),
+            },
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.san = vec!["redis.internal".into()],
+                expect: Usage(
+                    "--san: profile local-dev has no TLS, so there is no server certificate to add names to",
+                ),
+            },
+            Row {
+                profile: "high-performance",
+                flags: |r, _| r.pkcs12 = true,
+                expect: Usage(
+                    "--pkcs12: profile high-performance has no TLS, so there are no certificates \
+                     to store; add --tls or use production-tls",
+                ),
+            },
+            Row {
+                profile: "high-performance",
+                flags: |r, _| r.ca = Some(("ca.crt".into(), "ca.key".into())),
+                expect: Usage(
+                    "--ca-cert: profile high-performance has no TLS, so there is nothing to \
+                     issue; add --tls or use production-tls",
+                ),
+            },
+            // Values out of range.
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.db = Some(16),
+                expect: Usage("--db 16: allowed: a database number from 0 to 15"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.port = Some(0),
+                expect: Usage("--port 0: allowed: a port from 1 to 65535"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.port = Some(65536),
+                expect: Usage("--port 65536: allowed: a port from 1 to 65535"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.days = 0,
+                expect: Usage("--days 0: allowed: 1 to 36500 days"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.ca_days = 36_501,
+                expect: Usage("--ca-days 36501: allowed: 1 to 36500 days"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.days = 3651,
+                expect: Usage(
+                    "--days 3651: the certificates would outlive the CA (--ca-days 3650); \
+                     allowed: at most --ca-days",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.username = Some("default".into()),
+                expect: Usage(
+                    "--username default: the default user is switched off in every generated \
+                     setup; choose another name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.username = Some("kimera_admin".into()),
+                expect: Usage(
+                    "--username kimera_admin: that user is generated for administration or \
+                     replication; choose another name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.username = Some("a b".into()),
+                expect: Usage(
+                    "--username \"a b\": allowed: 1 to 64 characters from A-Z a-z 0-9 _ - .",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("127.1".into()),
+                expect: Usage(
+                    "--host 127.1: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
+                     without leading zeros, such as 127.0.0.1, or a host name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("bad_host".into()),
+                expect: Usage(
+                    "--host \"bad_host\": not a host name or IP address; allowed: an RFC 1123 \
+                     name (letters, digits, '-' and '.', labels up to 63 characters) or an \
+                     IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("::ffff:10.0.0.1".into()),
+                expect: Usage(
+                    "--host ::ffff:10.0.0.1: an IPv4-mapped IPv6 address, which Redis cannot \
+                     bind; allowed: the IPv4 address itself (10.0.0.1)",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.io_threads = Some(4),
+                expect: Usage(
+                    "--io-threads 4: Redis 7 does not read TLS connections with I/O threads; \
+                     allowed with TLS: 1 (off)",
+                ),
+            },
+            Row {
+                profile: "high-performance",
+                flags: |r, _| r.maxmemory = Some("2xb".into()),
+                expect: Usage(
+                    "--maxmemory \"2xb\": allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
+                ),
+            },
+            // Run options that cannot go together.
+            Row {
+                profile: "production-tls",
+                flags: |_, run| run.replace_ca = true,
+                expect: Usage(
+                    "--replace-ca: a new CA means every certificate is issued again and every \
+                     file rewritten; add --force",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, run| {
+                    run.force = true;
+                    run.replace_ca = true;
+                    r.ca = Some(("ca.crt".into(), "ca.key".into()));
+                },
+                expect: Usage(
+                    "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
+                ),
+            },
+            // A cluster's shape.
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.host = Some("redis-1".into()),
+                expect: Usage(
+                    "--host/--port: profile cluster is a cluster; give its nodes with --nodes HOST:PORT,...",
+                ),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.db = Some(1),
+                expect: Usage("--db 1: Redis Cluster has only database 0; allowed: 0"),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.nodes = vec!["redis-1:7001".into(), "redis-2:7002".into()],
+                expect: Usage(
+                    "--nodes: 2 node(s) with --replicas 0; allowed: a multiple of 1 that gives at \
+                     least 3 masters (3 nodes or more)",
+                ),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| {
+                    r.nodes = vec!["a:7001".into(), "b:7002".into(), "A:7001".into()];
+                },
+                expect: Usage("--nodes A:7001: listed twice; allowed: each node once"),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.nodes = vec!["a:60000".into()],
+                expect: Usage(
+                    "--nodes a:60000: the cluster bus listens on port + 10000, which would pass \
+                     65535; allowed: ports up to 55535",
+                ),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.replicas = Some(6),
+                expect: Usage("--replicas 6: allowed: 0 to 5 replicas per master"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.nodes = vec!["a:7001".into()],
+                expect: Usage(
+                    "--nodes/--replicas: profile production-tls is a single server; allowed with --profile cluster",
+                ),
+            },
+        ]
+    }
+
+    #[test]
+    fn each_request_resolves_to_its_settings_or_its_one_error() {
+        let mut failures = Vec::new();
+        for (i, row) in rows().into_iter().enumerate() {
+            let mut req = Request {
+                out: Some(PathBuf::from("/nonexistent/kimera-settings-test")),
+                ..Request::new(row.profile)
+            };
+            let mut run = RunOptions::default();
+            (row.flags)(&mut req, &mut run);
+            let got = Settings::resolve(&req, &run);
+            let line = match (&row.expect, got) {
+                (Expect::Ok(want), Ok(s)) if fields(&s) == *want => continue,
+                (Expect::Ok(want), Ok(s)) => format!("want {want:?}, got {:?}", fields(&s)),
+                (Expect::Ok(_), Err(e)) => format!("want settings, got error {e}"),
+                (Expect::Usage(want), Err(Error::Usage(got))) if got == *want => continue,
+                (Expect::Usage(want), Err(e)) => {
+                    format!("want usage error\n  {want}\ngot\n  {e:?}")
+                }
+                (Expect::Usage(want), Ok(s)) => {
+                    format!("want usage error {want}, got {:?}", fields(&s))
+                }
+            };
+            failures.push(format!("row {i} ({}): {line}", row.profile));
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn a_server_certificate_names_its_host_loopback_the_service_and_every_san() {
+        let req = Request {
+            out: Some(PathBuf::from("/nonexistent/kimera-settings-test")),
+            host: Some("Redis.Example.com".into()),
+            san: vec!["10.0.0.5".into(), "localhost".into()],
+            ..Request::new("production-tls")
+        };
+        let s = Settings::resolve(&req, &RunOptions::default()).unwrap();
+        let names: Vec<String> = s.nodes[0].sans.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "redis.example.com",
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "redis",
+                "10.0.0.5"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_request_without_a_profile_names_the_flag() {
+        let err = Settings::resolve(&Request::default(), &RunOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--profile is required (or --profile-file); see `kimera-redis-init profiles`"
+        );
+    }
+}
