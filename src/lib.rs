@@ -8,6 +8,7 @@ pub mod certinfo;
 pub mod cli;
 pub mod clihelp;
 pub mod commands;
+pub(crate) mod digest;
 pub mod envcheck;
 pub mod error;
 pub mod escape;

@@ -155,9 +155,7 @@ pub(crate) fn check_issued(
     now: OffsetDateTime,
 ) -> Result<()> {
     let ca_der = crate::certinfo::from_pem("--ca-cert", &ca.cert_pem)?.0;
-    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        now.unix_timestamp().max(0) as u64,
-    ));
+    let at = crate::pki::unix_time(now);
     for (path, leaf, usages) in leaves {
         let der = crate::certinfo::from_pem(path, &leaf.cert_pem)?.0;
         for usage in usages {

@@ -119,9 +119,7 @@ pub fn build(
     existing: &Existing,
     fixtures: bool,
 ) -> Result<Pki> {
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("0 ns is valid");
+    let now = now();
     // Without anything to sign, a CA whose key was moved offline is enough.
     let leaf_certs = settings
         .nodes
@@ -138,14 +136,7 @@ pub fn build(
     let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
     // Cluster nodes dial each other on the bus and for replication, presenting their
     // server certificate as a client certificate: those need clientAuth too.
-    let node_usages = if settings.cluster.is_some() {
-        vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ]
-    } else {
-        vec![ExtendedKeyUsagePurpose::ServerAuth]
-    };
+    let node_usages = server_usages(settings.cluster.is_some());
     let k8s_names = settings
         .kubernetes
         .as_ref()
@@ -206,16 +197,7 @@ pub fn build(
         )
     });
     let (issuer, ca) = ca_result?;
-    let leaf_not_after = now + Duration::days(settings.leaf_days.into());
-    if leaf_not_after > ca.info.not_after {
-        return Err(Error::usage(format!(
-            "--days {}: the certificates would outlive the CA in {} (it expires {}); \
-             allowed: a validity that ends before the CA's",
-            settings.leaf_days,
-            layout::CA_CERT,
-            ca.info.not_after.date()
-        )));
-    }
+    check_within_ca(settings.leaf_days, now, &ca.info, Some(layout::CA_CERT))?;
     if !run.force {
         // Kept certificates must have what this run asks for; all differences at once.
         let mut kept = Vec::new();
@@ -257,13 +239,7 @@ pub fn build(
     let client = leaves.pop().expect("the client's spec is always there");
     let servers = leaves;
     if settings.external_ca.is_some() {
-        let node_usages: Vec<trust::Usage> = node_usages
-            .iter()
-            .map(|u| match u {
-                ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
-                _ => trust::Usage::Client,
-            })
-            .collect();
+        let node_usages: Vec<trust::Usage> = node_usages.iter().map(trust_usage).collect();
         let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
             .nodes
             .iter()
@@ -371,7 +347,10 @@ pub fn new_ca(
 ) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
     let key = generate_key(key_type)?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = name(&format!("KIMERA Redis CA {}", &hex(&random_bytes::<4>())));
+    params.distinguished_name = name(&format!(
+        "KIMERA Redis CA {}",
+        &hex::encode_upper(random_bytes::<4>())
+    ));
     params.serial_number = Some(random_serial());
     params.not_before = now - BACKDATE;
     params.not_after = now + Duration::days(ca_days.into());
@@ -511,14 +490,9 @@ fn check_kept(
 ) -> Result<()> {
     let force = "run with --force to issue it again (the CA is kept)";
     let ca_der = certinfo::from_pem(layout::CA_CERT, &ca.cert_pem)?.0;
-    let unix_now = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        now.unix_timestamp().max(0) as u64,
-    ));
+    let unix_now = unix_time(now);
     for usage in &spec.usages {
-        let usage = match usage {
-            ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
-            _ => trust::Usage::Client,
-        };
+        let usage = trust_usage(usage);
         if let Err(e) = trust::chains(&ca_der, der, usage, unix_now) {
             let why = if info.not_after <= now {
                 format!("expired on {}", info.not_after.date())
@@ -541,6 +515,62 @@ fn check_kept(
         return Err(Error::failed(format!(
             "kept {} does not name {host}, which clients will dial; {force}",
             spec.cert_path
+        )));
+    }
+    Ok(())
+}
+
+/// The moment a run's certificates count from: now, in whole seconds (what X.509 times
+/// hold), so that every certificate of one run says the same time.
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 ns is valid")
+}
+
+/// A moment as webpki takes it (times before 1970 count as 1970).
+pub(crate) fn unix_time(t: OffsetDateTime) -> rustls_pki_types::UnixTime {
+    rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        t.unix_timestamp().max(0) as u64,
+    ))
+}
+
+/// The extended usages of a server certificate. Cluster nodes dial each other on the bus
+/// and for replication, presenting their server certificate as a client certificate:
+/// those need clientAuth too.
+pub(crate) fn server_usages(cluster: bool) -> Vec<ExtendedKeyUsagePurpose> {
+    if cluster {
+        vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ]
+    } else {
+        vec![ExtendedKeyUsagePurpose::ServerAuth]
+    }
+}
+
+/// The usage webpki checks a certificate of this extended usage for.
+fn trust_usage(usage: &ExtendedKeyUsagePurpose) -> trust::Usage {
+    match usage {
+        ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
+        _ => trust::Usage::Client,
+    }
+}
+
+/// Leaves issued `now` for `days` may not outlive the CA that signs them (`ca_label`:
+/// where that CA is, when the message should say).
+pub(crate) fn check_within_ca(
+    days: u32,
+    now: OffsetDateTime,
+    ca: &CertInfo,
+    ca_label: Option<&str>,
+) -> Result<()> {
+    if now + Duration::days(days.into()) > ca.not_after {
+        return Err(Error::usage(format!(
+            "--days {days}: the certificates would outlive the CA{} (it expires {}); \
+             allowed: a validity that ends before the CA's",
+            ca_label.map(|l| format!(" in {l}")).unwrap_or_default(),
+            ca.not_after.date()
         )));
     }
     Ok(())
@@ -671,10 +701,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     aws_lc_rs::rand::fill(&mut out).expect("the OS random source works");
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 fn pki_error(e: rcgen::Error) -> Error {

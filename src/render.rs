@@ -417,8 +417,12 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         }
     }
     let secret = |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).unwrap_or("");
-    let digest =
-        |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).map(sha256_hex).unwrap_or_default();
+    let digest = |f: fn(&Secrets) -> Option<&str>| {
+        secrets
+            .and_then(f)
+            .map(crate::digest::sha256_hex)
+            .unwrap_or_default()
+    };
     View {
         version: env!("CARGO_PKG_VERSION"),
         profile: &s.profile,
@@ -578,10 +582,4 @@ fn mount(path: &str, read_only: bool) -> Mount {
 fn path_string(p: &Path) -> String {
     // Settings accepted only UTF-8 output paths.
     p.to_string_lossy().into_owned()
-}
-
-/// The form users.acl stores passwords in: `#` + 64 lowercase hex digits.
-pub fn sha256_hex(password: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -686,7 +686,7 @@ fn check_username(what: &str, value: &str) -> Result<String> {
 }
 
 /// Validity in days: positive and no more than 100 years.
-fn check_days(what: &str, value: i64) -> Result<u32> {
+pub(crate) fn check_days(what: &str, value: i64) -> Result<u32> {
     u32::try_from(value)
         .ok()
         .filter(|d| (1..=36_500).contains(d))

@@ -37,10 +37,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     }
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
-    let days = u32::try_from(args.days)
-        .ok()
-        .filter(|d| (1..=36_500).contains(d))
-        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))?;
+    let days = crate::settings::check_days("--days", args.days)?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(
             "{}: has no certificates to renew (a profile without TLS)",
@@ -53,9 +50,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     } else {
         None
     };
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("0 ns is valid");
+    let now = pki::now();
     if !args.reload_only {
         match args.new_ca {
             Some(step) => rollover::run(&folder, args, step, days, now, &lock, plan.as_ref())?,
@@ -98,12 +93,7 @@ fn renew_leaves(
     now: OffsetDateTime,
 ) -> Result<(Bundle, Vec<String>)> {
     let dir = &folder.dir;
-    if now + Duration::days(days.into()) > ca.info.not_after {
-        return Err(Error::usage(format!(
-            "--days {days}: the certificates would outlive the CA (it expires {}); allowed: a validity that ends before the CA's",
-            ca.info.not_after.date()
-        )));
-    }
+    pki::check_within_ca(days, now, &ca.info, None)?;
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
     let mut client = None;
@@ -317,8 +307,7 @@ fn ours(
     } else {
         trust::Usage::Server
     };
-    let at = info.not_before.unix_timestamp().max(0) as u64 + 1;
-    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(at));
+    let at = pki::unix_time(info.not_before + Duration::seconds(1));
     trust::chains_to_any(trusted, der, usage, at).map_err(|e| {
         format!(
             "not issued by {} for {} ({e})",
