@@ -626,14 +626,11 @@ fn check_host(what: &str, value: &str) -> Result<String> {
              without leading zeros, such as 127.0.0.1, or a host name"
         )));
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    if value.is_empty() || value.len() > 253 || !value.split('.').all(label_ok) {
+    // What webpki takes as a DNS name (labels of letters, digits and '-', up to 63
+    // characters, 253 in all), less what it allows and Redis configs and the formats here
+    // should not carry: '_' and a trailing dot.
+    let webpki_name = rustls_pki_types::DnsName::try_from(value).is_ok();
+    if !webpki_name || value.contains('_') || value.ends_with('.') {
         return Err(Error::usage(format!(
             "{what} {value:?}: not a host name or IP address; allowed: an RFC 1123 name \
              (letters, digits, '-' and '.', labels up to 63 characters) or an IPv4/IPv6 address"
@@ -1018,6 +1015,51 @@ mod tests {
                      name (letters, digits, '-' and '.', labels up to 63 characters) or an \
                      IPv4/IPv6 address",
                 ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("redis.example.com.".into()),
+                expect: Usage(
+                    "--host \"redis.example.com.\": not a host name or IP address; allowed: an \
+                     RFC 1123 name (letters, digits, '-' and '.', labels up to 63 characters) or \
+                     an IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("-redis".into()),
+                expect: Usage(
+                    "--host \"-redis\": not a host name or IP address; allowed: an RFC 1123 \
+                     name (letters, digits, '-' and '.', labels up to 63 characters) or an \
+                     IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("0xzz.example.0x1f".into()),
+                expect: Usage(
+                    "--host 0xzz.example.0x1f: not a valid IPv4 address; allowed: four decimal \
+                     numbers 0-255 without leading zeros, such as 127.0.0.1, or a host name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some(format!("{}.example.com", "a".repeat(64))),
+                expect: Usage(
+                    "--host \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com\": \
+                     not a host name or IP address; allowed: an RFC 1123 name (letters, digits, \
+                     '-' and '.', labels up to 63 characters) or an IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some(format!("{}.example.com", "a".repeat(63))),
+                expect: Ok(single(
+                    true,
+                    Some("kimera_user"),
+                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com:6380",
+                    0,
+                )),
             },
             Row {
                 profile: "production-tls",
