@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::network::ComposeNetwork;
 use crate::pki::KeyType;
 use crate::profile;
-use crate::request::{self, KubernetesRequest, Request, RunOptions};
+use crate::request::{self, Asked, KubernetesRequest, Request, RunOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -136,7 +136,7 @@ pub struct RenewArgs {
     /// Validity of the renewed certificates in days.
     ///
     /// Example: --days 90
-    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_DAYS)]
     pub days: i64,
 
     /// Keep each private key and only issue new certificates for them.
@@ -371,6 +371,10 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub kubernetes: KubernetesArgs,
+
+    /// Filled by `clihelp::parse` from where clap found each value.
+    #[arg(skip)]
+    pub asked: Asked,
 }
 
 /// `--kubernetes` and its options: the same setup as manifests in DIR/kubernetes/.
@@ -438,6 +442,7 @@ impl GenerateArgs {
             ca: self.ca.pair(),
             pkcs12: self.pkcs12,
             kubernetes: self.kubernetes.request(),
+            asked: self.asked,
         }
     }
 

@@ -52,6 +52,18 @@ pub struct Request {
     /// PKCS#12 key and trust stores beside the PEM files.
     pub pkcs12: bool,
     pub kubernetes: KubernetesRequest,
+    /// Which values the caller named, even when they equal the defaults.
+    pub asked: Asked,
+}
+
+/// Values named on the command line even when they equal the defaults: a re-run that
+/// names `--key-type ecdsa-p256` asks kept RSA certificates to change, while a bare
+/// re-run accepts what they have (see `kept`). The library builder names nothing, so
+/// there only values other than the defaults ask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    pub key_type: bool,
+    pub days: bool,
 }
 
 /// `--kubernetes` and its options, as given; `kubernetes::options` resolves them.
@@ -113,6 +125,7 @@ impl Default for Request {
             ca: None,
             pkcs12: false,
             kubernetes: KubernetesRequest::default(),
+            asked: Asked::default(),
         }
     }
 }

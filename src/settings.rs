@@ -9,7 +9,7 @@ use crate::layout;
 use crate::network::ComposeNetwork;
 use crate::pki::KeyType;
 use crate::profile::{self, Kimera, Pool, Profile, Server};
-use crate::request::{Request, RunOptions};
+use crate::request::{Asked, Request, RunOptions};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
@@ -102,6 +102,8 @@ pub struct Settings {
     pub image: String,
     /// `--compose-network`, resolved: how a cluster's compose services are connected.
     pub compose_network: ComposeNetwork,
+    /// Values the request named even where they equal the defaults.
+    pub asked: Asked,
 }
 
 impl Settings {
@@ -194,6 +196,7 @@ impl Settings {
             kubernetes,
             image,
             compose_network,
+            asked: req.asked,
         })
     }
 }
