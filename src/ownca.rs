@@ -2,7 +2,7 @@
 //! under it, so that a CA the servers or clients would refuse is refused here, with the
 //! reason, instead of making certificates whose handshakes fail.
 
-use rcgen::{KeyPair, PublicKeyData};
+use rcgen::{Issuer, KeyPair, PublicKeyData};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -13,9 +13,27 @@ use crate::trust::{self, Usage};
 const KEY_ALLOWED: &str = "allowed: an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1): \
                            RSA of 2048 bits or more, ECDSA P-256/P-384 or Ed25519";
 
+/// An organisation's CA (`--ca-cert`, `--ca-key`), checked and ready to issue under, for
+/// generate and renew alike.
+pub(crate) fn load(
+    cert_pem: &str,
+    key_pem: &str,
+    now: OffsetDateTime,
+) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
+    check_files(cert_pem, key_pem, now)?;
+    crate::pki::load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)
+}
+
+/// Whether `--ca-cert` is the CA a folder's certs/ca.crt holds (`folder_ca`).
+pub(crate) fn is_folder_ca(cert_pem: &str, folder_ca: &str) -> Result<bool> {
+    let (given, _) = crate::certinfo::from_pem("--ca-cert", cert_pem)?;
+    let (in_folder, _) = crate::certinfo::from_pem(crate::layout::CA_CERT, folder_ca)?;
+    Ok(given == in_folder)
+}
+
 /// The files themselves: one root certificate that is valid now and may sign server and
 /// client certificates, and the private key that belongs to it.
-pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
+fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
     let blocks = pem::parse_many(cert_pem).map_err(|e| {
         Error::usage(format!(
             "--ca-cert: not PEM ({e}); allowed: the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"

@@ -277,18 +277,15 @@ fn ca(
                 layout::CA_KEY
             )));
         }
-        crate::ownca::check_files(cert_pem, key_pem, now)?;
-        let (issuer, ca) = load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)?;
+        let (issuer, ca) = crate::ownca::load(cert_pem, key_pem, now)?;
         check_root("--ca-cert", &ca.info)?;
-        if let Some(in_folder) = existing.get(layout::CA_CERT) {
-            let (der, _) = certinfo::from_pem(layout::CA_CERT, in_folder)?;
-            let (given, _) = certinfo::from_pem("--ca-cert", cert_pem)?;
-            if der != given {
-                return Err(Error::usage(format!(
-                    "--ca-cert: {} holds another CA; allowed: the CA this folder was issued under, or a new --out",
-                    layout::CA_CERT
-                )));
-            }
+        if let Some(in_folder) = existing.get(layout::CA_CERT)
+            && !crate::ownca::is_folder_ca(cert_pem, in_folder)?
+        {
+            return Err(Error::usage(format!(
+                "--ca-cert: {} holds another CA; allowed: the CA this folder was issued under, or a new --out",
+                layout::CA_CERT
+            )));
         }
         return Ok((
             Some(issuer),

@@ -251,17 +251,15 @@ fn load_ca(
             }
             let cert_pem = crate::inputfile::read("--ca-cert", cert)?;
             let key_pem = crate::inputfile::read("--ca-key", key)?;
-            crate::ownca::check_files(&cert_pem, &key_pem, now)?;
+            let loaded = crate::ownca::load(&cert_pem, &key_pem, now)?;
             let in_folder = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
-            if certinfo::from_pem("--ca-cert", &cert_pem)?.0
-                != certinfo::from_pem(layout::CA_CERT, &in_folder)?.0
-            {
+            if !crate::ownca::is_folder_ca(&cert_pem, &in_folder)? {
                 return Err(Error::usage(format!(
                     "--ca-cert: not the CA in {}; allowed: the CA this folder was issued under",
                     layout::CA_CERT
                 )));
             }
-            pki::load_issuer("--ca-cert", &cert_pem, "--ca-key", &key_pem, now)
+            Ok(loaded)
         }
         _ if own_key.exists() => {
             let cert = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
