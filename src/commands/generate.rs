@@ -6,48 +6,72 @@ use crate::error::Result;
 use crate::manifest;
 use crate::pipeline;
 pub use crate::pipeline::Outcome;
+use crate::pki::KeyType;
 use crate::writer;
 
 pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
     let outcome = generate(args, fixtures)?;
+    if outcome.run.json {
+        let m = manifest::manifest(
+            &outcome.settings,
+            &outcome.run,
+            &outcome.bundle,
+            &outcome.actions,
+        );
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&m).expect("manifest serializes")
+        );
+    } else {
+        print!(
+            "{}",
+            manifest::human(
+                &outcome.settings,
+                &outcome.run,
+                &outcome.bundle,
+                &outcome.actions
+            )
+        );
+        for line in notes(&outcome) {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// What the text report adds after the files: what a Java client needs with Ed25519
+/// keys, kept files others may read, and kept files that differ from this run's.
+fn notes(outcome: &Outcome) -> Vec<String> {
     let Outcome {
         settings,
         run,
         bundle,
         actions,
         differing,
-    } = &outcome;
-    if run.json {
-        let m = manifest::manifest(settings, run, bundle, actions);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&m).expect("manifest serializes")
+    } = outcome;
+    let mut lines = Vec::new();
+    if settings.tls && settings.key_type == KeyType::Ed25519 {
+        lines.push(
+            "note: Ed25519 keys: Netty, and so Lettuce's PEM path, cannot read the PEM key \
+             (\"Neither RSA, DSA nor EC worked\"); Java clients should use the PKCS#12 \
+             stores (--pkcs12: certs/redis-client.p12, certs/truststore.p12)"
+                .to_owned(),
         );
-    } else {
-        print!("{}", manifest::human(settings, run, bundle, actions));
-        if settings.tls && settings.key_type == crate::pki::KeyType::Ed25519 {
-            println!(
-                "note: Ed25519 keys: Netty, and so Lettuce's PEM path, cannot read the PEM key \
-                 (\"Neither RSA, DSA nor EC worked\"); Java clients should use the PKCS#12 \
-                 stores (--pkcs12: certs/redis-client.p12, certs/truststore.p12)"
-            );
-        }
-        if !run.force && !run.dry_run {
-            let loose = writer::loose_modes(bundle, &settings.out_dir, actions);
-            for (path, mode, want) in loose {
-                println!(
-                    "warning: kept {path} has mode {mode:04o}: others may read or change it; \
-                     --force sets it to {want:04o} (or chmod {want:o} it)"
-                );
-            }
-        }
-        for path in differing {
-            println!(
-                "note: kept {path} differs from what these settings render (edited by hand, or other flags); --force rewrites it"
-            );
+    }
+    if !run.force && !run.dry_run {
+        for (path, mode, want) in writer::loose_modes(bundle, &settings.out_dir, actions) {
+            lines.push(format!(
+                "warning: kept {path} has mode {mode:04o}: others may read or change it; \
+                 --force sets it to {want:04o} (or chmod {want:o} it)"
+            ));
         }
     }
-    Ok(())
+    for path in differing {
+        lines.push(format!(
+            "note: kept {path} differs from what these settings render (edited by hand, or other flags); --force rewrites it"
+        ));
+    }
+    lines
 }
 
 /// The pipeline for these flags (see [`pipeline::generate`]).
