@@ -2,7 +2,7 @@
 //! under it, so that a CA the servers or clients would refuse is refused here, with the
 //! reason, instead of making certificates whose handshakes fail.
 
-use rcgen::{Issuer, KeyPair, PublicKeyData};
+use rcgen::{Issuer, KeyPair};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -147,7 +147,7 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
     }
     let key = KeyPair::from_pem(key_pem)
         .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))?;
-    if key.der_bytes() != cert.public_key().subject_public_key.data.as_ref() {
+    if !crate::pki::key_matches(&key, &cert.public_key().subject_public_key.data) {
         return Err(Error::usage(
             "--ca-key is not the private key of --ca-cert; allowed: the key that belongs to \
              that certificate (compare `openssl x509 -noout -pubkey -in CERT` with `openssl \

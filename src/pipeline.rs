@@ -1,6 +1,10 @@
 //! The generate pipeline, written once for the CLI (`commands::generate`) and the
 //! library (`api::Setup`), in the one-way order of design.md: a request becomes
 //! settings, settings a PKI, both a bundle in memory, and the writer writes it.
+//!
+//! It belongs with the commands (`commands/`): like `renew`, it runs a whole job over a
+//! folder, and it refuses a folder in the middle of a CA rollover with
+//! `commands::renew`'s own check. Nothing in it is a CLI type.
 
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};

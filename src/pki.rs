@@ -662,16 +662,23 @@ pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
         .map_err(|e| Error::failed(format!("{path}: not a usable private key: {e}")))
 }
 
-fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
+/// Whether `key` is the private key of a certificate whose subject public key (the BIT
+/// STRING's contents, as `CertInfo::public_key` holds it) is `public_key`.
+pub(crate) fn key_matches(key: &KeyPair, public_key: &[u8]) -> bool {
     use rcgen::PublicKeyData;
-    if info.public_key != key.der_bytes() && cert_path == layout::CA_CERT {
+    key.der_bytes() == public_key
+}
+
+fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
+    let matches = key_matches(key, &info.public_key);
+    if !matches && cert_path == layout::CA_CERT {
         // --force keeps the CA, so it cannot help here.
         return Err(Error::usage(format!(
             "{key_path} is not the key of {cert_path}; allowed: the matching key restored, or \
              a new CA with --force --replace-ca (every client must then trust the new {cert_path})"
         )));
     }
-    if info.public_key != key.der_bytes() {
+    if !matches {
         return Err(Error::failed(format!(
             "{key_path} is not the key of {cert_path}; restore the matching key, or run with \
              --force to issue a new pair (the CA is never replaced)"

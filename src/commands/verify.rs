@@ -430,14 +430,13 @@ impl Checker<'_> {
     }
 
     fn key_pair(&mut self, cert_rel: &str, info: &CertInfo) {
-        use rcgen::PublicKeyData;
         let key_rel = Folder::key_for(cert_rel);
         let key = fs::read_to_string(self.abs(&key_rel))
             .ok()
             .and_then(|pem| rcgen::KeyPair::from_pem(&pem).ok());
         let problem = match key {
             None => Some(format!("{key_rel} is missing or not a private key")),
-            Some(k) if k.der_bytes() != info.public_key.as_slice() => {
+            Some(k) if !crate::pki::key_matches(&k, &info.public_key) => {
                 Some(format!("{key_rel} is not the key of this certificate"))
             }
             Some(_) => None,
