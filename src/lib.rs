@@ -33,7 +33,7 @@ pub mod profile;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;
-pub mod request;
+pub(crate) mod request;
 pub(crate) mod safedir;
 pub mod secrets;
 pub mod settings;

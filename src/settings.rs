@@ -528,30 +528,7 @@ fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
             s.persistence
         )));
     }
-    // Redis keeps the size in 64 bits: larger values do not load.
-    let size_ok = |m: &str| {
-        let lower = m.to_ascii_lowercase();
-        let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-        let unit = &lower[digits.len()..];
-        let scale: u64 = match unit {
-            "" | "b" => 1,
-            "k" => 1000,
-            "kb" => 1024,
-            "m" => 1000 * 1000,
-            "mb" => 1024 * 1024,
-            "g" => 1000 * 1000 * 1000,
-            "gb" => 1024 * 1024 * 1024,
-            _ => return false,
-        };
-        !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && digits
-                .parse::<u64>()
-                .ok()
-                .and_then(|n| n.checked_mul(scale))
-                .is_some_and(|n| i64::try_from(n).is_ok())
-    };
-    if !s.maxmemory.is_empty() && !size_ok(&s.maxmemory) {
+    if !s.maxmemory.is_empty() && !is_memory_size(&s.maxmemory) {
         return Err(Error::usage(format!(
             "{mem_what} {:?}: allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
             s.maxmemory
@@ -575,6 +552,31 @@ fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
         )));
     }
     Ok(s)
+}
+
+/// A memory size as redis.conf takes it (`512mb`, `2gb`, `1000000`), within the 64 bits
+/// Redis keeps it in: larger values do not load.
+fn is_memory_size(m: &str) -> bool {
+    let lower = m.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &lower[digits.len()..];
+    let scale: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return false,
+    };
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+            .is_some_and(|n| i64::try_from(n).is_ok())
 }
 
 fn push_unique(list: &mut Vec<SanName>, name: SanName) {
@@ -1207,6 +1209,16 @@ mod tests {
                 "10.0.0.5"
             ]
         );
+    }
+
+    #[test]
+    fn memory_sizes_are_what_redis_loads() {
+        for ok in ["1", "512mb", "2GB", "100k", "8589934591gb"] {
+            assert!(is_memory_size(ok), "{ok}");
+        }
+        for bad in ["", "mb", "2xb", "-1", "1.5gb", "8589934592gb", "2 gb"] {
+            assert!(!is_memory_size(bad), "{bad}");
+        }
     }
 
     #[test]
