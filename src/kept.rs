@@ -7,7 +7,6 @@ use rcgen::ExtendedKeyUsagePurpose;
 
 use crate::certinfo::CertInfo;
 use crate::error::{Error, Result};
-use crate::pki::KeyType;
 use crate::request::{DEFAULT_DAYS, DEFAULT_KEY_TYPE};
 use crate::settings::{SanName, Settings};
 
@@ -60,11 +59,11 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
     // A re-run that does not name --key-type or --days accepts what the kept certificates
     // have; naming them, even with the defaults, asks.
     let asked_key = settings.key_type != DEFAULT_KEY_TYPE || settings.asked.key_type;
-    if asked_key && info.key != key_description(settings.key_type) {
+    if asked_key && info.key != settings.key_type.description() {
         out.push(format!(
             "has a {} key, not {}",
             info.key,
-            key_description(settings.key_type)
+            settings.key_type.description()
         ));
     }
     // Issued an hour back (pki::validity), so whole days are the days asked for.
@@ -91,18 +90,6 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
         }
     }
     out
-}
-
-/// How certinfo describes a key of this type.
-fn key_description(k: KeyType) -> &'static str {
-    match k {
-        KeyType::EcdsaP256 => "ECDSA P-256",
-        KeyType::EcdsaP384 => "ECDSA P-384",
-        KeyType::Ed25519 => "Ed25519",
-        KeyType::Rsa2048 => "RSA 2048",
-        KeyType::Rsa3072 => "RSA 3072",
-        KeyType::Rsa4096 => "RSA 4096",
-    }
 }
 
 /// This run's command line with `--force` added, quoted for a POSIX shell.

@@ -45,6 +45,34 @@ impl KeyType {
             KeyType::Rsa4096 => "rsa-4096",
         }
     }
+
+    const ALL: [KeyType; 6] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// How certinfo describes a key of this type ("ECDSA P-256", "RSA 4096").
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ECDSA P-256",
+            KeyType::EcdsaP384 => "ECDSA P-384",
+            KeyType::Ed25519 => "Ed25519",
+            KeyType::Rsa2048 => "RSA 2048",
+            KeyType::Rsa3072 => "RSA 3072",
+            KeyType::Rsa4096 => "RSA 4096",
+        }
+    }
+
+    /// The type certinfo's description names, to make another key like it.
+    pub(crate) fn from_description(description: &str) -> Option<KeyType> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.description() == description)
+    }
 }
 
 /// How far `not_before` is set in the past, so that a peer whose clock is a little
@@ -709,4 +737,20 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 fn pki_error(e: rcgen::Error) -> Error {
     Error::failed(format!("certificate generation failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_key_type_is_described_as_certinfo_reads_it_back() {
+        let now = now();
+        for kt in KeyType::ALL {
+            let (_, ca) = new_ca(kt, 1, now).unwrap();
+            assert_eq!(ca.info.key, kt.description(), "{}", kt.name());
+            assert_eq!(KeyType::from_description(&ca.info.key), Some(kt));
+        }
+        assert_eq!(KeyType::from_description("DSA 1024"), None);
+    }
 }

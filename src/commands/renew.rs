@@ -123,7 +123,7 @@ fn renew_leaves(
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
-            pki::generate_key(key_type(&info.key).ok_or_else(|| {
+            pki::generate_key(KeyType::from_description(&info.key).ok_or_else(|| {
                 Error::failed(format!(
                     "{rel}: its key type {} cannot be generated again",
                     info.key
@@ -331,17 +331,4 @@ fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
         }
     }
     Ok(dn)
-}
-
-/// The key type a certificate's key has, to generate the same kind again.
-fn key_type(description: &str) -> Option<KeyType> {
-    Some(match description {
-        "ECDSA P-256" => KeyType::EcdsaP256,
-        "ECDSA P-384" => KeyType::EcdsaP384,
-        "Ed25519" => KeyType::Ed25519,
-        "RSA 2048" => KeyType::Rsa2048,
-        "RSA 3072" => KeyType::Rsa3072,
-        "RSA 4096" => KeyType::Rsa4096,
-        _ => return None,
-    })
 }
