@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::Kind;
 use crate::error::Result;
 use crate::pipeline;
-use crate::pki::KeyType;
-use crate::request::{Request, RunOptions};
+use crate::request::{KeyType, Request, RunOptions};
 
 /// A setup to write: a profile and the flags that change it.
 ///

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::network::ComposeNetwork;
-use crate::pki::KeyType;
 use crate::profile;
-use crate::request::{self, Asked, KubernetesRequest, Request, RunOptions};
+use crate::request::{self, Asked, KeyType, KubernetesRequest, Request, RunOptions};
 
 const EXAMPLES: &str = "\
 Examples:

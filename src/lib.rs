@@ -44,7 +44,7 @@ pub mod writer;
 
 pub use api::{Setup, Written, WrittenFile};
 pub use error::Error;
-pub use pki::KeyType;
+pub use request::KeyType;
 
 use std::process::ExitCode;
 

@@ -13,67 +13,9 @@ use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
 use crate::parallel;
-use crate::request::RunOptions;
+use crate::request::{KeyType, RunOptions};
 use crate::settings::{SanName, Settings};
 use crate::trust;
-
-/// The key algorithms the certificates can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum KeyType {
-    #[value(name = "ecdsa-p256")]
-    EcdsaP256,
-    #[value(name = "ecdsa-p384")]
-    EcdsaP384,
-    #[value(name = "ed25519")]
-    Ed25519,
-    #[value(name = "rsa-2048")]
-    Rsa2048,
-    #[value(name = "rsa-3072")]
-    Rsa3072,
-    #[value(name = "rsa-4096")]
-    Rsa4096,
-}
-
-impl KeyType {
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyType::EcdsaP256 => "ecdsa-p256",
-            KeyType::EcdsaP384 => "ecdsa-p384",
-            KeyType::Ed25519 => "ed25519",
-            KeyType::Rsa2048 => "rsa-2048",
-            KeyType::Rsa3072 => "rsa-3072",
-            KeyType::Rsa4096 => "rsa-4096",
-        }
-    }
-
-    const ALL: [KeyType; 6] = [
-        KeyType::EcdsaP256,
-        KeyType::EcdsaP384,
-        KeyType::Ed25519,
-        KeyType::Rsa2048,
-        KeyType::Rsa3072,
-        KeyType::Rsa4096,
-    ];
-
-    /// How certinfo describes a key of this type ("ECDSA P-256", "RSA 4096").
-    pub(crate) fn description(self) -> &'static str {
-        match self {
-            KeyType::EcdsaP256 => "ECDSA P-256",
-            KeyType::EcdsaP384 => "ECDSA P-384",
-            KeyType::Ed25519 => "Ed25519",
-            KeyType::Rsa2048 => "RSA 2048",
-            KeyType::Rsa3072 => "RSA 3072",
-            KeyType::Rsa4096 => "RSA 4096",
-        }
-    }
-
-    /// The type certinfo's description names, to make another key like it.
-    pub(crate) fn from_description(description: &str) -> Option<KeyType> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.description() == description)
-    }
-}
 
 /// How far `not_before` is set in the past, so that a peer whose clock is a little
 /// behind does not see a certificate from the future.

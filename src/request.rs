@@ -9,7 +9,65 @@
 use std::path::PathBuf;
 
 use crate::network::ComposeNetwork;
-use crate::pki::KeyType;
+
+/// The key algorithms the certificates can use. Defined with the request (not in `pki`,
+/// which reads it from `Settings`), so that settings never depend on the PKI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyType {
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    #[value(name = "ed25519")]
+    Ed25519,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+impl KeyType {
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    pub(crate) const ALL: [KeyType; 6] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// How certinfo describes a key of this type ("ECDSA P-256", "RSA 4096").
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ECDSA P-256",
+            KeyType::EcdsaP384 => "ECDSA P-384",
+            KeyType::Ed25519 => "Ed25519",
+            KeyType::Rsa2048 => "RSA 2048",
+            KeyType::Rsa3072 => "RSA 3072",
+            KeyType::Rsa4096 => "RSA 4096",
+        }
+    }
+
+    /// The type certinfo's description names, to make another key like it.
+    pub(crate) fn from_description(description: &str) -> Option<KeyType> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.description() == description)
+    }
+}
 
 /// `--key-type` when not given.
 pub const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;

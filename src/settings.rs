@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::network::ComposeNetwork;
-use crate::pki::KeyType;
 use crate::profile::{self, Kimera, Pool, Profile, Server};
-use crate::request::{Asked, Request, RunOptions};
+use crate::request::{Asked, KeyType, Request, RunOptions};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::manifest;
 use crate::pipeline;
 pub use crate::pipeline::Outcome;
-use crate::pki::KeyType;
+use crate::request::KeyType;
 use crate::writer;
 
 pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {

@@ -17,7 +17,7 @@ use crate::folder::Folder;
 use crate::layout;
 use crate::lock::FolderLock;
 use crate::pki;
-use crate::pki::KeyType;
+use crate::request::KeyType;
 use crate::settings::SanName;
 use crate::trust;
 use crate::writer;
