@@ -19,9 +19,6 @@ use crate::profile::{Kimera, Pool, Server};
 use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
 use crate::settings::{Node, Settings};
 
-/// The official image, on the major the tests run against.
-pub const REDIS_IMAGE: &str = "redis:7.4";
-
 const TEMPLATES: &[(&str, &str)] = &[
     ("redis.conf", include_str!("../templates/redis.conf.j2")),
     ("users.acl", include_str!("../templates/users.acl.j2")),

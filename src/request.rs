@@ -69,6 +69,8 @@ impl KeyType {
     }
 }
 
+/// `--image` when not given: the official image, on the major the tests run against.
+pub const DEFAULT_IMAGE: &str = "redis:7.4";
 /// `--key-type` when not given.
 pub const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
 /// `--days` when not given: validity of the server and client certificates.

@@ -169,7 +169,7 @@ impl Settings {
         let kubernetes = crate::kubernetes::options::resolve(&req.kubernetes, name, p.auth)?;
         let image = match &req.image {
             Some(i) => crate::image::check_image("--image", i)?,
-            None => crate::render::REDIS_IMAGE.to_owned(),
+            None => crate::request::DEFAULT_IMAGE.to_owned(),
         };
         let compose_network =
             crate::network::resolve(name, req.compose_network, &nodes, cluster.is_some())?;
