@@ -73,7 +73,7 @@ pub fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outco
 /// The request's settings, refused where a run cannot start: in a folder halfway through
 /// a CA rollover, or fixtures for a profile without certificates.
 fn resolve(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Settings> {
-    let settings = if fixtures && req.profile.is_none() {
+    let settings = if fixtures && req.profile.is_none() && req.profile_file.is_none() {
         let req = Request {
             profile: Some(FIXTURES_PROFILE.to_owned()),
             ..req.clone()
@@ -146,4 +146,39 @@ fn check_kept_match(
         )));
     }
     Ok(differing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures_settings(req: Request) -> Settings {
+        let req = Request {
+            out: Some(std::path::PathBuf::from(
+                "/nonexistent/kimera-pipeline-test",
+            )),
+            ..req
+        };
+        resolve(&req, &RunOptions::default(), true).expect("resolves")
+    }
+
+    #[test]
+    fn fixtures_default_to_production_tls_but_take_a_profile_file() {
+        assert_eq!(
+            fixtures_settings(Request::default()).profile,
+            "production-tls"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("staging.toml");
+        std::fs::write(
+            &file,
+            "base = \"production-tls\"\nhost = \"staging.example\"\n",
+        )
+        .unwrap();
+        let settings = fixtures_settings(Request {
+            profile_file: Some(file),
+            ..Request::default()
+        });
+        assert_eq!(settings.host(), "staging.example");
+    }
 }
