@@ -90,62 +90,14 @@ pub fn build(
     fixtures: bool,
 ) -> Result<Pki> {
     let now = now();
-    // Without anything to sign, a CA whose key was moved offline is enough.
-    let leaf_certs = settings
-        .nodes
-        .iter()
-        .map(|n| n.cert.as_str())
-        .chain([layout::CLIENT_CERT])
-        .chain(
-            settings
-                .kubernetes
-                .as_ref()
-                .map(|_| crate::kubernetes::SERVER_CERT),
-        );
-    let must_sign = fixtures || run.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
-    let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
-    // Cluster nodes dial each other on the bus and for replication, presenting their
-    // server certificate as a client certificate: those need clientAuth too.
-    let node_usages = server_usages(settings.cluster.is_some());
     let k8s_names = settings
         .kubernetes
         .as_ref()
         .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
-    // Every leaf, in output order: the servers (one per node), the client, the pods'.
-    let mut specs: Vec<LeafSpec<'_>> = settings
-        .nodes
-        .iter()
-        .map(|node| LeafSpec {
-            cert_path: &node.cert,
-            key_path: &node.key,
-            common_name: &node.host,
-            sans: &node.sans,
-            usages: node_usages.clone(),
-            dialled: Some(&node.host),
-        })
-        .collect();
-    specs.push(LeafSpec {
-        cert_path: layout::CLIENT_CERT,
-        key_path: layout::CLIENT_KEY,
-        common_name: client_cn,
-        sans: &[],
-        usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
-        dialled: None,
-    });
-    if let Some((sans, service)) = &k8s_names {
-        // Pods dial each other (bus, replication) with it, so it is a client certificate too.
-        specs.push(LeafSpec {
-            cert_path: crate::kubernetes::SERVER_CERT,
-            key_path: crate::kubernetes::SERVER_KEY,
-            common_name: service,
-            sans,
-            usages: vec![
-                ExtendedKeyUsagePurpose::ServerAuth,
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ],
-            dialled: Some(service),
-        });
-    }
+    let specs = leaf_specs(settings, k8s_names.as_ref());
+    // Without anything to sign, a CA whose key was moved offline is enough.
+    let must_sign =
+        fixtures || run.force || specs.iter().any(|spec| !existing.exists(spec.cert_path));
     // The leaves' new keys are made on the other cores while this one makes (or loads)
     // the CA: with RSA-4096 key generation is nearly all of a run.
     let needs_key: Vec<bool> = specs
@@ -169,21 +121,7 @@ pub fn build(
     let (issuer, ca) = ca_result?;
     check_within_ca(settings.leaf_days, now, &ca.info, Some(layout::CA_CERT))?;
     if !run.force {
-        // Kept certificates must have what this run asks for; all differences at once.
-        let mut kept = Vec::new();
-        for spec in &specs[..=settings.nodes.len()] {
-            let want = crate::kept::Wanted {
-                cert_path: spec.cert_path,
-                sans: spec.sans,
-                usages: &spec.usages,
-            };
-            if let Some(pem) = existing.get(want.cert_path)
-                && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
-            {
-                kept.push((want, info));
-            }
-        }
-        crate::kept::check(settings, &kept)?;
+        check_kept_asked(settings, existing, &specs[..=settings.nodes.len()])?;
     }
     // Sign (or check the kept ones) on every core too; the order stays the specs'.
     let work: Vec<(&LeafSpec<'_>, Option<KeyPair>)> = specs
@@ -209,15 +147,7 @@ pub fn build(
     let client = leaves.pop().expect("the client's spec is always there");
     let servers = leaves;
     if settings.external_ca.is_some() {
-        let node_usages: Vec<trust::Usage> = node_usages.iter().map(trust_usage).collect();
-        let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
-            .nodes
-            .iter()
-            .zip(&servers)
-            .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
-            .collect();
-        leaves.push((layout::CLIENT_CERT, &client, vec![trust::Usage::Client]));
-        crate::ownca::check_issued(&ca, &leaves, now)?;
+        check_under_external_ca(settings, &ca, &servers, &client, now)?;
     }
     Ok(Pki {
         issuer,
@@ -227,6 +157,93 @@ pub fn build(
         client,
         kubernetes,
     })
+}
+
+/// Every leaf, in output order: the servers (one per node), the client, the pods' (with
+/// `--kubernetes`: `k8s` is their names and the Service clients dial).
+fn leaf_specs<'a>(
+    settings: &'a Settings,
+    k8s: Option<&'a (Vec<SanName>, String)>,
+) -> Vec<LeafSpec<'a>> {
+    let node_usages = server_usages(settings.cluster.is_some());
+    let mut specs: Vec<LeafSpec<'a>> = settings
+        .nodes
+        .iter()
+        .map(|node| LeafSpec {
+            cert_path: &node.cert,
+            key_path: &node.key,
+            common_name: &node.host,
+            sans: &node.sans,
+            usages: node_usages.clone(),
+            dialled: Some(&node.host),
+        })
+        .collect();
+    specs.push(LeafSpec {
+        cert_path: layout::CLIENT_CERT,
+        key_path: layout::CLIENT_KEY,
+        common_name: settings.username.as_deref().unwrap_or("kimera-app"),
+        sans: &[],
+        usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
+        dialled: None,
+    });
+    if let Some((sans, service)) = k8s {
+        // Pods dial each other (bus, replication) with it, so it is a client certificate too.
+        specs.push(LeafSpec {
+            cert_path: crate::kubernetes::SERVER_CERT,
+            key_path: crate::kubernetes::SERVER_KEY,
+            common_name: service,
+            sans,
+            usages: server_usages(true),
+            dialled: Some(service),
+        });
+    }
+    specs
+}
+
+/// Kept certificates must have what this run asks for (names, key type, validity,
+/// usages); every difference is named at once (see `kept`).
+fn check_kept_asked(
+    settings: &Settings,
+    existing: &Existing,
+    specs: &[LeafSpec<'_>],
+) -> Result<()> {
+    let mut kept = Vec::new();
+    for spec in specs {
+        let want = crate::kept::Wanted {
+            cert_path: spec.cert_path,
+            sans: spec.sans,
+            usages: &spec.usages,
+        };
+        if let Some(pem) = existing.get(want.cert_path)
+            && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
+        {
+            kept.push((want, info));
+        }
+    }
+    crate::kept::check(settings, &kept)
+}
+
+/// Under an organisation's CA, every certificate must verify the way clients check it
+/// (its name constraints apply): see `ownca::check_issued`.
+fn check_under_external_ca(
+    settings: &Settings,
+    ca: &CertKey,
+    servers: &[CertKey],
+    client: &CertKey,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let node_usages: Vec<trust::Usage> = server_usages(settings.cluster.is_some())
+        .iter()
+        .map(trust_usage)
+        .collect();
+    let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
+        .nodes
+        .iter()
+        .zip(servers)
+        .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
+        .collect();
+    leaves.push((layout::CLIENT_CERT, client, vec![trust::Usage::Client]));
+    crate::ownca::check_issued(ca, &leaves, now)
 }
 
 /// The CA: an organisation's own (`--ca-cert/--ca-key`, never copied into the folder),
