@@ -110,7 +110,7 @@ pub const FIXTURES: &[Fixture] = &[
 /// certificate, and a README table.
 pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
     let server_sans = &settings.nodes[0].sans;
-    let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
+    let client_cn = pki::client_name(settings);
     let issuer = pki.issuer.as_ref().ok_or_else(|| {
         Error::failed(format!(
             "fixtures are signed by the CA, but {} is not in the folder",

@@ -181,7 +181,7 @@ fn leaf_specs<'a>(
     specs.push(LeafSpec {
         cert_path: layout::CLIENT_CERT,
         key_path: layout::CLIENT_KEY,
-        common_name: settings.username.as_deref().unwrap_or("kimera-app"),
+        common_name: client_name(settings),
         sans: &[],
         usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
         dialled: None,
@@ -198,6 +198,11 @@ fn leaf_specs<'a>(
         });
     }
     specs
+}
+
+/// The client certificate's common name: the app's ACL user, or `kimera-app`.
+pub(crate) fn client_name(settings: &Settings) -> &str {
+    settings.username.as_deref().unwrap_or("kimera-app")
 }
 
 /// Kept certificates must have what this run asks for (names, key type, validity,
