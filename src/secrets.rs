@@ -10,11 +10,9 @@ use crate::layout;
 use crate::request::RunOptions;
 use crate::settings::Settings;
 
-/// Runs CONFIG, SHUTDOWN, CLUSTER and the like: what operators and cluster-create.sh need
-/// and the app user may not do.
-pub const ADMIN_USER: &str = "kimera_admin";
-/// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
-pub const REPLICA_USER: &str = "kimera_replica";
+/// The users every setup has besides the app's (defined with the settings, which keep
+/// `--username` from taking their names).
+pub use crate::settings::{ADMIN_USER, REPLICA_USER};
 
 #[derive(Clone)]
 pub struct Secrets {
