@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::Kind;
-use crate::cli::{ExternalCa, GenerateArgs, KeyType};
-use crate::commands::generate;
 use crate::error::Result;
+use crate::pipeline;
+use crate::request::{KeyType, Request, RunOptions};
 
 /// A setup to write: a profile and the flags that change it.
 ///
@@ -29,7 +29,8 @@ use crate::error::Result;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Setup {
-    args: GenerateArgs,
+    request: Request,
+    run: RunOptions,
     fixtures: bool,
 }
 
@@ -37,100 +38,69 @@ impl Setup {
     /// Start from a built-in profile: `local-dev`, `production-tls`, `cluster`, `high-performance`.
     pub fn new(profile: &str) -> Setup {
         Setup {
-            args: GenerateArgs {
-                pkcs12: false,
-                profile: Some(profile.to_owned()),
-                profile_file: None,
-                out: None,
-                host: None,
-                port: None,
-                username: None,
-                db: None,
-                san: Vec::new(),
-                nodes: Vec::new(),
-                replicas: None,
-                tls: false,
-                io_threads: None,
-                maxmemory: None,
-                image: None,
-                compose_network: None,
-                key_type: KeyType::EcdsaP256,
-                days: 365,
-                ca_days: 3650,
-                ca: ExternalCa {
-                    ca_cert: None,
-                    ca_key: None,
-                },
-                force: false,
-                replace_ca: false,
-                dry_run: false,
-                json: false,
-                kubernetes: Default::default(),
-            },
+            request: Request::new(profile),
+            run: RunOptions::default(),
             fixtures: false,
         }
     }
 
     pub fn host(mut self, host: &str) -> Self {
-        self.args.host = Some(host.to_owned());
+        self.request.host = Some(host.to_owned());
         self
     }
 
     pub fn port(mut self, port: u16) -> Self {
-        self.args.port = Some(port.into());
+        self.request.port = Some(port.into());
         self
     }
 
     pub fn username(mut self, username: &str) -> Self {
-        self.args.username = Some(username.to_owned());
+        self.request.username = Some(username.to_owned());
         self
     }
 
     pub fn db(mut self, db: u8) -> Self {
-        self.args.db = Some(db.into());
+        self.request.db = Some(db.into());
         self
     }
 
     /// An extra name or IP address for the server certificate.
     pub fn san(mut self, name: &str) -> Self {
-        self.args.san.push(name.to_owned());
+        self.request.san.push(name.to_owned());
         self
     }
 
     /// Cluster nodes as `host:port`.
     pub fn nodes(mut self, nodes: &[&str]) -> Self {
-        self.args.nodes = nodes.iter().map(|n| (*n).to_owned()).collect();
+        self.request.nodes = nodes.iter().map(|n| (*n).to_owned()).collect();
         self
     }
 
     pub fn replicas(mut self, replicas: u8) -> Self {
-        self.args.replicas = Some(replicas.into());
+        self.request.replicas = Some(replicas.into());
         self
     }
 
     /// TLS on a profile that is plain by default.
     pub fn tls(mut self, on: bool) -> Self {
-        self.args.tls = on;
+        self.request.tls = on;
         self
     }
 
     pub fn key_type(mut self, key_type: KeyType) -> Self {
-        self.args.key_type = key_type;
+        self.request.key_type = key_type;
         self
     }
 
     /// Validity of the leaf certificates in days.
     pub fn days(mut self, days: u32) -> Self {
-        self.args.days = days.into();
+        self.request.days = days.into();
         self
     }
 
     /// Issue under an existing CA; its key is never copied into the folder.
     pub fn ca(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
-        self.args.ca = ExternalCa {
-            ca_cert: Some(cert.into()),
-            ca_key: Some(key.into()),
-        };
+        self.request.ca = Some((cert.into(), key.into()));
         self
     }
 
@@ -142,20 +112,20 @@ impl Setup {
 
     /// PKCS#12 key and trust stores for Java too (`--pkcs12`).
     pub fn pkcs12(mut self, on: bool) -> Self {
-        self.args.pkcs12 = on;
+        self.request.pkcs12 = on;
         self
     }
 
     /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
     pub fn force(mut self, on: bool) -> Self {
-        self.args.force = on;
+        self.run.force = on;
         self
     }
 
     /// Generate and write everything into `dir` (created when missing).
     pub fn write_to(mut self, dir: impl AsRef<Path>) -> Result<Written> {
-        self.args.out = Some(dir.as_ref().to_path_buf());
-        let outcome = generate::generate(&self.args, self.fixtures)?;
+        self.request.out = Some(dir.as_ref().to_path_buf());
+        let outcome = pipeline::generate(&self.request, &self.run, self.fixtures)?;
         let out_dir = outcome.settings.out_dir.clone();
         let env_path = out_dir.join(crate::layout::ENV);
         let env = crate::folder::read_env(&env_path)?;
@@ -224,16 +194,16 @@ pub struct WrittenFile {
 #[doc(hidden)]
 pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
     let (name, profile) = crate::profile::from_text(Path::new("fuzz.toml"), text)?;
-    let mut args = Setup::new("local-dev").args;
-    args.profile = None;
-    args.out = Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz"));
-    let settings = crate::settings::Settings::from_profile(&name, profile, &args)?;
-    let existing = crate::existing::Existing::default();
-    let secrets = crate::secrets::resolve(&settings, &existing)?;
-    let pki = if settings.tls {
-        Some(crate::pki::build(&settings, &existing, false)?)
-    } else {
-        None
+    let request = Request {
+        out: Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz")),
+        ..Request::default()
     };
-    crate::render::render(&settings, pki.as_ref(), secrets.as_ref())
+    let run = RunOptions::default();
+    let settings = crate::settings::Settings::from_profile(&name, profile, &request, &run)?;
+    pipeline::build(
+        &settings,
+        &run,
+        &crate::existing::Existing::default(),
+        false,
+    )
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::network::ComposeNetwork;
 use crate::profile;
+use crate::request::{self, Asked, KeyType, KubernetesRequest, Request, RunOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -124,45 +126,6 @@ pub enum ProfilesAction {
     },
 }
 
-/// How a cluster's compose services reach each other and the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ComposeNetwork {
-    /// Each node its own service and IP on a named bridge network.
-    Bridge,
-    /// Every node on the Docker host's network.
-    Host,
-}
-
-/// The key algorithms the certificates can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KeyType {
-    #[value(name = "ecdsa-p256")]
-    EcdsaP256,
-    #[value(name = "ecdsa-p384")]
-    EcdsaP384,
-    #[value(name = "ed25519")]
-    Ed25519,
-    #[value(name = "rsa-2048")]
-    Rsa2048,
-    #[value(name = "rsa-3072")]
-    Rsa3072,
-    #[value(name = "rsa-4096")]
-    Rsa4096,
-}
-
-impl KeyType {
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyType::EcdsaP256 => "ecdsa-p256",
-            KeyType::EcdsaP384 => "ecdsa-p384",
-            KeyType::Ed25519 => "ed25519",
-            KeyType::Rsa2048 => "rsa-2048",
-            KeyType::Rsa3072 => "rsa-3072",
-            KeyType::Rsa4096 => "rsa-4096",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct RenewArgs {
     /// A folder made by generate.
@@ -172,7 +135,7 @@ pub struct RenewArgs {
     /// Validity of the renewed certificates in days.
     ///
     /// Example: --days 90
-    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_DAYS)]
     pub days: i64,
 
     /// Keep each private key and only issue new certificates for them.
@@ -354,19 +317,19 @@ pub struct GenerateArgs {
     /// Key algorithm for the CA and every certificate.
     ///
     /// Example: --key-type rsa-4096
-    #[arg(long, value_enum, value_name = "TYPE", default_value = "ecdsa-p256")]
+    #[arg(long, value_enum, value_name = "TYPE", default_value_t = request::DEFAULT_KEY_TYPE)]
     pub key_type: KeyType,
 
     /// Validity of the server and client certificates in days.
     ///
     /// Example: --days 90
-    #[arg(long, value_name = "DAYS", default_value_t = 365)]
+    #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_DAYS)]
     pub days: i64,
 
     /// Validity of a new CA in days (an existing CA is reused as it is).
     ///
     /// Example: --ca-days 3650
-    #[arg(long, value_name = "DAYS", default_value_t = 3650)]
+    #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_CA_DAYS)]
     pub ca_days: i64,
 
     #[command(flatten)]
@@ -407,6 +370,10 @@ pub struct GenerateArgs {
 
     #[command(flatten)]
     pub kubernetes: KubernetesArgs,
+
+    /// Filled by `clihelp::parse` from where clap found each value.
+    #[arg(skip)]
+    pub asked: Asked,
 }
 
 /// `--kubernetes` and its options: the same setup as manifests in DIR/kubernetes/.
@@ -447,4 +414,67 @@ pub struct KubernetesArgs {
     /// Example: --storage-class fast-ssd
     #[arg(long, value_name = "CLASS", requires = "kubernetes")]
     pub storage_class: Option<String>,
+}
+
+impl GenerateArgs {
+    /// What these flags ask to generate.
+    pub fn request(&self) -> Request {
+        Request {
+            profile: self.profile.clone(),
+            profile_file: self.profile_file.clone(),
+            out: self.out.clone(),
+            host: self.host.clone(),
+            port: self.port,
+            username: self.username.clone(),
+            db: self.db,
+            san: self.san.clone(),
+            nodes: self.nodes.clone(),
+            replicas: self.replicas,
+            tls: self.tls,
+            io_threads: self.io_threads,
+            maxmemory: self.maxmemory.clone(),
+            image: self.image.clone(),
+            compose_network: self.compose_network,
+            key_type: self.key_type,
+            days: self.days,
+            ca_days: self.ca_days,
+            ca: self.ca.pair(),
+            pkcs12: self.pkcs12,
+            kubernetes: self.kubernetes.request(),
+            asked: self.asked,
+        }
+    }
+
+    /// How these flags ask the run to behave.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            force: self.force,
+            replace_ca: self.replace_ca,
+            dry_run: self.dry_run,
+            json: self.json,
+        }
+    }
+}
+
+impl ExternalCa {
+    /// `(certificate, key)` when both are given (clap requires one with the other).
+    pub fn pair(&self) -> Option<(PathBuf, PathBuf)> {
+        match (&self.ca_cert, &self.ca_key) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl KubernetesArgs {
+    fn request(&self) -> KubernetesRequest {
+        KubernetesRequest {
+            kubernetes: self.kubernetes,
+            namespace: self.namespace.clone(),
+            cluster_domain: self.cluster_domain.clone(),
+            name: self.name.clone(),
+            storage: self.storage.clone(),
+            storage_class: self.storage_class.clone(),
+        }
+    }
 }

@@ -3,9 +3,11 @@
 //! `fixtures`, the CA flags shared by `renew`). The same command feeds parsing, the
 //! completions and the man page, so all three say the same thing.
 
+use clap::parser::ValueSource;
 use clap::{Command, CommandFactory, FromArgMatches};
 
-use crate::cli::Cli;
+use crate::cli::{self, Cli};
+use crate::request::Asked;
 
 /// The full command definition with its per-subcommand help texts.
 pub fn command() -> Command {
@@ -42,5 +44,21 @@ pub fn parse() -> Cli {
         args.retain(|a| a != "--help" && a != "-h");
     }
     let matches = command().get_matches_from(args);
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let (generate, sub) = match (&mut cli.command, matches.subcommand()) {
+        (Some(cli::Command::Generate(args) | cli::Command::Fixtures(args)), Some((_, sub))) => {
+            (&mut **args, sub)
+        }
+        (None, _) => (&mut cli.generate, &matches),
+        _ => return cli,
+    };
+    let named = |id: &str| {
+        sub.try_contains_id(id).unwrap_or(false)
+            && sub.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    generate.asked = Asked {
+        key_type: named("key_type"),
+        days: named("days"),
+    };
+    cli
 }

@@ -110,7 +110,7 @@ pub const FIXTURES: &[Fixture] = &[
 /// certificate, and a README table.
 pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
     let server_sans = &settings.nodes[0].sans;
-    let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
+    let client_cn = pki::client_name(settings);
     let issuer = pki.issuer.as_ref().ok_or_else(|| {
         Error::failed(format!(
             "fixtures are signed by the CA, but {} is not in the folder",
@@ -140,14 +140,7 @@ pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
         };
         // A server fixture stands in for the profile's server certificate, which in a
         // cluster also authenticates to the other nodes: only the stated flaw may differ.
-        let server_usages = if settings.cluster.is_some() {
-            vec![
-                ExtendedKeyUsagePurpose::ServerAuth,
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ]
-        } else {
-            vec![ExtendedKeyUsagePurpose::ServerAuth]
-        };
+        let server_usages = pki::server_usages(settings.cluster.is_some());
         let usages = match (f.role, f.flaw) {
             (Role::Server, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ClientAuth],
             (Role::Client, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ServerAuth],

@@ -6,14 +6,9 @@
 use rcgen::ExtendedKeyUsagePurpose;
 
 use crate::certinfo::CertInfo;
-use crate::cli::KeyType;
 use crate::error::{Error, Result};
+use crate::request::{DEFAULT_DAYS, DEFAULT_KEY_TYPE};
 use crate::settings::{SanName, Settings};
-
-/// The default `--key-type` and `--days`: a re-run that does not name them accepts
-/// whatever the kept certificates have; naming them, even with these values, asks.
-const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
-const DEFAULT_DAYS: u32 = 365;
 
 /// What one kept certificate must have for this run.
 pub(crate) struct Wanted<'a> {
@@ -61,17 +56,19 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
     if !missing.is_empty() {
         out.push(format!("does not name {}", missing.join(", ")));
     }
-    let asked_key = settings.key_type != DEFAULT_KEY_TYPE || on_command_line("key_type");
-    if asked_key && info.key != key_description(settings.key_type) {
+    // A re-run that does not name --key-type or --days accepts what the kept certificates
+    // have; naming them, even with the defaults, asks.
+    let asked_key = settings.key_type != DEFAULT_KEY_TYPE || settings.asked.key_type;
+    if asked_key && info.key != settings.key_type.description() {
         out.push(format!(
             "has a {} key, not {}",
             info.key,
-            key_description(settings.key_type)
+            settings.key_type.description()
         ));
     }
     // Issued an hour back (pki::validity), so whole days are the days asked for.
     let days = (info.not_after - info.not_before).whole_days();
-    let asked_days = settings.leaf_days != DEFAULT_DAYS || on_command_line("days");
+    let asked_days = i64::from(settings.leaf_days) != DEFAULT_DAYS || settings.asked.days;
     if asked_days && days != i64::from(settings.leaf_days) {
         out.push(format!(
             "is valid for {days} days, not {}",
@@ -93,35 +90,6 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
         }
     }
     out
-}
-
-/// Whether this process's command line names the flag with clap id `id` (so that
-/// `--key-type ecdsa-p256` given after an RSA run is a request, while a bare re-run is
-/// not). Outside the CLI (the library API) only non-default values count.
-fn on_command_line(id: &str) -> bool {
-    use clap::CommandFactory;
-    let Ok(matches) = crate::cli::Cli::command().try_get_matches_from(std::env::args_os()) else {
-        return false;
-    };
-    let matches = match matches.subcommand() {
-        Some(("generate" | "fixtures", sub)) => sub,
-        Some(_) => return false,
-        None => &matches,
-    };
-    matches.try_contains_id(id).unwrap_or(false)
-        && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
-}
-
-/// How certinfo describes a key of this type.
-fn key_description(k: KeyType) -> &'static str {
-    match k {
-        KeyType::EcdsaP256 => "ECDSA P-256",
-        KeyType::EcdsaP384 => "ECDSA P-384",
-        KeyType::Ed25519 => "Ed25519",
-        KeyType::Rsa2048 => "RSA 2048",
-        KeyType::Rsa3072 => "RSA 3072",
-        KeyType::Rsa4096 => "RSA 4096",
-    }
 }
 
 /// This run's command line with `--force` added, quoted for a POSIX shell.

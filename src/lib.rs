@@ -8,6 +8,7 @@ pub mod certinfo;
 pub mod cli;
 pub mod clihelp;
 pub mod commands;
+pub(crate) mod digest;
 pub mod envcheck;
 pub mod error;
 pub mod escape;
@@ -26,11 +27,13 @@ pub mod manifest;
 pub(crate) mod network;
 pub(crate) mod ownca;
 mod parallel;
+pub(crate) mod pipeline;
 pub mod pki;
 pub mod profile;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;
+pub(crate) mod request;
 pub(crate) mod safedir;
 pub mod secrets;
 pub mod settings;
@@ -40,8 +43,8 @@ pub(crate) mod url;
 pub mod writer;
 
 pub use api::{Setup, Written, WrittenFile};
-pub use cli::KeyType;
 pub use error::Error;
+pub use request::KeyType;
 
 use std::process::ExitCode;
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
 use crate::certinfo::CertInfo;
+use crate::request::RunOptions;
 use crate::settings::Settings;
 use crate::writer::Action;
 
@@ -30,13 +31,14 @@ pub struct FileReport<'a> {
 
 pub fn manifest<'a>(
     settings: &'a Settings,
+    run: &RunOptions,
     bundle: &'a Bundle,
     actions: &[Action],
 ) -> Manifest<'a> {
     Manifest {
         profile: &settings.profile,
         out_dir: settings.out_dir.display().to_string(),
-        dry_run: settings.dry_run,
+        dry_run: run.dry_run,
         files: bundle
             .entries
             .iter()
@@ -54,9 +56,9 @@ pub fn manifest<'a>(
 }
 
 /// The plain-text report: one line per file, then how to start the server.
-pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String {
+pub fn human(settings: &Settings, run: &RunOptions, bundle: &Bundle, actions: &[Action]) -> String {
     let mut out = String::new();
-    let verb = |a: Action| match (settings.dry_run, a) {
+    let verb = |a: Action| match (run.dry_run, a) {
         (false, Action::Create) => "created",
         (false, Action::Replace) => "replaced",
         (false, Action::Keep) => "kept",
@@ -66,11 +68,7 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
     };
     out.push_str(&format!(
         "{} {} in {}\n",
-        if settings.dry_run {
-            "Plan for"
-        } else {
-            "Profile"
-        },
+        if run.dry_run { "Plan for" } else { "Profile" },
         settings.profile,
         settings.out_dir.display()
     ));
@@ -107,12 +105,12 @@ pub fn human(settings: &Settings, bundle: &Bundle, actions: &[Action]) -> String
             ));
         }
     }
-    if kept_files > 0 && !settings.force {
+    if kept_files > 0 && !run.force {
         out.push_str(&format!(
             "{kept_files} existing file(s) kept as they were; run with --force to rewrite them (the CA stays).\n"
         ));
     }
-    if !settings.dry_run {
+    if !run.dry_run {
         // Shell-quoted, so a pasted line works for any folder name (spaces, `$`, quotes).
         let dir = settings.out_dir.display().to_string();
         let q = |rel: &str| crate::escape::sh_word(&format!("{dir}{rel}"));

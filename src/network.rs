@@ -1,9 +1,19 @@
 //! `--compose-network`: how a cluster's compose file connects its nodes, resolved and
 //! checked here for `settings` (the combinations that cannot work are refused).
 
-use crate::cli::ComposeNetwork;
+use clap::ValueEnum;
+
 use crate::error::{Error, Result};
 use crate::settings::Node;
+
+/// How a cluster's compose services reach each other and the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComposeNetwork {
+    /// Each node its own service and IP on a named bridge network.
+    Bridge,
+    /// Every node on the Docker host's network.
+    Host,
+}
 
 /// The named bridge network of a cluster in bridge mode; the app's container joins it as
 /// an external network.

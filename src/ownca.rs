@@ -2,7 +2,7 @@
 //! under it, so that a CA the servers or clients would refuse is refused here, with the
 //! reason, instead of making certificates whose handshakes fail.
 
-use rcgen::{KeyPair, PublicKeyData};
+use rcgen::{Issuer, KeyPair};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -13,9 +13,27 @@ use crate::trust::{self, Usage};
 const KEY_ALLOWED: &str = "allowed: an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1): \
                            RSA of 2048 bits or more, ECDSA P-256/P-384 or Ed25519";
 
+/// An organisation's CA (`--ca-cert`, `--ca-key`), checked and ready to issue under, for
+/// generate and renew alike.
+pub(crate) fn load(
+    cert_pem: &str,
+    key_pem: &str,
+    now: OffsetDateTime,
+) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
+    check_files(cert_pem, key_pem, now)?;
+    crate::pki::load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)
+}
+
+/// Whether `--ca-cert` is the CA a folder's certs/ca.crt holds (`folder_ca`).
+pub(crate) fn is_folder_ca(cert_pem: &str, folder_ca: &str) -> Result<bool> {
+    let (given, _) = crate::certinfo::from_pem("--ca-cert", cert_pem)?;
+    let (in_folder, _) = crate::certinfo::from_pem(crate::layout::CA_CERT, folder_ca)?;
+    Ok(given == in_folder)
+}
+
 /// The files themselves: one root certificate that is valid now and may sign server and
 /// client certificates, and the private key that belongs to it.
-pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
+fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
     let blocks = pem::parse_many(cert_pem).map_err(|e| {
         Error::usage(format!(
             "--ca-cert: not PEM ({e}); allowed: the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"
@@ -129,7 +147,7 @@ pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) ->
     }
     let key = KeyPair::from_pem(key_pem)
         .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))?;
-    if key.der_bytes() != cert.public_key().subject_public_key.data.as_ref() {
+    if !crate::pki::key_matches(&key, &cert.public_key().subject_public_key.data) {
         return Err(Error::usage(
             "--ca-key is not the private key of --ca-cert; allowed: the key that belongs to \
              that certificate (compare `openssl x509 -noout -pubkey -in CERT` with `openssl \
@@ -155,9 +173,7 @@ pub(crate) fn check_issued(
     now: OffsetDateTime,
 ) -> Result<()> {
     let ca_der = crate::certinfo::from_pem("--ca-cert", &ca.cert_pem)?.0;
-    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        now.unix_timestamp().max(0) as u64,
-    ));
+    let at = crate::pki::unix_time(now);
     for (path, leaf, usages) in leaves {
         let der = crate::certinfo::from_pem(path, &leaf.cert_pem)?.0;
         for usage in usages {

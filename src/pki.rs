@@ -9,11 +9,11 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 use crate::certinfo::{self, CertInfo};
-use crate::cli::KeyType;
 use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
 use crate::parallel;
+use crate::request::{KeyType, RunOptions};
 use crate::settings::{SanName, Settings};
 use crate::trust;
 
@@ -83,41 +83,90 @@ struct LeafSpec<'a> {
 
 /// Issue (or reuse) the CA and the leaves for `settings`; `fixtures` says more
 /// certificates will be signed afterwards.
-pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result<Pki> {
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("0 ns is valid");
-    // Without anything to sign, a CA whose key was moved offline is enough.
-    let leaf_certs = settings
-        .nodes
-        .iter()
-        .map(|n| n.cert.as_str())
-        .chain([layout::CLIENT_CERT])
-        .chain(
-            settings
-                .kubernetes
-                .as_ref()
-                .map(|_| crate::kubernetes::SERVER_CERT),
-        );
-    let must_sign =
-        fixtures || settings.force || leaf_certs.into_iter().any(|c| !existing.exists(c));
-    let client_cn = settings.username.as_deref().unwrap_or("kimera-app");
-    // Cluster nodes dial each other on the bus and for replication, presenting their
-    // server certificate as a client certificate: those need clientAuth too.
-    let node_usages = if settings.cluster.is_some() {
-        vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ]
-    } else {
-        vec![ExtendedKeyUsagePurpose::ServerAuth]
-    };
+pub fn build(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+    fixtures: bool,
+) -> Result<Pki> {
+    let now = now();
     let k8s_names = settings
         .kubernetes
         .as_ref()
         .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
-    // Every leaf, in output order: the servers (one per node), the client, the pods'.
-    let mut specs: Vec<LeafSpec<'_>> = settings
+    let specs = leaf_specs(settings, k8s_names.as_ref());
+    // Without anything to sign, a CA whose key was moved offline is enough.
+    let must_sign =
+        fixtures || run.force || specs.iter().any(|spec| !existing.exists(spec.cert_path));
+    // The leaves' new keys are made on the other cores while this one makes (or loads)
+    // the CA: with RSA-4096 key generation is nearly all of a run.
+    let needs_key: Vec<bool> = specs
+        .iter()
+        .map(|spec| {
+            run.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
+        })
+        .collect();
+    let (ca_result, mut keys) = std::thread::scope(|scope| {
+        let keys = scope.spawn(|| {
+            parallel::map(needs_key, |needed| {
+                needed.then(|| generate_key(settings.key_type)).transpose()
+            })
+        });
+        let ca_result = ca(settings, run, existing, now, must_sign);
+        (
+            ca_result,
+            keys.join().expect("key generation does not panic"),
+        )
+    });
+    let (issuer, ca) = ca_result?;
+    check_within_ca(settings.leaf_days, now, &ca.info, Some(layout::CA_CERT))?;
+    if !run.force {
+        check_kept_asked(settings, existing, &specs[..=settings.nodes.len()])?;
+    }
+    // Sign (or check the kept ones) on every core too; the order stays the specs'.
+    let work: Vec<(&LeafSpec<'_>, Option<KeyPair>)> = specs
+        .iter()
+        .zip(keys.drain(..))
+        .map(|(spec, key)| key.map(|k| (spec, k)))
+        .collect::<Result<_>>()?;
+    let mut leaves = parallel::map(work, |(spec, key)| {
+        leaf(
+            settings,
+            run,
+            issuer.as_ref(),
+            &ca,
+            existing,
+            spec,
+            now,
+            key,
+        )
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
+    let client = leaves.pop().expect("the client's spec is always there");
+    let servers = leaves;
+    if settings.external_ca.is_some() {
+        check_under_external_ca(settings, &ca, &servers, &client, now)?;
+    }
+    Ok(Pki {
+        issuer,
+        now,
+        ca,
+        servers,
+        client,
+        kubernetes,
+    })
+}
+
+/// Every leaf, in output order: the servers (one per node), the client, the pods' (with
+/// `--kubernetes`: `k8s` is their names and the Service clients dial).
+fn leaf_specs<'a>(
+    settings: &'a Settings,
+    k8s: Option<&'a (Vec<SanName>, String)>,
+) -> Vec<LeafSpec<'a>> {
+    let node_usages = server_usages(settings.cluster.is_some());
+    let mut specs: Vec<LeafSpec<'a>> = settings
         .nodes
         .iter()
         .map(|node| LeafSpec {
@@ -132,112 +181,74 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
     specs.push(LeafSpec {
         cert_path: layout::CLIENT_CERT,
         key_path: layout::CLIENT_KEY,
-        common_name: client_cn,
+        common_name: client_name(settings),
         sans: &[],
         usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
         dialled: None,
     });
-    if let Some((sans, service)) = &k8s_names {
+    if let Some((sans, service)) = k8s {
         // Pods dial each other (bus, replication) with it, so it is a client certificate too.
         specs.push(LeafSpec {
             cert_path: crate::kubernetes::SERVER_CERT,
             key_path: crate::kubernetes::SERVER_KEY,
             common_name: service,
             sans,
-            usages: vec![
-                ExtendedKeyUsagePurpose::ServerAuth,
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ],
+            usages: server_usages(true),
             dialled: Some(service),
         });
     }
-    // The leaves' new keys are made on the other cores while this one makes (or loads)
-    // the CA: with RSA-4096 key generation is nearly all of a run.
-    let needs_key: Vec<bool> = specs
-        .iter()
-        .map(|spec| {
-            settings.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
-        })
-        .collect();
-    let (ca_result, mut keys) = std::thread::scope(|scope| {
-        let keys = scope.spawn(|| {
-            parallel::map(needs_key, |needed| {
-                needed.then(|| generate_key(settings.key_type)).transpose()
-            })
-        });
-        let ca_result = ca(settings, existing, now, must_sign);
-        (
-            ca_result,
-            keys.join().expect("key generation does not panic"),
-        )
-    });
-    let (issuer, ca) = ca_result?;
-    let leaf_not_after = now + Duration::days(settings.leaf_days.into());
-    if leaf_not_after > ca.info.not_after {
-        return Err(Error::usage(format!(
-            "--days {}: the certificates would outlive the CA in {} (it expires {}); \
-             allowed: a validity that ends before the CA's",
-            settings.leaf_days,
-            layout::CA_CERT,
-            ca.info.not_after.date()
-        )));
-    }
-    if !settings.force {
-        // Kept certificates must have what this run asks for; all differences at once.
-        let mut kept = Vec::new();
-        for spec in &specs[..=settings.nodes.len()] {
-            let want = crate::kept::Wanted {
-                cert_path: spec.cert_path,
-                sans: spec.sans,
-                usages: &spec.usages,
-            };
-            if let Some(pem) = existing.get(want.cert_path)
-                && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
-            {
-                kept.push((want, info));
-            }
+    specs
+}
+
+/// The client certificate's common name: the app's ACL user, or `kimera-app`.
+pub(crate) fn client_name(settings: &Settings) -> &str {
+    settings.username.as_deref().unwrap_or("kimera-app")
+}
+
+/// Kept certificates must have what this run asks for (names, key type, validity,
+/// usages); every difference is named at once (see `kept`).
+fn check_kept_asked(
+    settings: &Settings,
+    existing: &Existing,
+    specs: &[LeafSpec<'_>],
+) -> Result<()> {
+    let mut kept = Vec::new();
+    for spec in specs {
+        let want = crate::kept::Wanted {
+            cert_path: spec.cert_path,
+            sans: spec.sans,
+            usages: &spec.usages,
+        };
+        if let Some(pem) = existing.get(want.cert_path)
+            && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
+        {
+            kept.push((want, info));
         }
-        crate::kept::check(settings, &kept)?;
     }
-    // Sign (or check the kept ones) on every core too; the order stays the specs'.
-    let work: Vec<(&LeafSpec<'_>, Option<KeyPair>)> = specs
+    crate::kept::check(settings, &kept)
+}
+
+/// Under an organisation's CA, every certificate must verify the way clients check it
+/// (its name constraints apply): see `ownca::check_issued`.
+fn check_under_external_ca(
+    settings: &Settings,
+    ca: &CertKey,
+    servers: &[CertKey],
+    client: &CertKey,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let node_usages: Vec<trust::Usage> = server_usages(settings.cluster.is_some())
         .iter()
-        .zip(keys.drain(..))
-        .map(|(spec, key)| key.map(|k| (spec, k)))
-        .collect::<Result<_>>()?;
-    let mut leaves = parallel::map(work, |(spec, key)| {
-        leaf(settings, issuer.as_ref(), &ca, existing, spec, now, key)
-    })
-    .into_iter()
-    .collect::<Result<Vec<_>>>()?;
-    let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
-    let client = leaves.pop().expect("the client's spec is always there");
-    let servers = leaves;
-    if settings.external_ca.is_some() {
-        let node_usages: Vec<trust::Usage> = node_usages
-            .iter()
-            .map(|u| match u {
-                ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
-                _ => trust::Usage::Client,
-            })
-            .collect();
-        let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
-            .nodes
-            .iter()
-            .zip(&servers)
-            .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
-            .collect();
-        leaves.push((layout::CLIENT_CERT, &client, vec![trust::Usage::Client]));
-        crate::ownca::check_issued(&ca, &leaves, now)?;
-    }
-    Ok(Pki {
-        issuer,
-        now,
-        ca,
-        servers,
-        client,
-        kubernetes,
-    })
+        .map(trust_usage)
+        .collect();
+    let mut leaves: Vec<(&str, &CertKey, Vec<trust::Usage>)> = settings
+        .nodes
+        .iter()
+        .zip(servers)
+        .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
+        .collect();
+    leaves.push((layout::CLIENT_CERT, client, vec![trust::Usage::Client]));
+    crate::ownca::check_issued(ca, &leaves, now)
 }
 
 /// The CA: an organisation's own (`--ca-cert/--ca-key`, never copied into the folder),
@@ -245,6 +256,7 @@ pub fn build(settings: &Settings, existing: &Existing, fixtures: bool) -> Result
 /// certificates then chain to the same root, and no CA key is ever lost), else a new one.
 fn ca(
     settings: &Settings,
+    run: &RunOptions,
     existing: &Existing,
     now: OffsetDateTime,
     must_sign: bool,
@@ -257,18 +269,15 @@ fn ca(
                 layout::CA_KEY
             )));
         }
-        crate::ownca::check_files(cert_pem, key_pem, now)?;
-        let (issuer, ca) = load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)?;
+        let (issuer, ca) = crate::ownca::load(cert_pem, key_pem, now)?;
         check_root("--ca-cert", &ca.info)?;
-        if let Some(in_folder) = existing.get(layout::CA_CERT) {
-            let (der, _) = certinfo::from_pem(layout::CA_CERT, in_folder)?;
-            let (given, _) = certinfo::from_pem("--ca-cert", cert_pem)?;
-            if der != given {
-                return Err(Error::usage(format!(
-                    "--ca-cert: {} holds another CA; allowed: the CA this folder was issued under, or a new --out",
-                    layout::CA_CERT
-                )));
-            }
+        if let Some(in_folder) = existing.get(layout::CA_CERT)
+            && !crate::ownca::is_folder_ca(cert_pem, in_folder)?
+        {
+            return Err(Error::usage(format!(
+                "--ca-cert: {} holds another CA; allowed: the CA this folder was issued under, or a new --out",
+                layout::CA_CERT
+            )));
         }
         return Ok((
             Some(issuer),
@@ -278,7 +287,7 @@ fn ca(
             },
         ));
     }
-    let on_disk = if settings.replace_ca {
+    let on_disk = if run.replace_ca {
         (None, None)
     } else {
         (existing.get(layout::CA_CERT), existing.get(layout::CA_KEY))
@@ -327,7 +336,10 @@ pub fn new_ca(
 ) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
     let key = generate_key(key_type)?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = name(&format!("KIMERA Redis CA {}", &hex(&random_bytes::<4>())));
+    params.distinguished_name = name(&format!(
+        "KIMERA Redis CA {}",
+        &hex::encode_upper(random_bytes::<4>())
+    ));
     params.serial_number = Some(random_serial());
     params.not_before = now - BACKDATE;
     params.not_after = now + Duration::days(ca_days.into());
@@ -401,8 +413,10 @@ pub fn load_issuer(
 
 /// A leaf without `--force` keeps what is on disk: both files as they are, or the key
 /// with a new certificate when only the key is left. With `--force`: new key, new cert.
+#[allow(clippy::too_many_arguments)]
 fn leaf(
     settings: &Settings,
+    run: &RunOptions,
     issuer: Option<&Issuer<'static, KeyPair>>,
     ca: &CertKey,
     existing: &Existing,
@@ -411,7 +425,7 @@ fn leaf(
     fresh_key: Option<KeyPair>,
 ) -> Result<CertKey> {
     let on_disk = (existing.get(spec.cert_path), existing.get(spec.key_path));
-    let key = match (settings.force, on_disk.0, on_disk.1) {
+    let key = match (run.force, on_disk.0, on_disk.1) {
         (false, Some(cert_pem), Some(key_pem)) => {
             let key = load_key(spec.key_path, key_pem)?;
             let (der, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;
@@ -465,14 +479,9 @@ fn check_kept(
 ) -> Result<()> {
     let force = "run with --force to issue it again (the CA is kept)";
     let ca_der = certinfo::from_pem(layout::CA_CERT, &ca.cert_pem)?.0;
-    let unix_now = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        now.unix_timestamp().max(0) as u64,
-    ));
+    let unix_now = unix_time(now);
     for usage in &spec.usages {
-        let usage = match usage {
-            ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
-            _ => trust::Usage::Client,
-        };
+        let usage = trust_usage(usage);
         if let Err(e) = trust::chains(&ca_der, der, usage, unix_now) {
             let why = if info.not_after <= now {
                 format!("expired on {}", info.not_after.date())
@@ -495,6 +504,62 @@ fn check_kept(
         return Err(Error::failed(format!(
             "kept {} does not name {host}, which clients will dial; {force}",
             spec.cert_path
+        )));
+    }
+    Ok(())
+}
+
+/// The moment a run's certificates count from: now, in whole seconds (what X.509 times
+/// hold), so that every certificate of one run says the same time.
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 ns is valid")
+}
+
+/// A moment as webpki takes it (times before 1970 count as 1970).
+pub(crate) fn unix_time(t: OffsetDateTime) -> rustls_pki_types::UnixTime {
+    rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        t.unix_timestamp().max(0) as u64,
+    ))
+}
+
+/// The extended usages of a server certificate. Cluster nodes dial each other on the bus
+/// and for replication, presenting their server certificate as a client certificate:
+/// those need clientAuth too.
+pub(crate) fn server_usages(cluster: bool) -> Vec<ExtendedKeyUsagePurpose> {
+    if cluster {
+        vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ]
+    } else {
+        vec![ExtendedKeyUsagePurpose::ServerAuth]
+    }
+}
+
+/// The usage webpki checks a certificate of this extended usage for.
+fn trust_usage(usage: &ExtendedKeyUsagePurpose) -> trust::Usage {
+    match usage {
+        ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
+        _ => trust::Usage::Client,
+    }
+}
+
+/// Leaves issued `now` for `days` may not outlive the CA that signs them (`ca_label`:
+/// where that CA is, when the message should say).
+pub(crate) fn check_within_ca(
+    days: u32,
+    now: OffsetDateTime,
+    ca: &CertInfo,
+    ca_label: Option<&str>,
+) -> Result<()> {
+    if now + Duration::days(days.into()) > ca.not_after {
+        return Err(Error::usage(format!(
+            "--days {days}: the certificates would outlive the CA{} (it expires {}); \
+             allowed: a validity that ends before the CA's",
+            ca_label.map(|l| format!(" in {l}")).unwrap_or_default(),
+            ca.not_after.date()
         )));
     }
     Ok(())
@@ -589,16 +654,23 @@ pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
         .map_err(|e| Error::failed(format!("{path}: not a usable private key: {e}")))
 }
 
-fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
+/// Whether `key` is the private key of a certificate whose subject public key (the BIT
+/// STRING's contents, as `CertInfo::public_key` holds it) is `public_key`.
+pub(crate) fn key_matches(key: &KeyPair, public_key: &[u8]) -> bool {
     use rcgen::PublicKeyData;
-    if info.public_key != key.der_bytes() && cert_path == layout::CA_CERT {
+    key.der_bytes() == public_key
+}
+
+fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
+    let matches = key_matches(key, &info.public_key);
+    if !matches && cert_path == layout::CA_CERT {
         // --force keeps the CA, so it cannot help here.
         return Err(Error::usage(format!(
             "{key_path} is not the key of {cert_path}; allowed: the matching key restored, or \
              a new CA with --force --replace-ca (every client must then trust the new {cert_path})"
         )));
     }
-    if info.public_key != key.der_bytes() {
+    if !matches {
         return Err(Error::failed(format!(
             "{key_path} is not the key of {cert_path}; restore the matching key, or run with \
              --force to issue a new pair (the CA is never replaced)"
@@ -627,10 +699,22 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
 fn pki_error(e: rcgen::Error) -> Error {
     Error::failed(format!("certificate generation failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_key_type_is_described_as_certinfo_reads_it_back() {
+        let now = now();
+        for kt in KeyType::ALL {
+            let (_, ca) = new_ca(kt, 1, now).unwrap();
+            assert_eq!(ca.info.key, kt.description(), "{}", kt.name());
+            assert_eq!(KeyType::from_description(&ca.info.key), Some(kt));
+        }
+        assert_eq!(KeyType::from_description("DSA 1024"), None);
+    }
 }

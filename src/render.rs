@@ -9,18 +9,15 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
-use crate::cli::ComposeNetwork;
 use crate::error::{Error, Result};
 use crate::escape;
 use crate::layout;
 use crate::network;
+use crate::network::ComposeNetwork;
 use crate::pki::Pki;
 use crate::profile::{Kimera, Pool, Server};
 use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
 use crate::settings::{Node, Settings};
-
-/// The official image, on the major the tests run against.
-pub const REDIS_IMAGE: &str = "redis:7.4";
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("redis.conf", include_str!("../templates/redis.conf.j2")),
@@ -417,8 +414,12 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         }
     }
     let secret = |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).unwrap_or("");
-    let digest =
-        |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).map(sha256_hex).unwrap_or_default();
+    let digest = |f: fn(&Secrets) -> Option<&str>| {
+        secrets
+            .and_then(f)
+            .map(crate::digest::sha256_hex)
+            .unwrap_or_default()
+    };
     View {
         version: env!("CARGO_PKG_VERSION"),
         profile: &s.profile,
@@ -578,10 +579,4 @@ fn mount(path: &str, read_only: bool) -> Mount {
 fn path_string(p: &Path) -> String {
     // Settings accepted only UTF-8 output paths.
     p.to_string_lossy().into_owned()
-}
-
-/// The form users.acl stores passwords in: `#` + 64 lowercase hex digits.
-pub fn sha256_hex(password: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, password.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

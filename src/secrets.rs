@@ -7,13 +7,12 @@ use rand::distr::{Alphanumeric, SampleString};
 use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
+use crate::request::RunOptions;
 use crate::settings::Settings;
 
-/// Runs CONFIG, SHUTDOWN, CLUSTER and the like: what operators and cluster-create.sh need
-/// and the app user may not do.
-pub const ADMIN_USER: &str = "kimera_admin";
-/// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
-pub const REPLICA_USER: &str = "kimera_replica";
+/// The users every setup has besides the app's (defined with the settings, which keep
+/// `--username` from taking their names).
+pub use crate::settings::{ADMIN_USER, REPLICA_USER};
 
 #[derive(Clone)]
 pub struct Secrets {
@@ -34,7 +33,11 @@ impl std::fmt::Debug for Secrets {
 }
 
 /// `None` for a profile without authentication.
-pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secrets>> {
+pub fn resolve(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+) -> Result<Option<Secrets>> {
     if settings.username.is_none() {
         return Ok(None);
     }
@@ -48,6 +51,7 @@ pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secret
     };
     let app = reuse_or_new(
         settings,
+        run,
         existing,
         app,
         "app",
@@ -56,6 +60,7 @@ pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secret
     let admin = existing.password(layout::ADMIN_ENV, "REDIS_ADMIN_PASSWORD=");
     let admin = reuse_or_new(
         settings,
+        run,
         existing,
         admin,
         "admin",
@@ -70,6 +75,7 @@ pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secret
         holders.push(layout::ACL);
         Some(reuse_or_new(
             settings,
+            run,
             existing,
             found,
             "replication",
@@ -89,6 +95,7 @@ pub fn resolve(settings: &Settings, existing: &Existing) -> Result<Option<Secret
 /// of them are rewritten).
 fn reuse_or_new(
     settings: &Settings,
+    run: &RunOptions,
     existing: &Existing,
     found: Option<String>,
     which: &str,
@@ -102,7 +109,7 @@ fn reuse_or_new(
         .copied()
         .filter(|h| existing.exists(h))
         .collect();
-    if !settings.force && !kept.is_empty() {
+    if !run.force && !kept.is_empty() {
         return Err(Error::failed(format!(
             "{} exist(s) in {} but no file holds the {which} password to reuse: a new password \
              would not match the kept files; run with --force to write a new one to all of them",

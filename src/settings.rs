@@ -4,14 +4,21 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ComposeNetwork, GenerateArgs, KeyType};
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::network::ComposeNetwork;
 use crate::profile::{self, Kimera, Pool, Profile, Server};
+use crate::request::{Asked, KeyType, Request, RunOptions};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
 pub const COMPOSE_SERVICE: &str = "redis";
+
+/// Runs CONFIG, SHUTDOWN, CLUSTER and the like: what operators and cluster-create.sh need
+/// and the app user may not do.
+pub const ADMIN_USER: &str = "kimera_admin";
+/// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
+pub const REPLICA_USER: &str = "kimera_replica";
 
 /// A name on a certificate: a DNS name or an IP address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,11 +93,6 @@ pub struct Settings {
     pub pkcs12: bool,
     pub leaf_days: u32,
     pub ca_days: u32,
-    pub force: bool,
-    /// `--replace-ca` (with `--force`): a new CA over the folder's own.
-    pub replace_ca: bool,
-    pub dry_run: bool,
-    pub json: bool,
     pub pool: Pool,
     pub kimera: Kimera,
     pub server: Server,
@@ -105,6 +107,8 @@ pub struct Settings {
     pub image: String,
     /// `--compose-network`, resolved: how a cluster's compose services are connected.
     pub compose_network: ComposeNetwork,
+    /// Values the request named even where they equal the defaults.
+    pub asked: Asked,
 }
 
 impl Settings {
@@ -117,9 +121,9 @@ impl Settings {
         self.nodes[0].port
     }
 
-    /// Resolve `generate` flags against their profile.
-    pub fn resolve(args: &GenerateArgs) -> Result<Settings> {
-        let (name, profile) = match (&args.profile, &args.profile_file) {
+    /// Resolve a request against its profile (built in, or a file of the user's).
+    pub fn resolve(req: &Request, run: &RunOptions) -> Result<Settings> {
+        let (name, profile) = match (&req.profile, &req.profile_file) {
             (Some(name), _) => (name.clone(), profile::builtin(name)?),
             (None, Some(file)) => profile::from_file(file)?,
             (None, None) => {
@@ -128,159 +132,54 @@ impl Settings {
                 ));
             }
         };
-        Self::from_profile(&name, profile, args)
+        Self::from_profile(&name, profile, req, run)
     }
 
-    pub fn from_profile(name: &str, p: Profile, args: &GenerateArgs) -> Result<Settings> {
+    /// The request applied to profile `p`, in the order a user meets the errors: what
+    /// the profile allows, the flags of one server or of the cluster's nodes, then where
+    /// and how the setup is written.
+    pub fn from_profile(
+        name: &str,
+        p: Profile,
+        req: &Request,
+        run: &RunOptions,
+    ) -> Result<Settings> {
         let is_cluster = !p.cluster_nodes.is_empty();
-        // What the flags cannot combine, a profile file cannot either.
-        if !p.auth && (is_cluster || p.tls) {
-            return Err(Error::usage(format!(
-                "profile field auth false: profile {name} has {}, which needs its ACL users; allowed: auth = true",
-                if is_cluster { "cluster nodes" } else { "TLS" }
-            )));
-        }
-        let tls = match (p.tls, args.tls, p.auth) {
-            (_, true, false) => {
-                return Err(Error::usage(format!(
-                    "--tls: profile {name} has no authentication and stays plain text; \
-                     use production-tls, or cluster/high-performance with --tls"
-                )));
-            }
-            (profile_tls, flag, _) => profile_tls || flag,
-        };
-        let db = match args.db {
+        let tls = resolve_tls(name, &p, req, is_cluster)?;
+        let db = match req.db {
             Some(v) => check_db("--db", v)?,
             None => check_db("profile field db", p.db)?,
         };
-        let username = match (&args.username, p.auth) {
-            (Some(u), true) => Some(check_username("--username", u)?),
-            (Some(_), false) => {
-                return Err(Error::usage(format!(
-                    "--username: profile {name} has no ACL user (no authentication); \
-                     use a profile with authentication such as production-tls"
-                )));
-            }
-            (None, true) => Some(check_username("profile field username", &p.username)?),
-            (None, false) => None,
-        };
-        if !tls && !args.san.is_empty() {
-            return Err(Error::usage(format!(
-                "--san: profile {name} has no TLS, so there is no server certificate to add names to"
-            )));
-        }
-        if args.pkcs12 && !tls {
-            return Err(Error::usage(format!(
-                "--pkcs12: profile {name} has no TLS, so there are no certificates to store; add --tls or use production-tls"
-            )));
-        }
-        if args.replace_ca && !args.force {
-            return Err(Error::usage(
-                "--replace-ca: a new CA means every certificate is issued again and every file rewritten; add --force",
-            ));
-        }
-        if args.replace_ca && args.ca.ca_cert.is_some() {
-            return Err(Error::usage(
-                "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
-            ));
-        }
-        let leaf_days = check_days("--days", args.days)?;
-        let ca_days = check_days("--ca-days", args.ca_days)?;
-        if leaf_days > ca_days {
-            return Err(Error::usage(format!(
-                "--days {leaf_days}: the certificates would outlive the CA (--ca-days {ca_days}); \
-                 allowed: at most --ca-days"
-            )));
-        }
+        let username = resolve_username(name, &p, req)?;
+        check_needs_tls(name, req, tls)?;
+        check_run_options(req, run)?;
+        let leaf_days = check_days("--days", req.days)?;
+        let ca_days = check_days("--ca-days", req.ca_days)?;
+        check_outlives("--days", leaf_days, "--ca-days", ca_days)?;
         check_pool(&p.pool)?;
         check_profile_text(&p)?;
-        let server = server(&p, args, tls)?;
-        let extra_sans = args
+        let server = server(&p, req, tls)?;
+        let extra_sans = req
             .san
             .iter()
             .map(|n| san_name("--san", n))
             .collect::<Result<Vec<_>>>()?;
-
         let (nodes, cluster) = if is_cluster {
-            if args.host.is_some() || args.port.is_some() {
-                return Err(Error::usage(format!(
-                    "--host/--port: profile {name} is a cluster; give its nodes with --nodes HOST:PORT,..."
-                )));
-            }
-            if db != 0 {
-                return Err(Error::usage(format!(
-                    "{} {db}: Redis Cluster has only database 0; allowed: 0",
-                    if args.db.is_some() {
-                        "--db"
-                    } else {
-                        "profile field db"
-                    }
-                )));
-            }
-            let (list, what) = if args.nodes.is_empty() {
-                (&p.cluster_nodes, "profile field cluster_nodes")
-            } else {
-                (&args.nodes, "--nodes")
-            };
-            let replicas = match args.replicas {
-                Some(r) => check_replicas("--replicas", r)?,
-                None => check_replicas("profile field replicas", p.replicas)?,
-            };
-            (
-                cluster_nodes(what, list, replicas, &extra_sans)?,
-                Some(replicas),
-            )
+            let (nodes, replicas) = cluster_topology(name, &p, req, db, &extra_sans)?;
+            (nodes, Some(replicas))
         } else {
-            if !args.nodes.is_empty() || args.replicas.is_some() {
-                return Err(Error::usage(format!(
-                    "--nodes/--replicas: profile {name} is a single server; allowed with --profile cluster"
-                )));
-            }
-            let (what, host) = match &args.host {
-                Some(h) => ("--host", check_host("--host", h)?),
-                None => (
-                    "profile field host",
-                    check_host("profile field host", &p.host)?,
-                ),
-            };
-            if !p.auth && !is_loopback(&host) {
-                return Err(Error::usage(format!(
-                    "{what} {host}: profile {name} has no password, so it only listens on this \
-                     machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a server others reach)"
-                )));
-            }
-            let port = match args.port {
-                Some(v) => check_port("--port", v)?,
-                None => check_port("profile field port", p.port)?,
-            };
-            let sans = if tls {
-                sans_for(&host, COMPOSE_SERVICE, &extra_sans)?
-            } else {
-                Vec::new()
-            };
-            let node = Node {
-                name: COMPOSE_SERVICE.to_owned(),
-                host,
-                port,
-                sans,
-                conf: layout::REDIS_CONF.to_owned(),
-                data: layout::DATA_DIR.to_owned(),
-                cert: layout::SERVER_CERT.to_owned(),
-                key: layout::SERVER_KEY.to_owned(),
-            };
-            (vec![node], None)
+            (vec![single_server(name, &p, req, tls, &extra_sans)?], None)
         };
-
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(name));
+        let out = req.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
-        let kubernetes = crate::kubernetes::options::resolve(&args.kubernetes, name, p.auth)?;
-        let image = match &args.image {
+        let kubernetes = crate::kubernetes::options::resolve(&req.kubernetes, name, p.auth)?;
+        let image = match &req.image {
             Some(i) => crate::image::check_image("--image", i)?,
-            None => crate::render::REDIS_IMAGE.to_owned(),
+            None => crate::request::DEFAULT_IMAGE.to_owned(),
         };
         let compose_network =
-            crate::network::resolve(name, args.compose_network, &nodes, cluster.is_some())?;
-
+            crate::network::resolve(name, req.compose_network, &nodes, cluster.is_some())?;
+        let external_ca = external_ca(name, req, tls)?;
         Ok(Settings {
             profile: name.to_owned(),
             description: p.description,
@@ -290,31 +189,187 @@ impl Settings {
             tls,
             nodes,
             cluster,
-            key_type: args.key_type,
-            pkcs12: args.pkcs12,
+            key_type: req.key_type,
+            pkcs12: req.pkcs12,
             leaf_days,
             ca_days,
-            force: args.force,
-            replace_ca: args.replace_ca,
-            dry_run: args.dry_run,
-            json: args.json,
             pool: p.pool,
             kimera: p.kimera,
             server,
-            external_ca: match (&args.ca.ca_cert, &args.ca.ca_key) {
-                (Some(c), Some(k)) if tls => Some((c.clone(), k.clone())),
-                (Some(_), Some(_)) => {
-                    return Err(Error::usage(format!(
-                        "--ca-cert: profile {name} has no TLS, so there is nothing to issue; add --tls or use production-tls"
-                    )));
-                }
-                _ => None,
-            },
+            external_ca,
             owner: process_owner(),
             kubernetes,
             image,
             compose_network,
+            asked: req.asked,
         })
+    }
+}
+
+/// TLS: the profile's, or `--tls` on a profile with authentication. A profile without
+/// authentication cannot have TLS or cluster nodes (they need the ACL users), whether
+/// the flags or a profile file ask for them.
+fn resolve_tls(name: &str, p: &Profile, req: &Request, is_cluster: bool) -> Result<bool> {
+    if !p.auth && (is_cluster || p.tls) {
+        return Err(Error::usage(format!(
+            "profile field auth false: profile {name} has {}, which needs its ACL users; allowed: auth = true",
+            if is_cluster { "cluster nodes" } else { "TLS" }
+        )));
+    }
+    if req.tls && !p.auth {
+        return Err(Error::usage(format!(
+            "--tls: profile {name} has no authentication and stays plain text; \
+             use production-tls, or cluster/high-performance with --tls"
+        )));
+    }
+    Ok(p.tls || req.tls)
+}
+
+/// The app's ACL user: `--username` or the profile's; none without authentication.
+fn resolve_username(name: &str, p: &Profile, req: &Request) -> Result<Option<String>> {
+    match (&req.username, p.auth) {
+        (Some(u), true) => Ok(Some(check_username("--username", u)?)),
+        (Some(_), false) => Err(Error::usage(format!(
+            "--username: profile {name} has no ACL user (no authentication); \
+             use a profile with authentication such as production-tls"
+        ))),
+        (None, true) => Ok(Some(check_username("profile field username", &p.username)?)),
+        (None, false) => Ok(None),
+    }
+}
+
+/// Flags that only mean something with certificates.
+fn check_needs_tls(name: &str, req: &Request, tls: bool) -> Result<()> {
+    if !tls && !req.san.is_empty() {
+        return Err(Error::usage(format!(
+            "--san: profile {name} has no TLS, so there is no server certificate to add names to"
+        )));
+    }
+    if req.pkcs12 && !tls {
+        return Err(Error::usage(format!(
+            "--pkcs12: profile {name} has no TLS, so there are no certificates to store; add --tls or use production-tls"
+        )));
+    }
+    Ok(())
+}
+
+/// `--replace-ca` rewrites everything, and only ever replaces the folder's own CA.
+fn check_run_options(req: &Request, run: &RunOptions) -> Result<()> {
+    if run.replace_ca && !run.force {
+        return Err(Error::usage(
+            "--replace-ca: a new CA means every certificate is issued again and every file rewritten; add --force",
+        ));
+    }
+    if run.replace_ca && req.ca.is_some() {
+        return Err(Error::usage(
+            "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
+        ));
+    }
+    Ok(())
+}
+
+/// A leaf certificate may not outlive the CA that signs it: `days` must be at most
+/// `ca_days` (renew checks its `--days` against the folder's CA the same way).
+pub(crate) fn check_outlives(what: &str, days: u32, ca_what: &str, ca_days: u32) -> Result<()> {
+    if days > ca_days {
+        return Err(Error::usage(format!(
+            "{what} {days}: the certificates would outlive the CA ({ca_what} {ca_days}); \
+             allowed: at most {ca_what}"
+        )));
+    }
+    Ok(())
+}
+
+/// A cluster's nodes (`--nodes` or the profile's) and replicas per master.
+fn cluster_topology(
+    name: &str,
+    p: &Profile,
+    req: &Request,
+    db: u8,
+    extra_sans: &[SanName],
+) -> Result<(Vec<Node>, u8)> {
+    if req.host.is_some() || req.port.is_some() {
+        return Err(Error::usage(format!(
+            "--host/--port: profile {name} is a cluster; give its nodes with --nodes HOST:PORT,..."
+        )));
+    }
+    if db != 0 {
+        return Err(Error::usage(format!(
+            "{} {db}: Redis Cluster has only database 0; allowed: 0",
+            if req.db.is_some() {
+                "--db"
+            } else {
+                "profile field db"
+            }
+        )));
+    }
+    let (list, what) = if req.nodes.is_empty() {
+        (&p.cluster_nodes, "profile field cluster_nodes")
+    } else {
+        (&req.nodes, "--nodes")
+    };
+    let replicas = match req.replicas {
+        Some(r) => check_replicas("--replicas", r)?,
+        None => check_replicas("profile field replicas", p.replicas)?,
+    };
+    Ok((cluster_nodes(what, list, replicas, extra_sans)?, replicas))
+}
+
+/// The one server of a profile that is not a cluster: `--host`/`--port` or the profile's.
+fn single_server(
+    name: &str,
+    p: &Profile,
+    req: &Request,
+    tls: bool,
+    extra_sans: &[SanName],
+) -> Result<Node> {
+    if !req.nodes.is_empty() || req.replicas.is_some() {
+        return Err(Error::usage(format!(
+            "--nodes/--replicas: profile {name} is a single server; allowed with --profile cluster"
+        )));
+    }
+    let (what, host) = match &req.host {
+        Some(h) => ("--host", check_host("--host", h)?),
+        None => (
+            "profile field host",
+            check_host("profile field host", &p.host)?,
+        ),
+    };
+    if !p.auth && !is_loopback(&host) {
+        return Err(Error::usage(format!(
+            "{what} {host}: profile {name} has no password, so it only listens on this \
+             machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a server others reach)"
+        )));
+    }
+    let port = match req.port {
+        Some(v) => check_port("--port", v)?,
+        None => check_port("profile field port", p.port)?,
+    };
+    let sans = if tls {
+        sans_for(&host, COMPOSE_SERVICE, extra_sans)?
+    } else {
+        Vec::new()
+    };
+    Ok(Node {
+        name: COMPOSE_SERVICE.to_owned(),
+        host,
+        port,
+        sans,
+        conf: layout::REDIS_CONF.to_owned(),
+        data: layout::DATA_DIR.to_owned(),
+        cert: layout::SERVER_CERT.to_owned(),
+        key: layout::SERVER_KEY.to_owned(),
+    })
+}
+
+/// `--ca-cert/--ca-key`: only with TLS, where there is something to issue.
+fn external_ca(name: &str, req: &Request, tls: bool) -> Result<Option<(PathBuf, PathBuf)>> {
+    match &req.ca {
+        Some(pair) if tls => Ok(Some(pair.clone())),
+        Some(_) => Err(Error::usage(format!(
+            "--ca-cert: profile {name} has no TLS, so there is nothing to issue; add --tls or use production-tls"
+        ))),
+        None => Ok(None),
     }
 }
 
@@ -423,7 +478,7 @@ fn cluster_nodes(
 }
 
 /// The profile's server tuning with `--io-threads` and `--maxmemory` applied, checked.
-fn server(p: &Profile, args: &GenerateArgs, tls: bool) -> Result<Server> {
+fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
     let mut s = p.server.clone();
     let io_what = if let Some(n) = args.io_threads {
         s.io_threads = n;
@@ -478,30 +533,7 @@ fn server(p: &Profile, args: &GenerateArgs, tls: bool) -> Result<Server> {
             s.persistence
         )));
     }
-    // Redis keeps the size in 64 bits: larger values do not load.
-    let size_ok = |m: &str| {
-        let lower = m.to_ascii_lowercase();
-        let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-        let unit = &lower[digits.len()..];
-        let scale: u64 = match unit {
-            "" | "b" => 1,
-            "k" => 1000,
-            "kb" => 1024,
-            "m" => 1000 * 1000,
-            "mb" => 1024 * 1024,
-            "g" => 1000 * 1000 * 1000,
-            "gb" => 1024 * 1024 * 1024,
-            _ => return false,
-        };
-        !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && digits
-                .parse::<u64>()
-                .ok()
-                .and_then(|n| n.checked_mul(scale))
-                .is_some_and(|n| i64::try_from(n).is_ok())
-    };
-    if !s.maxmemory.is_empty() && !size_ok(&s.maxmemory) {
+    if !s.maxmemory.is_empty() && !is_memory_size(&s.maxmemory) {
         return Err(Error::usage(format!(
             "{mem_what} {:?}: allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
             s.maxmemory
@@ -525,6 +557,31 @@ fn server(p: &Profile, args: &GenerateArgs, tls: bool) -> Result<Server> {
         )));
     }
     Ok(s)
+}
+
+/// A memory size as redis.conf takes it (`512mb`, `2gb`, `1000000`), within the 64 bits
+/// Redis keeps it in: larger values do not load.
+fn is_memory_size(m: &str) -> bool {
+    let lower = m.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &lower[digits.len()..];
+    let scale: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return false,
+    };
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+            .is_some_and(|n| i64::try_from(n).is_ok())
 }
 
 fn push_unique(list: &mut Vec<SanName>, name: SanName) {
@@ -579,14 +636,11 @@ fn check_host(what: &str, value: &str) -> Result<String> {
              without leading zeros, such as 127.0.0.1, or a host name"
         )));
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    if value.is_empty() || value.len() > 253 || !value.split('.').all(label_ok) {
+    // What webpki takes as a DNS name (labels of letters, digits and '-', up to 63
+    // characters, 253 in all), less what it allows and Redis configs and the formats here
+    // should not carry: '_' and a trailing dot.
+    let webpki_name = rustls_pki_types::DnsName::try_from(value).is_ok();
+    if !webpki_name || value.contains('_') || value.ends_with('.') {
         return Err(Error::usage(format!(
             "{what} {value:?}: not a host name or IP address; allowed: an RFC 1123 name \
              (letters, digits, '-' and '.', labels up to 63 characters) or an IPv4/IPv6 address"
@@ -630,7 +684,7 @@ fn check_username(what: &str, value: &str) -> Result<String> {
             "{what} default: the default user is switched off in every generated setup; choose another name"
         )));
     }
-    if [crate::secrets::ADMIN_USER, crate::secrets::REPLICA_USER].contains(&value) {
+    if [ADMIN_USER, REPLICA_USER].contains(&value) {
         return Err(Error::usage(format!(
             "{what} {value}: that user is generated for administration or replication; choose another name"
         )));
@@ -639,7 +693,7 @@ fn check_username(what: &str, value: &str) -> Result<String> {
 }
 
 /// Validity in days: positive and no more than 100 years.
-fn check_days(what: &str, value: i64) -> Result<u32> {
+pub(crate) fn check_days(what: &str, value: i64) -> Result<u32> {
     u32::try_from(value)
         .ok()
         .filter(|d| (1..=36_500).contains(d))
@@ -714,4 +768,470 @@ fn check_out(out: &Path) -> Result<PathBuf> {
 fn process_owner() -> (u32, u32) {
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields a row checks on success.
+    #[derive(Debug, PartialEq)]
+    struct Fields {
+        tls: bool,
+        username: Option<&'static str>,
+        /// `host:port` of every node.
+        nodes: Vec<&'static str>,
+        db: u8,
+        cluster: Option<u8>,
+        leaf_days: u32,
+        ca_days: u32,
+        key_type: KeyType,
+    }
+
+    fn fields(s: &Settings) -> Fields {
+        let leak = |v: String| -> &'static str { Box::leak(v.into_boxed_str()) };
+        Fields {
+            tls: s.tls,
+            username: s.username.clone().map(leak),
+            nodes: s.nodes.iter().map(|n| leak(n.address())).collect(),
+            db: s.db,
+            cluster: s.cluster,
+            leaf_days: s.leaf_days,
+            ca_days: s.ca_days,
+            key_type: s.key_type,
+        }
+    }
+
+    enum Expect {
+        Ok(Fields),
+        /// The exact message of a usage error (exit 2).
+        Usage(&'static str),
+    }
+
+    struct Row {
+        profile: &'static str,
+        flags: fn(&mut Request, &mut RunOptions),
+        expect: Expect,
+    }
+
+    fn none(_: &mut Request, _: &mut RunOptions) {}
+
+    fn single(tls: bool, user: Option<&'static str>, node: &'static str, db: u8) -> Fields {
+        Fields {
+            tls,
+            username: user,
+            nodes: vec![node],
+            db,
+            cluster: None,
+            leaf_days: 365,
+            ca_days: 3650,
+            key_type: KeyType::EcdsaP256,
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        use Expect::{Ok, Usage};
+        let guide_cluster = || Fields {
+            tls: false,
+            username: Some("cluster_user"),
+            nodes: vec!["redis-1:7001", "redis-2:7002", "redis-3:7003"],
+            db: 0,
+            cluster: Some(0),
+            leaf_days: 365,
+            ca_days: 3650,
+            key_type: KeyType::EcdsaP256,
+        };
+        vec![
+            // The profiles as they are.
+            Row {
+                profile: "local-dev",
+                flags: none,
+                expect: Ok(single(false, None, "localhost:6379", 0)),
+            },
+            Row {
+                profile: "production-tls",
+                flags: none,
+                expect: Ok(single(
+                    true,
+                    Some("kimera_user"),
+                    "redis.production.com:6380",
+                    0,
+                )),
+            },
+            Row {
+                profile: "cluster",
+                flags: none,
+                expect: Ok(guide_cluster()),
+            },
+            // Flags that change them.
+            Row {
+                profile: "production-tls",
+                flags: |r, _| {
+                    r.host = Some("0::1".into());
+                    r.port = Some(6390);
+                    r.db = Some(15);
+                    r.username = Some("app.user-1".into());
+                    r.days = 90;
+                    r.ca_days = 90;
+                    r.key_type = KeyType::Rsa2048;
+                },
+                expect: Ok(Fields {
+                    leaf_days: 90,
+                    ca_days: 90,
+                    key_type: KeyType::Rsa2048,
+                    ..single(true, Some("app.user-1"), "[::1]:6390", 15)
+                }),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| {
+                    r.tls = true;
+                    r.replicas = Some(1);
+                    r.nodes = (7001..=7006).map(|p| format!("127.0.0.1:{p}")).collect();
+                },
+                expect: Ok(Fields {
+                    tls: true,
+                    nodes: vec![
+                        "127.0.0.1:7001",
+                        "127.0.0.1:7002",
+                        "127.0.0.1:7003",
+                        "127.0.0.1:7004",
+                        "127.0.0.1:7005",
+                        "127.0.0.1:7006",
+                    ],
+                    cluster: Some(1),
+                    ..guide_cluster()
+                }),
+            },
+            // What the profile does not allow.
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.tls = true,
+                expect: Usage(
+                    "--tls: profile local-dev has no authentication and stays plain text; \
+                     use production-tls, or cluster/high-performance with --tls",
+                ),
+            },
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.username = Some("app".into()),
+                expect: Usage(
+                    "--username: profile local-dev has no ACL user (no authentication); \
+                     use a profile with authentication such as production-tls",
+                ),
+            },
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.host = Some("10.0.0.1".into()),
+                expect: Usage(
+                    "--host 10.0.0.1: profile local-dev has no password, so it only listens on \
+                     this machine; allowed: localhost, 127.0.0.1, ::1 (use production-tls for a \
+                     server others reach)",
+                ),
+            },
+            Row {
+                profile: "local-dev",
+                flags: |r, _| r.san = vec!["redis.internal".into()],
+                expect: Usage(
+                    "--san: profile local-dev has no TLS, so there is no server certificate to add names to",
+                ),
+            },
+            Row {
+                profile: "high-performance",
+                flags: |r, _| r.pkcs12 = true,
+                expect: Usage(
+                    "--pkcs12: profile high-performance has no TLS, so there are no certificates \
+                     to store; add --tls or use production-tls",
+                ),
+            },
+            Row {
+                profile: "high-performance",
+                flags: |r, _| r.ca = Some(("ca.crt".into(), "ca.key".into())),
+                expect: Usage(
+                    "--ca-cert: profile high-performance has no TLS, so there is nothing to \
+                     issue; add --tls or use production-tls",
+                ),
+            },
+            // Values out of range.
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.db = Some(16),
+                expect: Usage("--db 16: allowed: a database number from 0 to 15"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.port = Some(0),
+                expect: Usage("--port 0: allowed: a port from 1 to 65535"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.port = Some(65536),
+                expect: Usage("--port 65536: allowed: a port from 1 to 65535"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.days = 0,
+                expect: Usage("--days 0: allowed: 1 to 36500 days"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.ca_days = 36_501,
+                expect: Usage("--ca-days 36501: allowed: 1 to 36500 days"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.days = 3651,
+                expect: Usage(
+                    "--days 3651: the certificates would outlive the CA (--ca-days 3650); \
+                     allowed: at most --ca-days",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.username = Some("default".into()),
+                expect: Usage(
+                    "--username default: the default user is switched off in every generated \
+                     setup; choose another name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.username = Some("kimera_admin".into()),
+                expect: Usage(
+                    "--username kimera_admin: that user is generated for administration or \
+                     replication; choose another name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.username = Some("a b".into()),
+                expect: Usage(
+                    "--username \"a b\": allowed: 1 to 64 characters from A-Z a-z 0-9 _ - .",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("127.1".into()),
+                expect: Usage(
+                    "--host 127.1: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
+                     without leading zeros, such as 127.0.0.1, or a host name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("bad_host".into()),
+                expect: Usage(
+                    "--host \"bad_host\": not a host name or IP address; allowed: an RFC 1123 \
+                     name (letters, digits, '-' and '.', labels up to 63 characters) or an \
+                     IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("redis.example.com.".into()),
+                expect: Usage(
+                    "--host \"redis.example.com.\": not a host name or IP address; allowed: an \
+                     RFC 1123 name (letters, digits, '-' and '.', labels up to 63 characters) or \
+                     an IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("-redis".into()),
+                expect: Usage(
+                    "--host \"-redis\": not a host name or IP address; allowed: an RFC 1123 \
+                     name (letters, digits, '-' and '.', labels up to 63 characters) or an \
+                     IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("0xzz.example.0x1f".into()),
+                expect: Usage(
+                    "--host 0xzz.example.0x1f: not a valid IPv4 address; allowed: four decimal \
+                     numbers 0-255 without leading zeros, such as 127.0.0.1, or a host name",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some(format!("{}.example.com", "a".repeat(64))),
+                expect: Usage(
+                    "--host \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com\": \
+                     not a host name or IP address; allowed: an RFC 1123 name (letters, digits, \
+                     '-' and '.', labels up to 63 characters) or an IPv4/IPv6 address",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some(format!("{}.example.com", "a".repeat(63))),
+                expect: Ok(single(
+                    true,
+                    Some("kimera_user"),
+                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com:6380",
+                    0,
+                )),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.host = Some("::ffff:10.0.0.1".into()),
+                expect: Usage(
+                    "--host ::ffff:10.0.0.1: an IPv4-mapped IPv6 address, which Redis cannot \
+                     bind; allowed: the IPv4 address itself (10.0.0.1)",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.io_threads = Some(4),
+                expect: Usage(
+                    "--io-threads 4: Redis 7 does not read TLS connections with I/O threads; \
+                     allowed with TLS: 1 (off)",
+                ),
+            },
+            Row {
+                profile: "high-performance",
+                flags: |r, _| r.maxmemory = Some("2xb".into()),
+                expect: Usage(
+                    "--maxmemory \"2xb\": allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
+                ),
+            },
+            // Run options that cannot go together.
+            Row {
+                profile: "production-tls",
+                flags: |_, run| run.replace_ca = true,
+                expect: Usage(
+                    "--replace-ca: a new CA means every certificate is issued again and every \
+                     file rewritten; add --force",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, run| {
+                    run.force = true;
+                    run.replace_ca = true;
+                    r.ca = Some(("ca.crt".into(), "ca.key".into()));
+                },
+                expect: Usage(
+                    "--replace-ca: with --ca-cert the CA is your organisation's; allowed: one of the two",
+                ),
+            },
+            // A cluster's shape.
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.host = Some("redis-1".into()),
+                expect: Usage(
+                    "--host/--port: profile cluster is a cluster; give its nodes with --nodes HOST:PORT,...",
+                ),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.db = Some(1),
+                expect: Usage("--db 1: Redis Cluster has only database 0; allowed: 0"),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.nodes = vec!["redis-1:7001".into(), "redis-2:7002".into()],
+                expect: Usage(
+                    "--nodes: 2 node(s) with --replicas 0; allowed: a multiple of 1 that gives at \
+                     least 3 masters (3 nodes or more)",
+                ),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| {
+                    r.nodes = vec!["a:7001".into(), "b:7002".into(), "A:7001".into()];
+                },
+                expect: Usage("--nodes A:7001: listed twice; allowed: each node once"),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.nodes = vec!["a:60000".into()],
+                expect: Usage(
+                    "--nodes a:60000: the cluster bus listens on port + 10000, which would pass \
+                     65535; allowed: ports up to 55535",
+                ),
+            },
+            Row {
+                profile: "cluster",
+                flags: |r, _| r.replicas = Some(6),
+                expect: Usage("--replicas 6: allowed: 0 to 5 replicas per master"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.nodes = vec!["a:7001".into()],
+                expect: Usage(
+                    "--nodes/--replicas: profile production-tls is a single server; allowed with --profile cluster",
+                ),
+            },
+        ]
+    }
+
+    #[test]
+    fn each_request_resolves_to_its_settings_or_its_one_error() {
+        let mut failures = Vec::new();
+        for (i, row) in rows().into_iter().enumerate() {
+            let mut req = Request {
+                out: Some(PathBuf::from("/nonexistent/kimera-settings-test")),
+                ..Request::new(row.profile)
+            };
+            let mut run = RunOptions::default();
+            (row.flags)(&mut req, &mut run);
+            let got = Settings::resolve(&req, &run);
+            let line = match (&row.expect, got) {
+                (Expect::Ok(want), Ok(s)) if fields(&s) == *want => continue,
+                (Expect::Ok(want), Ok(s)) => format!("want {want:?}, got {:?}", fields(&s)),
+                (Expect::Ok(_), Err(e)) => format!("want settings, got error {e}"),
+                (Expect::Usage(want), Err(Error::Usage(got))) if got == *want => continue,
+                (Expect::Usage(want), Err(e)) => {
+                    format!("want usage error\n  {want}\ngot\n  {e:?}")
+                }
+                (Expect::Usage(want), Ok(s)) => {
+                    format!("want usage error {want}, got {:?}", fields(&s))
+                }
+            };
+            failures.push(format!("row {i} ({}): {line}", row.profile));
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn a_server_certificate_names_its_host_loopback_the_service_and_every_san() {
+        let req = Request {
+            out: Some(PathBuf::from("/nonexistent/kimera-settings-test")),
+            host: Some("Redis.Example.com".into()),
+            san: vec!["10.0.0.5".into(), "localhost".into()],
+            ..Request::new("production-tls")
+        };
+        let s = Settings::resolve(&req, &RunOptions::default()).unwrap();
+        let names: Vec<String> = s.nodes[0].sans.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "redis.example.com",
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "redis",
+                "10.0.0.5"
+            ]
+        );
+    }
+
+    #[test]
+    fn memory_sizes_are_what_redis_loads() {
+        for ok in ["1", "512mb", "2GB", "100k", "8589934591gb"] {
+            assert!(is_memory_size(ok), "{ok}");
+        }
+        for bad in ["", "mb", "2xb", "-1", "1.5gb", "8589934592gb", "2 gb"] {
+            assert!(!is_memory_size(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_request_without_a_profile_names_the_flag() {
+        let err = Settings::resolve(&Request::default(), &RunOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--profile is required (or --profile-file); see `kimera-redis-init profiles`"
+        );
+    }
 }

@@ -60,7 +60,7 @@ fn debug_of_every_type_holding_a_key_or_password_is_redacted() {
     assert_clean("Bundle", &format!("{:?}", outcome.bundle), &secrets);
     let existing = Existing::read(&outcome.settings).unwrap();
     assert_clean("Existing", &format!("{existing:?}"), &secrets);
-    let resolved = secrets::resolve(&outcome.settings, &existing)
+    let resolved = secrets::resolve(&outcome.settings, &outcome.run, &existing)
         .unwrap()
         .unwrap();
     let replica = resolved
@@ -70,7 +70,7 @@ fn debug_of_every_type_holding_a_key_or_password_is_redacted() {
     let mut all = secrets.clone();
     all.push(replica);
     assert_clean("Secrets", &format!("{resolved:?}"), &all);
-    let built = pki::build(&outcome.settings, &existing, true).unwrap();
+    let built = pki::build(&outcome.settings, &outcome.run, &existing, true).unwrap();
     assert_clean("Pki", &format!("{built:?}"), &all);
     assert_clean("CertKey", &format!("{:?}", built.client), &all);
     let folder = Folder::read(&dir).unwrap();

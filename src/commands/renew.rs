@@ -11,12 +11,13 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::bundle::{Bundle, Kind};
 use crate::certinfo;
-use crate::cli::{KeyType, RenewArgs};
+use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
 use crate::lock::FolderLock;
 use crate::pki;
+use crate::request::KeyType;
 use crate::settings::SanName;
 use crate::trust;
 use crate::writer;
@@ -36,10 +37,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     }
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
-    let days = u32::try_from(args.days)
-        .ok()
-        .filter(|d| (1..=36_500).contains(d))
-        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))?;
+    let days = crate::settings::check_days("--days", args.days)?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(
             "{}: has no certificates to renew (a profile without TLS)",
@@ -52,9 +50,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     } else {
         None
     };
-    let now = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("0 ns is valid");
+    let now = pki::now();
     if !args.reload_only {
         match args.new_ca {
             Some(step) => rollover::run(&folder, args, step, days, now, &lock, plan.as_ref())?,
@@ -97,12 +93,7 @@ fn renew_leaves(
     now: OffsetDateTime,
 ) -> Result<(Bundle, Vec<String>)> {
     let dir = &folder.dir;
-    if now + Duration::days(days.into()) > ca.info.not_after {
-        return Err(Error::usage(format!(
-            "--days {days}: the certificates would outlive the CA (it expires {}); allowed: a validity that ends before the CA's",
-            ca.info.not_after.date()
-        )));
-    }
+    pki::check_within_ca(days, now, &ca.info, None)?;
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
     let mut client = None;
@@ -132,7 +123,7 @@ fn renew_leaves(
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
-            pki::generate_key(key_type(&info.key).ok_or_else(|| {
+            pki::generate_key(KeyType::from_description(&info.key).ok_or_else(|| {
                 Error::failed(format!(
                     "{rel}: its key type {} cannot be generated again",
                     info.key
@@ -260,17 +251,15 @@ fn load_ca(
             }
             let cert_pem = crate::inputfile::read("--ca-cert", cert)?;
             let key_pem = crate::inputfile::read("--ca-key", key)?;
-            crate::ownca::check_files(&cert_pem, &key_pem, now)?;
+            let loaded = crate::ownca::load(&cert_pem, &key_pem, now)?;
             let in_folder = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
-            if certinfo::from_pem("--ca-cert", &cert_pem)?.0
-                != certinfo::from_pem(layout::CA_CERT, &in_folder)?.0
-            {
+            if !crate::ownca::is_folder_ca(&cert_pem, &in_folder)? {
                 return Err(Error::usage(format!(
                     "--ca-cert: not the CA in {}; allowed: the CA this folder was issued under",
                     layout::CA_CERT
                 )));
             }
-            pki::load_issuer("--ca-cert", &cert_pem, "--ca-key", &key_pem, now)
+            Ok(loaded)
         }
         _ if own_key.exists() => {
             let cert = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
@@ -316,8 +305,7 @@ fn ours(
     } else {
         trust::Usage::Server
     };
-    let at = info.not_before.unix_timestamp().max(0) as u64 + 1;
-    let at = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(at));
+    let at = pki::unix_time(info.not_before + Duration::seconds(1));
     trust::chains_to_any(trusted, der, usage, at).map_err(|e| {
         format!(
             "not issued by {} for {} ({e})",
@@ -343,17 +331,4 @@ fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
         }
     }
     Ok(dn)
-}
-
-/// The key type a certificate's key has, to generate the same kind again.
-fn key_type(description: &str) -> Option<KeyType> {
-    Some(match description {
-        "ECDSA P-256" => KeyType::EcdsaP256,
-        "ECDSA P-384" => KeyType::EcdsaP384,
-        "Ed25519" => KeyType::Ed25519,
-        "RSA 2048" => KeyType::Rsa2048,
-        "RSA 3072" => KeyType::Rsa3072,
-        "RSA 4096" => KeyType::Rsa4096,
-        _ => return None,
-    })
 }

@@ -5,14 +5,13 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use rustls_pki_types::UnixTime;
 use time::OffsetDateTime;
 
 use crate::certinfo::{self, CertInfo};
+use crate::digest::sha256_hex;
 use crate::error::Result;
 use crate::folder::Folder;
 use crate::layout;
-use crate::render::sha256_hex;
 use crate::trust::{self, Usage};
 
 mod fixes;
@@ -340,9 +339,7 @@ impl Checker<'_> {
             (ca.subject != ca.issuer).then(|| format!("is an intermediate CA (issued by {}): OpenSSL clients and Redis cannot verify with it alone", ca.issuer)),
             "issue under a root CA: generate again with --ca-cert set to your root (self-signed) CA and --force",
         );
-        let unix_now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-            now.unix_timestamp().max(0) as u64,
-        ));
+        let unix_now = crate::pki::unix_time(now);
         // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
         let trusted: Vec<Vec<u8>> = fs::read_to_string(self.abs(layout::CA_CERT))
             .ok()
@@ -433,14 +430,13 @@ impl Checker<'_> {
     }
 
     fn key_pair(&mut self, cert_rel: &str, info: &CertInfo) {
-        use rcgen::PublicKeyData;
         let key_rel = Folder::key_for(cert_rel);
         let key = fs::read_to_string(self.abs(&key_rel))
             .ok()
             .and_then(|pem| rcgen::KeyPair::from_pem(&pem).ok());
         let problem = match key {
             None => Some(format!("{key_rel} is missing or not a private key")),
-            Some(k) if k.der_bytes() != info.public_key.as_slice() => {
+            Some(k) if !crate::pki::key_matches(&k, &info.public_key) => {
                 Some(format!("{key_rel} is not the key of this certificate"))
             }
             Some(_) => None,

@@ -148,7 +148,7 @@ pub fn add(
         .map(|p| format!("masterauth {}\n", crate::escape::conf(p)))
         .unwrap_or_default();
     let config_sha256 =
-        crate::render::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
+        crate::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
     let (server_tls, client_tls) = match tls {
         Some((server, pki)) => (
             Some(tls_data(

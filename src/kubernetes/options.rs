@@ -2,8 +2,8 @@
 //! place that rejects input). Kubernetes names are DNS-1123; the data volume's size is a
 //! Kubernetes quantity. Everything here reaches YAML and shell lines, so it must be plain.
 
-use crate::cli::KubernetesArgs;
 use crate::error::{Error, Result};
+use crate::request::KubernetesRequest;
 use crate::settings::SanName;
 
 pub(crate) const DEFAULT_NAMESPACE: &str = "kimera";
@@ -76,7 +76,7 @@ impl Kubernetes {
 /// `None` without `--kubernetes`. `auth` says whether the profile has passwords: a
 /// server without them listens on loopback only and has no place in a cluster.
 pub(crate) fn resolve(
-    args: &KubernetesArgs,
+    args: &KubernetesRequest,
     profile: &str,
     auth: bool,
 ) -> Result<Option<Kubernetes>> {

@@ -262,7 +262,7 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<Identity>> {
     let now = time::OffsetDateTime::now_utc();
     let (issuer, _) =
         pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
-    let probe_key = pki::generate_key(crate::cli::KeyType::EcdsaP256)?;
+    let probe_key = pki::generate_key(crate::request::KeyType::EcdsaP256)?;
     let leaf = pki::issue_leaf(
         &issuer,
         &probe_key,

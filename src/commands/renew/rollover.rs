@@ -219,7 +219,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let old_key = read(folder, layout::CA_KEY)?;
     // The old CA must still be usable: leaves keep chaining to it until step 2.
     let (_, old) = pki::load_issuer(layout::CA_CERT, &old_pem, layout::CA_KEY, &old_key, now)?;
-    let key_type = super::key_type(&old.info.key).ok_or_else(|| {
+    let key_type = crate::request::KeyType::from_description(&old.info.key).ok_or_else(|| {
         Error::failed(format!(
             "{}: its key type {} cannot be generated again",
             layout::CA_CERT,

@@ -4,10 +4,10 @@
 
 use std::fs;
 
+use crate::digest::sha256_hex;
 use crate::escape::sh_word;
 use crate::folder::Folder;
 use crate::layout;
-use crate::render::sha256_hex;
 
 /// `kimera-redis-init --profile P --out DIR --host H ...`: the folder's own settings as
 /// flags, shell-quoted so the line pastes safely.

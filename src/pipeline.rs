@@ -1,0 +1,184 @@
+//! The generate pipeline, written once for the CLI (`commands::generate`) and the
+//! library (`api::Setup`), in the one-way order of design.md: a request becomes
+//! settings, settings a PKI, both a bundle in memory, and the writer writes it.
+//!
+//! It belongs with the commands (`commands/`): like `renew`, it runs a whole job over a
+//! folder, and it refuses a folder in the middle of a CA rollover with
+//! `commands::renew`'s own check. Nothing in it is a CLI type.
+
+use crate::bundle::{Bundle, Kind};
+use crate::error::{Error, Result};
+use crate::existing::Existing;
+use crate::lock::FolderLock;
+use crate::pki;
+use crate::render;
+use crate::request::{Request, RunOptions};
+use crate::secrets;
+use crate::settings::Settings;
+use crate::writer::{self, Action};
+
+/// The profile `fixtures` uses when the request names none.
+const FIXTURES_PROFILE: &str = "production-tls";
+
+/// The result of a run, for callers that want more than the printed report.
+pub struct Outcome {
+    pub settings: Settings,
+    pub run: RunOptions,
+    pub bundle: Bundle,
+    pub actions: Vec<Action>,
+    /// Kept rendered files whose contents differ from what this run rendered.
+    pub differing: Vec<String>,
+}
+
+/// Resolve, build, and write (or only plan, with `--dry-run`); with `fixtures`, also the
+/// deliberately broken certificates of `fixtures/` (production-tls unless told otherwise).
+pub fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outcome> {
+    let settings = resolve(req, run, fixtures)?;
+    // One run at a time in a folder, from before it is read until it is written; taking
+    // the lock also finishes what a killed run left. A dry run writes nothing.
+    let lock = if run.dry_run {
+        None
+    } else {
+        Some(FolderLock::acquire(&settings.out_dir)?)
+    };
+    if run.replace_ca && !fixtures && settings.out_dir.join(crate::fixtures::DIR).exists() {
+        return Err(Error::usage(format!(
+            "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
+             fixtures --force --replace-ca` with the same flags, which issues them again too",
+            settings.out_dir.display()
+        )));
+    }
+    let existing = Existing::read(&settings)?;
+    let bundle = build(&settings, run, &existing, fixtures)?;
+    let policy = writer::Policy {
+        force: run.force,
+        replace_ca: run.replace_ca,
+    };
+    let planned = writer::plan(&bundle, &settings.out_dir, policy)?;
+    let differing = check_kept_match(&bundle, &settings, &planned)?;
+    let actions = match &lock {
+        None => planned,
+        Some(lock) => writer::write(&bundle, &settings.out_dir, policy, lock)?,
+    };
+    drop(lock);
+    Ok(Outcome {
+        settings,
+        run: *run,
+        bundle,
+        actions,
+        differing,
+    })
+}
+
+/// The request's settings, refused where a run cannot start: in a folder halfway through
+/// a CA rollover, or fixtures for a profile without certificates.
+fn resolve(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Settings> {
+    let settings = if fixtures && req.profile.is_none() && req.profile_file.is_none() {
+        let req = Request {
+            profile: Some(FIXTURES_PROFILE.to_owned()),
+            ..req.clone()
+        };
+        Settings::resolve(&req, run)?
+    } else {
+        Settings::resolve(req, run)?
+    };
+    crate::commands::renew::refuse_mid_rollover(&settings.out_dir, "--out")?;
+    if fixtures && !settings.tls {
+        return Err(Error::usage(format!(
+            "--profile {}: fixtures are certificates and this profile has no TLS; allowed: \
+             production-tls, or cluster/high-performance with --tls",
+            settings.profile
+        )));
+    }
+    Ok(settings)
+}
+
+/// Everything the settings produce, in memory: secrets, the PKI and the rendered files,
+/// the PKCS#12 stores and Kubernetes manifests when asked for, and the fixtures.
+pub(crate) fn build(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+    fixtures: bool,
+) -> Result<Bundle> {
+    let secrets = secrets::resolve(settings, run, existing)?;
+    let pki = if settings.tls {
+        Some(pki::build(settings, run, existing, fixtures)?)
+    } else {
+        None
+    };
+    let mut bundle = render::render(settings, pki.as_ref(), secrets.as_ref())?;
+    if let Some(pki) = &pki {
+        // Once a folder has stores, every run keeps them in step with the PEM files.
+        let on_disk = crate::stores::OnDisk::read(&settings.out_dir);
+        if settings.pkcs12 || on_disk.present() {
+            crate::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
+        }
+    }
+    crate::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
+    if let (true, Some(pki)) = (fixtures, &pki) {
+        crate::fixtures::add(settings, pki, &mut bundle)?;
+    }
+    Ok(bundle)
+}
+
+/// Kept rendered files that differ from this run's; refused when the run would also add
+/// files, since new files made from these settings next to kept ones made from others
+/// would be a setup that does not work together.
+fn check_kept_match(
+    bundle: &Bundle,
+    settings: &Settings,
+    planned: &[Action],
+) -> Result<Vec<String>> {
+    let differing = writer::kept_but_different(bundle, &settings.out_dir, planned);
+    let creates_files = bundle
+        .entries
+        .iter()
+        .zip(planned)
+        .any(|(e, a)| *a == Action::Create && e.kind != Kind::Dir);
+    if creates_files && !differing.is_empty() {
+        return Err(Error::failed(format!(
+            "{} in {} differ(s) from what these settings produce (other flags, or edited by \
+             hand), and the files this run would add would not match them; run with the flags \
+             of the first run, or with --force to rewrite them all (the CA is kept)",
+            differing.join(", "),
+            settings.out_dir.display()
+        )));
+    }
+    Ok(differing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures_settings(req: Request) -> Settings {
+        let req = Request {
+            out: Some(std::path::PathBuf::from(
+                "/nonexistent/kimera-pipeline-test",
+            )),
+            ..req
+        };
+        resolve(&req, &RunOptions::default(), true).expect("resolves")
+    }
+
+    #[test]
+    fn fixtures_default_to_production_tls_but_take_a_profile_file() {
+        assert_eq!(
+            fixtures_settings(Request::default()).profile,
+            "production-tls"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("staging.toml");
+        std::fs::write(
+            &file,
+            "base = \"production-tls\"\nhost = \"staging.example\"\n",
+        )
+        .unwrap();
+        let settings = fixtures_settings(Request {
+            profile_file: Some(file),
+            ..Request::default()
+        });
+        assert_eq!(settings.host(), "staging.example");
+    }
+}
