@@ -2,6 +2,7 @@
 //! KIMERA Redis profiles. Data flows one way (design.md):
 //! CLI + profile -> [`settings::Settings`] -> [`pki::Pki`] -> [`bundle::Bundle`] -> [`writer`].
 
+pub(crate) mod acl;
 pub mod api;
 pub mod bundle;
 pub mod certinfo;

@@ -8,6 +8,7 @@ use minijinja::value::{Serde, ValueKind};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
+use crate::acl::{ADMIN_USER, REPLICA_USER};
 use crate::bundle::{Bundle, Kind};
 use crate::cli::ComposeNetwork;
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ use crate::layout;
 use crate::network;
 use crate::pki::Pki;
 use crate::profile::{Kimera, Pool, Server};
-use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
+use crate::secrets::Secrets;
 use crate::settings::{Node, Settings};
 
 /// The official image, on the major the tests run against.
@@ -123,6 +124,8 @@ struct View<'a> {
     replica_user: &'static str,
     replica_password: &'a str,
     replica_sha256: String,
+    /// users.acl: each generated user's rules, spelled once in `acl`.
+    acl_rules: crate::acl::RulesView,
     tls: bool,
     auth: bool,
     cluster: bool,
@@ -435,6 +438,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         replica_user: REPLICA_USER,
         replica_password: secret(|x| x.replica.as_deref()),
         replica_sha256: digest(|x| x.replica.as_deref()),
+        acl_rules: crate::acl::rules_view(),
         tls: s.tls,
         auth,
         cluster: s.cluster.is_some(),

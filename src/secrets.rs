@@ -9,12 +9,6 @@ use crate::existing::Existing;
 use crate::layout;
 use crate::settings::Settings;
 
-/// Runs CONFIG, SHUTDOWN, CLUSTER and the like: what operators and cluster-create.sh need
-/// and the app user may not do.
-pub const ADMIN_USER: &str = "kimera_admin";
-/// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
-pub const REPLICA_USER: &str = "kimera_replica";
-
 #[derive(Clone)]
 pub struct Secrets {
     pub app: String,

@@ -630,7 +630,7 @@ fn check_username(what: &str, value: &str) -> Result<String> {
             "{what} default: the default user is switched off in every generated setup; choose another name"
         )));
     }
-    if [crate::secrets::ADMIN_USER, crate::secrets::REPLICA_USER].contains(&value) {
+    if [crate::acl::ADMIN_USER, crate::acl::REPLICA_USER].contains(&value) {
         return Err(Error::usage(format!(
             "{what} {value}: that user is generated for administration or replication; choose another name"
         )));

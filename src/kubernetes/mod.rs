@@ -10,12 +10,13 @@ use minijinja::value::Serde;
 use minijinja::{Environment, context};
 use serde::Serialize;
 
+use crate::acl::{ADMIN_USER, REPLICA_USER};
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::pki::Pki;
 use crate::profile::Server;
-use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
+use crate::secrets::Secrets;
 use crate::settings::Settings;
 
 use options::Kubernetes;
