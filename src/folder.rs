@@ -123,12 +123,6 @@ impl Folder {
         crate::envcheck::parse_bool(self.env("REDIS_CLUSTER_MODE")).unwrap_or(false)
     }
 
-    /// `(host, port)` of every server the app dials: REDIS_HOST:REDIS_PORT, or each of
-    /// REDIS_CLUSTER_NODES; empty when a value does not parse (`envcheck` reports it).
-    pub fn dialled(&self) -> Vec<(String, u16)> {
-        self.app_env().0.dialled()
-    }
-
     /// `.env` read with the app's semantics, and every value the app could not use.
     pub(crate) fn app_env(&self) -> (crate::envcheck::AppEnv, Vec<crate::envcheck::EnvProblem>) {
         crate::envcheck::check(&self.env)
@@ -158,23 +152,7 @@ impl Folder {
     }
 }
 
-/// A `.env` file parsed the way the app's dotenv libraries do. A parse error never
-/// shows the file's text: the line it quotes may hold the password.
-pub fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
-    dotenvy::from_path_iter(path)
-        .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
-        .map_err(|e| {
-            let why = match e {
-                dotenvy::Error::LineParse(..) => "a line does not parse (an unbalanced quote?)".to_owned(),
-                dotenvy::Error::Io(io) => io.to_string(),
-                _ => "it does not parse".to_owned(),
-            };
-            Error::failed(format!(
-                "{}: cannot be read: {why}; fix it by hand, or generate the folder again with --force",
-                path.display()
-            ))
-        })
-}
+pub use crate::envcheck::read_env;
 
 fn sorted_names(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {

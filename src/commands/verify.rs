@@ -185,7 +185,7 @@ impl Checker<'_> {
             );
             return;
         }
-        for (host, port) in f.dialled() {
+        for (host, port) in f.app_env().0.dialled() {
             let server = f.server_on(&host, port);
             self.expect(
                 layout::ENV,
@@ -365,7 +365,7 @@ impl Checker<'_> {
                 );
             }
         }
-        for (host, port) in f.dialled() {
+        for (host, port) in f.app_env().0.dialled() {
             let Some(cert) = f
                 .server_on(&host, port)
                 .and_then(|s| s.value("tls-cert-file"))
