@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::record::Record;
 use crate::redisconf;
 
 /// One server's configuration as written.
@@ -44,6 +45,9 @@ impl ServerConf {
 
 pub struct Folder {
     pub dir: PathBuf,
+    /// The settings the folder was made with (`kimera-redis.toml`); `Err` says why there
+    /// is none, and everything is then inferred from the files, as before the record.
+    pub record: std::result::Result<Record, String>,
     pub env: BTreeMap<String, String>,
     pub servers: Vec<ServerConf>,
     /// Leaf certificates under certs/ (everything but ca.crt), relative paths, sorted.
@@ -54,6 +58,7 @@ impl std::fmt::Debug for Folder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Folder")
             .field("dir", &self.dir)
+            .field("record", &self.record)
             .field("env", &crate::redact::Env(&self.env))
             .field("servers", &self.servers)
             .field("leaves", &self.leaves)
@@ -102,12 +107,38 @@ impl Folder {
             .filter(|n| n.ends_with(".crt") && n != "ca.crt")
             .map(|n| format!("{}/{n}", layout::CERTS_DIR))
             .collect();
+        let record = match fs::read_to_string(dir.join(layout::RECORD)) {
+            Ok(text) => Record::parse(&text)
+                .map_err(|why| format!("{} cannot be read ({why})", layout::RECORD)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "has no {} (made before folders recorded their settings)",
+                layout::RECORD
+            )),
+            Err(e) => Err(format!("{}: {e}", layout::RECORD)),
+        };
         Ok(Folder {
             dir: dir.to_path_buf(),
+            record,
             env,
             servers,
             leaves,
         })
+    }
+
+    /// The record, when the folder has one that reads.
+    pub fn recorded(&self) -> Option<&Record> {
+        self.record.as_ref().ok()
+    }
+
+    /// The one line a command prints (to stderr, so `--json` stays JSON) when the folder
+    /// has no record and its settings are inferred from its files.
+    pub fn note_if_inferred(&self) {
+        if let Err(why) = &self.record {
+            eprintln!(
+                "note: {} {why}: its settings are inferred from its files; a re-run of generate with its flags records them",
+                self.dir.display()
+            );
+        }
     }
 
     pub fn env(&self, key: &str) -> &str {

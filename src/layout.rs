@@ -1,6 +1,8 @@
 //! Where each file of a bundle lives, relative to the output folder (design.md).
 
 pub const ENV: &str = ".env";
+/// The settings the folder was made with, secret-free (see `record`).
+pub const RECORD: &str = "kimera-redis.toml";
 pub const PROPERTIES: &str = "redis.properties";
 pub const REDIS_CONF: &str = "redis.conf";
 pub const ACL: &str = "users.acl";

@@ -329,6 +329,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             "the same setup as a container of the official image",
         );
     }
+    crate::record::add_to(&mut bundle, settings);
     Ok(bundle)
 }
 

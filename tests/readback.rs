@@ -157,3 +157,152 @@ fn single_quoted_masterauth_verifies_and_survives_a_rerun() {
         "the re-run did not reuse the replication password verify read"
     );
 }
+
+fn inspect_key(cert: &Path) -> String {
+    let out = run(&["inspect", cert.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("key "))
+        .unwrap_or_else(|| panic!("no key line:\n{text}"))
+        .trim()
+        .to_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const NOTE: &str = "has no kimera-redis.toml (made before folders recorded their settings): its settings are inferred from its files";
+
+#[test]
+fn the_record_holds_the_settings_and_no_secret() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let ports = free_cluster_ports(6);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let nodes = nodes.join(",");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--nodes",
+        &nodes,
+        "--replicas",
+        "1",
+        "--key-type",
+        "ed25519",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let path = dir.join("kimera-redis.toml");
+    let record = fs::read_to_string(&path).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    for want in [
+        "profile = \"cluster\"",
+        "tls = true",
+        "cluster_replicas = 1",
+        "key_type = \"ed25519\"",
+        "username = \"cluster_user\"",
+        &format!("port = {}", ports[5]),
+    ] {
+        assert!(record.contains(want), "{want} not in the record:\n{record}");
+    }
+    let env = read_env(&dir);
+    let (_, admin) = read_admin(&dir);
+    let first_node = fs::read_dir(dir.join("nodes"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let conf = fs::read_to_string(first_node.path().join("redis.conf")).unwrap();
+    let replica = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("masterauth "))
+        .expect("a node config has masterauth")
+        .trim_matches('"')
+        .to_owned();
+    for secret in [env["REDIS_PASSWORD"].as_str(), &admin, &replica] {
+        assert_eq!(secret.len(), 32);
+        assert!(!record.contains(secret), "the record holds a password");
+    }
+    assert!(!record.contains("PRIVATE"), "the record holds a key");
+    assert!(!record.contains("BEGIN"), "the record holds PEM");
+}
+
+#[test]
+fn renew_issues_keys_of_the_recorded_type() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir, &[]);
+    assert_eq!(
+        inspect_key(&dir.join("certs/redis-client.crt")),
+        "ECDSA P-256"
+    );
+    // The record, not the certificate on disk, says what the folder is.
+    let path = dir.join("kimera-redis.toml");
+    let record = fs::read_to_string(&path).unwrap();
+    assert!(record.contains("key_type = \"ecdsa-p256\""), "{record}");
+    fs::write(&path, record.replace("ecdsa-p256", "ecdsa-p384")).unwrap();
+    let out = run(&["renew", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+    for cert in ["certs/redis-client.crt", "certs/redis-server.crt"] {
+        assert_eq!(inspect_key(&dir.join(cert)), "ECDSA P-384", "{cert}");
+    }
+}
+
+#[test]
+fn a_folder_without_a_record_verifies_and_renews_with_one_note() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &["--key-type", "ed25519"]);
+    fs::remove_file(dir.join("kimera-redis.toml")).unwrap();
+
+    let out = run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("note: ") && err.contains(NOTE), "{err}");
+
+    let out = run(&["verify", dir.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout stays JSON");
+    assert_eq!(json["ok"], true);
+
+    let out = run(&["renew", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches(NOTE).count(), 1, "{err}");
+    // Inferred from the certificate: the folder's key type is kept.
+    assert_eq!(inspect_key(&dir.join("certs/redis-client.crt")), "Ed25519");
+    let out = run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // A re-run with the folder's flags records its settings; the note is gone.
+    let port = port.to_string();
+    generate(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--key-type",
+        "ed25519",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let record = fs::read_to_string(dir.join("kimera-redis.toml")).unwrap();
+    assert!(record.contains("key_type = \"ed25519\""), "{record}");
+    let out = run(&["verify", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}

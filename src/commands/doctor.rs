@@ -48,6 +48,7 @@ struct Entry {
 /// Print every check (as JSON with `json`); `Ok(true)` when the app would connect.
 pub fn run(dir: &Path, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
+    folder.note_if_inferred();
     let entries = diagnose(&folder);
     let healthy = entries.iter().all(|e| e.severity == "ok");
     if json {

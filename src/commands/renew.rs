@@ -36,6 +36,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     }
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
+    folder.note_if_inferred();
     let days = u32::try_from(args.days)
         .ok()
         .filter(|d| (1..=36_500).contains(d))
@@ -132,7 +133,10 @@ fn renew_leaves(
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
-            pki::generate_key(key_type(&info.key).ok_or_else(|| {
+            // The key type the folder was generated with; from the certificate when the
+            // folder predates its record.
+            let recorded = folder.recorded().and_then(|r| r.key_type());
+            pki::generate_key(recorded.or_else(|| key_type(&info.key)).ok_or_else(|| {
                 Error::failed(format!(
                     "{rel}: its key type {} cannot be generated again",
                     info.key

@@ -56,6 +56,9 @@ pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
         Err(_) if !interrupted.is_empty() => None,
         read => Some(read?),
     };
+    if let Some(folder) = &folder {
+        folder.note_if_inferred();
+    }
     let (mut findings, checks) = match &folder {
         Some(folder) => check(folder, warn_days, OffsetDateTime::now_utc()),
         None => (Vec::new(), 0),
