@@ -7,7 +7,6 @@ use std::path::Path;
 
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::bundle::{Bundle, Kind};
 use crate::certinfo;
@@ -333,8 +332,7 @@ fn ours(
 
 /// The certificate's subject, attribute by attribute, to be issued again as it was.
 fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| Error::failed(format!("{label}: not an X.509 certificate: {e}")))?;
+    let cert = certinfo::parse_x509(label, der)?;
     let mut dn = DistinguishedName::new();
     for attr in cert.subject().iter_attributes() {
         let oid: Vec<u64> = attr
