@@ -250,6 +250,31 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
 }
 
 /// `2026-11-27 06:31:51 UTC`: how the text reports show a time.
+/// How a certificate's end of validity reads, wherever it is shown (verify, doctor,
+/// generate's checks, webpki refusals): written once.
+pub(crate) fn expired_on(not_after: OffsetDateTime) -> String {
+    format!("expired on {}", not_after.date())
+}
+
+/// A certificate whose validity has not begun.
+pub(crate) fn not_valid_before(not_before: OffsetDateTime) -> String {
+    format!("not valid before {}", show_time(not_before))
+}
+
+/// A certificate that expires soon: `left` whole days.
+pub(crate) fn expires_in(left: i64, not_after: OffsetDateTime) -> String {
+    format!("expires in {left} day(s), on {}", not_after.date())
+}
+
+/// Days left as inspect lists them.
+pub(crate) fn days_left(left: i64) -> String {
+    if left < 0 {
+        format!("EXPIRED {} day(s) ago", -left)
+    } else {
+        format!("{left} day(s) left")
+    }
+}
+
 pub fn show_time(t: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     t.to_offset(time::UtcOffset::UTC)

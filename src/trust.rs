@@ -53,21 +53,23 @@ pub enum TrustError {
 
 impl std::fmt::Display for TrustError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let date = |secs: u64| {
+        let time = |secs: u64| {
             i64::try_from(secs)
                 .ok()
                 .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-                .map(|t| t.date().to_string())
-                .unwrap_or_else(|| secs.to_string())
         };
         match self {
             TrustError::UnknownIssuer => {
                 f.write_str("not issued by this CA: signed by another CA, or self-signed")
             }
-            TrustError::Expired { not_after } => write!(f, "expired on {}", date(*not_after)),
-            TrustError::NotValidYet { not_before } => {
-                write!(f, "not valid before {}", date(*not_before))
-            }
+            TrustError::Expired { not_after } => match time(*not_after) {
+                Some(t) => f.write_str(&crate::certinfo::expired_on(t)),
+                None => f.write_str("expired"),
+            },
+            TrustError::NotValidYet { not_before } => match time(*not_before) {
+                Some(t) => f.write_str(&crate::certinfo::not_valid_before(t)),
+                None => f.write_str("not valid yet"),
+            },
             TrustError::WrongUsage(usage) => {
                 write!(f, "its extended key usage does not allow {}", usage.name())
             }

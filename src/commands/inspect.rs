@@ -97,11 +97,7 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
                 v.join(", ")
             }
         };
-        let left = if s.days_left < 0 {
-            format!("EXPIRED {} day(s) ago", -s.days_left)
-        } else {
-            format!("{} day(s) left", s.days_left)
-        };
+        let left = crate::certinfo::days_left(s.days_left);
         println!("{}", s.path);
         println!("  subject     {}", c.subject);
         println!("  issuer      {}", c.issuer);

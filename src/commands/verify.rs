@@ -472,16 +472,13 @@ impl Checker<'_> {
         let warn_days = warn_days.min((info.not_after - info.not_before).whole_days() / 3);
         let soon = info.not_after > now && info.not_before <= now && left < warn_days;
         let problem = if info.not_after <= now {
-            Some(format!("expired on {}", info.not_after.date()))
+            Some(certinfo::expired_on(info.not_after))
         } else if info.not_before > now {
-            Some(format!(
-                "not valid before {}",
-                certinfo::show_time(info.not_before)
-            ))
+            Some(certinfo::not_valid_before(info.not_before))
         } else if left < warn_days {
             Some(format!(
-                "expires in {left} day(s), on {} (warning from {warn_days} days)",
-                info.not_after.date()
+                "{} (warning from {warn_days} days)",
+                certinfo::expires_in(left, info.not_after)
             ))
         } else {
             None
