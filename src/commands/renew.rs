@@ -36,10 +36,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
     folder.note_if_inferred();
-    let days = u32::try_from(args.days)
-        .ok()
-        .filter(|d| (1..=36_500).contains(d))
-        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))?;
+    let days = checked_days(args)?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(
             "{}: has no certificates to renew (a profile without TLS)",
@@ -58,32 +55,53 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     if !args.reload_only {
         match args.new_ca {
             Some(step) => rollover::run(&folder, args, step, days, now, &lock, plan.as_ref())?,
-            None => {
-                rollover::refuse_mid_rollover(dir, "renew")?;
-                let (issuer, ca) = load_ca(dir, args, now)?;
-                let (bundle, report) = renew_leaves(&folder, args, &issuer, &ca, days, now)?;
-                write_renewed(dir, &bundle, &lock)?;
-                for line in report {
-                    println!("{line}");
-                }
-                if plan.is_none() {
-                    println!(
-                        "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
-                         load them into the running servers without a restart with \
-                         `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
-                         (or `docker-compose restart`). The app reads the files for each new \
-                         connection.",
-                        layout::CA_CERT,
-                        dir.display()
-                    );
-                }
-            }
+            None => renew_in_place(&folder, args, days, now, &lock, plan.is_none())?,
         }
     }
     match plan {
         Some(plan) => apply::run(&folder, &plan),
         None => Ok(()),
     }
+}
+
+/// `--days`, within what a certificate may carry.
+fn checked_days(args: &RenewArgs) -> Result<u32> {
+    u32::try_from(args.days)
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))
+}
+
+/// Renewal under the folder's CA as it is (no rollover): every leaf issued again and
+/// written; `say_reload` tells how to load them when `--apply` will not.
+fn renew_in_place(
+    folder: &Folder,
+    args: &RenewArgs,
+    days: u32,
+    now: OffsetDateTime,
+    lock: &FolderLock,
+    say_reload: bool,
+) -> Result<()> {
+    let dir = &args.dir;
+    rollover::refuse_mid_rollover(dir, "renew")?;
+    let (issuer, ca) = load_ca(dir, args, now)?;
+    let (bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    write_renewed(dir, &bundle, lock)?;
+    for line in report {
+        println!("{line}");
+    }
+    if say_reload {
+        println!(
+            "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
+             load them into the running servers without a restart with \
+             `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
+             (or `docker-compose restart`). The app reads the files for each new \
+             connection.",
+            layout::CA_CERT,
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Every leaf of the folder issued again under `issuer` (the CA `ca`), as it was: same
@@ -132,34 +150,9 @@ fn renew_leaves(
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
-            // The key type the folder was generated with; from the certificate when the
-            // folder predates its record.
-            let recorded = folder.recorded().and_then(|r| r.key_type());
-            pki::generate_key(recorded.or_else(|| key_type(&info.key)).ok_or_else(|| {
-                Error::failed(format!(
-                    "{rel}: its key type {} cannot be generated again",
-                    info.key
-                ))
-            })?)?
+            new_key(folder, rel, &info)?
         };
-        let sans: Vec<SanName> = info
-            .sans
-            .iter()
-            .filter_map(|s| match s.split_once(':') {
-                Some(("DNS", d)) => Some(SanName::Dns(d.to_owned())),
-                Some(("IP", ip)) => ip.parse().ok().map(SanName::Ip),
-                _ => None,
-            })
-            .collect();
-        let usages: Vec<ExtendedKeyUsagePurpose> = info
-            .extended_key_usage
-            .iter()
-            .filter_map(|u| match u.as_str() {
-                "serverAuth" => Some(ExtendedKeyUsagePurpose::ServerAuth),
-                "clientAuth" => Some(ExtendedKeyUsagePurpose::ClientAuth),
-                _ => None,
-            })
-            .collect();
+        let (sans, usages) = names_and_usages(&info);
         let renewed = pki::issue_leaf(
             issuer,
             &key,
@@ -219,6 +212,41 @@ fn renew_leaves(
     }
     report.extend(left_alone);
     Ok((bundle, report))
+}
+
+/// A new key of the type the folder was generated with (its record), or, for a folder
+/// that predates its record, of the type the certificate has.
+fn new_key(folder: &Folder, rel: &str, info: &certinfo::CertInfo) -> Result<rcgen::KeyPair> {
+    let recorded = folder.recorded().and_then(|r| r.key_type());
+    pki::generate_key(recorded.or_else(|| key_type(&info.key)).ok_or_else(|| {
+        Error::failed(format!(
+            "{rel}: its key type {} cannot be generated again",
+            info.key
+        ))
+    })?)
+}
+
+/// The SANs and extended key usages a certificate carries, to be issued again as they are.
+fn names_and_usages(info: &certinfo::CertInfo) -> (Vec<SanName>, Vec<ExtendedKeyUsagePurpose>) {
+    let sans = info
+        .sans
+        .iter()
+        .filter_map(|s| match s.split_once(':') {
+            Some(("DNS", d)) => Some(SanName::Dns(d.to_owned())),
+            Some(("IP", ip)) => ip.parse().ok().map(SanName::Ip),
+            _ => None,
+        })
+        .collect();
+    let usages = info
+        .extended_key_usage
+        .iter()
+        .filter_map(|u| match u.as_str() {
+            "serverAuth" => Some(ExtendedKeyUsagePurpose::ServerAuth),
+            "clientAuth" => Some(ExtendedKeyUsagePurpose::ClientAuth),
+            _ => None,
+        })
+        .collect();
+    (sans, usages)
 }
 
 /// Renewed leaves replace the old ones; the CA is never part of such a bundle.
