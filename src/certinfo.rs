@@ -208,34 +208,6 @@ pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
 }
 
 /// The key's algorithm and size, the way people name them.
-/// How `CertInfo::key` names each key type this tool generates: one table, read both
-/// ways (a re-run comparing kept keys, renew generating the same kind again).
-const KEY_NAMES: [(crate::KeyType, &str); 6] = [
-    (crate::KeyType::EcdsaP256, "ECDSA P-256"),
-    (crate::KeyType::EcdsaP384, "ECDSA P-384"),
-    (crate::KeyType::Ed25519, "Ed25519"),
-    (crate::KeyType::Rsa2048, "RSA 2048"),
-    (crate::KeyType::Rsa3072, "RSA 3072"),
-    (crate::KeyType::Rsa4096, "RSA 4096"),
-];
-
-/// How a key of this type is described (`CertInfo::key`).
-pub(crate) fn key_name(k: crate::KeyType) -> &'static str {
-    KEY_NAMES
-        .iter()
-        .find(|(t, _)| *t == k)
-        .map(|(_, n)| *n)
-        .expect("every key type has a name")
-}
-
-/// The key type a described key has, when it is one this tool generates.
-pub(crate) fn key_type_named(description: &str) -> Option<crate::KeyType> {
-    KEY_NAMES
-        .iter()
-        .find(|(_, n)| *n == description)
-        .map(|(t, _)| *t)
-}
-
 fn key_description(cert: &X509Certificate<'_>) -> String {
     let spki = cert.public_key();
     let alg = spki.algorithm.algorithm.to_id_string();

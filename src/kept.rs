@@ -62,11 +62,11 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
         out.push(format!("does not name {}", missing.join(", ")));
     }
     let asked_key = settings.key_type != DEFAULT_KEY_TYPE || on_command_line("key_type");
-    if asked_key && info.key != crate::certinfo::key_name(settings.key_type) {
+    if asked_key && info.key != key_description(settings.key_type) {
         out.push(format!(
             "has a {} key, not {}",
             info.key,
-            crate::certinfo::key_name(settings.key_type)
+            key_description(settings.key_type)
         ));
     }
     // Issued an hour back (pki::validity), so whole days are the days asked for.
@@ -110,6 +110,18 @@ fn on_command_line(id: &str) -> bool {
     };
     matches.try_contains_id(id).unwrap_or(false)
         && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+}
+
+/// How certinfo describes a key of this type.
+fn key_description(k: KeyType) -> &'static str {
+    match k {
+        KeyType::EcdsaP256 => "ECDSA P-256",
+        KeyType::EcdsaP384 => "ECDSA P-384",
+        KeyType::Ed25519 => "Ed25519",
+        KeyType::Rsa2048 => "RSA 2048",
+        KeyType::Rsa3072 => "RSA 3072",
+        KeyType::Rsa4096 => "RSA 4096",
+    }
 }
 
 /// This run's command line with `--force` added, quoted for a POSIX shell.

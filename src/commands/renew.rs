@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::bundle::{Bundle, Kind};
 use crate::certinfo;
-use crate::cli::RenewArgs;
+use crate::cli::{KeyType, RenewArgs};
 use crate::error::{Error, Result};
 use crate::folder::Folder;
 use crate::layout;
@@ -36,7 +36,10 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
     folder.note_if_inferred();
-    let days = checked_days(args)?;
+    let days = u32::try_from(args.days)
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(
             "{}: has no certificates to renew (a profile without TLS)",
@@ -62,14 +65,6 @@ pub fn run(args: &RenewArgs) -> Result<()> {
         Some(plan) => apply::run(&folder, &plan),
         None => Ok(()),
     }
-}
-
-/// `--days`, within what a certificate may carry.
-fn checked_days(args: &RenewArgs) -> Result<u32> {
-    u32::try_from(args.days)
-        .ok()
-        .filter(|d| (1..=36_500).contains(d))
-        .ok_or_else(|| Error::usage(format!("--days {}: allowed: 1 to 36500 days", args.days)))
 }
 
 /// Renewal under the folder's CA as it is (no rollover): every leaf issued again and
@@ -218,16 +213,12 @@ fn renew_leaves(
 /// that predates its record, of the type the certificate has.
 fn new_key(folder: &Folder, rel: &str, info: &certinfo::CertInfo) -> Result<rcgen::KeyPair> {
     let recorded = folder.recorded().and_then(|r| r.key_type());
-    pki::generate_key(
-        recorded
-            .or_else(|| certinfo::key_type_named(&info.key))
-            .ok_or_else(|| {
-                Error::failed(format!(
-                    "{rel}: its key type {} cannot be generated again",
-                    info.key
-                ))
-            })?,
-    )
+    pki::generate_key(recorded.or_else(|| key_type(&info.key)).ok_or_else(|| {
+        Error::failed(format!(
+            "{rel}: its key type {} cannot be generated again",
+            info.key
+        ))
+    })?)
 }
 
 /// The SANs and extended key usages a certificate carries, to be issued again as they are.
@@ -377,4 +368,17 @@ fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
         }
     }
     Ok(dn)
+}
+
+/// The key type a certificate's key has, to generate the same kind again.
+fn key_type(description: &str) -> Option<KeyType> {
+    Some(match description {
+        "ECDSA P-256" => KeyType::EcdsaP256,
+        "ECDSA P-384" => KeyType::EcdsaP384,
+        "Ed25519" => KeyType::Ed25519,
+        "RSA 2048" => KeyType::Rsa2048,
+        "RSA 3072" => KeyType::Rsa3072,
+        "RSA 4096" => KeyType::Rsa4096,
+        _ => return None,
+    })
 }

@@ -223,7 +223,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let recorded = folder.recorded();
     let key_type = recorded
         .and_then(|r| r.key_type())
-        .or_else(|| crate::certinfo::key_type_named(&old.info.key))
+        .or_else(|| super::key_type(&old.info.key))
         .ok_or_else(|| {
             Error::failed(format!(
                 "{}: its key type {} cannot be generated again",
