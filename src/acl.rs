@@ -29,7 +29,8 @@ pub(crate) fn after_password(rules: &[&str]) -> String {
     rules[1..].join(" ")
 }
 
-/// What templates/users.acl.j2 writes after each user's name (and password).
+/// What templates/users.acl.j2 writes after each user's name (and password): literal
+/// rule words from this module, so the template marks them `safe` (no user value).
 #[derive(serde::Serialize)]
 pub(crate) struct RulesView {
     default: String,
