@@ -306,3 +306,73 @@ fn a_folder_without_a_record_verifies_and_renews_with_one_note() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+/// The first `run \`...\`` command verify prints as a fix.
+fn printed_command(out: &str) -> String {
+    out.split("run `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no command to run in:\n{out}"))
+        .to_owned()
+}
+
+/// Run a printed fix as a user pastes it, with this build as `kimera-redis-init`.
+fn paste(command: &str) -> std::process::Output {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::process::Command::new("sh")
+        .args(["-c", command])
+        .env("PATH", path)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn verify_fixes_regenerate_what_the_record_says_not_what_was_edited() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir, &["--key-type", "ed25519", "--days", "90"]);
+    let env = read_env(&dir);
+    set_user(&dir, "someone");
+
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(1), "{out}");
+    let command = printed_command(&out);
+    for want in [
+        "--username kimera_user",
+        "--key-type ed25519",
+        "--days 90",
+        "--force",
+    ] {
+        assert!(command.contains(want), "{want} not in {command}");
+    }
+    assert!(!command.contains("someone"), "{command}");
+
+    let fixed = paste(&command);
+    assert!(fixed.status.success(), "{}", stderr(&fixed));
+    let (code, out) = verify(&dir);
+    assert_eq!(
+        code,
+        Some(0),
+        "the printed fix did not fix the folder:\n{out}"
+    );
+    assert_eq!(read_env(&dir)["REDIS_USERNAME"], env["REDIS_USERNAME"]);
+    assert_eq!(inspect_key(&dir.join("certs/redis-client.crt")), "Ed25519");
+    let out = run(&[
+        "inspect",
+        dir.join("certs/redis-client.crt").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(89 day(s) left)"),
+        "not issued for 90 days:\n{text}"
+    );
+}
+
+fn set_user(dir: &Path, user: &str) {
+    requote(dir, ".env", "REDIS_USERNAME=", |_| user.to_owned());
+}
