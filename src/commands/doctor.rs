@@ -354,7 +354,10 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
                 crate::certinfo::expired_on(info.not_after)
             ),
             "every certificate issued under it is refused with it, the client's and the server's",
-            "make a new CA and issue everything again: kimera-redis-init --profile <the profile> --out <this folder> --force --replace-ca (renew cannot: it keeps the CA); then restart the server and the app",
+            format!(
+                "make a new CA and issue everything again: {} --force --replace-ca (renew cannot: it keeps the CA); then restart the server and the app",
+                super::verify::fixes::generate_command(folder)
+            ),
         ));
     }
     Ok(())

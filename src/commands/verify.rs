@@ -15,7 +15,7 @@ use crate::layout;
 use crate::render::sha256_hex;
 use crate::trust::{self, Usage};
 
-mod fixes;
+pub(crate) mod fixes;
 mod security;
 
 /// One problem: which check found it, where, what, how bad, and the fix.
