@@ -376,3 +376,31 @@ fn verify_fixes_regenerate_what_the_record_says_not_what_was_edited() {
 fn set_user(dir: &Path, user: &str) {
     requote(dir, ".env", "REDIS_USERNAME=", |_| user.to_owned());
 }
+
+#[test]
+fn a_rerun_that_adds_files_keeps_the_record_and_is_not_refused_for_it() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]).to_string();
+    let record = fs::read_to_string(dir.join("kimera-redis.toml")).unwrap();
+    // Other flags that only add files: the kept setup still works together.
+    let out = generate(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--pkcs12",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(dir.join("certs/redis-client.p12").is_file(), "{stdout}");
+    assert!(!stdout.contains("kimera-redis.toml differs"), "{stdout}");
+    assert_eq!(
+        fs::read_to_string(dir.join("kimera-redis.toml")).unwrap(),
+        record,
+        "a re-run without --force rewrote the record"
+    );
+}
