@@ -142,6 +142,29 @@ pub(crate) fn add_to(bundle: &mut crate::bundle::Bundle, settings: &Settings) {
     );
 }
 
+/// A record is added to a folder only when it describes it: a folder made before records,
+/// run again with flags its kept files were not made with (`differing`), gets none from
+/// this run (and so this run adds no file next to them and is not refused for it, as
+/// before records); a run whose files match, or `--force`, adds it.
+pub(crate) fn drop_if_it_would_not_describe(
+    bundle: &mut crate::bundle::Bundle,
+    planned: &mut Vec<crate::writer::Action>,
+    differing: &[String],
+) {
+    if differing.is_empty() {
+        return;
+    }
+    if let Some(i) = bundle
+        .entries
+        .iter()
+        .position(|e| e.path == crate::layout::RECORD)
+        && planned[i] == crate::writer::Action::Create
+    {
+        bundle.entries.remove(i);
+        planned.remove(i);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -404,3 +404,39 @@ fn a_rerun_that_adds_files_keeps_the_record_and_is_not_refused_for_it() {
         "a re-run without --force rewrote the record"
     );
 }
+
+#[test]
+fn a_folder_without_a_record_rerun_with_other_flags_works_as_before() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]).to_string();
+    fs::remove_file(dir.join("kimera-redis.toml")).unwrap();
+    let args = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "--profile".to_owned(),
+            "production-tls".into(),
+            "--host".into(),
+            "localhost".into(),
+            "--port".into(),
+            port.clone(),
+            "--out".into(),
+            dir.to_str().unwrap().into(),
+        ];
+        a.extend(extra.iter().map(|s| (*s).to_owned()));
+        a
+    };
+    // Its kept compose file was made with another image: kept, with a note, and no
+    // record of flags that did not make the kept files.
+    let other = args(&["--image", "redis:7.2"]);
+    let out = generate(&other.iter().map(String::as_str).collect::<Vec<_>>());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("note: kept docker-compose.yml differs"),
+        "{stdout}"
+    );
+    assert!(!dir.join("kimera-redis.toml").exists());
+    // The flags that made it: the record is added.
+    let same = args(&[]);
+    generate(&same.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(dir.join("kimera-redis.toml").is_file());
+}

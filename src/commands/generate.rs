@@ -116,8 +116,9 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
         force: settings.force,
         replace_ca: settings.replace_ca,
     };
-    let planned = writer::plan(&bundle, &settings.out_dir, policy)?;
+    let mut planned = writer::plan(&bundle, &settings.out_dir, policy)?;
     let differing = writer::kept_but_different(&bundle, &settings.out_dir, &planned);
+    crate::record::drop_if_it_would_not_describe(&mut bundle, &mut planned, &differing);
     let creates_files = bundle
         .entries
         .iter()
