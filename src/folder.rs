@@ -47,7 +47,7 @@ pub struct Folder {
     pub dir: PathBuf,
     /// The settings the folder was made with (`kimera-redis.toml`); `Err` says why there
     /// is none, and everything is then inferred from the files, as before the record.
-    pub record: std::result::Result<Record, String>,
+    pub(crate) record: std::result::Result<Record, String>,
     pub env: BTreeMap<String, String>,
     pub servers: Vec<ServerConf>,
     /// Leaf certificates under certs/ (everything but ca.crt), relative paths, sorted.
@@ -126,7 +126,7 @@ impl Folder {
     }
 
     /// The record, when the folder has one that reads.
-    pub fn recorded(&self) -> Option<&Record> {
+    pub(crate) fn recorded(&self) -> Option<&Record> {
         self.record.as_ref().ok()
     }
 

@@ -29,7 +29,7 @@ pub(crate) mod ownca;
 mod parallel;
 pub mod pki;
 pub mod profile;
-pub mod record;
+pub(crate) mod record;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;

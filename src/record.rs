@@ -19,45 +19,45 @@ const FORMAT: u32 = 1;
 /// `--dry-run`, `--json`): what the folder is, not how one run went.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Record {
-    pub format: u32,
+pub(crate) struct Record {
+    pub(crate) format: u32,
     /// The version of kimera-redis-init that wrote it.
-    pub generated_by: String,
-    pub profile: String,
-    pub db: u8,
+    pub(crate) generated_by: String,
+    pub(crate) profile: String,
+    pub(crate) db: u8,
     /// The app's ACL user; absent for a profile without authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    pub tls: bool,
+    pub(crate) username: Option<String>,
+    pub(crate) tls: bool,
     /// Replicas per master, for a Redis Cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_replicas: Option<u8>,
+    pub(crate) cluster_replicas: Option<u8>,
     /// As `--key-type` takes it (`ecdsa-p256`, ...).
-    pub key_type: String,
-    pub leaf_days: u32,
-    pub ca_days: u32,
+    pub(crate) key_type: String,
+    pub(crate) leaf_days: u32,
+    pub(crate) ca_days: u32,
     /// Issued under an organisation's CA (`--ca-cert/--ca-key`): its key is not here.
-    pub external_ca: bool,
-    pub pkcs12: bool,
-    pub image: String,
-    pub compose_network: String,
+    pub(crate) external_ca: bool,
+    pub(crate) pkcs12: bool,
+    pub(crate) image: String,
+    pub(crate) compose_network: String,
     /// `--kubernetes`: the manifests' namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_namespace: Option<String>,
-    pub pool: Pool,
-    pub kimera: Kimera,
-    pub server: Server,
-    pub nodes: Vec<NodeRecord>,
+    pub(crate) kubernetes_namespace: Option<String>,
+    pub(crate) pool: Pool,
+    pub(crate) kimera: Kimera,
+    pub(crate) server: Server,
+    pub(crate) nodes: Vec<NodeRecord>,
 }
 
 /// One redis-server: its name, where clients reach it and the names on its certificate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NodeRecord {
-    pub name: String,
-    pub host: String,
-    pub port: u16,
-    pub sans: Vec<String>,
+pub(crate) struct NodeRecord {
+    pub(crate) name: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) sans: Vec<String>,
 }
 
 const HEADER: &str = "\
