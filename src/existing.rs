@@ -1,5 +1,8 @@
 //! What a previous run left in the output folder: read (never written) so that a re-run
 //! reuses the CA, keeps existing keys and keeps the passwords that are already in use.
+//! The re-run's side of the read-back model (`folder` is the commands' side): its files
+//! are parsed by the same readers, `.env` files by `envcheck::parse_env` and redis.conf
+//! by `redisconf`, so a value verify accepts is one a re-run reuses.
 
 use std::collections::HashMap;
 use std::fs;

@@ -1,5 +1,7 @@
-//! A generated folder read back: `.env`, each server's redis.conf, users.acl and the
-//! certificates, for `verify`, `renew` and `doctor`.
+//! A generated folder read back: its record of the settings that made it
+//! (`kimera-redis.toml`, see `record`), `.env`, each server's redis.conf and the
+//! certificates, for `verify`, `renew` and `doctor`. A folder made before the record is
+//! read from its files alone, and `note_if_inferred` says so once per command.
 
 use std::collections::BTreeMap;
 use std::fs;
