@@ -440,3 +440,41 @@ fn a_folder_without_a_record_rerun_with_other_flags_works_as_before() {
     generate(&same.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(dir.join("kimera-redis.toml").is_file());
 }
+
+#[test]
+fn verify_names_tls_switched_off_everywhere_from_the_record() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    generate_prod(&dir, &[]);
+    let port = read_env(&dir)["REDIS_PORT"].clone();
+    // Plain text, consistently: .env, its URL and the server agree with each other.
+    requote(&dir, ".env", "REDIS_SSL=", |_| "false".into());
+    requote(&dir, ".env", "REDIS_URL=", |v| {
+        let url = v.trim_matches('\'');
+        let plain = url.replacen("rediss://", "redis://", 1);
+        format!("'{}'", plain.split('?').next().unwrap())
+    });
+    requote(&dir, "redis.conf", "port ", |_| port.clone());
+    requote(&dir, "redis.conf", "tls-port ", |_| "0".into());
+
+    let (code, out) = verify(&dir);
+    assert_eq!(
+        code,
+        Some(1),
+        "verify said ok about TLS switched off:\n{out}"
+    );
+    assert!(
+        out.contains("REDIS_SSL=false, but the folder was generated with TLS"),
+        "{out}"
+    );
+    assert!(
+        out.contains("redis.conf: TLS is off (no tls-port), but the folder was generated with TLS"),
+        "{out}"
+    );
+    // The printed fix works when followed.
+    let fixed = paste(&printed_command(&out));
+    assert!(fixed.status.success(), "{}", stderr(&fixed));
+    let (code, out) = verify(&dir);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(read_env(&dir)["REDIS_SSL"], "true");
+}

@@ -16,6 +16,7 @@ use crate::render::sha256_hex;
 use crate::trust::{self, Usage};
 
 pub(crate) mod fixes;
+mod recorded;
 mod security;
 
 /// One problem: which check found it, where, what, how bad, and the fix.
@@ -108,6 +109,7 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
     c.check = "consistency";
     c.consistency();
     c.security();
+    c.recorded();
     c.check = "certificates";
     if folder.tls() {
         c.certificates(warn_days, now);
