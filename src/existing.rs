@@ -55,8 +55,8 @@ impl Existing {
         }
         if settings.kubernetes.is_some() {
             paths.extend([
-                crate::kubernetes::SERVER_CERT.to_owned(),
-                crate::kubernetes::SERVER_KEY.to_owned(),
+                layout::KUBERNETES_SERVER_CERT.to_owned(),
+                layout::KUBERNETES_SERVER_KEY.to_owned(),
             ]);
         }
         let mut files = HashMap::new();

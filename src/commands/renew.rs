@@ -329,7 +329,7 @@ fn ours(
     });
     let layout_cert = rel == layout::SERVER_CERT
         || rel == layout::CLIENT_CERT
-        || rel == crate::kubernetes::SERVER_CERT
+        || rel == layout::KUBERNETES_SERVER_CERT
         || node_certs.into_iter().any(|c| c == rel);
     if !layout_cert {
         return Err("not a certificate of this setup's layout".to_owned());

@@ -23,8 +23,8 @@ use options::Kubernetes;
 
 /// The pods' server certificate: a leaf of its own under the folder's CA, kept by re-runs
 /// like every other key (it names pods and Services, which the host's certificate does not).
-pub const SERVER_CERT: &str = "certs/kubernetes-server.crt";
-pub const SERVER_KEY: &str = "certs/kubernetes-server.key";
+pub const SERVER_CERT: &str = crate::layout::KUBERNETES_SERVER_CERT;
+pub const SERVER_KEY: &str = crate::layout::KUBERNETES_SERVER_KEY;
 pub const DIR: &str = "kubernetes";
 
 /// The uid and gid of the official image's `redis` user: the pods run as it, and the
