@@ -146,9 +146,12 @@ pub(crate) fn add_to(bundle: &mut crate::bundle::Bundle, settings: &Settings) {
 /// run again with flags its kept files were not made with (`differing`), gets none from
 /// this run (and so this run adds no file next to them and is not refused for it, as
 /// before records); a run whose files match, or `--force`, adds it.
-pub(crate) fn drop_if_it_would_not_describe(
+/// (`planned` is the writer's plan, `create` its action for a new file: generic, so that
+/// this module does not import the writer.)
+pub(crate) fn drop_if_it_would_not_describe<A: PartialEq>(
     bundle: &mut crate::bundle::Bundle,
-    planned: &mut Vec<crate::writer::Action>,
+    planned: &mut Vec<A>,
+    create: A,
     differing: &[String],
 ) {
     if differing.is_empty() {
@@ -158,7 +161,7 @@ pub(crate) fn drop_if_it_would_not_describe(
         .entries
         .iter()
         .position(|e| e.path == crate::layout::RECORD)
-        && planned[i] == crate::writer::Action::Create
+        && planned[i] == create
     {
         bundle.entries.remove(i);
         planned.remove(i);

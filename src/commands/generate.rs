@@ -118,7 +118,12 @@ pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     };
     let mut planned = writer::plan(&bundle, &settings.out_dir, policy)?;
     let differing = writer::kept_but_different(&bundle, &settings.out_dir, &planned);
-    crate::record::drop_if_it_would_not_describe(&mut bundle, &mut planned, &differing);
+    crate::record::drop_if_it_would_not_describe(
+        &mut bundle,
+        &mut planned,
+        Action::Create,
+        &differing,
+    );
     let creates_files = bundle
         .entries
         .iter()
