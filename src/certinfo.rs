@@ -6,6 +6,102 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use crate::error::{Error, Result};
 
+/// Why a file is not a certificate this tool can read, in the words users see (the
+/// parsers' own Debug names, such as `NomError(Eof)`, are not shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertProblem {
+    /// A `-----BEGIN` line without its `-----END` line.
+    Unterminated,
+    /// A `-----BEGIN` line that is not well formed.
+    MalformedBegin,
+    /// The text between the lines is not base64.
+    Base64,
+    /// No `-----BEGIN CERTIFICATE-----` block at all.
+    NoCertificate,
+    /// A PEM block over the parser's 256 MB limit.
+    TooLarge,
+    /// The file could not be read.
+    Unreadable(String),
+    /// The DER inside is not an X.509 certificate (truncated, or another object).
+    NotX509,
+    /// A validity date this tool cannot represent.
+    BadTime,
+}
+
+/// A certificate file that does not read: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertError {
+    pub label: String,
+    pub problem: CertProblem,
+}
+
+impl std::fmt::Display for CertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let label = &self.label;
+        let pem = |f: &mut std::fmt::Formatter<'_>, why: &str| {
+            write!(f, "{label}: not a PEM certificate: {why}")
+        };
+        match &self.problem {
+            CertProblem::Unterminated => pem(f, "a -----BEGIN line without its -----END line"),
+            CertProblem::MalformedBegin => pem(f, "a malformed -----BEGIN line"),
+            CertProblem::Base64 => pem(f, "the text between -----BEGIN and -----END is not base64"),
+            CertProblem::TooLarge => pem(f, "a PEM block larger than 256 MB"),
+            CertProblem::Unreadable(e) => write!(f, "{label}: cannot be read: {e}"),
+            CertProblem::NoCertificate => write!(
+                f,
+                "{label}: holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+            ),
+            CertProblem::NotX509 => write!(
+                f,
+                "{label}: not an X.509 certificate: what is inside the PEM block is truncated or another kind of object"
+            ),
+            CertProblem::BadTime => write!(f, "{label}: a validity date out of range"),
+        }
+    }
+}
+
+impl std::error::Error for CertError {}
+
+impl From<CertError> for Error {
+    fn from(e: CertError) -> Error {
+        Error::failed(e.to_string())
+    }
+}
+
+impl CertError {
+    pub(crate) fn new(label: &str, problem: CertProblem) -> CertError {
+        CertError {
+            label: label.to_owned(),
+            problem,
+        }
+    }
+
+    /// A PEM parser's refusal.
+    pub(crate) fn pem(label: &str, e: rustls_pki_types::pem::Error) -> CertError {
+        use rustls_pki_types::pem::Error as P;
+        let problem = match e {
+            P::MissingSectionEnd { .. } => CertProblem::Unterminated,
+            P::IllegalSectionStart { .. } => CertProblem::MalformedBegin,
+            P::Base64Decode(_) => CertProblem::Base64,
+            P::NoItemsFound => CertProblem::NoCertificate,
+            P::SectionTooLarge => CertProblem::TooLarge,
+            P::Io(e) => CertProblem::Unreadable(e.to_string()),
+            _ => CertProblem::NotX509,
+        };
+        CertError::new(label, problem)
+    }
+}
+
+/// The certificate in `der`, parsed; a typed refusal otherwise.
+pub(crate) fn parse_x509<'a>(
+    label: &str,
+    der: &'a [u8],
+) -> std::result::Result<X509Certificate<'a>, CertError> {
+    X509Certificate::from_der(der)
+        .map(|(_, cert)| cert)
+        .map_err(|_| CertError::new(label, CertProblem::NotX509))
+}
+
 /// What a user wants to know about a certificate, without the key.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertInfo {
@@ -32,7 +128,7 @@ pub struct CertInfo {
 pub fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
     use rustls_pki_types::pem::PemObject;
     let der = rustls_pki_types::CertificateDer::from_pem_slice(pem_text.as_bytes())
-        .map_err(|e| Error::failed(format!("{label}: not a PEM certificate: {e}")))?;
+        .map_err(|e| CertError::pem(label, e))?;
     let info = from_der(label, &der)?;
     Ok((der.to_vec(), info))
 }
@@ -43,16 +139,15 @@ pub fn all_from_pem(label: &str, pem_text: &str) -> Result<Vec<Vec<u8>>> {
     let all = rustls_pki_types::CertificateDer::pem_slice_iter(pem_text.as_bytes())
         .map(|c| c.map(|c| c.to_vec()))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::failed(format!("{label}: not PEM certificates: {e}")))?;
+        .map_err(|e| CertError::pem(label, e))?;
     if all.is_empty() {
-        return Err(Error::failed(format!("{label}: holds no certificate")));
+        return Err(CertError::new(label, CertProblem::NoCertificate).into());
     }
     Ok(all)
 }
 
 pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| Error::failed(format!("{label}: not an X.509 certificate: {e}")))?;
+    let cert = parse_x509(label, der)?;
     let sans = cert
         .subject_alternative_name()
         .ok()
@@ -67,7 +162,7 @@ pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
         .unwrap_or_default();
     let time = |t: x509_parser::time::ASN1Time| {
         OffsetDateTime::from_unix_timestamp(t.timestamp())
-            .map_err(|e| Error::failed(format!("{label}: bad validity time: {e}")))
+            .map_err(|_| Error::from(CertError::new(label, CertProblem::BadTime)))
     };
     Ok(CertInfo {
         subject: cert.subject().to_string(),
@@ -155,6 +250,31 @@ fn general_name(name: &GeneralName<'_>) -> Option<String> {
 }
 
 /// `2026-11-27 06:31:51 UTC`: how the text reports show a time.
+/// How a certificate's end of validity reads, wherever it is shown (verify, doctor,
+/// generate's checks, webpki refusals): written once.
+pub(crate) fn expired_on(not_after: OffsetDateTime) -> String {
+    format!("expired on {}", not_after.date())
+}
+
+/// A certificate whose validity has not begun.
+pub(crate) fn not_valid_before(not_before: OffsetDateTime) -> String {
+    format!("not valid before {}", show_time(not_before))
+}
+
+/// A certificate that expires soon: `left` whole days.
+pub(crate) fn expires_in(left: i64, not_after: OffsetDateTime) -> String {
+    format!("expires in {left} day(s), on {}", not_after.date())
+}
+
+/// Days left as inspect lists them.
+pub(crate) fn days_left(left: i64) -> String {
+    if left < 0 {
+        format!("EXPIRED {} day(s) ago", -left)
+    } else {
+        format!("{left} day(s) left")
+    }
+}
+
 pub fn show_time(t: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     t.to_offset(time::UtcOffset::UTC)
@@ -163,3 +283,45 @@ pub fn show_time(t: OffsetDateTime) -> String {
 }
 
 pub use crate::digest::fingerprint;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(text: &str) -> String {
+        from_pem("x.crt", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn refusals_are_in_words_not_parser_names() {
+        let cases = [
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n",
+                "x.crt: not a PEM certificate: a -----BEGIN line without its -----END line",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+                "x.crt: not a PEM certificate: the text between -----BEGIN and -----END is not base64",
+            ),
+            (
+                "hello\n",
+                "x.crt: holds no certificate (no -----BEGIN CERTIFICATE----- block)",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nMIIBzz\n-----END CERTIFICATE-----\n",
+                "x.crt: not an X.509 certificate: what is inside the PEM block is truncated or another kind of object",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "x.crt: not an X.509 certificate: what is inside the PEM block is truncated or another kind of object",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(problem(text), want, "{text}");
+        }
+        assert_eq!(
+            all_from_pem("b.crt", "").unwrap_err().to_string(),
+            "b.crt: holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+        );
+    }
+}

@@ -7,7 +7,39 @@
 //! say "ok" about a `.env` the app cannot start with.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The one `.env` reader (for `.env` and `admin.env`, by verify, doctor, renew and a
+/// re-run alike): dotenvy, as the app's dotenv libraries read it (quotes, values over
+/// several lines, the last of a repeated key wins). `Err` says why without quoting the
+/// file: the line may hold a password.
+pub(crate) fn parse_env(text: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    dotenvy::from_read_iter(text.as_bytes())
+        .collect::<std::result::Result<BTreeMap<_, _>, _>>()
+        .map_err(|e| match e {
+            dotenvy::Error::LineParse(..) => {
+                "a line does not parse (an unbalanced quote?)".to_owned()
+            }
+            dotenvy::Error::Io(io) => io.to_string(),
+            _ => "it does not parse".to_owned(),
+        })
+}
+
+/// A `.env` file read with [`parse_env`]; the error names the file and the way out.
+pub fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| parse_env(&text))
+        .map_err(|why| {
+            Error::failed(format!(
+                "{}: cannot be read: {why}; fix it by hand, or generate the folder again with --force",
+                path.display()
+            ))
+        })
+}
 
 /// One `.env` value the app cannot use: the variable, what is wrong, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,5 +383,74 @@ mod tests {
         for v in ["1e300", "1e-12", "nan", "inf", "-1", "0", ""] {
             assert_eq!(parse_seconds(v), None, "{v}");
         }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn dialled_is_the_host_and_port_or_every_cluster_node() {
+        let single = env(&[("REDIS_HOST", "redis.example"), ("REDIS_PORT", "6380")]);
+        assert_eq!(
+            check(&single).0.dialled(),
+            [("redis.example".to_owned(), 6380)]
+        );
+        // Cluster mode dials REDIS_CLUSTER_NODES, never REDIS_HOST.
+        let cluster = env(&[
+            ("REDIS_HOST", "ignored"),
+            ("REDIS_PORT", "1"),
+            ("REDIS_CLUSTER_MODE", "True"),
+            (
+                "REDIS_CLUSTER_NODES",
+                "redis-1:7001, [::1]:7002,10.0.0.3:7003",
+            ),
+        ]);
+        assert_eq!(
+            check(&cluster).0.dialled(),
+            [
+                ("redis-1".to_owned(), 7001),
+                ("::1".to_owned(), 7002),
+                ("10.0.0.3".to_owned(), 7003)
+            ]
+        );
+    }
+
+    #[test]
+    fn dialled_is_empty_when_a_value_does_not_parse() {
+        for bad in [
+            env(&[("REDIS_HOST", "redis"), ("REDIS_PORT", "0")]),
+            env(&[("REDIS_HOST", "red is"), ("REDIS_PORT", "6379")]),
+            env(&[("REDIS_PORT", "6379")]),
+            env(&[("REDIS_HOST", "redis")]),
+            env(&[
+                ("REDIS_CLUSTER_MODE", "true"),
+                ("REDIS_CLUSTER_NODES", "redis-1:7001,redis-2"),
+            ]),
+            env(&[("REDIS_CLUSTER_MODE", "true"), ("REDIS_CLUSTER_NODES", "")]),
+        ] {
+            let (app, _) = check(&bad);
+            assert!(
+                app.dialled().is_empty(),
+                "{bad:?} dials {:?}",
+                app.dialled()
+            );
+        }
+    }
+
+    #[test]
+    fn one_reader_for_every_quoting() {
+        let text = "A=bare\nB='single'\nC=\"double\"\nD=\"two\nlines\"\nA=last\n";
+        let env = parse_env(text).unwrap();
+        assert_eq!(env["A"], "last");
+        assert_eq!(env["B"], "single");
+        assert_eq!(env["C"], "double");
+        assert_eq!(env["D"], "two\nlines");
+        // The error never quotes the line: it may hold the password.
+        let err = parse_env("REDIS_PASSWORD='s3cret\n").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
     }
 }

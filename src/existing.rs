@@ -1,5 +1,8 @@
 //! What a previous run left in the output folder: read (never written) so that a re-run
 //! reuses the CA, keeps existing keys and keeps the passwords that are already in use.
+//! The re-run's side of the read-back model (`folder` is the commands' side): its files
+//! are parsed by the same readers, `.env` files by `envcheck::parse_env` and redis.conf
+//! by `redisconf`, so a value verify accepts is one a re-run reuses.
 
 use std::collections::HashMap;
 use std::fs;
@@ -52,8 +55,8 @@ impl Existing {
         }
         if settings.kubernetes.is_some() {
             paths.extend([
-                crate::kubernetes::SERVER_CERT.to_owned(),
-                crate::kubernetes::SERVER_KEY.to_owned(),
+                layout::KUBERNETES_SERVER_CERT.to_owned(),
+                layout::KUBERNETES_SERVER_KEY.to_owned(),
             ]);
         }
         let mut files = HashMap::new();
@@ -103,25 +106,24 @@ impl Existing {
         self.files.contains_key(rel)
     }
 
-    /// The value after `prefix` on the first line of `rel` that starts with it, when it
-    /// is a password this tool could have generated (alphanumeric, so written bare or in
-    /// plain double quotes).
-    pub fn password(&self, rel: &str, prefix: &str) -> Option<String> {
+    /// The password `key` holds in `rel`, read by the reader that file has everywhere
+    /// (`.env` files by `envcheck::parse_env`, redis.conf by `redisconf`, the last value
+    /// winning as for the app and Redis), when it is one this tool could have generated
+    /// (alphanumeric). `key` may end in the `=` or space that separates it from the value.
+    pub fn password(&self, rel: &str, key: &str) -> Option<String> {
         let text = self.get(rel)?;
-        if rel.ends_with(".env") {
-            // Parsed the way the app's dotenv readers do: a quoted value may span lines,
-            // and the whole value (not its first line) must be one this tool made.
-            let key = prefix.trim_end_matches('=');
-            return dotenvy::from_read_iter(text.as_bytes())
-                .filter_map(|kv| kv.ok())
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-        }
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .map(|v| v.trim().trim_matches('"'))
-            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .map(str::to_owned)
+        let key = key.trim_end_matches(['=', ' ']);
+        let value = if rel.ends_with(".env") {
+            crate::envcheck::parse_env(text).ok()?.remove(key)
+        } else if rel.ends_with(".conf") {
+            crate::redisconf::value(&crate::redisconf::parse(text), key).map(str::to_owned)
+        } else {
+            // redis.properties: `key=value` lines, as the guide's quick reference has them.
+            text.lines()
+                .rev()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(|v| v.trim().trim_matches('"').to_owned())
+        };
+        value.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
     }
 }

@@ -1,5 +1,7 @@
-//! A generated folder read back: `.env`, each server's redis.conf, users.acl and the
-//! certificates, for `verify`, `renew` and `doctor`.
+//! A generated folder read back: its record of the settings that made it
+//! (`kimera-redis.toml`, see `record`), `.env`, each server's redis.conf and the
+//! certificates, for `verify`, `renew` and `doctor`. A folder made before the record is
+//! read from its files alone, and `note_if_inferred` says so once per command.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -7,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::record::Record;
 use crate::redisconf;
 
 /// One server's configuration as written.
@@ -44,6 +47,9 @@ impl ServerConf {
 
 pub struct Folder {
     pub dir: PathBuf,
+    /// The settings the folder was made with (`kimera-redis.toml`); `Err` says why there
+    /// is none, and everything is then inferred from the files, as before the record.
+    pub(crate) record: std::result::Result<Record, String>,
     pub env: BTreeMap<String, String>,
     pub servers: Vec<ServerConf>,
     /// Leaf certificates under certs/ (everything but ca.crt), relative paths, sorted.
@@ -54,6 +60,7 @@ impl std::fmt::Debug for Folder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Folder")
             .field("dir", &self.dir)
+            .field("record", &self.record)
             .field("env", &crate::redact::Env(&self.env))
             .field("servers", &self.servers)
             .field("leaves", &self.leaves)
@@ -102,12 +109,38 @@ impl Folder {
             .filter(|n| n.ends_with(".crt") && n != "ca.crt")
             .map(|n| format!("{}/{n}", layout::CERTS_DIR))
             .collect();
+        let record = match fs::read_to_string(dir.join(layout::RECORD)) {
+            Ok(text) => Record::parse(&text)
+                .map_err(|why| format!("{} cannot be read ({why})", layout::RECORD)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "has no {} (made before folders recorded their settings)",
+                layout::RECORD
+            )),
+            Err(e) => Err(format!("{}: {e}", layout::RECORD)),
+        };
         Ok(Folder {
             dir: dir.to_path_buf(),
+            record,
             env,
             servers,
             leaves,
         })
+    }
+
+    /// The record, when the folder has one that reads.
+    pub(crate) fn recorded(&self) -> Option<&Record> {
+        self.record.as_ref().ok()
+    }
+
+    /// The one line a command prints (to stderr, so `--json` stays JSON) when the folder
+    /// has no record and its settings are inferred from its files.
+    pub fn note_if_inferred(&self) {
+        if let Err(why) = &self.record {
+            eprintln!(
+                "note: {} {why}: its settings are inferred from its files; a re-run of generate with its flags records them",
+                self.dir.display()
+            );
+        }
     }
 
     pub fn env(&self, key: &str) -> &str {
@@ -121,12 +154,6 @@ impl Folder {
 
     pub fn cluster(&self) -> bool {
         crate::envcheck::parse_bool(self.env("REDIS_CLUSTER_MODE")).unwrap_or(false)
-    }
-
-    /// `(host, port)` of every server the app dials: REDIS_HOST:REDIS_PORT, or each of
-    /// REDIS_CLUSTER_NODES; empty when a value does not parse (`envcheck` reports it).
-    pub fn dialled(&self) -> Vec<(String, u16)> {
-        self.app_env().0.dialled()
     }
 
     /// `.env` read with the app's semantics, and every value the app could not use.
@@ -158,23 +185,7 @@ impl Folder {
     }
 }
 
-/// A `.env` file parsed the way the app's dotenv libraries do. A parse error never
-/// shows the file's text: the line it quotes may hold the password.
-pub fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
-    dotenvy::from_path_iter(path)
-        .and_then(|it| it.collect::<std::result::Result<BTreeMap<_, _>, _>>())
-        .map_err(|e| {
-            let why = match e {
-                dotenvy::Error::LineParse(..) => "a line does not parse (an unbalanced quote?)".to_owned(),
-                dotenvy::Error::Io(io) => io.to_string(),
-                _ => "it does not parse".to_owned(),
-            };
-            Error::failed(format!(
-                "{}: cannot be read: {why}; fix it by hand, or generate the folder again with --force",
-                path.display()
-            ))
-        })
-}
+pub use crate::envcheck::read_env;
 
 fn sorted_names(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {

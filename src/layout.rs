@@ -1,6 +1,8 @@
 //! Where each file of a bundle lives, relative to the output folder (design.md).
 
 pub const ENV: &str = ".env";
+/// The settings the folder was made with, secret-free (see `record`).
+pub const RECORD: &str = "kimera-redis.toml";
 pub const PROPERTIES: &str = "redis.properties";
 pub const REDIS_CONF: &str = "redis.conf";
 pub const ACL: &str = "users.acl";
@@ -21,6 +23,9 @@ pub const SERVER_CERT: &str = "certs/redis-server.crt";
 pub const SERVER_KEY: &str = "certs/redis-server.key";
 pub const CLIENT_CERT: &str = "certs/redis-client.crt";
 pub const CLIENT_KEY: &str = "certs/redis-client.key";
+/// With `--kubernetes`: the server certificate for the in-cluster names.
+pub const KUBERNETES_SERVER_CERT: &str = "certs/kubernetes-server.crt";
+pub const KUBERNETES_SERVER_KEY: &str = "certs/kubernetes-server.key";
 /// `--pkcs12`: the client key, certificate and chain as a Java key store.
 pub const CLIENT_P12: &str = "certs/redis-client.p12";
 /// `--pkcs12`: the CA as a trusted-certificate entry, a Java trust store.

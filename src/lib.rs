@@ -2,6 +2,7 @@
 //! KIMERA Redis profiles. Data flows one way (design.md):
 //! CLI + profile -> [`settings::Settings`] -> [`pki::Pki`] -> [`bundle::Bundle`] -> [`writer`].
 
+pub(crate) mod acl;
 pub mod api;
 pub mod bundle;
 pub mod certinfo;
@@ -30,6 +31,7 @@ mod parallel;
 pub(crate) mod pipeline;
 pub mod pki;
 pub mod profile;
+pub(crate) mod record;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;

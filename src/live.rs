@@ -46,6 +46,8 @@ pub(crate) fn targets(folder: &Folder) -> Vec<Target> {
             let port = s.client_port()?;
             let host = announced(s).or_else(|| {
                 folder
+                    .app_env()
+                    .0
                     .dialled()
                     .into_iter()
                     .find(|(_, p)| *p == port)

@@ -49,13 +49,13 @@ pub fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outco
         )));
     }
     let existing = Existing::read(&settings)?;
-    let bundle = build(&settings, run, &existing, fixtures)?;
+    let mut bundle = build(&settings, run, &existing, fixtures)?;
     let policy = writer::Policy {
         force: run.force,
         replace_ca: run.replace_ca,
     };
-    let planned = writer::plan(&bundle, &settings.out_dir, policy)?;
-    let differing = check_kept_match(&bundle, &settings, &planned)?;
+    let mut planned = writer::plan(&bundle, &settings.out_dir, policy)?;
+    let differing = check_kept_match(&mut bundle, &settings, &mut planned)?;
     let actions = match &lock {
         None => planned,
         Some(lock) => writer::write(&bundle, &settings.out_dir, policy, lock)?,
@@ -126,15 +126,16 @@ pub(crate) fn build(
 /// files, since new files made from these settings next to kept ones made from others
 /// would be a setup that does not work together.
 fn check_kept_match(
-    bundle: &Bundle,
+    bundle: &mut Bundle,
     settings: &Settings,
-    planned: &[Action],
+    planned: &mut Vec<Action>,
 ) -> Result<Vec<String>> {
     let differing = writer::kept_but_different(bundle, &settings.out_dir, planned);
+    crate::record::drop_if_it_would_not_describe(bundle, planned, Action::Create, &differing);
     let creates_files = bundle
         .entries
         .iter()
-        .zip(planned)
+        .zip(planned.iter())
         .any(|(e, a)| *a == Action::Create && e.kind != Kind::Dir);
     if creates_files && !differing.is_empty() {
         return Err(Error::failed(format!(

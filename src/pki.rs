@@ -484,7 +484,7 @@ fn check_kept(
         let usage = trust_usage(usage);
         if let Err(e) = trust::chains(&ca_der, der, usage, unix_now) {
             let why = if info.not_after <= now {
-                format!("expired on {}", info.not_after.date())
+                crate::certinfo::expired_on(info.not_after)
             } else {
                 format!(
                     "is not valid under {} for {} ({e})",

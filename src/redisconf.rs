@@ -71,6 +71,17 @@ fn split(line: &str) -> Vec<String> {
                 i += 1;
             }
             i += 1;
+        } else if bytes[i] == b'\'' {
+            // Single quotes, as Redis reads them: literal text, `\'` the only escape.
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'\'' {
+                if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'\'') {
+                    i += 1;
+                }
+                word.push(bytes[i]);
+                i += 1;
+            }
+            i += 1;
         } else {
             while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
                 word.push(bytes[i]);
@@ -93,6 +104,13 @@ mod tests {
             let line = format!("dir {}", escape::conf(v));
             assert_eq!(parse(&line), vec![("dir".to_owned(), vec![v.to_owned()])]);
         }
+    }
+
+    #[test]
+    fn single_quotes_as_redis_reads_them() {
+        let conf = parse("masterauth 'abc'\ndir 'a b\\'c\\n'\n");
+        assert_eq!(value(&conf, "masterauth"), Some("abc"));
+        assert_eq!(value(&conf, "dir"), Some("a b'c\\n"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use minijinja::value::{Serde, ValueKind};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
+use crate::acl::{ADMIN_USER, REPLICA_USER};
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::escape;
@@ -16,7 +17,7 @@ use crate::network;
 use crate::network::ComposeNetwork;
 use crate::pki::Pki;
 use crate::profile::{Kimera, Pool, Server};
-use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
+use crate::secrets::Secrets;
 use crate::settings::{Node, Settings};
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -120,6 +121,8 @@ struct View<'a> {
     replica_user: &'static str,
     replica_password: &'a str,
     replica_sha256: String,
+    /// users.acl: each generated user's rules, spelled once in `acl`.
+    acl_rules: crate::acl::RulesView,
     tls: bool,
     auth: bool,
     cluster: bool,
@@ -323,6 +326,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             "the same setup as a container of the official image",
         );
     }
+    crate::record::add_to(&mut bundle, settings);
     Ok(bundle)
 }
 
@@ -436,6 +440,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         replica_user: REPLICA_USER,
         replica_password: secret(|x| x.replica.as_deref()),
         replica_sha256: digest(|x| x.replica.as_deref()),
+        acl_rules: crate::acl::rules_view(),
         tls: s.tls,
         auth,
         cluster: s.cluster.is_some(),

@@ -10,10 +10,6 @@ use crate::layout;
 use crate::request::RunOptions;
 use crate::settings::Settings;
 
-/// The users every setup has besides the app's (defined with the settings, which keep
-/// `--username` from taking their names).
-pub use crate::settings::{ADMIN_USER, REPLICA_USER};
-
 #[derive(Clone)]
 pub struct Secrets {
     pub app: String,

@@ -14,12 +14,6 @@ use crate::request::{Asked, KeyType, Request, RunOptions};
 /// containers on the compose network can verify the server by that name.
 pub const COMPOSE_SERVICE: &str = "redis";
 
-/// Runs CONFIG, SHUTDOWN, CLUSTER and the like: what operators and cluster-create.sh need
-/// and the app user may not do.
-pub const ADMIN_USER: &str = "kimera_admin";
-/// Only what replication needs (PSYNC, REPLCONF, PING): it is in every node's redis.conf.
-pub const REPLICA_USER: &str = "kimera_replica";
-
 /// A name on a certificate: a DNS name or an IP address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SanName {
@@ -684,7 +678,7 @@ fn check_username(what: &str, value: &str) -> Result<String> {
             "{what} default: the default user is switched off in every generated setup; choose another name"
         )));
     }
-    if [ADMIN_USER, REPLICA_USER].contains(&value) {
+    if [crate::acl::ADMIN_USER, crate::acl::REPLICA_USER].contains(&value) {
         return Err(Error::usage(format!(
             "{what} {value}: that user is generated for administration or replication; choose another name"
         )));

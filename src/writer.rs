@@ -121,6 +121,9 @@ pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -
         .filter(|(e, a)| {
             **a == Action::Keep && matches!(e.kind, Kind::Config | Kind::Secret | Kind::Script)
         })
+        // The record of the first run's settings is no file of the setup: a re-run with
+        // other flags keeps it, and it neither blocks nor is reported.
+        .filter(|(e, _)| e.path != crate::layout::RECORD)
         .filter(|(e, _)| {
             fs::read(out_dir.join(&e.path)).map_or(true, |on_disk| on_disk != e.contents)
         })

@@ -36,56 +36,56 @@ const EXPECT: &[(&str, Usage, &str, &[&str], &str)] = &[
     (
         "expired-server",
         Usage::Server,
-        "CertExpired",
+        "expired on ",
         &["-purpose", "sslserver"],
         "certificate has expired",
     ),
     (
         "not-yet-valid-server",
         Usage::Server,
-        "CertNotValidYet",
+        "not valid before ",
         &["-purpose", "sslserver"],
         "certificate is not yet valid",
     ),
     (
         "other-ca-server",
         Usage::Server,
-        "UnknownIssuer",
+        "not issued by this CA: signed by another CA, or self-signed",
         &["-purpose", "sslserver"],
         "unable to get local issuer certificate",
     ),
     (
         "server-without-serverauth",
         Usage::Server,
-        "RequiredEkuNotFound",
+        "its extended key usage does not allow serverAuth",
         &["-purpose", "sslserver"],
         "unsuitable certificate purpose",
     ),
     (
         "self-signed-server",
         Usage::Server,
-        "UnknownIssuer",
+        "not issued by this CA: signed by another CA, or self-signed",
         &["-purpose", "sslserver"],
         "self-signed certificate",
     ),
     (
         "expired-client",
         Usage::Client,
-        "CertExpired",
+        "expired on ",
         &["-purpose", "sslclient"],
         "certificate has expired",
     ),
     (
         "other-ca-client",
         Usage::Client,
-        "UnknownIssuer",
+        "not issued by this CA: signed by another CA, or self-signed",
         &["-purpose", "sslclient"],
         "unable to get local issuer certificate",
     ),
     (
         "client-without-clientauth",
         Usage::Client,
-        "RequiredEkuNotFound",
+        "its extended key usage does not allow clientAuth",
         &["-purpose", "sslclient"],
         "unsuitable certificate purpose",
     ),
@@ -141,7 +141,9 @@ fn each_fixture_is_broken_in_exactly_the_stated_way() {
     for (name, usage, webpki_error, flags, openssl_error) in EXPECT {
         let cert = format!("fixtures/{name}.crt");
         let leaf = der(&dir.join(&cert));
-        let err = trust::chains(&ca, &leaf, *usage, now).expect_err(name);
+        let err = trust::chains(&ca, &leaf, *usage, now)
+            .expect_err(name)
+            .to_string();
         assert!(
             err.contains(webpki_error),
             "{name}: webpki said {err}, expected {webpki_error}"

@@ -48,6 +48,7 @@ struct Entry {
 /// Print every check (as JSON with `json`); `Ok(true)` when the app would connect.
 pub fn run(dir: &Path, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
+    folder.note_if_inferred();
     let entries = diagnose(&folder);
     let healthy = entries.iter().all(|e| e.severity == "ok");
     if json {
@@ -349,11 +350,14 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     if info.not_after <= time::OffsetDateTime::now_utc() {
         return Err(diag(
             format!(
-                "the CA in REDIS_CA_CERTS expired on {}",
-                info.not_after.date()
+                "the CA in REDIS_CA_CERTS {}",
+                crate::certinfo::expired_on(info.not_after)
             ),
             "every certificate issued under it is refused with it, the client's and the server's",
-            "make a new CA and issue everything again: kimera-redis-init --profile <the profile> --out <this folder> --force --replace-ca (renew cannot: it keeps the CA); then restart the server and the app",
+            format!(
+                "make a new CA and issue everything again: {} --force --replace-ca (renew cannot: it keeps the CA); then restart the server and the app",
+                super::verify::fixes::generate_command(folder)
+            ),
         ));
     }
     Ok(())

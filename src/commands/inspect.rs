@@ -53,7 +53,7 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
             .map_err(|e| Error::usage(format!("{}: cannot be read: {e}", file.display())))?;
         let ders: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::usage(format!("{label}: not a PEM certificate: {e}")))?;
+            .map_err(|e| Error::usage(crate::certinfo::CertError::pem(&label, e).to_string()))?;
         if ders.is_empty() {
             return Err(Error::usage(format!(
                 "{label}: holds no PEM certificate; allowed: a .crt file or a generated folder"
@@ -97,11 +97,7 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
                 v.join(", ")
             }
         };
-        let left = if s.days_left < 0 {
-            format!("EXPIRED {} day(s) ago", -s.days_left)
-        } else {
-            format!("{} day(s) left", s.days_left)
-        };
+        let left = crate::certinfo::days_left(s.days_left);
         println!("{}", s.path);
         println!("  subject     {}", c.subject);
         println!("  issuer      {}", c.issuer);

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::bundle::{Bundle, Kind};
 use crate::certinfo;
@@ -37,6 +36,7 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     }
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
+    folder.note_if_inferred();
     let days = crate::settings::check_days("--days", args.days)?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(
@@ -54,32 +54,45 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     if !args.reload_only {
         match args.new_ca {
             Some(step) => rollover::run(&folder, args, step, days, now, &lock, plan.as_ref())?,
-            None => {
-                rollover::refuse_mid_rollover(dir, "renew")?;
-                let (issuer, ca) = load_ca(dir, args, now)?;
-                let (bundle, report) = renew_leaves(&folder, args, &issuer, &ca, days, now)?;
-                write_renewed(dir, &bundle, &lock)?;
-                for line in report {
-                    println!("{line}");
-                }
-                if plan.is_none() {
-                    println!(
-                        "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
-                         load them into the running servers without a restart with \
-                         `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
-                         (or `docker-compose restart`). The app reads the files for each new \
-                         connection.",
-                        layout::CA_CERT,
-                        dir.display()
-                    );
-                }
-            }
+            None => renew_in_place(&folder, args, days, now, &lock, plan.is_none())?,
         }
     }
     match plan {
         Some(plan) => apply::run(&folder, &plan),
         None => Ok(()),
     }
+}
+
+/// Renewal under the folder's CA as it is (no rollover): every leaf issued again and
+/// written; `say_reload` tells how to load them when `--apply` will not.
+fn renew_in_place(
+    folder: &Folder,
+    args: &RenewArgs,
+    days: u32,
+    now: OffsetDateTime,
+    lock: &FolderLock,
+    say_reload: bool,
+) -> Result<()> {
+    let dir = &args.dir;
+    rollover::refuse_mid_rollover(dir, "renew")?;
+    let (issuer, ca) = load_ca(dir, args, now)?;
+    let (bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    write_renewed(dir, &bundle, lock)?;
+    for line in report {
+        println!("{line}");
+    }
+    if say_reload {
+        println!(
+            "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
+             load them into the running servers without a restart with \
+             `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
+             (or `docker-compose restart`). The app reads the files for each new \
+             connection.",
+            layout::CA_CERT,
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Every leaf of the folder issued again under `issuer` (the CA `ca`), as it was: same
@@ -123,31 +136,9 @@ fn renew_leaves(
         let key = if args.keep_keys {
             pki::load_key(&key_rel, &read(&key_rel)?)?
         } else {
-            pki::generate_key(KeyType::from_description(&info.key).ok_or_else(|| {
-                Error::failed(format!(
-                    "{rel}: its key type {} cannot be generated again",
-                    info.key
-                ))
-            })?)?
+            new_key(folder, rel, &info)?
         };
-        let sans: Vec<SanName> = info
-            .sans
-            .iter()
-            .filter_map(|s| match s.split_once(':') {
-                Some(("DNS", d)) => Some(SanName::Dns(d.to_owned())),
-                Some(("IP", ip)) => ip.parse().ok().map(SanName::Ip),
-                _ => None,
-            })
-            .collect();
-        let usages: Vec<ExtendedKeyUsagePurpose> = info
-            .extended_key_usage
-            .iter()
-            .filter_map(|u| match u.as_str() {
-                "serverAuth" => Some(ExtendedKeyUsagePurpose::ServerAuth),
-                "clientAuth" => Some(ExtendedKeyUsagePurpose::ClientAuth),
-                _ => None,
-            })
-            .collect();
+        let (sans, usages) = names_and_usages(&info);
         let renewed = pki::issue_leaf(
             issuer,
             &key,
@@ -207,6 +198,45 @@ fn renew_leaves(
     }
     report.extend(left_alone);
     Ok((bundle, report))
+}
+
+/// A new key of the type the folder was generated with (its record), or, for a folder
+/// that predates its record, of the type the certificate has.
+fn new_key(folder: &Folder, rel: &str, info: &certinfo::CertInfo) -> Result<rcgen::KeyPair> {
+    let recorded = folder.recorded().and_then(|r| r.key_type());
+    pki::generate_key(
+        recorded
+            .or_else(|| KeyType::from_description(&info.key))
+            .ok_or_else(|| {
+                Error::failed(format!(
+                    "{rel}: its key type {} cannot be generated again",
+                    info.key
+                ))
+            })?,
+    )
+}
+
+/// The SANs and extended key usages a certificate carries, to be issued again as they are.
+fn names_and_usages(info: &certinfo::CertInfo) -> (Vec<SanName>, Vec<ExtendedKeyUsagePurpose>) {
+    let sans = info
+        .sans
+        .iter()
+        .filter_map(|s| match s.split_once(':') {
+            Some(("DNS", d)) => Some(SanName::Dns(d.to_owned())),
+            Some(("IP", ip)) => ip.parse().ok().map(SanName::Ip),
+            _ => None,
+        })
+        .collect();
+    let usages = info
+        .extended_key_usage
+        .iter()
+        .filter_map(|u| match u.as_str() {
+            "serverAuth" => Some(ExtendedKeyUsagePurpose::ServerAuth),
+            "clientAuth" => Some(ExtendedKeyUsagePurpose::ClientAuth),
+            _ => None,
+        })
+        .collect();
+    (sans, usages)
 }
 
 /// Renewed leaves replace the old ones; the CA is never part of such a bundle.
@@ -292,7 +322,7 @@ fn ours(
     });
     let layout_cert = rel == layout::SERVER_CERT
         || rel == layout::CLIENT_CERT
-        || rel == crate::kubernetes::SERVER_CERT
+        || rel == layout::KUBERNETES_SERVER_CERT
         || node_certs.into_iter().any(|c| c == rel);
     if !layout_cert {
         return Err("not a certificate of this setup's layout".to_owned());
@@ -317,8 +347,7 @@ fn ours(
 
 /// The certificate's subject, attribute by attribute, to be issued again as it was.
 fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| Error::failed(format!("{label}: not an X.509 certificate: {e}")))?;
+    let cert = certinfo::parse_x509(label, der)?;
     let mut dn = DistinguishedName::new();
     for attr in cert.subject().iter_attributes() {
         let oid: Vec<u64> = attr

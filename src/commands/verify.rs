@@ -14,7 +14,8 @@ use crate::folder::Folder;
 use crate::layout;
 use crate::trust::{self, Usage};
 
-mod fixes;
+pub(crate) mod fixes;
+mod recorded;
 mod security;
 
 /// One problem: which check found it, where, what, how bad, and the fix.
@@ -55,6 +56,9 @@ pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
         Err(_) if !interrupted.is_empty() => None,
         read => Some(read?),
     };
+    if let Some(folder) = &folder {
+        folder.note_if_inferred();
+    }
     let (mut findings, checks) = match &folder {
         Some(folder) => check(folder, warn_days, OffsetDateTime::now_utc()),
         None => (Vec::new(), 0),
@@ -104,6 +108,7 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
     c.check = "consistency";
     c.consistency();
     c.security();
+    c.recorded();
     c.check = "certificates";
     if folder.tls() {
         c.certificates(warn_days, now);
@@ -184,7 +189,7 @@ impl Checker<'_> {
             );
             return;
         }
-        for (host, port) in f.dialled() {
+        for (host, port) in f.app_env().0.dialled() {
             let server = f.server_on(&host, port);
             self.expect(
                 layout::ENV,
@@ -362,7 +367,7 @@ impl Checker<'_> {
                 );
             }
         }
-        for (host, port) in f.dialled() {
+        for (host, port) in f.app_env().0.dialled() {
             let Some(cert) = f
                 .server_on(&host, port)
                 .and_then(|s| s.value("tls-cert-file"))
@@ -465,16 +470,13 @@ impl Checker<'_> {
         let warn_days = warn_days.min((info.not_after - info.not_before).whole_days() / 3);
         let soon = info.not_after > now && info.not_before <= now && left < warn_days;
         let problem = if info.not_after <= now {
-            Some(format!("expired on {}", info.not_after.date()))
+            Some(certinfo::expired_on(info.not_after))
         } else if info.not_before > now {
-            Some(format!(
-                "not valid before {}",
-                certinfo::show_time(info.not_before)
-            ))
+            Some(certinfo::not_valid_before(info.not_before))
         } else if left < warn_days {
             Some(format!(
-                "expires in {left} day(s), on {} (warning from {warn_days} days)",
-                info.not_after.date()
+                "{} (warning from {warn_days} days)",
+                certinfo::expires_in(left, info.not_after)
             ))
         } else {
             None

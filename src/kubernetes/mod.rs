@@ -10,20 +10,21 @@ use minijinja::value::Serde;
 use minijinja::{Environment, context};
 use serde::Serialize;
 
+use crate::acl::{ADMIN_USER, REPLICA_USER};
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::pki::Pki;
 use crate::profile::Server;
-use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
+use crate::secrets::Secrets;
 use crate::settings::Settings;
 
 use options::Kubernetes;
 
 /// The pods' server certificate: a leaf of its own under the folder's CA, kept by re-runs
 /// like every other key (it names pods and Services, which the host's certificate does not).
-pub const SERVER_CERT: &str = "certs/kubernetes-server.crt";
-pub const SERVER_KEY: &str = "certs/kubernetes-server.key";
+pub const SERVER_CERT: &str = crate::layout::KUBERNETES_SERVER_CERT;
+pub const SERVER_KEY: &str = crate::layout::KUBERNETES_SERVER_KEY;
 pub const DIR: &str = "kubernetes";
 
 /// The uid and gid of the official image's `redis` user: the pods run as it, and the

@@ -219,15 +219,22 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let old_key = read(folder, layout::CA_KEY)?;
     // The old CA must still be usable: leaves keep chaining to it until step 2.
     let (_, old) = pki::load_issuer(layout::CA_CERT, &old_pem, layout::CA_KEY, &old_key, now)?;
-    let key_type = crate::request::KeyType::from_description(&old.info.key).ok_or_else(|| {
-        Error::failed(format!(
-            "{}: its key type {} cannot be generated again",
-            layout::CA_CERT,
-            old.info.key
-        ))
-    })?;
+    // The folder's recorded settings; a folder that predates its record: the old CA's.
+    let recorded = folder.recorded();
+    let key_type = recorded
+        .and_then(|r| r.key_type())
+        .or_else(|| crate::request::KeyType::from_description(&old.info.key))
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "{}: its key type {} cannot be generated again",
+                layout::CA_CERT,
+                old.info.key
+            ))
+        })?;
     let span = (old.info.not_after - old.info.not_before).whole_days();
-    let ca_days = u32::try_from(span).unwrap_or(3650).clamp(1, 36_500);
+    let ca_days = recorded
+        .map(|r| r.ca_days)
+        .unwrap_or_else(|| u32::try_from(span).unwrap_or(3650).clamp(1, 36_500));
     let (_, new) = pki::new_ca(key_type, ca_days, now)?;
     let state = State {
         step: CaStep::TrustBoth,

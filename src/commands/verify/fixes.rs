@@ -8,10 +8,81 @@ use crate::digest::sha256_hex;
 use crate::escape::sh_word;
 use crate::folder::Folder;
 use crate::layout;
+use crate::record::Record;
 
 /// `kimera-redis-init --profile P --out DIR --host H ...`: the folder's own settings as
-/// flags, shell-quoted so the line pastes safely.
+/// flags, shell-quoted so the line pastes safely. From the folder's record when it has
+/// one (what was asked for, whatever was edited since); otherwise inferred from its files.
 pub(crate) fn generate_command(folder: &Folder) -> String {
+    let args = match folder.recorded() {
+        Some(record) => recorded_flags(folder, record),
+        None => inferred_flags(folder),
+    };
+    args.iter()
+        .map(|a| sh_word(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The flags that make the recorded settings again (defaults left out).
+fn recorded_flags(folder: &Folder, r: &Record) -> Vec<String> {
+    let mut args: Vec<String> = vec!["kimera-redis-init".into()];
+    if crate::profile::names().contains(&r.profile.as_str()) {
+        args.extend(["--profile".into(), r.profile.clone()]);
+    } else {
+        args.extend(["--profile-file".into(), "<your profile file>".into()]);
+    }
+    args.extend(["--out".into(), folder.dir.display().to_string()]);
+    match r.cluster_replicas {
+        Some(replicas) => {
+            let nodes: Vec<String> = r
+                .nodes
+                .iter()
+                .map(|n| crate::settings::host_port(&n.host, n.port))
+                .collect();
+            args.extend(["--nodes".into(), nodes.join(",")]);
+            if replicas != 0 {
+                args.extend(["--replicas".into(), replicas.to_string()]);
+            }
+        }
+        None => {
+            if let Some(n) = r.nodes.first() {
+                args.extend(["--host".into(), n.host.clone()]);
+                args.extend(["--port".into(), n.port.to_string()]);
+            }
+            if r.db != 0 {
+                args.extend(["--db".into(), r.db.to_string()]);
+            }
+        }
+    }
+    if let Some(u) = &r.username {
+        args.extend(["--username".into(), u.clone()]);
+    }
+    if r.tls && r.profile != "production-tls" {
+        args.push("--tls".into());
+    }
+    let redis_default = crate::profile::Server::default();
+    if r.server.maxmemory != redis_default.maxmemory {
+        args.extend(["--maxmemory".into(), r.server.maxmemory.clone()]);
+    }
+    if r.server.io_threads != redis_default.io_threads {
+        args.extend(["--io-threads".into(), r.server.io_threads.to_string()]);
+    }
+    // generate's defaults (cli.rs): named only when the folder was made with others.
+    if r.key_type != "ecdsa-p256" {
+        args.extend(["--key-type".into(), r.key_type.clone()]);
+    }
+    if r.leaf_days != 365 {
+        args.extend(["--days".into(), r.leaf_days.to_string()]);
+    }
+    if r.ca_days != 3650 {
+        args.extend(["--ca-days".into(), r.ca_days.to_string()]);
+    }
+    args
+}
+
+/// The flags of a folder made before it recorded its settings, read from its files.
+fn inferred_flags(folder: &Folder) -> Vec<String> {
     let mut args: Vec<String> = vec!["kimera-redis-init".into()];
     let profile = profile_name(folder);
     match &profile {
@@ -67,10 +138,7 @@ pub(crate) fn generate_command(folder: &Folder) -> String {
             }
         }
     }
-    args.iter()
-        .map(|a| sh_word(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    args
 }
 
 /// certs/ca.crt is gone or unreadable: only a backup brings the same CA back; otherwise a

@@ -7,23 +7,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::IpAddr;
 
+use crate::acl::{ADMIN_RULES, ADMIN_USER, APP_RULES, DEFAULT_RULES, REPLICA_RULES, REPLICA_USER};
 use crate::folder::ServerConf;
 use crate::layout;
-use crate::secrets::{ADMIN_USER, REPLICA_USER};
-
-/// The rules each generated user has, without its `#<sha256>` password.
-const DEFAULT_RULES: &[&str] = &["off", "resetchannels", "-@all"];
-// `+info`: the ready and health checks of standard clients (ioredis, redis-py cluster) send INFO.
-const APP_RULES: &[&str] = &["on", "~*", "&*", "+@all", "-@dangerous", "+info"];
-const ADMIN_RULES: &[&str] = &["on", "~*", "&*", "+@all"];
-const REPLICA_RULES: &[&str] = &[
-    "on",
-    "resetchannels",
-    "-@all",
-    "+psync",
-    "+replconf",
-    "+ping",
-];
 
 impl super::Checker<'_> {
     /// users.acl (when the folder authenticates) and every server's hardening directives.
