@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Serde, ValueKind};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::bundle::{Bundle, Kind};
@@ -96,7 +96,8 @@ struct NodeView {
     nodes_conf: String,
     cert: String,
     key: String,
-    bind: String,
+    /// The addresses of `bind`, each a word.
+    bind: Vec<String>,
     bind_reason: &'static str,
     announce_ip: Option<String>,
     publish: String,
@@ -136,6 +137,8 @@ struct View<'a> {
     pool: PoolView,
     kimera: &'a Kimera,
     server: &'a Server,
+    /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
+    redis_defaults: Server,
     image: &'a str,
     /// A cluster whose nodes are services on a named bridge network (else host networking).
     bridge: bool,
@@ -333,9 +336,10 @@ fn environment() -> Result<Environment<'static>> {
     environment_with(TEMPLATES, "")
 }
 
-/// The template environment every output shares: strict undefined values, no escaping
-/// by file name, booleans as `true`, one escaping filter per format; with `templates`
-/// (names shown in errors after `prefix`).
+/// The template environment every output shares: strict undefined values, and every
+/// value escaped for the format of the file its template makes (`escape::auto_escape`,
+/// `escape::formatter`), so that a bare `{{ value }}` is escaped and a forgotten filter
+/// fails closed; with `templates` (names shown in errors after `prefix`).
 pub(crate) fn environment_with(
     templates: &'static [(&'static str, &'static str)],
     prefix: &str,
@@ -350,28 +354,18 @@ pub(crate) fn environment_with(
         .build()
         .map_err(|e| Error::failed(format!("template syntax: {e}")))?;
     env.set_syntax(syntax);
-    // Booleans as every format here spells them (`true`), not Python's `True`.
-    env.set_formatter(|out, state, value| match value.kind() {
-        ValueKind::Bool => write!(out, "{}", value.is_true()).map_err(minijinja::Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
-    });
-    // Escaping is done by the per-format filters below, never by file extension.
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.add_filter("conf", |v: &str| escape::conf(v));
-    env.add_filter("compose", |v: &str| escape::compose(v));
-    env.add_filter("sh", |v: &str| escape::sh(v));
-    env.add_filter("properties", |v: &str| escape::properties(v));
-    env.add_filter("acl", |v: &str| escape::acl(v).map_err(template_error));
-    env.add_filter("env", |v: &str| escape::env(v).map_err(template_error));
+    env.set_auto_escape_callback(escape::auto_escape);
+    env.set_formatter(escape::formatter);
+    // Where a format's default escaping is not the form a place needs.
+    env.add_filter("bare", escape::bare_filter);
+    env.add_filter("words", escape::words_filter);
+    env.add_filter("comment", escape::comment_filter);
+    env.add_filter("dq", escape::dq_filter);
     for (name, source) in templates {
         env.add_template(name, source)
             .map_err(|e| Error::failed(format!("template {prefix}{name} does not parse: {e:#}")))?;
     }
     Ok(env)
-}
-
-fn template_error(msg: String) -> minijinja::Error {
-    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg)
 }
 
 fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
@@ -454,6 +448,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         pool: PoolView::from(&s.pool),
         kimera: &s.kimera,
         server: &s.server,
+        redis_defaults: Server::default(),
         image: &s.image,
         bridge: s.cluster.is_some() && s.compose_network == ComposeNetwork::Bridge,
         network: network::BRIDGE_NETWORK,
@@ -468,15 +463,15 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
     let abs = |rel: &str| path_string(&s.out_dir.join(rel));
     let (bind, bind_reason) = match n.host.parse::<IpAddr>() {
         Ok(ip) if !matches!(ip.to_string().as_str(), "127.0.0.1" | "::1") => (
-            format!("{ip} 127.0.0.1 -::1"),
+            vec![ip.to_string(), "127.0.0.1".to_owned(), "-::1".to_owned()],
             "Listen on the address clients dial, and on loopback for local administration.",
         ),
         _ if n.is_loopback() => (
-            "127.0.0.1 -::1".to_owned(),
+            vec!["127.0.0.1".to_owned(), "-::1".to_owned()],
             "Clients reach this server on this machine: listen on loopback only.",
         ),
         _ => (
-            "* -::*".to_owned(),
+            vec!["*".to_owned(), "-::*".to_owned()],
             "Clients connect over the network: listen on every interface (-::* when IPv6 is absent).",
         ),
     };

@@ -6,7 +6,7 @@
 
 pub mod options;
 
-use minijinja::value::Serde;
+use minijinja::value::{Serde, Value};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
@@ -61,6 +61,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "manifests",
         include_str!("../../templates/kubernetes/manifests.j2"),
     ),
+    (
+        "replication.conf",
+        include_str!("../../templates/kubernetes/replication.conf.j2"),
+    ),
+    (
+        "kustomization.yaml",
+        include_str!("../../templates/kubernetes/kustomization.yaml.j2"),
+    ),
 ];
 
 #[derive(Serialize)]
@@ -98,6 +106,8 @@ struct View<'a> {
     admin_user: &'static str,
     replica_user: &'static str,
     server: &'a Server,
+    /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
+    redis_defaults: Server,
     max_connections: i64,
     health_check_interval: i64,
 }
@@ -142,11 +152,10 @@ pub fn add(
         .get(layout::ACL)
         .map(|e| String::from_utf8_lossy(&e.contents).into_owned())
         .ok_or_else(|| Error::failed("users.acl was not rendered"))?;
-    let replication_conf = secrets
-        .replica
-        .as_ref()
-        .map(|p| format!("masterauth {}\n", crate::escape::conf(p)))
-        .unwrap_or_default();
+    let replication_conf = match &secrets.replica {
+        Some(password) => render("replication.conf", context! { password })?,
+        None => String::new(),
+    };
     let config_sha256 =
         crate::render::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
     let (server_tls, client_tls) = match tls {
@@ -202,17 +211,10 @@ pub fn add(
         names.push(file.to_owned());
         bundle.file(&format!("{DIR}/{file}"), kind, body.trim_start(), purpose);
     }
-    let mut kustomization = format!(
-        "# kubectl apply -k {DIR}: every object of {name} in namespace {ns}.\n\
-         # Written by kimera-redis-init {version}.\n\
-         apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-        name = k8s.name,
-        ns = k8s.namespace,
-        version = env!("CARGO_PKG_VERSION"),
-    );
-    for n in &names {
-        kustomization.push_str(&format!("  - {n}\n"));
-    }
+    let kustomization = render(
+        "kustomization.yaml",
+        context! { dir => DIR, files => names },
+    )?;
     bundle.file(
         &format!("{DIR}/kustomization.yaml"),
         Kind::Config,
@@ -377,6 +379,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         admin_user: ADMIN_USER,
         replica_user: REPLICA_USER,
         server: &s.server,
+        redis_defaults: Server::default(),
         max_connections: s.pool.max_connections,
         health_check_interval: s.pool.health_check_interval,
     }
@@ -385,8 +388,11 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
 /// The shared environment (render.rs) plus the YAML scalars the manifests need.
 fn environment() -> Result<Environment<'static>> {
     let mut env = crate::render::environment_with(TEMPLATES, "kubernetes/")?;
-    env.add_filter("q", yaml_quoted);
-    env.add_filter("block", yaml_block);
+    // Their output is YAML already: printed as it is.
+    env.add_filter("q", |v: &str| Value::from_safe_string(yaml_quoted(v)));
+    env.add_filter("block", |v: &str, indent: usize| {
+        Value::from_safe_string(yaml_block(v, indent))
+    });
     Ok(env)
 }
 
