@@ -335,4 +335,139 @@ mod tests {
         assert_eq!(properties("#a"), r"\#a");
         assert_eq!(properties("é"), r"\u00e9");
     }
+
+    /// `source` rendered as the template `name` with `v` as `v`, in the environment every
+    /// output uses.
+    fn render_as(
+        templates: &'static [(&'static str, &'static str)],
+        v: &str,
+    ) -> Result<String, String> {
+        let env = crate::render::environment_with(templates, "").map_err(|e| e.to_string())?;
+        env.get_template(templates[0].0)
+            .and_then(|t| t.render(minijinja::context! { v, n => 7, yes => true }))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn a_bare_value_is_escaped_for_its_file() {
+        let ok = |t, v| render_as(t, v).unwrap();
+        assert_eq!(
+            ok(
+                &[("redis.conf", "dir {{ v }} {{ n }} {{ yes }}")],
+                "/a b\"c"
+            ),
+            r#"dir "/a b\"c" 7 true"#
+        );
+        assert_eq!(ok(&[(".env", "X={{ v }}")], "a b"), "X='a b'");
+        assert_eq!(ok(&[("admin.env", "X={{ v }}")], "a_b"), "X=a_b");
+        assert_eq!(
+            ok(&[("cluster-create.sh", "echo {{ v }}")], "it's"),
+            r"echo 'it'\''s'"
+        );
+        assert_eq!(ok(&[("start.sh", "echo {{ v }}")], "$x"), "echo '$x'");
+        assert_eq!(ok(&[("redis.properties", "a={{ v }}")], "x=y"), r"a=x\=y");
+        assert_eq!(
+            ok(&[("docker-compose.yml", "k: {{ v }}")], "$a"),
+            r#"k: "$$a""#
+        );
+        assert_eq!(
+            ok(&[("manifests", "k: {{ v }}")], "redis-0.x"),
+            "k: redis-0.x"
+        );
+        assert_eq!(
+            ok(&[("users.acl", "user {{ v }} on")], "kimera_user"),
+            "user kimera_user on"
+        );
+    }
+
+    #[test]
+    fn what_a_format_cannot_carry_is_refused() {
+        let err = |t, v| render_as(t, v).unwrap_err();
+        assert!(
+            err(&[("users.acl", "user {{ v }} on")], "a b")
+                .contains("cannot be written to users.acl")
+        );
+        assert!(err(&[(".env", "X={{ v }}")], "it's").contains("cannot be written to .env"));
+        assert!(err(&[("manifests", "k: {{ v }}")], "a: b").contains("cannot be written unquoted"));
+        assert!(err(&[("manifests", "k: {{ v }}")], "true").contains("cannot be written unquoted"));
+        assert!(
+            err(&[("redis.conf", "x {{ v | bare }}")], "a b").contains("unquoted in redis.conf")
+        );
+        assert!(err(&[("start.sh", "x={{ v | bare }}/y")], "$(id)").contains("unquoted in sh"));
+        assert!(
+            err(&[("redis.conf", "# {{ v | comment }}")], "a\nsave x").contains("in a comment")
+        );
+        assert!(err(&[("redis.conf", "{{ [v] }}")], "a").contains("cannot be printed"));
+        assert!(err(&[("redis.conf", "{{ none }}")], "a").contains("cannot be printed"));
+    }
+
+    #[test]
+    fn a_template_without_a_format_prints_no_string() {
+        assert!(
+            render_as(&[("notes.txt", "{{ v }}")], "a")
+                .unwrap_err()
+                .contains("no escaping is defined")
+        );
+        assert_eq!(render_as(&[("notes.txt", "{{ n }}")], "a").unwrap(), "7");
+    }
+
+    #[test]
+    fn filters_give_the_form_a_place_needs() {
+        let ok = |t, v| render_as(t, v).unwrap();
+        assert_eq!(
+            ok(&[("redis.conf", "bind {{ [v, \"-::1\"] | words }}")], "*"),
+            "bind * -::1"
+        );
+        assert_eq!(
+            ok(&[("start.sh", "x={{ v | bare }}/y")], "/etc/k"),
+            "x=/etc/k/y"
+        );
+        assert_eq!(
+            ok(
+                &[("cluster-create.sh", "echo \"{{ v | dq }}\"")],
+                "a$b`c\"d\\"
+            ),
+            r#"echo "a\$b\`c\"d\\""#
+        );
+        assert_eq!(
+            ok(&[("manifests", "# {{ v | comment }}")], "a: b"),
+            "# a: b"
+        );
+        assert_eq!(
+            ok(&[("manifests", "{{ (\"  \" * n) | safe }}x")], ""),
+            "              x"
+        );
+    }
+
+    #[test]
+    fn yaml_scalars_that_are_not_strings_are_caught() {
+        for typed in [
+            "yes",
+            "No",
+            "null",
+            "123",
+            "-1",
+            "1_000",
+            "1e3",
+            "0x1f",
+            "0o7",
+            ".inf",
+            "-",
+            "2024-01-02",
+            "007",
+        ] {
+            assert!(yaml_typed(typed), "{typed}");
+        }
+        for string in [
+            "redis",
+            "10.0.0.1-7001",
+            "--1-7001",
+            "/data",
+            "redis-0.redis-headless",
+            "v1.2.3",
+            "a1",
+        ] {
+            assert!(!yaml_typed(string), "{string}");
+        }
+    }
 }
