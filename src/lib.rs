@@ -3,6 +3,7 @@
 //! CLI + profile -> [`settings::Settings`] -> [`pki::Pki`] -> [`bundle::Bundle`] -> [`writer`].
 
 pub mod api;
+mod appenv;
 pub mod bundle;
 pub mod certinfo;
 pub mod cli;

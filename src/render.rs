@@ -1,5 +1,6 @@
 //! Settings + PKI + secrets become a `Bundle`: templates rendered with minijinja, in memory.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
+use crate::appenv;
 use crate::bundle::{Bundle, Kind};
 use crate::cli::ComposeNetwork;
 use crate::error::{Error, Result};
@@ -15,7 +17,7 @@ use crate::escape;
 use crate::layout;
 use crate::network;
 use crate::pki::Pki;
-use crate::profile::{Kimera, Pool, Server};
+use crate::profile::{Pool, Server};
 use crate::secrets::{ADMIN_USER, REPLICA_USER, Secrets};
 use crate::settings::{Node, Settings};
 
@@ -63,14 +65,6 @@ struct Paths {
     client_key: String,
 }
 
-/// The certificate paths the app gets, empty without TLS.
-#[derive(Serialize)]
-struct AppTls {
-    ca: String,
-    certfile: String,
-    keyfile: String,
-}
-
 #[derive(Serialize)]
 struct Mount {
     /// On this machine; the same as `path` except for a mask (/dev/null).
@@ -110,14 +104,10 @@ struct NodeView {
 struct View<'a> {
     version: &'static str,
     profile: &'a str,
-    host: &'a str,
-    port: u16,
-    db: u8,
     username: &'a str,
-    password: &'a str,
     password_sha256: String,
-    /// REDIS_URL: the same connection as one URL (see `url`).
-    url: String,
+    /// Every variable of the app's `.env`, by name (`appenv`).
+    env: BTreeMap<&'static str, String>,
     admin_user: &'static str,
     admin_password: &'a str,
     admin_sha256: String,
@@ -131,11 +121,8 @@ struct View<'a> {
     /// Masters `redis-cli --cluster create` makes: nodes / (replicas + 1), settings
     /// having checked that it divides.
     masters: usize,
-    cluster_nodes: String,
     paths: Paths,
-    app: AppTls,
-    pool: PoolView,
-    kimera: &'a Kimera,
+    pool: &'a Pool,
     server: &'a Server,
     /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
     redis_defaults: Server,
@@ -147,28 +134,6 @@ struct View<'a> {
     owner: String,
     nodes: Vec<NodeView>,
     create_mounts: Vec<Mount>,
-}
-
-/// Pool values as the guide writes them (`5.0`, not `5`).
-#[derive(Serialize)]
-struct PoolView {
-    max_connections: i64,
-    socket_timeout: String,
-    socket_connect_timeout: String,
-    retry_on_timeout: bool,
-    health_check_interval: i64,
-}
-
-impl From<&Pool> for PoolView {
-    fn from(p: &Pool) -> Self {
-        PoolView {
-            max_connections: p.max_connections,
-            socket_timeout: format!("{:?}", p.socket_timeout),
-            socket_connect_timeout: format!("{:?}", p.socket_connect_timeout),
-            retry_on_timeout: p.retry_on_timeout,
-            health_check_interval: p.health_check_interval,
-        }
-    }
 }
 
 /// Render the whole bundle. `secrets` is `Some` exactly when the profile authenticates;
@@ -381,19 +346,6 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         client_cert: abs(layout::CLIENT_CERT),
         client_key: abs(layout::CLIENT_KEY),
     };
-    let app = if s.tls {
-        AppTls {
-            ca: paths.ca_cert.clone(),
-            certfile: paths.client_cert.clone(),
-            keyfile: paths.client_key.clone(),
-        }
-    } else {
-        AppTls {
-            ca: String::new(),
-            certfile: String::new(),
-            keyfile: String::new(),
-        }
-    };
     let auth = secrets.is_some();
     let username = s.username.as_deref().unwrap_or("");
     let nodes = s
@@ -411,18 +363,32 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         }
     }
     let secret = |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).unwrap_or("");
+    let env = appenv::by_name(&appenv::build(
+        s,
+        secret(|x| Some(&x.app)),
+        appenv::Place {
+            host: s.host().to_owned(),
+            tls_files: [
+                paths.ca_cert.clone(),
+                paths.client_cert.clone(),
+                paths.client_key.clone(),
+            ],
+            cluster_nodes: s
+                .nodes
+                .iter()
+                .map(Node::address)
+                .collect::<Vec<_>>()
+                .join(","),
+        },
+    ));
     let digest =
         |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).map(sha256_hex).unwrap_or_default();
     View {
         version: env!("CARGO_PKG_VERSION"),
         profile: &s.profile,
-        host: s.host(),
-        port: s.port(),
-        db: s.db,
         username,
-        password: secret(|x| Some(&x.app)),
         password_sha256: digest(|x| Some(&x.app)),
-        url: crate::url::app_url(s, secret(|x| Some(&x.app))),
+        env,
         admin_user: ADMIN_USER,
         admin_password: secret(|x| Some(&x.admin)),
         admin_sha256: digest(|x| Some(&x.admin)),
@@ -434,19 +400,8 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         cluster: s.cluster.is_some(),
         replicas: s.cluster.unwrap_or(0),
         masters: s.nodes.len() / (usize::from(s.cluster.unwrap_or(0)) + 1),
-        cluster_nodes: if s.cluster.is_some() {
-            s.nodes
-                .iter()
-                .map(Node::address)
-                .collect::<Vec<_>>()
-                .join(",")
-        } else {
-            String::new()
-        },
         paths,
-        app,
-        pool: PoolView::from(&s.pool),
-        kimera: &s.kimera,
+        pool: &s.pool,
         server: &s.server,
         redis_defaults: Server::default(),
         image: &s.image,

@@ -275,74 +275,26 @@ fn tls_data(crt: &str, key: &str, ca: &str) -> TlsData {
     }
 }
 
-/// The app's settings as the `.env` has them, with the pod's view: the client Service as
-/// host, and TLS file paths where the app's pod mounts its client Secret.
-fn app_env(s: &Settings, k8s: &Kubernetes, secrets: &Secrets) -> Vec<(String, String)> {
+/// The app's settings as the `.env` has them (the same builder), with the pod's view: the
+/// client Service as host, and TLS file paths where the app's pod mounts its client Secret.
+fn app_env(s: &Settings, k8s: &Kubernetes, secrets: &Secrets) -> Vec<(&'static str, String)> {
     let port = s.port();
     let service = k8s.service_fqdn(&k8s.name);
-    let file = |f: &str| {
-        if s.tls {
-            format!("{APP_TLS_DIR}/{f}")
-        } else {
-            String::new()
-        }
-    };
     // A fresh client needs one reachable startup node: the Service (any ready pod) and the
     // first pods by name, so that one pod going away never leaves it without one.
-    let cluster_nodes = if s.cluster.is_some() {
-        std::iter::once(format!("{service}:{port}"))
-            .chain((0..s.nodes.len().min(3)).map(|i| format!("{}:{port}", k8s.pod_fqdn(i))))
-            .collect::<Vec<_>>()
-            .join(",")
-    } else {
-        String::new()
-    };
-    let pool = &s.pool;
-    let pairs: Vec<(&str, String)> = vec![
-        ("REDIS_HOST", service.clone()),
-        ("REDIS_PORT", port.to_string()),
-        ("REDIS_USERNAME", s.username.clone().unwrap_or_default()),
-        ("REDIS_PASSWORD", secrets.app.clone()),
-        ("REDIS_DB", s.db.to_string()),
-        ("REDIS_SSL", s.tls.to_string()),
-        ("REDIS_SSL_KEYFILE", file("tls.key")),
-        ("REDIS_SSL_CERTFILE", file("tls.crt")),
-        ("REDIS_CA_PATH", file("ca.crt")),
-        ("REDIS_CA_CERTS", file("ca.crt")),
-        ("REDIS_CERT_REQS", "required".into()),
-        ("REDIS_CLUSTER_MODE", s.cluster.is_some().to_string()),
-        ("REDIS_CLUSTER_NODES", cluster_nodes),
-        ("REDIS_SKIP_FULL_COVERAGE_CHECK", "false".into()),
-        ("REDIS_MAX_CONNECTIONS", pool.max_connections.to_string()),
-        ("REDIS_SOCKET_TIMEOUT", format!("{:?}", pool.socket_timeout)),
-        (
-            "REDIS_SOCKET_CONNECT_TIMEOUT",
-            format!("{:?}", pool.socket_connect_timeout),
-        ),
-        ("REDIS_RETRY_ON_TIMEOUT", pool.retry_on_timeout.to_string()),
-        (
-            "REDIS_HEALTH_CHECK_INTERVAL",
-            pool.health_check_interval.to_string(),
-        ),
-        ("REDIS_DECODE_RESPONSES", "true".into()),
-        ("REDIS_ENCODING", "utf-8".into()),
-        ("KIMERA_LOG_LEVEL", s.kimera.log_level.clone()),
-        ("KIMERA_FEATURES", s.kimera.features.clone()),
-        (
-            "KIMERA_RATE_LIMIT_ENABLED",
-            s.kimera.rate_limit_enabled.to_string(),
-        ),
-    ];
-    let mut env: Vec<(String, String)> =
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    // The same REDIS_URL as in .env, built from these values: the pod's paths and names.
-    let url = crate::url::for_env(&env.iter().cloned().collect());
-    let at = env
-        .iter()
-        .position(|(k, _)| k == "KIMERA_LOG_LEVEL")
-        .unwrap_or(env.len());
-    env.insert(at, ("REDIS_URL".into(), url));
-    env
+    let cluster_nodes = std::iter::once(format!("{service}:{port}"))
+        .chain((0..s.nodes.len().min(3)).map(|i| format!("{}:{port}", k8s.pod_fqdn(i))))
+        .collect::<Vec<_>>()
+        .join(",");
+    crate::appenv::build(
+        s,
+        &secrets.app,
+        crate::appenv::Place {
+            host: service,
+            tls_files: ["ca.crt", "tls.crt", "tls.key"].map(|f| format!("{APP_TLS_DIR}/{f}")),
+            cluster_nodes,
+        },
+    )
 }
 
 fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
