@@ -139,14 +139,39 @@ struct View<'a> {
 /// Render the whole bundle. `secrets` is `Some` exactly when the profile authenticates;
 /// `pki` is `Some` exactly when it uses TLS.
 pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
-    let env = environment()?;
     let view = view(settings, secrets);
-    // Converted once: each node's redis.conf is rendered with the whole view, and
-    // converting it per node made a 1000-node cluster quadratic (seconds, not ms).
-    let shared = minijinja::Value::from(Serde(&view));
-    let render = |name: &str, extra: minijinja::Value| -> Result<String> {
-        env.get_template(name)
-            .and_then(|t| t.render(context! { ..extra, ..shared.clone() }))
+    let templates = Templates::new(&view)?;
+    let mut bundle = Bundle::default();
+    if let Some(pki) = pki {
+        certificates(settings, pki, &mut bundle);
+    }
+    servers(settings, &view, &templates, &mut bundle)?;
+    app_files(secrets.is_some(), &templates, &mut bundle)?;
+    containers(settings, &view, &templates, &mut bundle)?;
+    Ok(bundle)
+}
+
+/// The templates and the view they all share.
+struct Templates {
+    env: Environment<'static>,
+    /// Converted once: each node's redis.conf is rendered with the whole view, and
+    /// converting it per node made a 1000-node cluster quadratic (seconds, not ms).
+    shared: minijinja::Value,
+}
+
+impl Templates {
+    fn new(view: &View) -> Result<Templates> {
+        Ok(Templates {
+            env: environment()?,
+            shared: minijinja::Value::from(Serde(view)),
+        })
+    }
+
+    /// Template `name` with the view and `extra`.
+    fn render(&self, name: &str, extra: minijinja::Value) -> Result<String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(context! { ..extra, ..self.shared.clone() }))
             // minijinja renders into an 8 KiB buffer; a 1 KiB config kept that way
             // made a 1000-node cluster's peak RSS 8 MB larger.
             .map(|mut text| {
@@ -154,63 +179,77 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
                 text
             })
             .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
-    };
-    let plain = |name: &str| render(name, context! {});
-    let cluster = settings.cluster.is_some();
+    }
 
-    let mut bundle = Bundle::default();
-    if let Some(pki) = pki {
-        bundle.dir(layout::CERTS_DIR, "certificates and keys");
-        bundle.cert(
-            layout::CA_CERT,
-            Kind::CaCertificate,
-            &pki.ca.cert_pem,
-            &pki.ca.info,
-            "CA certificate: clients and servers trust it",
-        );
-        // Under an organisation's CA its key stays where it is: never in the folder.
-        if !pki.ca.key_pem.is_empty() {
-            bundle.file(
-                layout::CA_KEY,
-                Kind::CaKey,
-                pki.ca.key_pem.clone(),
-                "CA private key: keep it offline once the setup is done",
-            );
-        }
-        for (node, ck) in settings.nodes.iter().zip(&pki.servers) {
-            let purpose = if cluster {
-                "cluster node certificate (serverAuth, clientAuth)"
-            } else {
-                "Redis server certificate (serverAuth)"
-            };
-            bundle.cert(
-                &node.cert,
-                Kind::Certificate,
-                &ck.cert_pem,
-                &ck.info,
-                purpose,
-            );
-            bundle.file(
-                &node.key,
-                Kind::PrivateKey,
-                ck.key_pem.clone(),
-                "server private key",
-            );
-        }
-        bundle.cert(
-            layout::CLIENT_CERT,
-            Kind::Certificate,
-            &pki.client.cert_pem,
-            &pki.client.info,
-            "app client certificate (clientAuth)",
-        );
+    fn plain(&self, name: &str) -> Result<String> {
+        self.render(name, context! {})
+    }
+}
+
+/// The PKI's files: the CA certificate (and its key unless it is an organisation's),
+/// each server's certificate and key, the app's client certificate and key.
+fn certificates(settings: &Settings, pki: &Pki, bundle: &mut Bundle) {
+    let cluster = settings.cluster.is_some();
+    bundle.dir(layout::CERTS_DIR, "certificates and keys");
+    bundle.cert(
+        layout::CA_CERT,
+        Kind::CaCertificate,
+        &pki.ca.cert_pem,
+        &pki.ca.info,
+        "CA certificate: clients and servers trust it",
+    );
+    // Under an organisation's CA its key stays where it is: never in the folder.
+    if !pki.ca.key_pem.is_empty() {
         bundle.file(
-            layout::CLIENT_KEY,
-            Kind::PrivateKey,
-            pki.client.key_pem.clone(),
-            "app client private key",
+            layout::CA_KEY,
+            Kind::CaKey,
+            pki.ca.key_pem.clone(),
+            "CA private key: keep it offline once the setup is done",
         );
     }
+    for (node, ck) in settings.nodes.iter().zip(&pki.servers) {
+        let purpose = if cluster {
+            "cluster node certificate (serverAuth, clientAuth)"
+        } else {
+            "Redis server certificate (serverAuth)"
+        };
+        bundle.cert(
+            &node.cert,
+            Kind::Certificate,
+            &ck.cert_pem,
+            &ck.info,
+            purpose,
+        );
+        bundle.file(
+            &node.key,
+            Kind::PrivateKey,
+            ck.key_pem.clone(),
+            "server private key",
+        );
+    }
+    bundle.cert(
+        layout::CLIENT_CERT,
+        Kind::Certificate,
+        &pki.client.cert_pem,
+        &pki.client.info,
+        "app client certificate (clientAuth)",
+    );
+    bundle.file(
+        layout::CLIENT_KEY,
+        Kind::PrivateKey,
+        pki.client.key_pem.clone(),
+        "app client private key",
+    );
+}
+
+/// Each server's folders and redis.conf.
+fn servers(
+    settings: &Settings,
+    view: &View,
+    templates: &Templates,
+    bundle: &mut Bundle,
+) -> Result<()> {
+    let cluster = settings.cluster.is_some();
     for (node, nv) in settings.nodes.iter().zip(&view.nodes) {
         if cluster {
             bundle.dir(
@@ -219,7 +258,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             );
         }
         bundle.dir(&node.data, "Redis snapshots (the server's `dir`)");
-        let conf = render("redis.conf", context! { node => Serde(nv) })?;
+        let conf = templates.render("redis.conf", context! { node => Serde(nv) })?;
         // A cluster node's config holds the replication password.
         let (kind, purpose) = if cluster {
             (
@@ -231,7 +270,14 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         };
         bundle.file(&node.conf, kind, conf, purpose);
     }
-    if secrets.is_some() {
+    Ok(())
+}
+
+/// What the app and operators read: users.acl and admin.env with passwords, .env and
+/// redis.properties always.
+fn app_files(auth: bool, templates: &Templates, bundle: &mut Bundle) -> Result<()> {
+    let plain = |name: &str| templates.plain(name);
+    if auth {
         bundle.file(
             layout::ACL,
             Kind::Secret,
@@ -249,7 +295,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         layout::ENV,
         Kind::Secret,
         plain(".env")?,
-        if secrets.is_some() {
+        if auth {
             "the KIMERA app's settings, with the password"
         } else {
             "the KIMERA app's settings (no password: local, loopback only)"
@@ -259,13 +305,24 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         layout::PROPERTIES,
         Kind::Secret,
         plain("redis.properties")?,
-        if secrets.is_some() {
+        if auth {
             "the guide's quick-reference form, with the password"
         } else {
             "the guide's quick-reference form (no password: local, loopback only)"
         },
     );
-    if cluster {
+    Ok(())
+}
+
+/// The same setup as containers, and a cluster's scripts.
+fn containers(
+    settings: &Settings,
+    view: &View,
+    templates: &Templates,
+    bundle: &mut Bundle,
+) -> Result<()> {
+    let plain = |name: &str| templates.plain(name);
+    if settings.cluster.is_some() {
         bundle.file(
             layout::CLUSTER_CREATE,
             Kind::Script,
@@ -294,7 +351,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             "the same setup as a container of the official image",
         );
     }
-    Ok(bundle)
+    Ok(())
 }
 
 fn environment() -> Result<Environment<'static>> {
