@@ -141,7 +141,7 @@ pub(crate) fn auto_escape(template: &str) -> AutoEscape {
         "redis.properties" => PROPERTIES,
         "docker-compose.yml" | "docker-compose-cluster.yml" => COMPOSE,
         "manifests" | "kustomization.yaml" => YAML,
-        "cluster-create.sh" | "node-start.sh" | "start.sh" => SH,
+        "cluster-create.sh" | "node-start.sh" | "start.sh" | "healthcheck.sh" => SH,
         _ => "unknown",
     };
     AutoEscape::Custom(format.into())

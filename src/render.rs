@@ -49,6 +49,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "node-start.sh",
         include_str!("../templates/node-start.sh.j2"),
     ),
+    (
+        "healthcheck.sh",
+        include_str!("../templates/healthcheck.sh.j2"),
+    ),
 ];
 
 /// Absolute paths of the files shared by every node.
@@ -96,7 +100,6 @@ struct NodeView {
     announce_ip: Option<String>,
     publish: String,
     mounts: Vec<Mount>,
-    healthcheck: String,
 }
 
 /// Everything the templates see.
@@ -322,6 +325,13 @@ fn containers(
     bundle: &mut Bundle,
 ) -> Result<()> {
     let plain = |name: &str| templates.plain(name);
+    // Each node's compose healthcheck: a shell line, then a YAML string.
+    let healthchecks = view
+        .nodes
+        .iter()
+        .map(|node| templates.render("healthcheck.sh", context! { node => Serde(node) }))
+        .collect::<Result<Vec<_>>>()?;
+    let compose = |name: &str| templates.render(name, context! { healthchecks });
     if settings.cluster.is_some() {
         bundle.file(
             layout::CLUSTER_CREATE,
@@ -340,14 +350,14 @@ fn containers(
         bundle.file(
             layout::COMPOSE,
             Kind::Config,
-            plain("docker-compose-cluster.yml")?,
+            compose("docker-compose-cluster.yml")?,
             "the same cluster as containers of the official image",
         );
     } else {
         bundle.file(
             layout::COMPOSE,
             Kind::Config,
-            plain("docker-compose.yml")?,
+            compose("docker-compose.yml")?,
             "the same setup as a container of the official image",
         );
     }
@@ -408,7 +418,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     let nodes = s
         .nodes
         .iter()
-        .map(|n| node_view(s, n, &paths, username, auth))
+        .map(|n| node_view(s, n, &paths, auth))
         .collect();
     let mut create_mounts = vec![
         mount(&paths.create_script, true),
@@ -471,7 +481,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     }
 }
 
-fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> NodeView {
+fn node_view(s: &Settings, n: &Node, paths: &Paths, auth: bool) -> NodeView {
     let abs = |rel: &str| path_string(&s.out_dir.join(rel));
     let (bind, bind_reason) = match n.host.parse::<IpAddr>() {
         Ok(ip) if !matches!(ip.to_string().as_str(), "127.0.0.1" | "::1") => (
@@ -544,34 +554,7 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
             format!("{0}:{0}", n.port)
         },
         mounts,
-        healthcheck: healthcheck(s, n, paths, username, auth),
     }
-}
-
-/// `redis-cli -e ... ping` as the app user: fails on an error reply, not only on silence.
-fn healthcheck(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> String {
-    let mut line = String::new();
-    if auth {
-        line.push_str(&format!(
-            "export REDISCLI_AUTH=\"$(sed -n 's/^REDIS_PASSWORD=//p' {})\"; ",
-            escape::sh(&paths.env)
-        ));
-    }
-    line.push_str("redis-cli -e");
-    if s.tls {
-        line.push_str(&format!(
-            " --tls --cacert {} --cert {} --key {}",
-            escape::sh(&paths.ca_cert),
-            escape::sh(&paths.client_cert),
-            escape::sh(&paths.client_key)
-        ));
-    }
-    line.push_str(&format!(" -h 127.0.0.1 -p {}", n.port));
-    if auth {
-        line.push_str(&format!(" --user {}", escape::sh(username)));
-    }
-    line.push_str(" ping");
-    line
 }
 
 fn mount(path: &str, read_only: bool) -> Mount {
