@@ -95,6 +95,22 @@ pub fn sh_word(value: &str) -> String {
     if plain { value.to_owned() } else { sh(value) }
 }
 
+/// Markdown text (a heading, a table cell): the characters that start emphasis, code,
+/// links, HTML or a table cell escaped with a backslash; a line break refused.
+pub fn markdown(value: &str) -> Result<String, String> {
+    if value.chars().any(char::is_control) {
+        return Err(format!("{value:?} cannot be written in Markdown"));
+    }
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
 /// Java-style `.properties` values (the guide's `redis.host=...` form).
 pub fn properties(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -129,6 +145,7 @@ const PROPERTIES: &str = "properties";
 const COMPOSE: &str = "compose";
 const YAML: &str = "yaml";
 const SH: &str = "sh";
+const MARKDOWN: &str = "markdown";
 
 /// The escaping of a template, by its name (the file it makes). A name this does not know
 /// gets a format no value can be printed in, so a new template fails closed until it is
@@ -141,6 +158,7 @@ pub(crate) fn auto_escape(template: &str) -> AutoEscape {
         "redis.properties" => PROPERTIES,
         "docker-compose.yml" | "docker-compose-cluster.yml" => COMPOSE,
         "manifests" | "kustomization.yaml" => YAML,
+        "README.md" => MARKDOWN,
         "cluster-create.sh" | "node-start.sh" | "start.sh" | "healthcheck.sh" => SH,
         _ => "unknown",
     };
@@ -184,6 +202,7 @@ fn escape_for(format: &str, value: &str) -> Result<String, Error> {
         // whatever is not one is refused; values are quoted with the `q` filter.
         YAML => plain(YAML, value),
         SH => Ok(sh(value)),
+        MARKDOWN => markdown(value).map_err(refused),
         other => Err(refused(format!(
             "no escaping is defined for the format {other}: {value:?} cannot be printed"
         ))),
@@ -258,6 +277,29 @@ pub(crate) fn words_filter(state: &State, values: Vec<String>) -> Result<Value, 
         .map(|v| plain(format, v))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::from_safe_string(words.join(" ")))
+}
+
+/// `|code`: a Markdown code span, fenced with more backticks than the value has in a
+/// row; control characters refused.
+pub(crate) fn code_filter(value: &str) -> Result<Value, Error> {
+    if value.chars().any(char::is_control) {
+        return Err(refused(format!("{value:?} cannot be written in Markdown")));
+    }
+    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    Ok(Value::from_safe_string(format!(
+        "{fence}{pad}{value}{pad}{fence}"
+    )))
+}
+
+/// `|sh`: a shell word inside another format (a command shown in Markdown).
+pub(crate) fn sh_filter(value: &str) -> Value {
+    Value::from_safe_string(sh(value))
 }
 
 /// `|comment`: text inside a comment line of any format: printed as it is, refused if it
@@ -437,6 +479,19 @@ mod tests {
             ok(&[("manifests", "{{ (\"  \" * n) | safe }}x")], ""),
             "              x"
         );
+    }
+
+    #[test]
+    fn markdown_text_code_spans_and_shell_lines() {
+        assert_eq!(markdown("a_b|c*").unwrap(), r"a\_b\|c\*");
+        assert!(markdown("a\n# b").is_err());
+        let ok = |t, v| render_as(t, v).unwrap();
+        assert_eq!(
+            ok(&[("README.md", "{{ v }} {{ v | code }}")], "x`y"),
+            "x\\`y ``x`y``"
+        );
+        assert_eq!(ok(&[("README.md", "{{ v | code }}")], "`a"), "`` `a ``");
+        assert_eq!(ok(&[("README.md", "{{ v | sh }}")], "it's"), r"'it'\''s'");
     }
 
     #[test]

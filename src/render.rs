@@ -364,6 +364,19 @@ fn containers(
     Ok(())
 }
 
+/// One template (`templates[0]`) rendered on its own with `context`, in the environment
+/// every output shares.
+pub(crate) fn render_one(
+    templates: &'static [(&'static str, &'static str)],
+    context: minijinja::Value,
+) -> Result<String> {
+    let name = templates[0].0;
+    environment_with(templates, "")?
+        .get_template(name)
+        .and_then(|t| t.render(context))
+        .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
+}
+
 fn environment() -> Result<Environment<'static>> {
     environment_with(TEMPLATES, "")
 }
@@ -393,6 +406,8 @@ pub(crate) fn environment_with(
     env.add_filter("words", escape::words_filter);
     env.add_filter("comment", escape::comment_filter);
     env.add_filter("dq", escape::dq_filter);
+    env.add_filter("code", escape::code_filter);
+    env.add_filter("sh", escape::sh_filter);
     for (name, source) in templates {
         env.add_template(name, source)
             .map_err(|e| Error::failed(format!("template {prefix}{name} does not parse: {e:#}")))?;
