@@ -220,14 +220,20 @@ pub struct WrittenFile {
 }
 
 /// For the fuzz target: a profile file's text through settings, PKI and rendering, all in
-/// memory (nothing is read from or written to the disk but the profile text).
+/// memory (nothing is read from or written to the disk but the profile text); with the
+/// Kubernetes manifests too where settings accept `--kubernetes` for the profile.
 #[doc(hidden)]
 pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
     let (name, profile) = crate::profile::from_text(Path::new("fuzz.toml"), text)?;
     let mut args = Setup::new("local-dev").args;
     args.profile = None;
     args.out = Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz"));
-    let settings = crate::settings::Settings::from_profile(&name, profile, &args)?;
+    let mut k8s = args.clone();
+    k8s.kubernetes.kubernetes = true;
+    let settings = match crate::settings::Settings::from_profile(&name, profile.clone(), &k8s) {
+        Ok(settings) => settings,
+        Err(_) => crate::settings::Settings::from_profile(&name, profile, &args)?,
+    };
     let existing = crate::existing::Existing::default();
     let secrets = crate::secrets::resolve(&settings, &existing)?;
     let pki = if settings.tls {
@@ -235,5 +241,7 @@ pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
     } else {
         None
     };
-    crate::render::render(&settings, pki.as_ref(), secrets.as_ref())
+    let mut bundle = crate::render::render(&settings, pki.as_ref(), secrets.as_ref())?;
+    crate::kubernetes::add(&settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
+    Ok(bundle)
 }
