@@ -190,7 +190,8 @@ pub struct WrittenFile {
 }
 
 /// For the fuzz target: a profile file's text through settings, PKI and rendering, all in
-/// memory (nothing is read from or written to the disk but the profile text).
+/// memory (nothing is read from or written to the disk but the profile text); with the
+/// Kubernetes manifests too where settings accept `--kubernetes` for the profile.
 #[doc(hidden)]
 pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
     let (name, profile) = crate::profile::from_text(Path::new("fuzz.toml"), text)?;
@@ -198,8 +199,16 @@ pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
         out: Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz")),
         ..Request::default()
     };
+    // With the Kubernetes manifests where the profile allows them, so that the fuzz
+    // target checks those too.
+    let mut k8s = request.clone();
+    k8s.kubernetes.kubernetes = true;
     let run = RunOptions::default();
-    let settings = crate::settings::Settings::from_profile(&name, profile, &request, &run)?;
+    let settings = match crate::settings::Settings::from_profile(&name, profile.clone(), &k8s, &run)
+    {
+        Ok(settings) => settings,
+        Err(_) => crate::settings::Settings::from_profile(&name, profile, &request, &run)?,
+    };
     pipeline::build(
         &settings,
         &run,

@@ -1,5 +1,11 @@
-//! One escaping function per output format, each registered as a template filter.
+//! One escaping function per output format, and the auto-escaping that applies them: every
+//! template is rendered for the format of the file it makes (chosen by its name, see
+//! `auto_escape`), and every value it prints goes through that format's escaper unless it
+//! is a number, a boolean, or a string an escaping filter already made safe.
 //! A value that a format cannot carry safely is refused, never mangled.
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Error, ErrorKind, Output, State};
 
 /// redis.conf: a double-quoted argument, as Redis's own CONFIG REWRITE writes it:
 /// `\\` and `\"` escaped, every other byte outside printable ASCII as `\xHH`.
@@ -89,6 +95,22 @@ pub fn sh_word(value: &str) -> String {
     if plain { value.to_owned() } else { sh(value) }
 }
 
+/// Markdown text (a heading, a table cell): the characters that start emphasis, code,
+/// links, HTML or a table cell escaped with a backslash; a line break refused.
+pub fn markdown(value: &str) -> Result<String, String> {
+    if value.chars().any(char::is_control) {
+        return Err(format!("{value:?} cannot be written in Markdown"));
+    }
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
 /// Java-style `.properties` values (the guide's `redis.host=...` form).
 pub fn properties(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -113,6 +135,199 @@ pub fn properties(value: &str) -> String {
         }
     }
     out
+}
+
+/// The output formats templates are rendered for.
+const CONF: &str = "redis.conf";
+const ACL: &str = "users.acl";
+const ENV: &str = ".env";
+const PROPERTIES: &str = "properties";
+const COMPOSE: &str = "compose";
+const YAML: &str = "yaml";
+const SH: &str = "sh";
+const MARKDOWN: &str = "markdown";
+
+/// The escaping of a template, by its name (the file it makes). A name this does not know
+/// gets a format no value can be printed in, so a new template fails closed until it is
+/// given one.
+pub(crate) fn auto_escape(template: &str) -> AutoEscape {
+    let format = match template {
+        "redis.conf" | "replication.conf" => CONF,
+        "users.acl" => ACL,
+        ".env" | "admin.env" => ENV,
+        "redis.properties" => PROPERTIES,
+        "docker-compose.yml" | "docker-compose-cluster.yml" => COMPOSE,
+        "manifests" | "kustomization.yaml" => YAML,
+        "README.md" => MARKDOWN,
+        "cluster-create.sh" | "node-start.sh" | "start.sh" | "healthcheck.sh" => SH,
+        _ => "unknown",
+    };
+    AutoEscape::Custom(format.into())
+}
+
+fn format_of<'s>(state: &'s State<'_, '_>) -> &'s str {
+    match state.auto_escape() {
+        AutoEscape::Custom(name) => name,
+        _ => "none",
+    }
+}
+
+fn refused(msg: String) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg)
+}
+
+/// The formatter of every template: booleans as every format here spells them (`true`),
+/// numbers as they are, strings escaped for the template's format unless already safe;
+/// anything else (none, lists, maps) is refused rather than printed in Python's spelling.
+pub(crate) fn formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    let text = match value.kind() {
+        ValueKind::Bool => value.is_true().to_string(),
+        ValueKind::Number => value.to_string(),
+        ValueKind::String if value.is_safe() => value.to_string(),
+        ValueKind::String => escape_for(format_of(state), value.as_str().unwrap_or_default())?,
+        kind => return Err(refused(format!("a {kind} cannot be printed in a template"))),
+    };
+    out.write_str(&text).map_err(Error::from)
+}
+
+/// `value` escaped for `format`.
+fn escape_for(format: &str, value: &str) -> Result<String, Error> {
+    match format {
+        CONF => Ok(conf(value)),
+        ACL => acl(value).map_err(refused),
+        ENV => env(value).map_err(refused),
+        PROPERTIES => Ok(properties(value)),
+        COMPOSE => Ok(compose(value)),
+        // Kubernetes manifests: names, paths and labels are printed as plain scalars, and
+        // whatever is not one is refused; values are quoted with the `q` filter.
+        YAML => plain(YAML, value),
+        SH => Ok(sh(value)),
+        MARKDOWN => markdown(value).map_err(refused),
+        other => Err(refused(format!(
+            "no escaping is defined for the format {other}: {value:?} cannot be printed"
+        ))),
+    }
+}
+
+/// `value` unquoted, if the format reads it back unchanged as one word; refused otherwise.
+fn plain(format: &str, value: &str) -> Result<String, Error> {
+    let word = |extra: &[u8]| {
+        !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    };
+    let ok = match format {
+        // sdssplitargs splits on blanks and reads quotes and backslashes; `#` starts a comment.
+        CONF => {
+            !value.starts_with('#')
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'\''))
+                && !value.is_empty()
+        }
+        ACL => acl(value).is_ok(),
+        ENV => word(b"_./:,@%+-"),
+        PROPERTIES => word(b"_./-"),
+        SH => word(b"_./:,=@%+-"),
+        // A plain YAML scalar that every YAML version reads as this string: no indicator,
+        // not a number, boolean or null.
+        COMPOSE | YAML => word(b"_./-") && !yaml_typed(value),
+        _ => false,
+    };
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(refused(format!(
+            "{value:?} cannot be written unquoted in {format}"
+        )))
+    }
+}
+
+/// Whether YAML 1.1 or 1.2 would read the plain scalar `value` (letters, digits, `_./-`)
+/// as something other than a string: a boolean, null, number or date, or only
+/// indicators.
+fn yaml_typed(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let number = lower.trim_start_matches(['-', '+']).replace('_', "");
+    matches!(
+        lower.as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+    ) || value.bytes().all(|b| b == b'-' || b == b'.')
+        || number.parse::<f64>().is_ok()
+        || number.starts_with(['.', '0'])
+            && number.trim_start_matches(['.', '0']).parse::<f64>().is_ok()
+        || ["0x", "0o", "0b", ".inf", ".nan"]
+            .iter()
+            .any(|p| number.starts_with(p))
+        || value.len() >= 5 && value[..4].bytes().all(|b| b.is_ascii_digit()) && &value[4..5] == "-"
+}
+
+/// `|bare`: a word printed unquoted where the format's quoting would change it (a key, a
+/// path joined to a literal suffix, a bind address); refused unless it needs no quoting.
+pub(crate) fn bare_filter(state: &State, value: &str) -> Result<Value, Error> {
+    plain(format_of(state), value).map(Value::from_safe_string)
+}
+
+/// `|words`: a list of `|bare` words, separated by spaces (a directive's arguments).
+pub(crate) fn words_filter(state: &State, values: Vec<String>) -> Result<Value, Error> {
+    let format = format_of(state);
+    let words = values
+        .iter()
+        .map(|v| plain(format, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::from_safe_string(words.join(" ")))
+}
+
+/// `|code`: a Markdown code span, fenced with more backticks than the value has in a
+/// row; control characters refused.
+pub(crate) fn code_filter(value: &str) -> Result<Value, Error> {
+    if value.chars().any(char::is_control) {
+        return Err(refused(format!("{value:?} cannot be written in Markdown")));
+    }
+    let longest = value.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    Ok(Value::from_safe_string(format!(
+        "{fence}{pad}{value}{pad}{fence}"
+    )))
+}
+
+/// `|sh`: a shell word inside another format (a command shown in Markdown).
+pub(crate) fn sh_filter(value: &str) -> Value {
+    Value::from_safe_string(sh(value))
+}
+
+/// `|comment`: text inside a comment line of any format: printed as it is, refused if it
+/// has a control character (a line break would end the comment).
+pub(crate) fn comment_filter(value: &str) -> Result<Value, Error> {
+    if value.chars().any(char::is_control) {
+        Err(refused(format!("{value:?} cannot be written in a comment")))
+    } else {
+        Ok(Value::from_safe_string(value.to_owned()))
+    }
+}
+
+/// `|dq`: text inside a double-quoted shell string: `$`, `` ` ``, `"` and `\` escaped
+/// with a backslash, control characters refused.
+pub(crate) fn dq_filter(value: &str) -> Result<Value, Error> {
+    if value.chars().any(char::is_control) {
+        return Err(refused(format!(
+            "{value:?} cannot be written in a shell string"
+        )));
+    }
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '$' | '`' | '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(Value::from_safe_string(out))
 }
 
 #[cfg(test)]
@@ -161,5 +376,153 @@ mod tests {
         assert_eq!(properties("C:\\x=y"), r"C\:\\x\=y");
         assert_eq!(properties("#a"), r"\#a");
         assert_eq!(properties("é"), r"\u00e9");
+    }
+
+    /// `source` rendered as the template `name` with `v` as `v`, in the environment every
+    /// output uses.
+    fn render_as(
+        templates: &'static [(&'static str, &'static str)],
+        v: &str,
+    ) -> Result<String, String> {
+        let env = crate::render::environment_with(templates, "").map_err(|e| e.to_string())?;
+        env.get_template(templates[0].0)
+            .and_then(|t| t.render(minijinja::context! { v, n => 7, yes => true }))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn a_bare_value_is_escaped_for_its_file() {
+        let ok = |t, v| render_as(t, v).unwrap();
+        assert_eq!(
+            ok(
+                &[("redis.conf", "dir {{ v }} {{ n }} {{ yes }}")],
+                "/a b\"c"
+            ),
+            r#"dir "/a b\"c" 7 true"#
+        );
+        assert_eq!(ok(&[(".env", "X={{ v }}")], "a b"), "X='a b'");
+        assert_eq!(ok(&[("admin.env", "X={{ v }}")], "a_b"), "X=a_b");
+        assert_eq!(
+            ok(&[("cluster-create.sh", "echo {{ v }}")], "it's"),
+            r"echo 'it'\''s'"
+        );
+        assert_eq!(ok(&[("start.sh", "echo {{ v }}")], "$x"), "echo '$x'");
+        assert_eq!(ok(&[("redis.properties", "a={{ v }}")], "x=y"), r"a=x\=y");
+        assert_eq!(
+            ok(&[("docker-compose.yml", "k: {{ v }}")], "$a"),
+            r#"k: "$$a""#
+        );
+        assert_eq!(
+            ok(&[("manifests", "k: {{ v }}")], "redis-0.x"),
+            "k: redis-0.x"
+        );
+        assert_eq!(
+            ok(&[("users.acl", "user {{ v }} on")], "kimera_user"),
+            "user kimera_user on"
+        );
+    }
+
+    #[test]
+    fn what_a_format_cannot_carry_is_refused() {
+        let err = |t, v| render_as(t, v).unwrap_err();
+        assert!(
+            err(&[("users.acl", "user {{ v }} on")], "a b")
+                .contains("cannot be written to users.acl")
+        );
+        assert!(err(&[(".env", "X={{ v }}")], "it's").contains("cannot be written to .env"));
+        assert!(err(&[("manifests", "k: {{ v }}")], "a: b").contains("cannot be written unquoted"));
+        assert!(err(&[("manifests", "k: {{ v }}")], "true").contains("cannot be written unquoted"));
+        assert!(
+            err(&[("redis.conf", "x {{ v | bare }}")], "a b").contains("unquoted in redis.conf")
+        );
+        assert!(err(&[("start.sh", "x={{ v | bare }}/y")], "$(id)").contains("unquoted in sh"));
+        assert!(
+            err(&[("redis.conf", "# {{ v | comment }}")], "a\nsave x").contains("in a comment")
+        );
+        assert!(err(&[("redis.conf", "{{ [v] }}")], "a").contains("cannot be printed"));
+        assert!(err(&[("redis.conf", "{{ none }}")], "a").contains("cannot be printed"));
+    }
+
+    #[test]
+    fn a_template_without_a_format_prints_no_string() {
+        assert!(
+            render_as(&[("notes.txt", "{{ v }}")], "a")
+                .unwrap_err()
+                .contains("no escaping is defined")
+        );
+        assert_eq!(render_as(&[("notes.txt", "{{ n }}")], "a").unwrap(), "7");
+    }
+
+    #[test]
+    fn filters_give_the_form_a_place_needs() {
+        let ok = |t, v| render_as(t, v).unwrap();
+        assert_eq!(
+            ok(&[("redis.conf", "bind {{ [v, \"-::1\"] | words }}")], "*"),
+            "bind * -::1"
+        );
+        assert_eq!(
+            ok(&[("start.sh", "x={{ v | bare }}/y")], "/etc/k"),
+            "x=/etc/k/y"
+        );
+        assert_eq!(
+            ok(
+                &[("cluster-create.sh", "echo \"{{ v | dq }}\"")],
+                "a$b`c\"d\\"
+            ),
+            r#"echo "a\$b\`c\"d\\""#
+        );
+        assert_eq!(
+            ok(&[("manifests", "# {{ v | comment }}")], "a: b"),
+            "# a: b"
+        );
+        assert_eq!(
+            ok(&[("manifests", "{{ (\"  \" * n) | safe }}x")], ""),
+            "              x"
+        );
+    }
+
+    #[test]
+    fn markdown_text_code_spans_and_shell_lines() {
+        assert_eq!(markdown("a_b|c*").unwrap(), r"a\_b\|c\*");
+        assert!(markdown("a\n# b").is_err());
+        let ok = |t, v| render_as(t, v).unwrap();
+        assert_eq!(
+            ok(&[("README.md", "{{ v }} {{ v | code }}")], "x`y"),
+            "x\\`y ``x`y``"
+        );
+        assert_eq!(ok(&[("README.md", "{{ v | code }}")], "`a"), "`` `a ``");
+        assert_eq!(ok(&[("README.md", "{{ v | sh }}")], "it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn yaml_scalars_that_are_not_strings_are_caught() {
+        for typed in [
+            "yes",
+            "No",
+            "null",
+            "123",
+            "-1",
+            "1_000",
+            "1e3",
+            "0x1f",
+            "0o7",
+            ".inf",
+            "-",
+            "2024-01-02",
+            "007",
+        ] {
+            assert!(yaml_typed(typed), "{typed}");
+        }
+        for string in [
+            "redis",
+            "10.0.0.1-7001",
+            "--1-7001",
+            "/data",
+            "redis-0.redis-headless",
+            "v1.2.3",
+            "a1",
+        ] {
+            assert!(!yaml_typed(string), "{string}");
+        }
     }
 }

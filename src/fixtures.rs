@@ -122,7 +122,7 @@ pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
     bundle.file(
         &format!("{DIR}/README.md"),
         Kind::Config,
-        readme(settings),
+        readme(settings)?,
         "what each fixture is and what a correct peer does with it",
     );
     bundle.file(
@@ -226,35 +226,26 @@ fn self_signed(
     pki::issue_leaf(&issuer, key, pki::name(cn), sans, usages, validity, label)
 }
 
-fn readme(settings: &Settings) -> String {
+fn readme(settings: &Settings) -> Result<String> {
     // Absolute paths, as in the generated files: redis.conf's `dir` changes the server's
     // working folder, so relative ones would not be found.
     let abs = |rel: &str| settings.out_dir.join(rel).display().to_string();
     let node = &settings.nodes[0];
     let fixture = |name: &str| abs(&format!("{DIR}/{name}"));
-    let mut out = format!(
-        "# Test fixtures for {}\n\n\
-         Each certificate here is wrong in exactly one way. The good setup is the rest of\n\
-         the folder: `{}` is the CA a client trusts, `{}` (with its key) the good server\n\
-         certificate and `{}` (with its key) the good client certificate.\n\n\
-         Run the server with a `*-server` fixture in place of its certificate:\n\n\
-         ```sh\nredis-server '{}' --tls-cert-file '{}' --tls-key-file '{}'\n```\n\n\
-         or connect with a `*-client` fixture in place of the client certificate.\n\n\
-         | files | what it is | what a correct peer does |\n|---|---|---|\n",
-        settings.profile,
-        abs(crate::layout::CA_CERT),
-        abs(&node.cert),
-        abs(crate::layout::CLIENT_CERT),
-        abs(&node.conf),
-        fixture("expired-server.crt"),
-        fixture("expired-server.key"),
-    );
-    for f in FIXTURES {
-        out.push_str(&format!(
-            "| `{0}.crt`, `{0}.key` | {1} | {2} |\n",
-            f.name, f.what, f.expect
-        ));
-    }
-    out.push_str("| `other-ca.crt` | the other CA of the `other-ca-*` fixtures (its key was not kept) | trust it only to show the other-ca fixtures would pass with it |\n");
-    out
+    crate::render::render_one(
+        &[(
+            "README.md",
+            include_str!("../templates/fixtures/README.md.j2"),
+        )],
+        minijinja::context! {
+            profile => settings.profile.as_str(),
+            ca_cert => abs(crate::layout::CA_CERT),
+            server_cert => abs(&node.cert),
+            client_cert => abs(crate::layout::CLIENT_CERT),
+            server_conf => abs(&node.conf),
+            expired_cert => fixture("expired-server.crt"),
+            expired_key => fixture("expired-server.key"),
+            fixtures => FIXTURES.iter().map(|f| [f.name, f.what, f.expect]).collect::<Vec<_>>(),
+        },
+    )
 }

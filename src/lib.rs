@@ -4,6 +4,7 @@
 
 pub(crate) mod acl;
 pub mod api;
+mod appenv;
 pub mod bundle;
 pub mod certinfo;
 pub mod cli;

@@ -64,8 +64,9 @@ pub struct Kimera {
     pub rate_limit_enabled: bool,
 }
 
-/// Server tuning. The defaults are Redis's own, and the template writes a directive only
-/// when it differs from them, each with a line saying why.
+/// Server tuning. The defaults are Redis's own, defined here only: the redis.conf
+/// templates get them as `redis_defaults` and write a directive only when it differs from
+/// them, each with a line saying why.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Server {

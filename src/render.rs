@@ -1,14 +1,16 @@
 //! Settings + PKI + secrets become a `Bundle`: templates rendered with minijinja, in memory.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Serde, ValueKind};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::acl::{ADMIN_USER, REPLICA_USER};
+use crate::appenv;
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::escape;
@@ -16,7 +18,7 @@ use crate::layout;
 use crate::network;
 use crate::network::ComposeNetwork;
 use crate::pki::Pki;
-use crate::profile::{Kimera, Pool, Server};
+use crate::profile::{Pool, Server};
 use crate::secrets::Secrets;
 use crate::settings::{Node, Settings};
 
@@ -45,6 +47,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "node-start.sh",
         include_str!("../templates/node-start.sh.j2"),
     ),
+    (
+        "healthcheck.sh",
+        include_str!("../templates/healthcheck.sh.j2"),
+    ),
 ];
 
 /// Absolute paths of the files shared by every node.
@@ -59,14 +65,6 @@ struct Paths {
     ca_cert: String,
     client_cert: String,
     client_key: String,
-}
-
-/// The certificate paths the app gets, empty without TLS.
-#[derive(Serialize)]
-struct AppTls {
-    ca: String,
-    certfile: String,
-    keyfile: String,
 }
 
 #[derive(Serialize)]
@@ -94,12 +92,12 @@ struct NodeView {
     nodes_conf: String,
     cert: String,
     key: String,
-    bind: String,
+    /// The addresses of `bind`, each a word.
+    bind: Vec<String>,
     bind_reason: &'static str,
     announce_ip: Option<String>,
     publish: String,
     mounts: Vec<Mount>,
-    healthcheck: String,
 }
 
 /// Everything the templates see.
@@ -107,14 +105,10 @@ struct NodeView {
 struct View<'a> {
     version: &'static str,
     profile: &'a str,
-    host: &'a str,
-    port: u16,
-    db: u8,
     username: &'a str,
-    password: &'a str,
     password_sha256: String,
-    /// REDIS_URL: the same connection as one URL (see `url`).
-    url: String,
+    /// Every variable of the app's `.env`, by name (`appenv`).
+    env: BTreeMap<&'static str, String>,
     admin_user: &'static str,
     admin_password: &'a str,
     admin_sha256: String,
@@ -130,12 +124,11 @@ struct View<'a> {
     /// Masters `redis-cli --cluster create` makes: nodes / (replicas + 1), settings
     /// having checked that it divides.
     masters: usize,
-    cluster_nodes: String,
     paths: Paths,
-    app: AppTls,
-    pool: PoolView,
-    kimera: &'a Kimera,
+    pool: &'a Pool,
     server: &'a Server,
+    /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
+    redis_defaults: Server,
     image: &'a str,
     /// A cluster whose nodes are services on a named bridge network (else host networking).
     bridge: bool,
@@ -146,39 +139,43 @@ struct View<'a> {
     create_mounts: Vec<Mount>,
 }
 
-/// Pool values as the guide writes them (`5.0`, not `5`).
-#[derive(Serialize)]
-struct PoolView {
-    max_connections: i64,
-    socket_timeout: String,
-    socket_connect_timeout: String,
-    retry_on_timeout: bool,
-    health_check_interval: i64,
-}
-
-impl From<&Pool> for PoolView {
-    fn from(p: &Pool) -> Self {
-        PoolView {
-            max_connections: p.max_connections,
-            socket_timeout: format!("{:?}", p.socket_timeout),
-            socket_connect_timeout: format!("{:?}", p.socket_connect_timeout),
-            retry_on_timeout: p.retry_on_timeout,
-            health_check_interval: p.health_check_interval,
-        }
-    }
-}
-
 /// Render the whole bundle. `secrets` is `Some` exactly when the profile authenticates;
 /// `pki` is `Some` exactly when it uses TLS.
 pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
-    let env = environment()?;
     let view = view(settings, secrets);
-    // Converted once: each node's redis.conf is rendered with the whole view, and
-    // converting it per node made a 1000-node cluster quadratic (seconds, not ms).
-    let shared = minijinja::Value::from(Serde(&view));
-    let render = |name: &str, extra: minijinja::Value| -> Result<String> {
-        env.get_template(name)
-            .and_then(|t| t.render(context! { ..extra, ..shared.clone() }))
+    let templates = Templates::new(&view)?;
+    let mut bundle = Bundle::default();
+    if let Some(pki) = pki {
+        certificates(settings, pki, &mut bundle);
+    }
+    servers(settings, &view, &templates, &mut bundle)?;
+    app_files(secrets.is_some(), &templates, &mut bundle)?;
+    containers(settings, &view, &templates, &mut bundle)?;
+    crate::record::add_to(&mut bundle, settings);
+    Ok(bundle)
+}
+
+/// The templates and the view they all share.
+struct Templates {
+    env: Environment<'static>,
+    /// Converted once: each node's redis.conf is rendered with the whole view, and
+    /// converting it per node made a 1000-node cluster quadratic (seconds, not ms).
+    shared: minijinja::Value,
+}
+
+impl Templates {
+    fn new(view: &View) -> Result<Templates> {
+        Ok(Templates {
+            env: environment()?,
+            shared: minijinja::Value::from(Serde(view)),
+        })
+    }
+
+    /// Template `name` with the view and `extra`.
+    fn render(&self, name: &str, extra: minijinja::Value) -> Result<String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(context! { ..extra, ..self.shared.clone() }))
             // minijinja renders into an 8 KiB buffer; a 1 KiB config kept that way
             // made a 1000-node cluster's peak RSS 8 MB larger.
             .map(|mut text| {
@@ -186,63 +183,77 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
                 text
             })
             .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
-    };
-    let plain = |name: &str| render(name, context! {});
-    let cluster = settings.cluster.is_some();
+    }
 
-    let mut bundle = Bundle::default();
-    if let Some(pki) = pki {
-        bundle.dir(layout::CERTS_DIR, "certificates and keys");
-        bundle.cert(
-            layout::CA_CERT,
-            Kind::CaCertificate,
-            &pki.ca.cert_pem,
-            &pki.ca.info,
-            "CA certificate: clients and servers trust it",
-        );
-        // Under an organisation's CA its key stays where it is: never in the folder.
-        if !pki.ca.key_pem.is_empty() {
-            bundle.file(
-                layout::CA_KEY,
-                Kind::CaKey,
-                pki.ca.key_pem.clone(),
-                "CA private key: keep it offline once the setup is done",
-            );
-        }
-        for (node, ck) in settings.nodes.iter().zip(&pki.servers) {
-            let purpose = if cluster {
-                "cluster node certificate (serverAuth, clientAuth)"
-            } else {
-                "Redis server certificate (serverAuth)"
-            };
-            bundle.cert(
-                &node.cert,
-                Kind::Certificate,
-                &ck.cert_pem,
-                &ck.info,
-                purpose,
-            );
-            bundle.file(
-                &node.key,
-                Kind::PrivateKey,
-                ck.key_pem.clone(),
-                "server private key",
-            );
-        }
-        bundle.cert(
-            layout::CLIENT_CERT,
-            Kind::Certificate,
-            &pki.client.cert_pem,
-            &pki.client.info,
-            "app client certificate (clientAuth)",
-        );
+    fn plain(&self, name: &str) -> Result<String> {
+        self.render(name, context! {})
+    }
+}
+
+/// The PKI's files: the CA certificate (and its key unless it is an organisation's),
+/// each server's certificate and key, the app's client certificate and key.
+fn certificates(settings: &Settings, pki: &Pki, bundle: &mut Bundle) {
+    let cluster = settings.cluster.is_some();
+    bundle.dir(layout::CERTS_DIR, "certificates and keys");
+    bundle.cert(
+        layout::CA_CERT,
+        Kind::CaCertificate,
+        &pki.ca.cert_pem,
+        &pki.ca.info,
+        "CA certificate: clients and servers trust it",
+    );
+    // Under an organisation's CA its key stays where it is: never in the folder.
+    if !pki.ca.key_pem.is_empty() {
         bundle.file(
-            layout::CLIENT_KEY,
-            Kind::PrivateKey,
-            pki.client.key_pem.clone(),
-            "app client private key",
+            layout::CA_KEY,
+            Kind::CaKey,
+            pki.ca.key_pem.clone(),
+            "CA private key: keep it offline once the setup is done",
         );
     }
+    for (node, ck) in settings.nodes.iter().zip(&pki.servers) {
+        let purpose = if cluster {
+            "cluster node certificate (serverAuth, clientAuth)"
+        } else {
+            "Redis server certificate (serverAuth)"
+        };
+        bundle.cert(
+            &node.cert,
+            Kind::Certificate,
+            &ck.cert_pem,
+            &ck.info,
+            purpose,
+        );
+        bundle.file(
+            &node.key,
+            Kind::PrivateKey,
+            ck.key_pem.clone(),
+            "server private key",
+        );
+    }
+    bundle.cert(
+        layout::CLIENT_CERT,
+        Kind::Certificate,
+        &pki.client.cert_pem,
+        &pki.client.info,
+        "app client certificate (clientAuth)",
+    );
+    bundle.file(
+        layout::CLIENT_KEY,
+        Kind::PrivateKey,
+        pki.client.key_pem.clone(),
+        "app client private key",
+    );
+}
+
+/// Each server's folders and redis.conf.
+fn servers(
+    settings: &Settings,
+    view: &View,
+    templates: &Templates,
+    bundle: &mut Bundle,
+) -> Result<()> {
+    let cluster = settings.cluster.is_some();
     for (node, nv) in settings.nodes.iter().zip(&view.nodes) {
         if cluster {
             bundle.dir(
@@ -251,7 +262,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
             );
         }
         bundle.dir(&node.data, "Redis snapshots (the server's `dir`)");
-        let conf = render("redis.conf", context! { node => Serde(nv) })?;
+        let conf = templates.render("redis.conf", context! { node => Serde(nv) })?;
         // A cluster node's config holds the replication password.
         let (kind, purpose) = if cluster {
             (
@@ -263,7 +274,14 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         };
         bundle.file(&node.conf, kind, conf, purpose);
     }
-    if secrets.is_some() {
+    Ok(())
+}
+
+/// What the app and operators read: users.acl and admin.env with passwords, .env and
+/// redis.properties always.
+fn app_files(auth: bool, templates: &Templates, bundle: &mut Bundle) -> Result<()> {
+    let plain = |name: &str| templates.plain(name);
+    if auth {
         bundle.file(
             layout::ACL,
             Kind::Secret,
@@ -281,7 +299,7 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         layout::ENV,
         Kind::Secret,
         plain(".env")?,
-        if secrets.is_some() {
+        if auth {
             "the KIMERA app's settings, with the password"
         } else {
             "the KIMERA app's settings (no password: local, loopback only)"
@@ -291,13 +309,31 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         layout::PROPERTIES,
         Kind::Secret,
         plain("redis.properties")?,
-        if secrets.is_some() {
+        if auth {
             "the guide's quick-reference form, with the password"
         } else {
             "the guide's quick-reference form (no password: local, loopback only)"
         },
     );
-    if cluster {
+    Ok(())
+}
+
+/// The same setup as containers, and a cluster's scripts.
+fn containers(
+    settings: &Settings,
+    view: &View,
+    templates: &Templates,
+    bundle: &mut Bundle,
+) -> Result<()> {
+    let plain = |name: &str| templates.plain(name);
+    // Each node's compose healthcheck: a shell line, then a YAML string.
+    let healthchecks = view
+        .nodes
+        .iter()
+        .map(|node| templates.render("healthcheck.sh", context! { node => Serde(node) }))
+        .collect::<Result<Vec<_>>>()?;
+    let compose = |name: &str| templates.render(name, context! { healthchecks });
+    if settings.cluster.is_some() {
         bundle.file(
             layout::CLUSTER_CREATE,
             Kind::Script,
@@ -315,28 +351,41 @@ pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>)
         bundle.file(
             layout::COMPOSE,
             Kind::Config,
-            plain("docker-compose-cluster.yml")?,
+            compose("docker-compose-cluster.yml")?,
             "the same cluster as containers of the official image",
         );
     } else {
         bundle.file(
             layout::COMPOSE,
             Kind::Config,
-            plain("docker-compose.yml")?,
+            compose("docker-compose.yml")?,
             "the same setup as a container of the official image",
         );
     }
-    crate::record::add_to(&mut bundle, settings);
-    Ok(bundle)
+    Ok(())
+}
+
+/// One template (`templates[0]`) rendered on its own with `context`, in the environment
+/// every output shares.
+pub(crate) fn render_one(
+    templates: &'static [(&'static str, &'static str)],
+    context: minijinja::Value,
+) -> Result<String> {
+    let name = templates[0].0;
+    environment_with(templates, "")?
+        .get_template(name)
+        .and_then(|t| t.render(context))
+        .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
 }
 
 fn environment() -> Result<Environment<'static>> {
     environment_with(TEMPLATES, "")
 }
 
-/// The template environment every output shares: strict undefined values, no escaping
-/// by file name, booleans as `true`, one escaping filter per format; with `templates`
-/// (names shown in errors after `prefix`).
+/// The template environment every output shares: strict undefined values, and every
+/// value escaped for the format of the file its template makes (`escape::auto_escape`,
+/// `escape::formatter`), so that a bare `{{ value }}` is escaped and a forgotten filter
+/// fails closed; with `templates` (names shown in errors after `prefix`).
 pub(crate) fn environment_with(
     templates: &'static [(&'static str, &'static str)],
     prefix: &str,
@@ -351,28 +400,20 @@ pub(crate) fn environment_with(
         .build()
         .map_err(|e| Error::failed(format!("template syntax: {e}")))?;
     env.set_syntax(syntax);
-    // Booleans as every format here spells them (`true`), not Python's `True`.
-    env.set_formatter(|out, state, value| match value.kind() {
-        ValueKind::Bool => write!(out, "{}", value.is_true()).map_err(minijinja::Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
-    });
-    // Escaping is done by the per-format filters below, never by file extension.
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.add_filter("conf", |v: &str| escape::conf(v));
-    env.add_filter("compose", |v: &str| escape::compose(v));
-    env.add_filter("sh", |v: &str| escape::sh(v));
-    env.add_filter("properties", |v: &str| escape::properties(v));
-    env.add_filter("acl", |v: &str| escape::acl(v).map_err(template_error));
-    env.add_filter("env", |v: &str| escape::env(v).map_err(template_error));
+    env.set_auto_escape_callback(escape::auto_escape);
+    env.set_formatter(escape::formatter);
+    // Where a format's default escaping is not the form a place needs.
+    env.add_filter("bare", escape::bare_filter);
+    env.add_filter("words", escape::words_filter);
+    env.add_filter("comment", escape::comment_filter);
+    env.add_filter("dq", escape::dq_filter);
+    env.add_filter("code", escape::code_filter);
+    env.add_filter("sh", escape::sh_filter);
     for (name, source) in templates {
         env.add_template(name, source)
             .map_err(|e| Error::failed(format!("template {prefix}{name} does not parse: {e:#}")))?;
     }
     Ok(env)
-}
-
-fn template_error(msg: String) -> minijinja::Error {
-    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg)
 }
 
 fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
@@ -388,25 +429,12 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         client_cert: abs(layout::CLIENT_CERT),
         client_key: abs(layout::CLIENT_KEY),
     };
-    let app = if s.tls {
-        AppTls {
-            ca: paths.ca_cert.clone(),
-            certfile: paths.client_cert.clone(),
-            keyfile: paths.client_key.clone(),
-        }
-    } else {
-        AppTls {
-            ca: String::new(),
-            certfile: String::new(),
-            keyfile: String::new(),
-        }
-    };
     let auth = secrets.is_some();
     let username = s.username.as_deref().unwrap_or("");
     let nodes = s
         .nodes
         .iter()
-        .map(|n| node_view(s, n, &paths, username, auth))
+        .map(|n| node_view(s, n, &paths, auth))
         .collect();
     let mut create_mounts = vec![
         mount(&paths.create_script, true),
@@ -418,6 +446,24 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         }
     }
     let secret = |f: fn(&Secrets) -> Option<&str>| secrets.and_then(f).unwrap_or("");
+    let env = appenv::by_name(&appenv::build(
+        s,
+        secret(|x| Some(&x.app)),
+        appenv::Place {
+            host: s.host().to_owned(),
+            tls_files: [
+                paths.ca_cert.clone(),
+                paths.client_cert.clone(),
+                paths.client_key.clone(),
+            ],
+            cluster_nodes: s
+                .nodes
+                .iter()
+                .map(Node::address)
+                .collect::<Vec<_>>()
+                .join(","),
+        },
+    ));
     let digest = |f: fn(&Secrets) -> Option<&str>| {
         secrets
             .and_then(f)
@@ -427,13 +473,9 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     View {
         version: env!("CARGO_PKG_VERSION"),
         profile: &s.profile,
-        host: s.host(),
-        port: s.port(),
-        db: s.db,
         username,
-        password: secret(|x| Some(&x.app)),
         password_sha256: digest(|x| Some(&x.app)),
-        url: crate::url::app_url(s, secret(|x| Some(&x.app))),
+        env,
         admin_user: ADMIN_USER,
         admin_password: secret(|x| Some(&x.admin)),
         admin_sha256: digest(|x| Some(&x.admin)),
@@ -446,20 +488,10 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         cluster: s.cluster.is_some(),
         replicas: s.cluster.unwrap_or(0),
         masters: s.nodes.len() / (usize::from(s.cluster.unwrap_or(0)) + 1),
-        cluster_nodes: if s.cluster.is_some() {
-            s.nodes
-                .iter()
-                .map(Node::address)
-                .collect::<Vec<_>>()
-                .join(",")
-        } else {
-            String::new()
-        },
         paths,
-        app,
-        pool: PoolView::from(&s.pool),
-        kimera: &s.kimera,
+        pool: &s.pool,
         server: &s.server,
+        redis_defaults: Server::default(),
         image: &s.image,
         bridge: s.cluster.is_some() && s.compose_network == ComposeNetwork::Bridge,
         network: network::BRIDGE_NETWORK,
@@ -470,19 +502,19 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     }
 }
 
-fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> NodeView {
+fn node_view(s: &Settings, n: &Node, paths: &Paths, auth: bool) -> NodeView {
     let abs = |rel: &str| path_string(&s.out_dir.join(rel));
     let (bind, bind_reason) = match n.host.parse::<IpAddr>() {
         Ok(ip) if !matches!(ip.to_string().as_str(), "127.0.0.1" | "::1") => (
-            format!("{ip} 127.0.0.1 -::1"),
+            vec![ip.to_string(), "127.0.0.1".to_owned(), "-::1".to_owned()],
             "Listen on the address clients dial, and on loopback for local administration.",
         ),
         _ if n.is_loopback() => (
-            "127.0.0.1 -::1".to_owned(),
+            vec!["127.0.0.1".to_owned(), "-::1".to_owned()],
             "Clients reach this server on this machine: listen on loopback only.",
         ),
         _ => (
-            "* -::*".to_owned(),
+            vec!["*".to_owned(), "-::*".to_owned()],
             "Clients connect over the network: listen on every interface (-::* when IPv6 is absent).",
         ),
     };
@@ -543,34 +575,7 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) 
             format!("{0}:{0}", n.port)
         },
         mounts,
-        healthcheck: healthcheck(s, n, paths, username, auth),
     }
-}
-
-/// `redis-cli -e ... ping` as the app user: fails on an error reply, not only on silence.
-fn healthcheck(s: &Settings, n: &Node, paths: &Paths, username: &str, auth: bool) -> String {
-    let mut line = String::new();
-    if auth {
-        line.push_str(&format!(
-            "export REDISCLI_AUTH=\"$(sed -n 's/^REDIS_PASSWORD=//p' {})\"; ",
-            escape::sh(&paths.env)
-        ));
-    }
-    line.push_str("redis-cli -e");
-    if s.tls {
-        line.push_str(&format!(
-            " --tls --cacert {} --cert {} --key {}",
-            escape::sh(&paths.ca_cert),
-            escape::sh(&paths.client_cert),
-            escape::sh(&paths.client_key)
-        ));
-    }
-    line.push_str(&format!(" -h 127.0.0.1 -p {}", n.port));
-    if auth {
-        line.push_str(&format!(" --user {}", escape::sh(username)));
-    }
-    line.push_str(" ping");
-    line
 }
 
 fn mount(path: &str, read_only: bool) -> Mount {

@@ -4,9 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::layout;
-use crate::settings::Settings;
-
 /// The pieces of a URL, each already encoded.
 #[derive(PartialEq, Eq)]
 struct Url {
@@ -79,28 +76,8 @@ impl Url {
     }
 }
 
-/// The URL of a run's settings.
-pub(crate) fn app_url(s: &Settings, password: &str) -> String {
-    let path = |rel: &str| s.out_dir.join(rel).to_string_lossy().into_owned();
-    let files = [
-        path(layout::CA_CERT),
-        path(layout::CLIENT_CERT),
-        path(layout::CLIENT_KEY),
-    ];
-    let db = s.db.to_string();
-    Url::new(
-        s.username.as_deref(),
-        password,
-        &s.nodes[0].address(),
-        s.cluster.is_none().then_some(db.as_str()),
-        s.tls
-            .then(|| [files[0].as_str(), files[1].as_str(), files[2].as_str()]),
-    )
-    .text()
-}
-
-/// REDIS_URL for an app environment given by its other REDIS_* values (the app Secret of
-/// the Kubernetes manifests, whose paths are the app pod's).
+/// REDIS_URL for an app environment given by its other REDIS_* values (`appenv`: the
+/// `.env` and the Kubernetes app Secret).
 pub(crate) fn for_env(env: &BTreeMap<String, String>) -> String {
     from_env(env).text()
 }

@@ -6,7 +6,7 @@
 
 pub mod options;
 
-use minijinja::value::Serde;
+use minijinja::value::{Serde, Value};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
@@ -62,6 +62,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "manifests",
         include_str!("../../templates/kubernetes/manifests.j2"),
     ),
+    (
+        "replication.conf",
+        include_str!("../../templates/kubernetes/replication.conf.j2"),
+    ),
+    (
+        "kustomization.yaml",
+        include_str!("../../templates/kubernetes/kustomization.yaml.j2"),
+    ),
 ];
 
 #[derive(Serialize)]
@@ -99,6 +107,8 @@ struct View<'a> {
     admin_user: &'static str,
     replica_user: &'static str,
     server: &'a Server,
+    /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
+    redis_defaults: Server,
     max_connections: i64,
     health_check_interval: i64,
 }
@@ -143,11 +153,10 @@ pub fn add(
         .get(layout::ACL)
         .map(|e| String::from_utf8_lossy(&e.contents).into_owned())
         .ok_or_else(|| Error::failed("users.acl was not rendered"))?;
-    let replication_conf = secrets
-        .replica
-        .as_ref()
-        .map(|p| format!("masterauth {}\n", crate::escape::conf(p)))
-        .unwrap_or_default();
+    let replication_conf = match &secrets.replica {
+        Some(password) => render("replication.conf", context! { password })?,
+        None => String::new(),
+    };
     let config_sha256 =
         crate::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
     let (server_tls, client_tls) = match tls {
@@ -203,17 +212,10 @@ pub fn add(
         names.push(file.to_owned());
         bundle.file(&format!("{DIR}/{file}"), kind, body.trim_start(), purpose);
     }
-    let mut kustomization = format!(
-        "# kubectl apply -k {DIR}: every object of {name} in namespace {ns}.\n\
-         # Written by kimera-redis-init {version}.\n\
-         apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-        name = k8s.name,
-        ns = k8s.namespace,
-        version = env!("CARGO_PKG_VERSION"),
-    );
-    for n in &names {
-        kustomization.push_str(&format!("  - {n}\n"));
-    }
+    let kustomization = render(
+        "kustomization.yaml",
+        context! { dir => DIR, files => names },
+    )?;
     bundle.file(
         &format!("{DIR}/kustomization.yaml"),
         Kind::Config,
@@ -274,74 +276,26 @@ fn tls_data(crt: &str, key: &str, ca: &str) -> TlsData {
     }
 }
 
-/// The app's settings as the `.env` has them, with the pod's view: the client Service as
-/// host, and TLS file paths where the app's pod mounts its client Secret.
-fn app_env(s: &Settings, k8s: &Kubernetes, secrets: &Secrets) -> Vec<(String, String)> {
+/// The app's settings as the `.env` has them (the same builder), with the pod's view: the
+/// client Service as host, and TLS file paths where the app's pod mounts its client Secret.
+fn app_env(s: &Settings, k8s: &Kubernetes, secrets: &Secrets) -> Vec<(&'static str, String)> {
     let port = s.port();
     let service = k8s.service_fqdn(&k8s.name);
-    let file = |f: &str| {
-        if s.tls {
-            format!("{APP_TLS_DIR}/{f}")
-        } else {
-            String::new()
-        }
-    };
     // A fresh client needs one reachable startup node: the Service (any ready pod) and the
     // first pods by name, so that one pod going away never leaves it without one.
-    let cluster_nodes = if s.cluster.is_some() {
-        std::iter::once(format!("{service}:{port}"))
-            .chain((0..s.nodes.len().min(3)).map(|i| format!("{}:{port}", k8s.pod_fqdn(i))))
-            .collect::<Vec<_>>()
-            .join(",")
-    } else {
-        String::new()
-    };
-    let pool = &s.pool;
-    let pairs: Vec<(&str, String)> = vec![
-        ("REDIS_HOST", service.clone()),
-        ("REDIS_PORT", port.to_string()),
-        ("REDIS_USERNAME", s.username.clone().unwrap_or_default()),
-        ("REDIS_PASSWORD", secrets.app.clone()),
-        ("REDIS_DB", s.db.to_string()),
-        ("REDIS_SSL", s.tls.to_string()),
-        ("REDIS_SSL_KEYFILE", file("tls.key")),
-        ("REDIS_SSL_CERTFILE", file("tls.crt")),
-        ("REDIS_CA_PATH", file("ca.crt")),
-        ("REDIS_CA_CERTS", file("ca.crt")),
-        ("REDIS_CERT_REQS", "required".into()),
-        ("REDIS_CLUSTER_MODE", s.cluster.is_some().to_string()),
-        ("REDIS_CLUSTER_NODES", cluster_nodes),
-        ("REDIS_SKIP_FULL_COVERAGE_CHECK", "false".into()),
-        ("REDIS_MAX_CONNECTIONS", pool.max_connections.to_string()),
-        ("REDIS_SOCKET_TIMEOUT", format!("{:?}", pool.socket_timeout)),
-        (
-            "REDIS_SOCKET_CONNECT_TIMEOUT",
-            format!("{:?}", pool.socket_connect_timeout),
-        ),
-        ("REDIS_RETRY_ON_TIMEOUT", pool.retry_on_timeout.to_string()),
-        (
-            "REDIS_HEALTH_CHECK_INTERVAL",
-            pool.health_check_interval.to_string(),
-        ),
-        ("REDIS_DECODE_RESPONSES", "true".into()),
-        ("REDIS_ENCODING", "utf-8".into()),
-        ("KIMERA_LOG_LEVEL", s.kimera.log_level.clone()),
-        ("KIMERA_FEATURES", s.kimera.features.clone()),
-        (
-            "KIMERA_RATE_LIMIT_ENABLED",
-            s.kimera.rate_limit_enabled.to_string(),
-        ),
-    ];
-    let mut env: Vec<(String, String)> =
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    // The same REDIS_URL as in .env, built from these values: the pod's paths and names.
-    let url = crate::url::for_env(&env.iter().cloned().collect());
-    let at = env
-        .iter()
-        .position(|(k, _)| k == "KIMERA_LOG_LEVEL")
-        .unwrap_or(env.len());
-    env.insert(at, ("REDIS_URL".into(), url));
-    env
+    let cluster_nodes = std::iter::once(format!("{service}:{port}"))
+        .chain((0..s.nodes.len().min(3)).map(|i| format!("{}:{port}", k8s.pod_fqdn(i))))
+        .collect::<Vec<_>>()
+        .join(",");
+    crate::appenv::build(
+        s,
+        &secrets.app,
+        crate::appenv::Place {
+            host: service,
+            tls_files: ["ca.crt", "tls.crt", "tls.key"].map(|f| format!("{APP_TLS_DIR}/{f}")),
+            cluster_nodes,
+        },
+    )
 }
 
 fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
@@ -378,6 +332,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         admin_user: ADMIN_USER,
         replica_user: REPLICA_USER,
         server: &s.server,
+        redis_defaults: Server::default(),
         max_connections: s.pool.max_connections,
         health_check_interval: s.pool.health_check_interval,
     }
@@ -386,8 +341,11 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
 /// The shared environment (render.rs) plus the YAML scalars the manifests need.
 fn environment() -> Result<Environment<'static>> {
     let mut env = crate::render::environment_with(TEMPLATES, "kubernetes/")?;
-    env.add_filter("q", yaml_quoted);
-    env.add_filter("block", yaml_block);
+    // Their output is YAML already: printed as it is.
+    env.add_filter("q", |v: &str| Value::from_safe_string(yaml_quoted(v)));
+    env.add_filter("block", |v: &str, indent: usize| {
+        Value::from_safe_string(yaml_block(v, indent))
+    });
     Ok(env)
 }
 
