@@ -31,6 +31,7 @@ pub mod profile;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;
+pub(crate) mod resp;
 pub(crate) mod safedir;
 pub mod secrets;
 pub mod settings;
