@@ -28,6 +28,7 @@ pub(crate) mod ownca;
 mod parallel;
 pub mod pki;
 pub mod profile;
+pub(crate) mod random;
 pub(crate) mod redact;
 pub mod redisconf;
 pub mod render;

@@ -3,6 +3,8 @@
 //! reason, instead of making certificates whose handshakes fail.
 
 use rcgen::{KeyPair, PublicKeyData};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::{PemObject, SectionKind};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -13,19 +15,28 @@ use crate::trust::{self, Usage};
 const KEY_ALLOWED: &str = "allowed: an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1): \
                            RSA of 2048 bits or more, ECDSA P-256/P-384 or Ed25519";
 
+/// The label of every `-----BEGIN LABEL-----` line, in order.
+fn pem_labels(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|l| {
+        l.trim_end()
+            .strip_prefix("-----BEGIN ")?
+            .strip_suffix("-----")
+    })
+}
+
 /// The files themselves: one root certificate that is valid now and may sign server and
 /// client certificates, and the private key that belongs to it.
 pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
-    let blocks = pem::parse_many(cert_pem).map_err(|e| {
-        Error::usage(format!(
-            "--ca-cert: not PEM ({e}); allowed: the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"
-        ))
-    })?;
-    let certs: Vec<&pem::Pem> = blocks.iter().filter(|b| b.tag() == "CERTIFICATE").collect();
-    if let Some(other) = blocks.iter().find(|b| b.tag() != "CERTIFICATE") {
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::usage(format!(
+                "--ca-cert: not PEM ({e}); allowed: the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"
+            ))
+        })?;
+    if let Some(other) = pem_labels(cert_pem).find(|l| *l != "CERTIFICATE") {
         return Err(Error::usage(format!(
-            "--ca-cert: holds a {}; allowed: only the CA certificate",
-            other.tag()
+            "--ca-cert: holds a {other}; allowed: only the CA certificate"
         )));
     }
     match certs.len() {
@@ -43,7 +54,7 @@ pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) ->
             )));
         }
     }
-    let (_, cert) = X509Certificate::from_der(certs[0].contents()).map_err(|e| {
+    let (_, cert) = X509Certificate::from_der(&certs[0]).map_err(|e| {
         Error::usage(format!(
             "--ca-cert: not an X.509 certificate ({e}); allowed: a CA certificate"
         ))
@@ -114,18 +125,19 @@ pub(crate) fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) ->
              2048 bits or more, or ECDSA"
         )));
     }
-    let key_blocks = pem::parse_many(key_pem)
-        .map_err(|e| Error::usage(format!("--ca-key: not PEM ({e}); {KEY_ALLOWED}")))?;
-    if key_blocks.iter().any(|b| {
-        b.tag() == "ENCRYPTED PRIVATE KEY"
-            || b.headers()
-                .get("Proc-Type")
-                .is_some_and(|v| v.contains("ENCRYPTED"))
-    }) {
+    // Checked before parsing: the headers of a legacy encrypted key are not PEM to
+    // rustls-pki-types, and an ENCRYPTED PRIVATE KEY section is one it skips.
+    let legacy_encrypted = key_pem
+        .lines()
+        .any(|l| l.starts_with("Proc-Type:") && l.contains("ENCRYPTED"));
+    if legacy_encrypted || pem_labels(key_pem).any(|l| l == "ENCRYPTED PRIVATE KEY") {
         return Err(Error::usage(format!(
             "--ca-key: the key is encrypted; {KEY_ALLOWED} (decrypt a copy: openssl pkey -in \
              KEY -out plain.key)"
         )));
+    }
+    for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(key_pem.as_bytes()) {
+        section.map_err(|e| Error::usage(format!("--ca-key: not PEM ({e}); {KEY_ALLOWED}")))?;
     }
     let key = KeyPair::from_pem(key_pem)
         .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))?;

@@ -16,7 +16,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
-use rand::distr::{Alphanumeric, SampleString};
 
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
@@ -73,7 +72,7 @@ pub(crate) fn add(
     let (password, file) = match (&on_disk.password, &on_disk.password_file) {
         (Some(p), Some(file)) => (p.clone(), file.clone()),
         _ => {
-            let p = Alphanumeric.sample_string(&mut rand::rng(), 32);
+            let p = crate::random::alphanumeric(32);
             (p.clone(), p.into_bytes())
         }
     };
@@ -223,10 +222,7 @@ fn trusted_entries(bytes: &[u8], password: &str) -> Option<Vec<Vec<u8>>> {
 
 /// A private key as PKCS#8 DER (v1 for Ed25519, which Java and OpenSSL 3.0 read).
 fn pkcs8_der(label: &str, key_pem: &str) -> Result<Vec<u8>> {
-    let key = pki::load_key(label, key_pem)?;
-    let pem = pem::parse(pki::key_pem(&key))
-        .map_err(|e| Error::failed(format!("{label}: not PEM: {e}")))?;
-    Ok(pem.into_contents())
+    Ok(pki::load_key(label, key_pem)?.serialized_der().to_vec())
 }
 
 fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
