@@ -187,3 +187,68 @@ pub(crate) fn check_issued(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod pem_tests {
+    //! The PEM side of the `--ca-cert/--ca-key` checks: what the files may hold.
+    use super::*;
+    use crate::cli::KeyType;
+
+    fn own_ca() -> (String, String) {
+        let (_, ca) =
+            crate::pki::new_ca(KeyType::EcdsaP256, 3650, OffsetDateTime::now_utc()).unwrap();
+        (ca.cert_pem, ca.key_pem)
+    }
+
+    fn refusal(cert: &str, key: &str) -> String {
+        check_files(cert, key, OffsetDateTime::now_utc())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_ca_and_its_key_pass() {
+        let (cert, key) = own_ca();
+        check_files(&cert, &key, OffsetDateTime::now_utc()).unwrap();
+    }
+
+    #[test]
+    fn the_certificate_file_holds_the_ca_certificate_only() {
+        let (cert, key) = own_ca();
+        assert!(
+            refusal(&format!("{cert}{key}"), &key)
+                .contains("--ca-cert: holds a PRIVATE KEY; allowed: only the CA certificate")
+        );
+        // A section rustls-pki-types does not know is named too, not skipped.
+        let trusted = cert.replace("CERTIFICATE", "TRUSTED CERTIFICATE");
+        assert!(
+            refusal(&format!("{cert}{trusted}"), &key).contains("holds a TRUSTED CERTIFICATE;")
+        );
+        assert!(refusal(&format!("{cert}{cert}"), &key).contains("holds 2 certificates"));
+        assert!(refusal("no pem here\n", &key).contains("holds no PEM certificate"));
+        let broken = cert.replacen("MII", "M!I", 1);
+        assert!(refusal(&broken, &key).starts_with("--ca-cert: not PEM ("));
+    }
+
+    #[test]
+    fn an_encrypted_key_is_named_as_such() {
+        let (cert, key) = own_ca();
+        let body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+        let pkcs8 = format!(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        );
+        let legacy = format!(
+            "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\n{body}\n-----END EC PRIVATE KEY-----\n"
+        );
+        for encrypted in [pkcs8, legacy] {
+            assert!(
+                refusal(&cert, &encrypted).starts_with("--ca-key: the key is encrypted;"),
+                "{encrypted}"
+            );
+        }
+        let broken = key.replacen("MI", "M!", 1);
+        assert!(refusal(&cert, &broken).starts_with("--ca-key: not PEM ("));
+        let (_, other_key) = own_ca();
+        assert!(refusal(&cert, &other_key).starts_with("--ca-key is not the private key"));
+    }
+}

@@ -630,3 +630,30 @@ fn hex(bytes: &[u8]) -> String {
 fn pki_error(e: rcgen::Error) -> Error {
     Error::failed(format!("certificate generation failed: {e}"))
 }
+
+#[cfg(test)]
+mod ed25519_tests {
+    use super::*;
+
+    /// PKCS#8 v1 (RFC 5208): version 0 and no public key, 48 bytes; v2 would be version 1
+    /// with the public key appended, which OpenSSL 3.0 cannot load.
+    #[test]
+    fn ed25519_keys_are_pkcs8_v1_and_load_again() {
+        let key = generate_key(KeyType::Ed25519).unwrap();
+        let der = key.serialized_der();
+        assert_eq!(der.len(), 48, "{der:02x?}");
+        assert_eq!(
+            der[..16],
+            [
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20
+            ]
+        );
+        let pem = key_pem(&key);
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        assert!(!pem.contains('\r'));
+        let again = load_key("k", &pem).unwrap();
+        assert_eq!(again.public_key_raw(), key.public_key_raw());
+        assert_eq!(again.algorithm(), &rcgen::PKCS_ED25519);
+    }
+}
