@@ -26,6 +26,7 @@ pub mod manifest;
 pub(crate) mod network;
 pub(crate) mod ownca;
 mod parallel;
+pub(crate) mod pkcs12;
 pub mod pki;
 pub mod profile;
 pub(crate) mod random;

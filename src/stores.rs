@@ -15,11 +15,10 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
-
 use crate::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::layout;
+use crate::pkcs12::{self, CertIn, KeyIn};
 use crate::pki::{self, CertKey};
 
 /// The key entry's alias in `redis-client.p12` (`keytool -list` shows it).
@@ -158,34 +157,58 @@ fn add_stores(
 }
 
 fn write_keystore(key: &[u8], cert: &[u8], ca: &[u8], password: &str) -> Result<Vec<u8>> {
-    let certs = [cert, ca]
-        .into_iter()
-        .map(Certificate::from_der)
-        .collect::<p12_keystore::Result<Vec<_>>>()
-        .map_err(store_error)?;
-    let key = PrivateKey::from_der(key).map_err(store_error)?;
     // The local key id ties the key to its certificate; Java matches on it.
     let key_id = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert);
-    let chain = PrivateKeyChain::new(key_id.as_ref(), key, certs);
-    let mut store = KeyStore::new();
-    store.add_entry(CLIENT_ALIAS, KeyStoreEntry::PrivateKeyChain(chain));
-    // The writer's defaults are PBES2 with AES-256 and HMAC-SHA-256, as JDK 17 writes.
-    store.writer(password).write().map_err(store_error)
+    // Each certificate of the chain is named by its subject, as p12-keystore named them
+    // (left out when a BMPString cannot hold it).
+    let names = [cert, ca].map(|der| {
+        crate::certinfo::from_der("certificate", der)
+            .ok()
+            .map(|info| info.subject)
+            .filter(|s| s.chars().all(|c| u32::from(c) <= 0xffff))
+    });
+    let certs = [
+        CertIn {
+            der: cert,
+            friendly_name: names[0].as_deref(),
+            local_key_id: Some(key_id.as_ref()),
+            trusted: false,
+        },
+        CertIn {
+            der: ca,
+            friendly_name: names[1].as_deref(),
+            local_key_id: None,
+            trusted: false,
+        },
+    ];
+    let key = KeyIn {
+        pkcs8: key,
+        friendly_name: CLIENT_ALIAS,
+        local_key_id: key_id.as_ref(),
+    };
+    pkcs12::write(password, &certs, &[key]).map_err(|_| store_error())
 }
 
 fn write_truststore(cas: &[Vec<u8>], password: &str) -> Result<Vec<u8>> {
-    let mut store = KeyStore::new();
-    // A certificate entry is written with Java's trusted-certificate attribute. The
-    // second CA of a rollover gets its own alias.
-    for (i, ca) in cas.iter().enumerate() {
-        let ca = Certificate::from_der(ca).map_err(store_error)?;
-        let alias = match i {
+    // Each CA with Java's trusted-certificate attribute. The second CA of a rollover gets
+    // its own alias.
+    let aliases: Vec<String> = (0..cas.len())
+        .map(|i| match i {
             0 => CA_ALIAS.to_owned(),
             n => format!("{CA_ALIAS}-{}", n + 1),
-        };
-        store.add_entry(&alias, KeyStoreEntry::Certificate(ca));
-    }
-    store.writer(password).write().map_err(store_error)
+        })
+        .collect();
+    let certs: Vec<CertIn<'_>> = cas
+        .iter()
+        .zip(&aliases)
+        .map(|(der, alias)| CertIn {
+            der,
+            friendly_name: Some(alias),
+            local_key_id: None,
+            trusted: true,
+        })
+        .collect();
+    pkcs12::write(password, &certs, &[]).map_err(|_| store_error())
 }
 
 /// The CA among `cas` that issued `cert` (its subject is the certificate's issuer).
@@ -197,27 +220,62 @@ fn issuer_of(cert: &[u8], cas: &[Vec<u8>]) -> Option<Vec<u8>> {
 }
 
 /// The key store's key entry: PKCS#8 key and certificate chain (DER), when it opens.
+/// The key is the first one whose local key id a certificate shares; the chain goes from
+/// that certificate up through the untrusted certificates of the store by issuer name.
 fn key_entry(bytes: &[u8], password: &str) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
-    let store =
-        KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Strict).ok()?;
-    let (_, chain) = store.private_key_chain()?;
-    let certs = chain.certs().iter().map(|c| c.as_der().to_vec()).collect();
-    Some((chain.key().as_der().to_vec(), certs))
+    let store = pkcs12::read(bytes, password)?;
+    let names = |der: &[u8]| {
+        crate::certinfo::from_der("certificate", der)
+            .ok()
+            .map(|info| (info.subject, info.issuer))
+    };
+    let certs: Vec<_> = store.certs.iter().map(|c| (c, names(&c.der))).collect();
+    store.keys.iter().find_map(|key| {
+        let key_id = key.local_key_id.as_ref()?;
+        let (leaf, leaf_names) = certs
+            .iter()
+            .find(|(c, _)| c.local_key_id.as_ref() == Some(key_id))?;
+        let (leaf_subject, _) = leaf_names.as_ref()?;
+        let mut chain = vec![leaf.der.clone()];
+        let mut entry = leaf_names.as_ref()?;
+        while let Some((issuer, Some(issuer_names))) = certs
+            .iter()
+            .find(|(c, n)| !c.trusted && n.as_ref().is_some_and(|(subject, _)| *subject == entry.1))
+        {
+            if chain.contains(&issuer.der) {
+                break;
+            }
+            if issuer_names.0 != *leaf_subject {
+                chain.push(issuer.der.clone());
+            }
+            if issuer_names.0 == issuer_names.1 {
+                break;
+            }
+            entry = issuer_names;
+        }
+        Some((key.pkcs8.clone(), chain))
+    })
 }
 
 /// The trusted certificates of a store (entries with Java's trust attribute), when it
-/// opens. A bare certificate without the attribute is not trusted by Java and not listed.
+/// opens. A bare certificate without the attribute is not trusted by Java and not listed;
+/// a store with a key entry is not a trust store.
 fn trusted_entries(bytes: &[u8], password: &str) -> Option<Vec<Vec<u8>>> {
-    let store =
-        KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Strict).ok()?;
-    let mut out = Vec::new();
-    for (_, entry) in store.entries() {
-        match entry {
-            KeyStoreEntry::Certificate(c) => out.push(c.as_der().to_vec()),
-            _ => return None,
-        }
+    let store = pkcs12::read(bytes, password)?;
+    let key_entry = store.keys.iter().any(|k| {
+        k.local_key_id.is_some() && store.certs.iter().any(|c| c.local_key_id == k.local_key_id)
+    });
+    if key_entry {
+        return None;
     }
-    Some(out)
+    Some(
+        store
+            .certs
+            .into_iter()
+            .filter(|c| c.trusted && c.local_key_id.is_none())
+            .map(|c| c.der)
+            .collect(),
+    )
 }
 
 /// A private key as PKCS#8 DER (v1 for Ed25519, which Java and OpenSSL 3.0 read).
@@ -229,8 +287,8 @@ fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
     Ok(crate::certinfo::from_pem(label, cert_pem)?.0)
 }
 
-fn store_error(e: p12_keystore::error::Error) -> Error {
-    Error::failed(format!("PKCS#12 store: {e}"))
+fn store_error() -> Error {
+    Error::failed("PKCS#12 store: encryption failed")
 }
 
 /// One offline check of the stores for `verify`: where, the problem if any, the fix.
