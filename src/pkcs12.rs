@@ -192,7 +192,7 @@ pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
             let mac = r.read_optional(|r| {
                 r.read_sequence(|r| {
                     let (alg, digest) = r.next().read_sequence(|r| {
-                        let alg = read_algorithm(r.next())?.0;
+                        let alg = read_hash_algorithm(r.next())?;
                         Ok((alg, r.next().read_bytes()?))
                     })?;
                     let salt = r.next().read_bytes()?;
@@ -409,6 +409,15 @@ fn read_algorithm(r: BERReader<'_, '_>) -> ASN1Result<(ObjectIdentifier, Option<
     })
 }
 
+/// The AlgorithmIdentifier of a hash or an HMAC: parameters absent or NULL.
+fn read_hash_algorithm(r: BERReader<'_, '_>) -> ASN1Result<ObjectIdentifier> {
+    match read_algorithm(r)? {
+        (alg, None) => Ok(alg),
+        (alg, Some(null)) if null == [5, 0] => Ok(alg),
+        _ => Err(invalid()),
+    }
+}
+
 /// PBES2 with PBKDF2-HMAC-SHA-256 and AES-256-CBC: the AlgorithmIdentifier's DER and the
 /// ciphertext.
 fn pbes2_encrypt(password: &str, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Unspecified> {
@@ -476,8 +485,8 @@ fn pbes2_decrypt(password: &str, alg_der: &[u8], data: &[u8]) -> Option<Vec<u8>>
                         let salt = r.next().read_bytes()?;
                         let iterations = r.next().read_u32()?;
                         let key_length = r.read_optional(|r| r.read_u32())?;
-                        let prf = r.read_optional(read_algorithm)?;
-                        let prf = prf.map_or_else(|| id(oid::HMAC_SHA1), |(o, _)| o);
+                        let prf = r.read_optional(read_hash_algorithm)?;
+                        let prf = prf.unwrap_or_else(|| id(oid::HMAC_SHA1));
                         Ok((salt, iterations, key_length, prf))
                     })
                 })?;
@@ -651,4 +660,366 @@ fn id(components: &[u64]) -> ObjectIdentifier {
 
 fn invalid() -> ASN1Error {
     ASN1Error::new(ASN1ErrorKind::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The fixture's P-256 key as PKCS#8 DER (`openssl pkcs8 -topk8 -nocrypt -outform DER`).
+    const KEY: &str = concat!(
+        "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b020101042097add48ff97d6d24",
+        "fef0b593e76eb156455bc04b4b83ce374efe522a30fd8117a1440342000474b02f5da0a9e19a29cc0dbdc913",
+        "def4cc81b531dd56c14941bf740951a2c53c096e08dfd573319ff24770cf5519ceb6510069641c5432ec2d27",
+        "d5fb2b4748a0",
+    );
+    /// Its self-signed certificate `CN=fixture`, DER.
+    const CERT: &str = concat!(
+        "3082017c30820121a003020102021467f07fbf5a2e94ccddcb809068ef9d74f8694046300a06082a8648ce3d",
+        "04030230123110300e06035504030c07666978747572653020170d3236313132373233333332335a180f3231",
+        "3236313130333233333332335a30123110300e06035504030c07666978747572653059301306072a8648ce3d",
+        "020106082a8648ce3d0301070342000474b02f5da0a9e19a29cc0dbdc913def4cc81b531dd56c14941bf7409",
+        "51a2c53c096e08dfd573319ff24770cf5519ceb6510069641c5432ec2d27d5fb2b4748a0a3533051301d0603",
+        "551d0e041604142dcbcf3063ff9fdab1f58b286babae0883fd3066301f0603551d230418301680142dcbcf30",
+        "63ff9fdab1f58b286babae0883fd3066300f0603551d130101ff040530030101ff300a06082a8648ce3d0403",
+        "020349003046022100a0a19d3609fbfb281569e59425d7ca821bb2b28d57699a2e6edb2f895e33e30f022100",
+        "cec6acaffa9ed372db1349aee506e861999f1111e443d21e44532cbb8327f8c3",
+    );
+    /// `openssl pkcs12 -export -macalg sha256 -name fixture -passout pass:fixture-pw` with
+    /// OpenSSL 3.0's defaults: PBES2 (PBKDF2-HMAC-SHA-256, AES-256-CBC), 2048 iterations.
+    const OPENSSL_MODERN: &str = concat!(
+        "3082044b0201033082040106092a864886f70d010701a08203f2048203ee308203ea3082028206092a864886",
+        "f70d010706a08202733082026f0201003082026806092a864886f70d010701305706092a864886f70d01050d",
+        "304a302906092a864886f70d01050c301c04084155e4fcff64e59602020800300c06082a864886f70d020905",
+        "00301d060960864801650304012a0410ef8329cefc3297730b4d15fd981561f480820200c14a22369c600f82",
+        "5ff097a453d5876e197012608d324bfdbc9d2de565be80461ebfbc0a1eb161ec885bc22fdee9b6d7da4c46f1",
+        "b2ec3bc255f46c14f86f9357ddd43410b6371b2d906743cf5446bbb0fd2acf57a4716d293e4cb993c2778744",
+        "2083105b1dd69fa4a656ff10ed9726a2fe550d029ba987a81c5f47fec0a856fb17fbba16bb9205c31bf346e9",
+        "9027598c232e0149b6fa83030eaeb0614566a8f7df9e3c995058108b55ef8345fd70e4ef78ba39859c143d9d",
+        "d4c7ed9e859a78da18c334303ab17ad380bc9b1910275a3e58fe3215946ae502617c07764d9a1ca0fc725636",
+        "00434c6013b046022c53d44564b647aa67239f7b4758afa940628efcecce2f4db3c94eb87d6440ae3d718aff",
+        "f4b7d871f0e8f698ac86039bf749b31a854e8486e77eb57ad1c126078381542ea9dce28bc93856b4056a8f10",
+        "68ea80b215f30342ea6c0be4b46d709176040e314a756c4cff177ed0401383c1549c9b917f028757c59d730b",
+        "e09dc09826f3844a5450f722682632c46091116742a32ca217c13a9a122148ddf2cf1297c258e4fb4a46420a",
+        "2235b20a4b1322659f1a2da513c45ecda0ef3f5c7e5d018d5d431ce84c8b418ffa98351397cf59531ed1200a",
+        "f9ee7ddb57dab64d5ffee397a75d398c35651391221b6129fc61d54bffae5d3b6610a6f415cac9f82d125afd",
+        "cb8ee9938b72fd3d046bb39379a2a65c4624b7043082016006092a864886f70d010701a08201510482014d30",
+        "82014930820145060b2a864886f70d010c0a0102a081ef3081ec305706092a864886f70d01050d304a302906",
+        "092a864886f70d01050c301c040849dce7cf6c1cf8ad02020800300c06082a864886f70d02090500301d0609",
+        "60864801650304012a04105a281e03b42b5a248754f5467b14c9cc04819039a3c2b92c21efcd9c8dbc1c4453",
+        "1b77fc43ad2e0fa408b793c1c42c946566c83e42f4115b7692df6b56f83399715d08bf1ebe6034a6b2f39137",
+        "35f3437f44b14c6528d38e8c7d0789690012736f0e52b524fba84cf3c4c76ef907f490aaf4035f11f43ef31b",
+        "4805026e25302799e0cf7ed6de7ec296472579a3492a47e9f2318105eaa76ae68213f2e8ee3f82414b443144",
+        "301d06092a864886f70d01091431101e0e0066006900780074007500720065302306092a864886f70d010915",
+        "31160414b9ce6fdb8d22b0d87da12aab54bc49dee4466d3130413031300d0609608648016503040201050004",
+        "20f902d4a65914efeecaf6adfc347927bb61648def34504a018650e0dc9c115a2104087b1d827937f76a3802",
+        "020800",
+    );
+    /// The same with `-macalg sha1 -certpbe NONE`: a SHA-1 MAC, the certificate in plain `data`.
+    const OPENSSL_PLAIN_CERTS: &str = concat!(
+        "308203c30201033082038906092a864886f70d010701a082037a04820376308203723082020a06092a864886",
+        "f70d010701a08201fb048201f7308201f3308201ef060b2a864886f70d010c0a0103a082019830820194060a",
+        "2a864886f70d01091601a0820184048201803082017c30820121a003020102021467f07fbf5a2e94ccddcb80",
+        "9068ef9d74f8694046300a06082a8648ce3d04030230123110300e06035504030c0766697874757265302017",
+        "0d3236313132373233333332335a180f32313236313130333233333332335a30123110300e06035504030c07",
+        "666978747572653059301306072a8648ce3d020106082a8648ce3d0301070342000474b02f5da0a9e19a29cc",
+        "0dbdc913def4cc81b531dd56c14941bf740951a2c53c096e08dfd573319ff24770cf5519ceb6510069641c54",
+        "32ec2d27d5fb2b4748a0a3533051301d0603551d0e041604142dcbcf3063ff9fdab1f58b286babae0883fd30",
+        "66301f0603551d230418301680142dcbcf3063ff9fdab1f58b286babae0883fd3066300f0603551d130101ff",
+        "040530030101ff300a06082a8648ce3d0403020349003046022100a0a19d3609fbfb281569e59425d7ca821b",
+        "b2b28d57699a2e6edb2f895e33e30f022100cec6acaffa9ed372db1349aee506e861999f1111e443d21e4453",
+        "2cbb8327f8c33144301d06092a864886f70d01091431101e0e0066006900780074007500720065302306092a",
+        "864886f70d01091531160414b9ce6fdb8d22b0d87da12aab54bc49dee4466d313082016006092a864886f70d",
+        "010701a08201510482014d3082014930820145060b2a864886f70d010c0a0102a081ef3081ec305706092a86",
+        "4886f70d01050d304a302906092a864886f70d01050c301c04083e3a53526936dfc102020800300c06082a86",
+        "4886f70d02090500301d060960864801650304012a041027cd9d6d29a1b5eb418355a62927172f04819002ee",
+        "926e856206eb2ad29dabb7b3ae27df1c9540261a7d2d57bc77c59eced191be975fde7dd3f1df059e41283a44",
+        "7875a698ec22806b4771d384a77f9ed8717a1699514462becec0c947d0349e198b118ac5061fb55860ae0e5d",
+        "00e210f4e5441009190bd8caced06f5a689d8cc40418381a591570da2f51a40c1d7a05f6f266a604afb81845",
+        "be6ac452efe36bddb9753144301d06092a864886f70d01091431101e0e006600690078007400750072006530",
+        "2306092a864886f70d01091531160414b9ce6fdb8d22b0d87da12aab54bc49dee4466d313031302130090605",
+        "2b0e03021a050004144baff43bb875fa0a5d2b668d3cb8409179bc639d04084f47e6ce1723bfb702020800",
+    );
+    /// `openssl pkcs8 -topk8 -v2 aes-128-cbc -v2prf hmacWithSHA1 -outform DER` of the key: an
+    /// EncryptedPrivateKeyInfo with the default PRF (HMAC-SHA-1, left out) and AES-128-CBC.
+    const OPENSSL_PKCS8_SHA1_PRF: &str = concat!(
+        "3081de304906092a864886f70d01050d303c301b06092a864886f70d01050c300e040891543c2a83d44dc702",
+        "020800301d06096086480165030401020410fc0905affd7653697ed91bcf9a64e94d0481908c3c90b383b448",
+        "77a8b725dff21998c71eeee26c5908ba84d535406311de50b30337aea9e466fcafc2f9bd9ba8e6914cf62d82",
+        "cdd6db0de6f09d93ba3c34aa837bf9be950989163b14b6d716e1b4b917a2f6bbc8c03b9399f42e2382b3c5ea",
+        "02124f9ef3f76b6ac931a5ca11ca8e879dea2dcc3c48badf0a1be1a4984dbb57548f1b9878905429063591cd",
+        "85054f9b1b",
+    );
+
+    /// RFC 7292 B.2 with SHA-1: the published vectors OpenSSL and Bouncy Castle test their
+    /// KDF with, for the key (1), IV (2) and MAC (3) purposes; 24 bytes take two rounds.
+    #[test]
+    fn the_kdf_gives_the_published_answers() {
+        let sha1 = &digest::SHA1_FOR_LEGACY_USE_ONLY;
+        let cases = [
+            (
+                "smeg",
+                "0A58CF64530D823F",
+                1,
+                1,
+                "8AAAE6297B6CB04642AB5B077851284EB7128F1A2A7FBCA3",
+            ),
+            ("smeg", "0A58CF64530D823F", 2, 1, "79993DFE048D3B76"),
+            (
+                "smeg",
+                "3D83C0E4546AC140",
+                3,
+                1,
+                "8D967D88F6CAA9D714800AB3D48051D63F73A312",
+            ),
+            (
+                "queeg",
+                "05DEC959ACFF72F7",
+                1,
+                1000,
+                "ED2034E36328830FF09DF1E1A07DD357185DAC0D4F9EB3D4",
+            ),
+        ];
+        for (password, salt, purpose, iterations, expected) in cases {
+            let expected = hex(expected);
+            assert_eq!(
+                pkcs12_kdf(
+                    sha1,
+                    password,
+                    &hex(salt),
+                    purpose,
+                    iterations,
+                    expected.len()
+                ),
+                expected,
+                "{password} {salt} {purpose}"
+            );
+        }
+    }
+
+    /// OpenSSL's files open (their SHA-256 and SHA-1 MACs verify with our KDF) and give
+    /// back exactly the key and certificate that went in, tied by their local key id.
+    #[test]
+    fn reads_what_openssl_writes() {
+        let store = read(&hex(OPENSSL_MODERN), "fixture-pw").expect("it opens");
+        assert_eq!(store.keys.len(), 1);
+        assert_eq!(store.certs.len(), 1);
+        let (key, cert) = (&store.keys[0], &store.certs[0]);
+        assert_eq!(key.pkcs8, hex(KEY));
+        assert_eq!(cert.der, hex(CERT));
+        assert_eq!(key.friendly_name.as_deref(), Some("fixture"));
+        assert_eq!(cert.friendly_name.as_deref(), Some("fixture"));
+        assert!(key.local_key_id.is_some());
+        assert_eq!(key.local_key_id, cert.local_key_id);
+        assert!(!cert.trusted);
+        let plain = read(&hex(OPENSSL_PLAIN_CERTS), "fixture-pw").expect("it opens");
+        assert_eq!(plain, store);
+    }
+
+    #[test]
+    fn a_wrong_password_or_any_changed_byte_opens_nothing() {
+        for fixture in [OPENSSL_MODERN, OPENSSL_PLAIN_CERTS] {
+            let bytes = hex(fixture);
+            assert!(read(&bytes, "fixture-pw").is_some());
+            for wrong in ["fixture-pW", "fixture-pw ", ""] {
+                assert_eq!(read(&bytes, wrong), None, "{wrong:?}");
+            }
+            for i in 0..bytes.len() {
+                let mut changed = bytes.clone();
+                changed[i] ^= 0x01;
+                assert_eq!(read(&changed, "fixture-pw"), None, "byte {i} changed");
+            }
+            assert_eq!(read(&bytes[..bytes.len() - 1], "fixture-pw"), None);
+        }
+    }
+
+    #[test]
+    fn decrypts_pbes2_with_the_default_prf_and_aes_128() {
+        let (alg, encrypted) = yasna::parse_der(&hex(OPENSSL_PKCS8_SHA1_PRF), |r| {
+            r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))
+        })
+        .unwrap();
+        assert_eq!(
+            pbes2_decrypt("fixture-pw", &alg, &encrypted),
+            Some(hex(KEY))
+        );
+        assert_eq!(pbes2_decrypt("fixture-px", &alg, &encrypted), None);
+    }
+
+    /// A key store's and a trust store's bags come back as they went in, under fresh salts
+    /// and IVs each time, and not under another password.
+    #[test]
+    fn what_it_writes_reads_back() {
+        let (key, cert) = (hex(KEY), hex(CERT));
+        let key_id = [7u8; 32];
+        let certs = [
+            CertIn {
+                der: &cert,
+                friendly_name: Some("CN=fixture"),
+                local_key_id: Some(&key_id),
+                trusted: false,
+            },
+            CertIn {
+                der: &cert,
+                friendly_name: Some("kimera-redis-ca-2 ✓"),
+                local_key_id: None,
+                trusted: true,
+            },
+        ];
+        let keys = [KeyIn {
+            pkcs8: &key,
+            friendly_name: "redis-client",
+            local_key_id: &key_id,
+        }];
+        let expected = Contents {
+            keys: vec![Key {
+                pkcs8: key.clone(),
+                friendly_name: Some("redis-client".into()),
+                local_key_id: Some(key_id.to_vec()),
+            }],
+            certs: vec![
+                Cert {
+                    der: cert.clone(),
+                    friendly_name: Some("CN=fixture".into()),
+                    local_key_id: Some(key_id.to_vec()),
+                    trusted: false,
+                },
+                Cert {
+                    der: cert.clone(),
+                    friendly_name: Some("kimera-redis-ca-2 ✓".into()),
+                    local_key_id: None,
+                    trusted: true,
+                },
+            ],
+        };
+        let first = write("pässwörd", &certs, &keys).unwrap();
+        let second = write("pässwörd", &certs, &keys).unwrap();
+        assert_ne!(first, second, "salts and IVs are fresh");
+        for bytes in [&first, &second] {
+            assert_eq!(read(bytes, "pässwörd").as_ref(), Some(&expected));
+            assert_eq!(read(bytes, "passwort"), None);
+        }
+        let trust = write("pw", &certs[1..], &[]).unwrap();
+        assert_eq!(
+            read(&trust, "pw").unwrap(),
+            Contents {
+                keys: vec![],
+                certs: expected.certs[1..].to_vec(),
+            }
+        );
+    }
+
+    /// The layout JDK 17 writes and the Java tests rely on: MAC HMAC-SHA-256 (10000
+    /// iterations, 16-byte salt), the certificates in encryptedData, the key in data, both
+    /// under PBES2 with PBKDF2-HMAC-SHA-256 (10000 iterations, 32-byte salt) and AES-256-CBC.
+    #[test]
+    fn writes_the_layout_java_reads() {
+        let (key, cert) = (hex(KEY), hex(CERT));
+        let bytes = write(
+            "pw",
+            &[CertIn {
+                der: &cert,
+                friendly_name: None,
+                local_key_id: Some(b"id"),
+                trusted: false,
+            }],
+            &[KeyIn {
+                pkcs8: &key,
+                friendly_name: "k",
+                local_key_id: b"id",
+            }],
+        )
+        .unwrap();
+        let (auth_safe, mac) = yasna::parse_der(&bytes, |r| {
+            r.read_sequence(|r| {
+                assert_eq!(r.next().read_u8()?, 3);
+                let auth_safe = read_content_info(r.next())?;
+                let mac = r.next().read_der()?;
+                Ok((auth_safe, mac))
+            })
+        })
+        .unwrap();
+        assert_eq!(auth_safe.0, id(oid::DATA));
+        let (mac_alg, digest_len, salt_len, iterations) = yasna::parse_der(&mac, |r| {
+            r.read_sequence(|r| {
+                let (alg, len) = r.next().read_sequence(|r| {
+                    Ok((read_algorithm(r.next())?, r.next().read_bytes()?.len()))
+                })?;
+                Ok((alg, len, r.next().read_bytes()?.len(), r.next().read_u32()?))
+            })
+        })
+        .unwrap();
+        assert_eq!(mac_alg, (id(oid::SHA256), None));
+        assert_eq!((digest_len, salt_len, iterations), (32, 16, 10_000));
+
+        let safes = yasna::parse_der(&parse_octets(&auth_safe.1).unwrap(), |r| {
+            r.collect_sequence_of(read_content_info)
+        })
+        .unwrap();
+        let kinds: Vec<_> = safes.iter().map(|(kind, _)| kind.clone()).collect();
+        assert_eq!(kinds, [id(oid::ENCRYPTED_DATA), id(oid::DATA)]);
+        let cert_alg = yasna::parse_der(&safes[0].1, |r| {
+            r.read_sequence(|r| {
+                r.next().read_u8()?;
+                r.next().read_sequence(|r| {
+                    r.next().read_oid()?;
+                    let alg = r.next().read_der()?;
+                    r.next().read_der()?;
+                    Ok(alg)
+                })
+            })
+        })
+        .unwrap();
+        let key_alg = yasna::parse_der(&parse_octets(&safes[1].1).unwrap(), |r| {
+            r.read_sequence(|r| {
+                r.next().read_sequence(|r| {
+                    assert_eq!(r.next().read_oid()?, id(oid::SHROUDED_KEY_BAG));
+                    let alg = r.next().read_tagged(Tag::context(0), |r| {
+                        r.read_sequence(|r| {
+                            let alg = r.next().read_der()?;
+                            r.next().read_bytes()?;
+                            Ok(alg)
+                        })
+                    })?;
+                    r.next().read_der()?;
+                    Ok(alg)
+                })
+            })
+        })
+        .unwrap();
+        for alg in [cert_alg, key_alg] {
+            let (salt_len, iterations, prf, cipher, iv_len) = yasna::parse_der(&alg, |r| {
+                r.read_sequence(|r| {
+                    assert_eq!(r.next().read_oid()?, id(oid::PBES2));
+                    r.next().read_sequence(|r| {
+                        let (salt_len, iterations, prf) = r.next().read_sequence(|r| {
+                            assert_eq!(r.next().read_oid()?, id(oid::PBKDF2));
+                            r.next().read_sequence(|r| {
+                                Ok((
+                                    r.next().read_bytes()?.len(),
+                                    r.next().read_u32()?,
+                                    read_algorithm(r.next())?,
+                                ))
+                            })
+                        })?;
+                        let (cipher, iv_len) = r.next().read_sequence(|r| {
+                            Ok((r.next().read_oid()?, r.next().read_bytes()?.len()))
+                        })?;
+                        Ok((salt_len, iterations, prf, cipher, iv_len))
+                    })
+                })
+            })
+            .unwrap();
+            assert_eq!((salt_len, iterations, iv_len), (32, 10_000, 16));
+            assert_eq!(prf, (id(oid::HMAC_SHA256), Some(vec![5, 0])));
+            assert_eq!(cipher, id(oid::AES256_CBC));
+        }
+    }
 }
