@@ -7,12 +7,12 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use crate::folder::{Folder, ServerConf, read_env};
-use crate::layout;
+use crate::{layout, resp};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -112,49 +112,118 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+/// Why the app's TLS client settings cannot be built.
+#[derive(Debug)]
+pub(crate) enum ClientTlsError {
+    /// A file `.env` names under `key` (or the identity, with an empty `path`) does not
+    /// load.
+    Unreadable {
+        key: &'static str,
+        path: String,
+        error: String,
+    },
+    /// The client certificate and key do not go together.
+    Mismatch(String),
+}
+
+impl std::fmt::Display for ClientTlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientTlsError::Unreadable { path, error, .. } if path.is_empty() => f.write_str(error),
+            ClientTlsError::Unreadable { path, error, .. } => write!(f, "{path}: {error}"),
+            ClientTlsError::Mismatch(e) => {
+                write!(f, "the app's client certificate and key: {e}")
+            }
+        }
+    }
+}
+
 /// TLS as the app does it: the folder's CA bundle (`REDIS_CA_CERTS`), the app's client
-/// certificate (or `identity`), and the host name checked.
-fn client_config(folder: &Folder, identity: Option<&Identity>) -> Result<ClientConfig, String> {
+/// certificate (or `identity`), and the host name checked. The one client setup of doctor
+/// and `renew --apply`.
+pub(crate) fn client_config(
+    folder: &Folder,
+    identity: Option<&Identity>,
+) -> Result<ClientConfig, ClientTlsError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let unreadable = |key: &'static str, e: &dyn std::fmt::Display| ClientTlsError::Unreadable {
+        key,
+        path: if key.is_empty() {
+            String::new()
+        } else {
+            folder.env(key).to_owned()
+        },
+        error: e.to_string(),
+    };
     let mut roots = RootCertStore::empty();
-    let ca = folder.env("REDIS_CA_CERTS");
-    for der in CertificateDer::pem_file_iter(ca).map_err(|e| format!("{ca}: {e}"))? {
+    let ca = "REDIS_CA_CERTS";
+    for der in CertificateDer::pem_file_iter(folder.env(ca)).map_err(|e| unreadable(ca, &e))? {
         roots
-            .add(der.map_err(|e| format!("{ca}: {e}"))?)
-            .map_err(|e| format!("{ca}: {e}"))?;
+            .add(der.map_err(|e| unreadable(ca, &e))?)
+            .map_err(|e| unreadable(ca, &e))?;
     }
     let (certs, key) = match identity {
         Some(id) => (
             CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?,
-            PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(|e| e.to_string())?,
+                .map_err(|e| unreadable("", &e))?,
+            PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(|e| unreadable("", &e))?,
         ),
         None => {
-            let cert_file = folder.env("REDIS_SSL_CERTFILE");
-            let key_file = folder.env("REDIS_SSL_KEYFILE");
+            let (cert_file, key_file) = ("REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE");
             (
-                CertificateDer::pem_file_iter(cert_file)
+                CertificateDer::pem_file_iter(folder.env(cert_file))
                     .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("{cert_file}: {e}"))?,
-                PrivateKeyDer::from_pem_file(key_file).map_err(|e| format!("{key_file}: {e}"))?,
+                    .map_err(|e| unreadable(cert_file, &e))?,
+                PrivateKeyDer::from_pem_file(folder.env(key_file))
+                    .map_err(|e| unreadable(key_file, &e))?,
             )
         }
     };
     ClientConfig::builder()
         .with_root_certificates(roots)
         .with_client_auth_cert(certs, key)
-        .map_err(|e| format!("the app's client certificate and key: {e}"))
+        .map_err(|e| ClientTlsError::Mismatch(e.to_string()))
 }
 
-fn tcp(host: &str, port: u16) -> Result<TcpStream, String> {
-    let mut last = format!("{host} does not resolve");
-    for addr in (host, port).to_socket_addrs().map_err(|e| e.to_string())? {
-        match TcpStream::connect_timeout(&addr, TIMEOUT) {
+/// A TCP connection to the first address of `host` that answers.
+fn tcp(host: &str, port: u16, timeout: Duration) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!("{host} does not resolve"),
+    );
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
             Ok(s) => return Ok(s),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = e,
         }
     }
     Err(last)
+}
+
+/// A RESP connection to `host:port`, over TLS with `tls` (the host name checked against
+/// the server's certificate; the handshake runs with the first command). Reads and writes
+/// time out after `timeout`.
+pub(crate) fn open(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    tls: Option<ClientConfig>,
+) -> resp::Result<resp::Connection> {
+    let sock = tcp(host, port, timeout)?;
+    sock.set_read_timeout(Some(timeout))?;
+    sock.set_write_timeout(Some(timeout))?;
+    let Some(config) = tls else {
+        return Ok(resp::Connection::new(sock));
+    };
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{host} is not a valid TLS server name: {e}"),
+        )
+    })?;
+    let conn = ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+    Ok(resp::Connection::new(rustls::StreamOwned::new(conn, sock)))
 }
 
 /// A fresh handshake with the app's TLS settings (its client certificate, or `identity`):
@@ -166,11 +235,10 @@ pub(crate) fn served_certificate(
     port: u16,
     identity: Option<&Identity>,
 ) -> Result<Vec<u8>, String> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let config = client_config(folder, identity)?;
+    let config = client_config(folder, identity).map_err(|e| e.to_string())?;
     let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
     let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut sock = tcp(host, port)?;
+    let mut sock = tcp(host, port, TIMEOUT).map_err(|e| e.to_string())?;
     let _ = sock.set_read_timeout(Some(TIMEOUT));
     let mut tls = rustls::Stream::new(&mut conn, &mut sock);
     let mut buf = [0u8; 64];
@@ -191,49 +259,26 @@ pub(crate) fn is_tls_failure(error: &str) -> bool {
     error.starts_with("TLS: ") || error.starts_with("the server closed")
 }
 
-/// An admin connection to one server, over TLS with the app's client certificate.
+/// An admin connection to one server, over TLS with the app's client certificate,
+/// authenticated as the admin user.
 pub(crate) fn admin_connection(
     folder: &Folder,
     admin: &Admin,
     host: &str,
     port: u16,
-) -> Result<redis::Connection, String> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let read = |k: &str| std::fs::read(folder.env(k)).map_err(|e| format!("{k}: {e}"));
-    let certs = redis::TlsCertificates {
-        client_tls: Some(redis::ClientTlsConfig {
-            client_cert: read("REDIS_SSL_CERTFILE")?,
-            client_key: read("REDIS_SSL_KEYFILE")?,
-        }),
-        root_cert: Some(read("REDIS_CA_CERTS")?),
-    };
-    // The host without brackets: the client resolves it and checks it against the
-    // certificate as it is.
-    let addr = redis::ConnectionAddr::TcpTls {
-        host: host.to_owned(),
-        port,
-        insecure: false,
-        tls_params: None,
-    };
-    let info = redis::IntoConnectionInfo::into_connection_info(addr)
-        .map_err(|e| e.to_string())?
-        .set_redis_settings(
-            redis::RedisConnectionInfo::default()
-                .set_username(&admin.user)
-                .set_password(&admin.password),
-        );
-    let client = redis::Client::build_with_tls(info, certs).map_err(|e| e.to_string())?;
-    client
-        .get_connection_with_timeout(TIMEOUT)
-        .map_err(|e| e.to_string())
+) -> Result<resp::Connection, String> {
+    let config = client_config(folder, None).map_err(|e| e.to_string())?;
+    // The host without brackets: it resolves and is checked against the certificate as
+    // it is.
+    let mut con = open(host, port, TIMEOUT, Some(config)).map_err(|e| e.to_string())?;
+    con.auth(Some(&admin.user), &admin.password)
+        .map_err(|e| e.to_string())?;
+    Ok(con)
 }
 
 /// The server's version from INFO, as (major, minor, patch).
-pub(crate) fn version(con: &mut redis::Connection) -> Result<(u32, u32, u32), String> {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query(con)
-        .map_err(|e| e.to_string())?;
+pub(crate) fn version(con: &mut resp::Connection) -> Result<(u32, u32, u32), String> {
+    let info = con.text(&["INFO", "server"]).map_err(|e| e.to_string())?;
     let v = field(&info, "redis_version").ok_or("INFO has no redis_version")?;
     let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     Ok((
@@ -246,15 +291,14 @@ pub(crate) fn version(con: &mut redis::Connection) -> Result<(u32, u32, u32), St
 /// `CONFIG SET` of several parameters in one call: Redis applies them together, and
 /// when the files do not load it keeps its current TLS context and answers an error.
 pub(crate) fn config_set(
-    con: &mut redis::Connection,
+    con: &mut resp::Connection,
     params: &[(&str, &str)],
 ) -> Result<(), String> {
-    let mut cmd = redis::cmd("CONFIG");
-    cmd.arg("SET");
+    let mut args = vec!["CONFIG", "SET"];
     for (k, v) in params {
-        cmd.arg(*k).arg(*v);
+        args.extend([*k, *v]);
     }
-    cmd.query::<()>(con).map_err(|e| e.to_string())
+    con.ok(&args).map_err(|e| e.to_string())
 }
 
 /// One `field:value` line of an INFO reply.
@@ -267,18 +311,14 @@ pub(crate) fn field(info: &str, key: &str) -> Option<String> {
 /// After a rotation, a cluster node must be back in a healthy cluster: state ok on every
 /// node and each replica's link to its master up. Waits up to `within`.
 pub(crate) fn cluster_healthy(
-    con: &mut redis::Connection,
+    con: &mut resp::Connection,
     within: Duration,
 ) -> Result<String, String> {
     let deadline = Instant::now() + within;
     loop {
-        let state = redis::cmd("CLUSTER")
-            .arg("INFO")
-            .query::<String>(con)
-            .map_err(|e| e.to_string())?;
-        let repl = redis::cmd("INFO")
-            .arg("replication")
-            .query::<String>(con)
+        let state = con.text(&["CLUSTER", "INFO"]).map_err(|e| e.to_string())?;
+        let repl = con
+            .text(&["INFO", "replication"])
             .map_err(|e| e.to_string())?;
         let ok = field(&state, "cluster_state").as_deref() == Some("ok");
         let role = field(&repl, "role").unwrap_or_default();

@@ -3,6 +3,8 @@
 //! reason, instead of making certificates whose handshakes fail.
 
 use rcgen::{Issuer, KeyPair};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::{PemObject, SectionKind};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -31,19 +33,28 @@ pub(crate) fn is_folder_ca(cert_pem: &str, folder_ca: &str) -> Result<bool> {
     Ok(given == in_folder)
 }
 
+/// The label of every `-----BEGIN LABEL-----` line, in order.
+fn pem_labels(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|l| {
+        l.trim_end()
+            .strip_prefix("-----BEGIN ")?
+            .strip_suffix("-----")
+    })
+}
+
 /// The files themselves: one root certificate that is valid now and may sign server and
 /// client certificates, and the private key that belongs to it.
 fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
-    let blocks = pem::parse_many(cert_pem).map_err(|e| {
-        Error::usage(format!(
-            "--ca-cert: not PEM ({e}); allowed: the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"
-        ))
-    })?;
-    let certs: Vec<&pem::Pem> = blocks.iter().filter(|b| b.tag() == "CERTIFICATE").collect();
-    if let Some(other) = blocks.iter().find(|b| b.tag() != "CERTIFICATE") {
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::usage(format!(
+                "--ca-cert: not PEM ({e}); allowed: the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"
+            ))
+        })?;
+    if let Some(other) = pem_labels(cert_pem).find(|l| *l != "CERTIFICATE") {
         return Err(Error::usage(format!(
-            "--ca-cert: holds a {}; allowed: only the CA certificate",
-            other.tag()
+            "--ca-cert: holds a {other}; allowed: only the CA certificate"
         )));
     }
     match certs.len() {
@@ -61,7 +72,7 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
             )));
         }
     }
-    let (_, cert) = X509Certificate::from_der(certs[0].contents()).map_err(|e| {
+    let (_, cert) = X509Certificate::from_der(&certs[0]).map_err(|e| {
         Error::usage(format!(
             "--ca-cert: not an X.509 certificate ({e}); allowed: a CA certificate"
         ))
@@ -132,18 +143,19 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
              2048 bits or more, or ECDSA"
         )));
     }
-    let key_blocks = pem::parse_many(key_pem)
-        .map_err(|e| Error::usage(format!("--ca-key: not PEM ({e}); {KEY_ALLOWED}")))?;
-    if key_blocks.iter().any(|b| {
-        b.tag() == "ENCRYPTED PRIVATE KEY"
-            || b.headers()
-                .get("Proc-Type")
-                .is_some_and(|v| v.contains("ENCRYPTED"))
-    }) {
+    // Checked before parsing: the headers of a legacy encrypted key are not PEM to
+    // rustls-pki-types, and an ENCRYPTED PRIVATE KEY section is one it skips.
+    let legacy_encrypted = key_pem
+        .lines()
+        .any(|l| l.starts_with("Proc-Type:") && l.contains("ENCRYPTED"));
+    if legacy_encrypted || pem_labels(key_pem).any(|l| l == "ENCRYPTED PRIVATE KEY") {
         return Err(Error::usage(format!(
             "--ca-key: the key is encrypted; {KEY_ALLOWED} (decrypt a copy: openssl pkey -in \
              KEY -out plain.key)"
         )));
+    }
+    for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(key_pem.as_bytes()) {
+        section.map_err(|e| Error::usage(format!("--ca-key: not PEM ({e}); {KEY_ALLOWED}")))?;
     }
     let key = KeyPair::from_pem(key_pem)
         .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))?;
@@ -190,4 +202,69 @@ pub(crate) fn check_issued(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod pem_tests {
+    //! The PEM side of the `--ca-cert/--ca-key` checks: what the files may hold.
+    use super::*;
+    use crate::request::KeyType;
+
+    fn own_ca() -> (String, String) {
+        let (_, ca) =
+            crate::pki::new_ca(KeyType::EcdsaP256, 3650, OffsetDateTime::now_utc()).unwrap();
+        (ca.cert_pem, ca.key_pem)
+    }
+
+    fn refusal(cert: &str, key: &str) -> String {
+        check_files(cert, key, OffsetDateTime::now_utc())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_ca_and_its_key_pass() {
+        let (cert, key) = own_ca();
+        check_files(&cert, &key, OffsetDateTime::now_utc()).unwrap();
+    }
+
+    #[test]
+    fn the_certificate_file_holds_the_ca_certificate_only() {
+        let (cert, key) = own_ca();
+        assert!(
+            refusal(&format!("{cert}{key}"), &key)
+                .contains("--ca-cert: holds a PRIVATE KEY; allowed: only the CA certificate")
+        );
+        // A section rustls-pki-types does not know is named too, not skipped.
+        let trusted = cert.replace("CERTIFICATE", "TRUSTED CERTIFICATE");
+        assert!(
+            refusal(&format!("{cert}{trusted}"), &key).contains("holds a TRUSTED CERTIFICATE;")
+        );
+        assert!(refusal(&format!("{cert}{cert}"), &key).contains("holds 2 certificates"));
+        assert!(refusal("no pem here\n", &key).contains("holds no PEM certificate"));
+        let broken = cert.replacen("MII", "M!I", 1);
+        assert!(refusal(&broken, &key).starts_with("--ca-cert: not PEM ("));
+    }
+
+    #[test]
+    fn an_encrypted_key_is_named_as_such() {
+        let (cert, key) = own_ca();
+        let body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+        let pkcs8 = format!(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        );
+        let legacy = format!(
+            "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\n{body}\n-----END EC PRIVATE KEY-----\n"
+        );
+        for encrypted in [pkcs8, legacy] {
+            assert!(
+                refusal(&cert, &encrypted).starts_with("--ca-key: the key is encrypted;"),
+                "{encrypted}"
+            );
+        }
+        let broken = key.replacen("MI", "M!", 1);
+        assert!(refusal(&cert, &broken).starts_with("--ca-key: not PEM ("));
+        let (_, other_key) = own_ca();
+        assert!(refusal(&cert, &other_key).starts_with("--ca-key is not the private key"));
+    }
 }

@@ -615,12 +615,24 @@ pub fn issue_leaf(
     })
 }
 
+/// An Ed25519 key as PKCS#8 v1 (RFC 5208, without the public key): aws-lc's default v2
+/// is a format OpenSSL 3.0, and so Redis on Debian 12, cannot load.
+fn ed25519_v1() -> std::result::Result<KeyPair, rcgen::Error> {
+    use aws_lc_rs::signature::Ed25519KeyPair;
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
+        .map_err(|_| rcgen::Error::RingUnspecified)?;
+    KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref()),
+        &rcgen::PKCS_ED25519,
+    )
+}
+
 pub fn generate_key(key_type: KeyType) -> Result<KeyPair> {
     let rsa = |size| KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
     match key_type {
         KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
-        KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+        KeyType::Ed25519 => ed25519_v1(),
         KeyType::Rsa2048 => rsa(RsaKeySize::_2048),
         KeyType::Rsa3072 => rsa(RsaKeySize::_3072),
         KeyType::Rsa4096 => rsa(RsaKeySize::_4096),
@@ -628,25 +640,9 @@ pub fn generate_key(key_type: KeyType) -> Result<KeyPair> {
     .map_err(pki_error)
 }
 
-/// The key as PKCS#8 PEM. Ed25519 keys come out of aws-lc as PKCS#8 v2 (with the public
-/// key), which OpenSSL 3.0, and so Redis on Debian 12, cannot load: write those as v1.
+/// The key as PKCS#8 PEM (Ed25519 keys are made as v1, see [`generate_key`]).
 pub fn key_pem(key: &KeyPair) -> String {
-    const V2_PREFIX: [u8; 16] = [
-        0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    const V1_PREFIX: [u8; 16] = [
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    let der = key.serialized_der();
-    if key.algorithm() != &rcgen::PKCS_ED25519 || !der.starts_with(&V2_PREFIX) || der.len() < 48 {
-        return key.serialize_pem();
-    }
-    let mut v1 = V1_PREFIX.to_vec();
-    v1.extend_from_slice(&der[16..48]);
-    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-    pem::encode_config(&pem::Pem::new("PRIVATE KEY", v1), config)
+    key.serialize_pem()
 }
 
 pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
@@ -716,5 +712,32 @@ mod tests {
             assert_eq!(KeyType::from_description(&ca.info.key), Some(kt));
         }
         assert_eq!(KeyType::from_description("DSA 1024"), None);
+    }
+}
+
+#[cfg(test)]
+mod ed25519_tests {
+    use super::*;
+
+    /// PKCS#8 v1 (RFC 5208): version 0 and no public key, 48 bytes; v2 would be version 1
+    /// with the public key appended, which OpenSSL 3.0 cannot load.
+    #[test]
+    fn ed25519_keys_are_pkcs8_v1_and_load_again() {
+        let key = generate_key(KeyType::Ed25519).unwrap();
+        let der = key.serialized_der();
+        assert_eq!(der.len(), 48, "{der:02x?}");
+        assert_eq!(
+            der[..16],
+            [
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20
+            ]
+        );
+        let pem = key_pem(&key);
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+        assert!(!pem.contains('\r'));
+        let again = load_key("k", &pem).unwrap();
+        assert_eq!(again.public_key_raw(), key.public_key_raw());
+        assert_eq!(again.algorithm(), &rcgen::PKCS_ED25519);
     }
 }

@@ -2,8 +2,6 @@
 //! replicas use to authenticate to their master. Reused from the files that hold them,
 //! so a re-run keeps a working setup working; otherwise fresh from the OS CSPRNG.
 
-use rand::distr::{Alphanumeric, SampleString};
-
 use crate::error::{Error, Result};
 use crate::existing::Existing;
 use crate::layout;
@@ -113,5 +111,5 @@ fn reuse_or_new(
             settings.out_dir.display()
         )));
     }
-    Ok(Alphanumeric.sample_string(&mut rand::rng(), 32))
+    Ok(crate::random::alphanumeric(32))
 }

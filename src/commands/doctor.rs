@@ -9,12 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{AlertDescription, CertificateError, ClientConfig, ClientConnection, RootCertStore};
+use rustls::{AlertDescription, CertificateError, ClientConfig, ClientConnection};
+use rustls_pki_types::ServerName;
 
 use crate::error::Result;
 use crate::folder::Folder;
+use crate::live::ClientTlsError;
+use crate::resp;
 
 /// A failed check: what failed, the likely cause, and the fix.
 #[derive(Debug)]
@@ -223,7 +224,7 @@ fn diagnose(folder: &Folder) -> Vec<Entry> {
     entries
 }
 
-/// TCP, then TLS (when on), then AUTH, SELECT and PING with the redis client.
+/// TCP, then TLS (when on), then AUTH, SELECT and PING as the app does them.
 fn check_node(
     folder: &Folder,
     host: &str,
@@ -235,13 +236,8 @@ fn check_node(
         ca_valid(folder)?;
         tls_probe(folder, host, stream, timeout)?;
     }
-    let client = app_client(folder, host, port)?;
-    let mut con = client
-        .get_connection_with_timeout(timeout)
-        .map_err(|e| redis_failure(folder, &e))?;
-    let pong: String = redis::cmd("PING")
-        .query(&mut con)
-        .map_err(|e| redis_failure(folder, &e))?;
+    let mut con = app_connection(folder, host, port, timeout)?;
+    let pong = con.text(&["PING"]).map_err(|e| redis_failure(folder, &e))?;
     let user = match folder.env("REDIS_USERNAME") {
         "" => "the default user".to_owned(),
         u => format!("user {u}"),
@@ -363,39 +359,21 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     Ok(())
 }
 
+/// The app's TLS settings (the one client setup, `live::client_config`), its failures
+/// named for the user.
 fn tls_config(folder: &Folder) -> std::result::Result<ClientConfig, Diagnosis> {
-    let unreadable = |key: &str, e: String| {
-        diag(
-            format!("{key}={} cannot be loaded: {e}", folder.env(key)),
+    crate::live::client_config(folder, None).map_err(|e| match e {
+        ClientTlsError::Unreadable { key, error, .. } => diag(
+            format!("{key}={} cannot be loaded: {error}", folder.env(key)),
             "the file is missing or not PEM",
             format!("point {key} at the file in certs/, or regenerate"),
-        )
-    };
-    let mut roots = RootCertStore::empty();
-    let ca = folder.env("REDIS_CA_CERTS");
-    for der in CertificateDer::pem_file_iter(ca)
-        .map_err(|e| unreadable("REDIS_CA_CERTS", e.to_string()))?
-    {
-        let der = der.map_err(|e| unreadable("REDIS_CA_CERTS", e.to_string()))?;
-        roots
-            .add(der)
-            .map_err(|e| unreadable("REDIS_CA_CERTS", e.to_string()))?;
-    }
-    let certs = CertificateDer::pem_file_iter(folder.env("REDIS_SSL_CERTFILE"))
-        .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
-        .map_err(|e| unreadable("REDIS_SSL_CERTFILE", e.to_string()))?;
-    let key = PrivateKeyDer::from_pem_file(folder.env("REDIS_SSL_KEYFILE"))
-        .map_err(|e| unreadable("REDIS_SSL_KEYFILE", e.to_string()))?;
-    ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(certs, key)
-        .map_err(|e| {
-            diag(
-                format!("the client certificate and key do not go together: {e}"),
-                "REDIS_SSL_KEYFILE is not the key of REDIS_SSL_CERTFILE",
-                "restore the matching key, or run `kimera-redis-init renew` on this folder",
-            )
-        })
+        ),
+        ClientTlsError::Mismatch(e) => diag(
+            format!("the client certificate and key do not go together: {e}"),
+            "REDIS_SSL_KEYFILE is not the key of REDIS_SSL_CERTFILE",
+            "restore the matching key, or run `kimera-redis-init renew` on this folder",
+        ),
+    })
 }
 
 /// What a TLS error means for the user.
@@ -485,11 +463,18 @@ fn tls_failure(folder: &Folder, host: &str, e: &std::io::Error) -> Diagnosis {
 }
 
 /// What a Redis error means for the user.
-fn redis_failure(folder: &Folder, e: &redis::RedisError) -> Diagnosis {
-    let user = folder.env("REDIS_USERNAME");
-    let auth_failed = e.kind() == redis::ErrorKind::AuthenticationFailed;
+fn redis_failure(folder: &Folder, e: &resp::Error) -> Diagnosis {
+    redis_diagnosis(folder.env("REDIS_USERNAME"), folder.tls(), e)
+}
+
+/// What a Redis error means for a connection as `user`, with TLS on or off.
+fn redis_diagnosis(user: &str, tls: bool, e: &resp::Error) -> Diagnosis {
+    let io_kind = match e {
+        resp::Error::Io(io) => Some(io.kind()),
+        _ => None,
+    };
     match e.code() {
-        Some("WRONGPASS") | None if auth_failed => diag(
+        _ if e.auth_failed() => diag(
             format!("AUTH refused: {e}"),
             format!(
                 "the password in .env is not user {user}'s, or the user is switched off in users.acl"
@@ -506,12 +491,12 @@ fn redis_failure(folder: &Folder, e: &redis::RedisError) -> Diagnosis {
             format!("user {user} may not run this command"),
             "check the user's rules in users.acl",
         ),
-        _ if !folder.tls() && (e.is_connection_dropped() || e.is_io_error()) => diag(
+        _ if !tls && io_kind.is_some() => diag(
             format!("the server closed the connection: {e}"),
             "it may speak TLS on this port while .env says REDIS_SSL=false",
             "set REDIS_SSL=true (with the certificate variables) or REDIS_PORT to the server's plain port",
         ),
-        _ if e.is_connection_refusal() => diag(
+        _ if io_kind == Some(ErrorKind::ConnectionRefused) => diag(
             format!("connection refused: {e}"),
             "the server went away between checks",
             "start it again and re-run doctor",
@@ -531,13 +516,9 @@ fn check_cluster(
     port: u16,
     timeout: Duration,
 ) -> std::result::Result<String, Diagnosis> {
-    let client = app_client(folder, host, port)?;
-    let mut con = client
-        .get_connection_with_timeout(timeout)
-        .map_err(|e| redis_failure(folder, &e))?;
-    let info: String = redis::cmd("CLUSTER")
-        .arg("INFO")
-        .query(&mut con)
+    let mut con = app_connection(folder, host, port, timeout)?;
+    let info = con
+        .text(&["CLUSTER", "INFO"])
         .map_err(|e| redis_failure(folder, &e))?;
     let field = |k: &str| {
         info.lines()
@@ -574,68 +555,37 @@ fn check_cluster(
     ))
 }
 
-/// The client the app builds from `.env`: the URL from user, password, host, port and db;
-/// over TLS the client certificate and CA, with the host name checked.
-fn app_client(
+/// The connection the app makes from `.env`: over TLS (when on) with the client
+/// certificate and CA and the host name checked, AUTH with user and password (when a
+/// password is set), SELECT of the db (not in cluster mode, nor for db 0).
+fn app_connection(
     folder: &Folder,
     host: &str,
     port: u16,
-) -> std::result::Result<redis::Client, Diagnosis> {
-    let scheme = if folder.tls() { "rediss" } else { "redis" };
-    let auth = match (folder.env("REDIS_USERNAME"), folder.env("REDIS_PASSWORD")) {
-        ("", "") => String::new(),
-        (user, pass) => format!("{}:{}@", percent(user), percent(pass)),
-    };
-    let host_part = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
-    let db = if folder.cluster() {
-        "0"
-    } else {
-        folder.env("REDIS_DB")
-    };
-    let url = format!("{scheme}://{auth}{host_part}:{port}/{db}");
-    let bad = |e: redis::RedisError| {
-        diag(
-            format!("the .env settings do not make a client: {e}"),
-            "a malformed value in .env",
-            "regenerate the folder",
-        )
-    };
-    if !folder.tls() {
-        return redis::Client::open(url).map_err(bad);
-    }
-    let read = |key: &str| {
-        std::fs::read(folder.env(key)).map_err(|e| {
+    timeout: Duration,
+) -> std::result::Result<resp::Connection, Diagnosis> {
+    let db = match (folder.cluster(), folder.env("REDIS_DB")) {
+        (true, _) | (false, "") => 0,
+        (false, db) => db.parse::<i64>().map_err(|e| {
             diag(
-                format!("{key} cannot be read: {e}"),
-                "the file is missing",
-                "restore it or regenerate",
+                format!("the .env settings do not make a client: REDIS_DB={db}: {e}"),
+                "a malformed value in .env",
+                "regenerate the folder",
             )
-        })
+        })?,
     };
-    let certs = redis::TlsCertificates {
-        client_tls: Some(redis::ClientTlsConfig {
-            client_cert: read("REDIS_SSL_CERTFILE")?,
-            client_key: read("REDIS_SSL_KEYFILE")?,
-        }),
-        root_cert: Some(read("REDIS_CA_CERTS")?),
-    };
-    redis::Client::build_with_tls(url, certs).map_err(bad)
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    let tls = folder.tls().then(|| tls_config(folder)).transpose()?;
+    let fail = |e: resp::Error| redis_failure(folder, &e);
+    let mut con = crate::live::open(host, port, timeout, tls).map_err(fail)?;
+    match (folder.env("REDIS_USERNAME"), folder.env("REDIS_PASSWORD")) {
+        (_, "") => {}
+        ("", pass) => con.auth(None, pass).map_err(fail)?,
+        (user, pass) => con.auth(Some(user), pass).map_err(fail)?,
+    }
+    if db != 0 {
+        con.select(db).map_err(fail)?;
+    }
+    Ok(con)
 }
 
 #[cfg(test)]
@@ -685,6 +635,106 @@ mod tests {
         "REDIS_PASSWORD",
         "KIMERA_FEATURES",
     ];
+
+    fn server(command: &str, line: &str) -> resp::Error {
+        resp::Error::Server {
+            command: command.into(),
+            code: line.split(' ').next().unwrap().into(),
+            message: line.into(),
+        }
+    }
+
+    fn io(kind: std::io::ErrorKind) -> resp::Error {
+        resp::Error::Io(std::io::Error::new(kind, "io"))
+    }
+
+    #[test]
+    fn redis_errors_map_to_their_diagnosis() {
+        let wrongpass = server(
+            "AUTH",
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        );
+        // Any refusal of AUTH is the password's fault, whatever code the server uses.
+        for (e, tls) in [
+            (&wrongpass, true),
+            (&wrongpass, false),
+            (&server("AUTH", "ERR invalid password"), true),
+        ] {
+            let d = redis_diagnosis("kimera_user", tls, e);
+            assert_eq!(d.failed, format!("AUTH refused: {e}"));
+            assert_eq!(
+                d.cause,
+                "the password in .env is not user kimera_user's, or the user is switched off in users.acl"
+            );
+        }
+        let d = redis_diagnosis("", true, &server("PING", "NOAUTH Authentication required."));
+        assert_eq!(
+            d.failed,
+            "the server wants authentication: NOAUTH Authentication required."
+        );
+        assert_eq!(
+            d.cause,
+            "REDIS_USERNAME/REDIS_PASSWORD are empty, but the default user is off"
+        );
+        let d = redis_diagnosis(
+            "app",
+            false,
+            &server(
+                "SELECT",
+                "NOPERM this user has no permissions to run the 'select' command",
+            ),
+        );
+        assert!(
+            d.failed.starts_with("permission denied: NOPERM "),
+            "{}",
+            d.failed
+        );
+        assert_eq!(d.cause, "user app may not run this command");
+        // Plain text to a TLS port: the server drops the connection.
+        for kind in [
+            std::io::ErrorKind::UnexpectedEof,
+            std::io::ErrorKind::ConnectionReset,
+            std::io::ErrorKind::ConnectionRefused,
+        ] {
+            let d = redis_diagnosis("app", false, &io(kind));
+            assert_eq!(d.failed, "the server closed the connection: io");
+            assert_eq!(
+                d.cause,
+                "it may speak TLS on this port while .env says REDIS_SSL=false"
+            );
+        }
+        let d = redis_diagnosis("app", true, &io(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(d.failed, "connection refused: io");
+        assert_eq!(d.cause, "the server went away between checks");
+        for e in [
+            io(std::io::ErrorKind::UnexpectedEof),
+            server("PING", "LOADING Redis is loading the dataset in memory"),
+            resp::Error::Protocol("bad".into()),
+        ] {
+            let d = redis_diagnosis("app", true, &e);
+            assert_eq!(d.failed, format!("the server answered with an error: {e}"));
+            assert_eq!(d.fix, "check the server log");
+        }
+    }
+
+    /// The mapping on a real connection: nothing listens on the port, so the TCP connect
+    /// is refused, and TLS off reads it as a server that dropped plain text.
+    #[test]
+    fn a_refused_connection_is_diagnosed() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = crate::live::open("127.0.0.1", port, Duration::from_secs(2), None).unwrap_err();
+        assert!(
+            matches!(&e, resp::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused),
+            "{e:?}"
+        );
+        assert_eq!(
+            redis_diagnosis("app", true, &e).cause,
+            "the server went away between checks"
+        );
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
