@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::bundle::Kind;
+pub use crate::output::bundle::Kind;
 use crate::error::Result;
 use crate::pipeline;
-use crate::request::{KeyType, Request, RunOptions};
+use crate::config::request::{KeyType, Request, RunOptions};
 
 /// A setup to write: a profile and the flags that change it.
 ///
@@ -127,8 +127,8 @@ impl Setup {
         self.request.out = Some(dir.as_ref().to_path_buf());
         let outcome = pipeline::generate(&self.request, &self.run, self.fixtures)?;
         let out_dir = outcome.settings.out_dir.clone();
-        let env_path = out_dir.join(crate::layout::ENV);
-        let env = crate::folder::read_env(&env_path)?;
+        let env_path = out_dir.join(crate::config::layout::ENV);
+        let env = crate::readback::folder::read_env(&env_path)?;
         let files = outcome
             .bundle
             .entries
@@ -164,7 +164,7 @@ impl std::fmt::Debug for Written {
         f.debug_struct("Written")
             .field("dir", &self.dir)
             .field("files", &self.files)
-            .field("env", &crate::redact::Env(&self.env))
+            .field("env", &crate::pki::redact::Env(&self.env))
             .finish()
     }
 }
@@ -187,32 +187,4 @@ pub struct WrittenFile {
     pub kind: Kind,
     pub mode: u32,
     pub purpose: &'static str,
-}
-
-/// For the fuzz target: a profile file's text through settings, PKI and rendering, all in
-/// memory (nothing is read from or written to the disk but the profile text); with the
-/// Kubernetes manifests too where settings accept `--kubernetes` for the profile.
-#[doc(hidden)]
-pub fn render_profile_text(text: &str) -> Result<crate::bundle::Bundle> {
-    let (name, profile) = crate::profile::from_text(Path::new("fuzz.toml"), text)?;
-    let request = Request {
-        out: Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz")),
-        ..Request::default()
-    };
-    // With the Kubernetes manifests where the profile allows them, so that the fuzz
-    // target checks those too.
-    let mut k8s = request.clone();
-    k8s.kubernetes.kubernetes = true;
-    let run = RunOptions::default();
-    let settings = match crate::settings::Settings::from_profile(&name, profile.clone(), &k8s, &run)
-    {
-        Ok(settings) => settings,
-        Err(_) => crate::settings::Settings::from_profile(&name, profile, &request, &run)?,
-    };
-    pipeline::build(
-        &settings,
-        &run,
-        &crate::existing::Existing::default(),
-        false,
-    )
 }

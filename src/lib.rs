@@ -1,56 +1,31 @@
 //! kimera-redis-init: TLS certificates and every file that goes with them, for the
-//! KIMERA Redis profiles. Data flows one way (design.md):
-//! CLI + profile -> [`settings::Settings`] -> [`pki::Pki`] -> [`bundle::Bundle`] -> [`writer`].
+//! KIMERA Redis profiles. Data flows one way (design.md), and the folders follow it:
+//!
+//! `cli` (flags) -> `config` (validated settings) -> `pki` (keys, certificates) ->
+//! `render` (every file's text) -> `output` (the bundle in memory, the one writer).
+//! `readback` reads a folder and its running servers back; `commands` holds one module
+//! per subcommand, and `pipeline` the generate flow that `commands` and `api` share.
+//!
+//! The public surface is `api` (the library builder), `main`, and `testing` (what the
+//! integration tests and the fuzz target need; not for users).
 
-pub(crate) mod acl;
 pub mod api;
-mod appenv;
-pub mod bundle;
-pub mod certinfo;
-pub mod cli;
-pub mod clihelp;
-pub mod commands;
-pub(crate) mod digest;
-pub mod envcheck;
-pub mod error;
-pub mod escape;
-pub mod existing;
-pub mod fixtures;
-pub mod folder;
-pub(crate) mod image;
-pub(crate) mod inputfile;
-pub(crate) mod journal;
-pub(crate) mod kept;
-pub mod kubernetes;
-pub mod layout;
-mod live;
-pub mod lock;
-pub mod manifest;
-pub(crate) mod network;
-pub(crate) mod ownca;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod output;
 mod parallel;
-pub(crate) mod pipeline;
-pub(crate) mod pkcs12;
-pub mod pki;
-pub mod profile;
-pub(crate) mod random;
-pub(crate) mod record;
-pub(crate) mod redact;
-pub mod redisconf;
-pub mod render;
-pub(crate) mod request;
-pub(crate) mod resp;
-pub(crate) mod safedir;
-pub mod secrets;
-pub mod settings;
-pub(crate) mod stores;
-pub mod trust;
-pub(crate) mod url;
-pub mod writer;
+mod pipeline;
+mod pki;
+mod readback;
+mod render;
+#[doc(hidden)]
+pub mod testing;
 
 pub use api::{Setup, Written, WrittenFile};
 pub use error::Error;
-pub use request::KeyType;
+pub use config::request::KeyType;
 
 use std::process::ExitCode;
 
@@ -59,7 +34,7 @@ use cli::Command;
 /// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed
 /// (or, for verify and doctor, problems found), 2 bad input (clap uses 2 for its own).
 pub fn main() -> ExitCode {
-    let cli = clihelp::parse();
+    let cli = cli::help::parse();
     let result = match &cli.command {
         Some(Command::Generate(args)) => commands::generate::run(args, false).map(|()| true),
         Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),

@@ -6,16 +6,16 @@
 //! folder, and it refuses a folder in the middle of a CA rollover with
 //! `commands::renew`'s own check. Nothing in it is a CLI type.
 
-use crate::bundle::{Bundle, Kind};
+use crate::output::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
-use crate::existing::Existing;
-use crate::lock::FolderLock;
+use crate::readback::existing::Existing;
+use crate::output::lock::FolderLock;
 use crate::pki;
 use crate::render;
-use crate::request::{Request, RunOptions};
-use crate::secrets;
-use crate::settings::Settings;
-use crate::writer::{self, Action};
+use crate::config::request::{Request, RunOptions};
+use crate::config::secrets;
+use crate::config::settings::Settings;
+use crate::output::writer::{self, Action};
 
 /// The profile `fixtures` uses when the request names none.
 const FIXTURES_PROFILE: &str = "production-tls";
@@ -41,7 +41,7 @@ pub fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outco
     } else {
         Some(FolderLock::acquire(&settings.out_dir)?)
     };
-    if run.replace_ca && !fixtures && settings.out_dir.join(crate::fixtures::DIR).exists() {
+    if run.replace_ca && !fixtures && settings.out_dir.join(crate::pki::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
              fixtures --force --replace-ca` with the same flags, which issues them again too",
@@ -110,14 +110,14 @@ pub(crate) fn build(
     let mut bundle = render::render(settings, pki.as_ref(), secrets.as_ref())?;
     if let Some(pki) = &pki {
         // Once a folder has stores, every run keeps them in step with the PEM files.
-        let on_disk = crate::stores::OnDisk::read(&settings.out_dir);
+        let on_disk = crate::pki::stores::OnDisk::read(&settings.out_dir);
         if settings.pkcs12 || on_disk.present() {
-            crate::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
+            crate::pki::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
         }
     }
-    crate::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
+    crate::render::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
     if let (true, Some(pki)) = (fixtures, &pki) {
-        crate::fixtures::add(settings, pki, &mut bundle)?;
+        crate::pki::fixtures::add(settings, pki, &mut bundle)?;
     }
     Ok(bundle)
 }
@@ -131,7 +131,7 @@ fn check_kept_match(
     planned: &mut Vec<Action>,
 ) -> Result<Vec<String>> {
     let differing = writer::kept_but_different(bundle, &settings.out_dir, planned);
-    crate::record::drop_if_it_would_not_describe(bundle, planned, Action::Create, &differing);
+    crate::config::record::drop_if_it_would_not_describe(bundle, planned, Action::Create, &differing);
     let creates_files = bundle
         .entries
         .iter()

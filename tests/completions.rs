@@ -7,7 +7,6 @@ mod common;
 
 use std::process::Command;
 
-use clap::CommandFactory;
 use common::*;
 
 /// What bash completes for `line` (the last word is the one being completed).
@@ -98,7 +97,7 @@ fn bash_completes_every_subcommand_and_its_options() {
     );
 
     // Every option of every subcommand, as the CLI defines it, is offered after `--`.
-    let cmd = kimera_redis_init::cli::Cli::command();
+    let cmd = kimera_redis_init::testing::cli_command();
     for sub in cmd.get_subcommands() {
         let offered = complete(&script, &format!("kimera-redis-init {} --", sub.get_name()));
         for arg in sub.get_arguments() {
@@ -118,7 +117,7 @@ fn the_man_page_covers_every_subcommand_option_and_names_no_missing_page() {
     let out = generate(&["man"]);
     let roff = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!roff.contains("(1)"), "the page points at other pages");
-    let cmd = kimera_redis_init::cli::Cli::command();
+    let cmd = kimera_redis_init::testing::cli_command();
     for sub in cmd.get_subcommands() {
         assert!(
             roff.contains(&format!(

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use kimera_redis_init::trust::{self, Usage};
+use kimera_redis_init::testing::trust::{self, Usage};
 use rustls_pki_types::UnixTime;
 use rustls_pki_types::pem::PemObject;
 

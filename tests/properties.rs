@@ -9,8 +9,8 @@ use std::fs;
 use std::process::Command;
 
 use common::*;
-use kimera_redis_init::escape;
-use kimera_redis_init::redisconf;
+use kimera_redis_init::testing::escape;
+use kimera_redis_init::testing::redisconf;
 use proptest::prelude::*;
 
 /// Text with the characters that break formats: quotes, `$`, `#`, backslashes, spaces,

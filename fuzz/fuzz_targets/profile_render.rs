@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use kimera_redis_init::bundle::Kind;
-use kimera_redis_init::redisconf;
+use kimera_redis_init::testing::Kind;
+use kimera_redis_init::testing::redisconf;
 use libfuzzer_sys::fuzz_target;
 use serde_norway::Value;
 
@@ -167,23 +167,22 @@ fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(bundle) = kimera_redis_init::api::render_profile_text(text) else { return };
+    let Ok(entries) = kimera_redis_init::testing::render_profile_text(text) else { return };
     let file = |p: &str| {
-        bundle.entries.iter().find(|e| e.path == p).map(|e| String::from_utf8_lossy(&e.contents).into_owned())
+        entries.iter().find(|e| e.path == p).map(|e| String::from_utf8_lossy(&e.contents).into_owned())
     };
     let env = dotenv(".env", &file(".env").expect(".env is always written"));
     assert_eq!(env.len(), 25, "{env:?}");
     assert!(env.keys().all(|k| k.starts_with("REDIS_") || k.starts_with("KIMERA_")));
     let acl = file("users.acl");
-    let k8s_files: BTreeSet<String> = bundle
-        .entries
+    let k8s_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|e| e.path.strip_prefix("kubernetes/"))
         .filter(|p| *p != "kustomization.yaml")
         .map(str::to_owned)
         .collect();
     let mut checked = 0;
-    for e in &bundle.entries {
+    for e in &entries {
         let body = String::from_utf8_lossy(&e.contents);
         let path = e.path.as_str();
         if e.kind == Kind::Dir {

@@ -2,14 +2,14 @@
 
 use std::io::Write;
 
-use crate::clihelp;
+use crate::cli::help;
 use crate::error::{Error, Result};
 
 const BIN: &str = "kimera-redis-init";
 
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut clihelp::command(), BIN, &mut out);
+    clap_complete::generate(shell, &mut help::command(), BIN, &mut out);
     if shell == clap_complete::Shell::Bash {
         out = fix_bash(&String::from_utf8_lossy(&out)).into_bytes();
     }
@@ -29,7 +29,7 @@ fn fix_bash(script: &str) -> String {
 /// instead of pointing at kimera-redis-init-verify(1) pages nobody installs.
 pub fn man() -> Result<()> {
     let failed = |e: std::io::Error| Error::failed(format!("rendering the man page failed: {e}"));
-    let mut cmd = clihelp::command().disable_help_subcommand(true);
+    let mut cmd = help::command().disable_help_subcommand(true);
     cmd.build();
     let page = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();

@@ -13,9 +13,9 @@ use rustls::{AlertDescription, CertificateError, ClientConfig, ClientConnection}
 use rustls_pki_types::ServerName;
 
 use crate::error::Result;
-use crate::folder::Folder;
-use crate::live::ClientTlsError;
-use crate::resp;
+use crate::readback::folder::Folder;
+use crate::readback::live::ClientTlsError;
+use crate::readback::resp;
 
 /// A failed check: what failed, the likely cause, and the fix.
 #[derive(Debug)]
@@ -104,8 +104,8 @@ fn served_as_on_disk(
     };
     let on_disk = std::fs::read_to_string(path)
         .ok()
-        .and_then(|pem| crate::certinfo::from_pem(path, &pem).ok());
-    let served = crate::live::served_certificate(folder, host, port, None);
+        .and_then(|pem| crate::readback::certinfo::from_pem(path, &pem).ok());
+    let served = crate::readback::live::served_certificate(folder, host, port, None);
     match (on_disk, served) {
         (Some((der, info)), Ok(served)) if der == served => Ok(format!(
             "serves {path} as on disk (serial {}, valid until {})",
@@ -113,7 +113,7 @@ fn served_as_on_disk(
             info.not_after.date()
         )),
         (Some((_, info)), Ok(served)) => {
-            let serial = crate::certinfo::from_der("served", &served)
+            let serial = crate::readback::certinfo::from_der("served", &served)
                 .map(|i| i.serial)
                 .unwrap_or_else(|_| "?".into());
             Err(diag(
@@ -171,7 +171,7 @@ fn diagnose(folder: &Folder) -> Vec<Entry> {
     for p in &problems {
         report(
             "env",
-            crate::layout::ENV.to_owned(),
+            crate::config::layout::ENV.to_owned(),
             Err(diag(
                 p.problem.clone(),
                 "the app reads .env with these types and would refuse to start (or misbehave) with this value",
@@ -183,7 +183,7 @@ fn diagnose(folder: &Folder) -> Vec<Entry> {
     if problems.is_empty() && nodes.is_empty() {
         report(
             "env",
-            crate::layout::ENV.to_owned(),
+            crate::config::layout::ENV.to_owned(),
             Err(diag(
                 "names no server to dial",
                 "REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) are empty",
@@ -340,14 +340,14 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     let Ok(pem) = std::fs::read_to_string(path) else {
         return Ok(()); // reported by the handshake with its own cause
     };
-    let Ok((_, info)) = crate::certinfo::from_pem(path, &pem) else {
+    let Ok((_, info)) = crate::readback::certinfo::from_pem(path, &pem) else {
         return Ok(());
     };
     if info.not_after <= time::OffsetDateTime::now_utc() {
         return Err(diag(
             format!(
                 "the CA in REDIS_CA_CERTS {}",
-                crate::certinfo::expired_on(info.not_after)
+                crate::readback::certinfo::expired_on(info.not_after)
             ),
             "every certificate issued under it is refused with it, the client's and the server's",
             format!(
@@ -362,7 +362,7 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
 /// The app's TLS settings (the one client setup, `live::client_config`), its failures
 /// named for the user.
 fn tls_config(folder: &Folder) -> std::result::Result<ClientConfig, Diagnosis> {
-    crate::live::client_config(folder, None).map_err(|e| match e {
+    crate::readback::live::client_config(folder, None).map_err(|e| match e {
         ClientTlsError::Unreadable { key, error, .. } => diag(
             format!("{key}={} cannot be loaded: {error}", folder.env(key)),
             "the file is missing or not PEM",
@@ -576,7 +576,7 @@ fn app_connection(
     };
     let tls = folder.tls().then(|| tls_config(folder)).transpose()?;
     let fail = |e: resp::Error| redis_failure(folder, &e);
-    let mut con = crate::live::open(host, port, timeout, tls).map_err(fail)?;
+    let mut con = crate::readback::live::open(host, port, timeout, tls).map_err(fail)?;
     match (folder.env("REDIS_USERNAME"), folder.env("REDIS_PASSWORD")) {
         (_, "") => {}
         ("", pass) => con.auth(None, pass).map_err(fail)?,
@@ -725,7 +725,7 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let e = crate::live::open("127.0.0.1", port, Duration::from_secs(2), None).unwrap_err();
+        let e = crate::readback::live::open("127.0.0.1", port, Duration::from_secs(2), None).unwrap_err();
         assert!(
             matches!(&e, resp::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused),
             "{e:?}"

@@ -3,11 +3,11 @@
 
 use crate::cli::GenerateArgs;
 use crate::error::Result;
-use crate::manifest;
+use crate::output::manifest;
 use crate::pipeline;
 pub use crate::pipeline::Outcome;
-use crate::request::KeyType;
-use crate::writer;
+use crate::config::request::KeyType;
+use crate::output::writer;
 
 pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
     let outcome = generate(args, fixtures)?;

@@ -9,10 +9,10 @@ use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::certinfo::{self, CertInfo};
+use crate::readback::certinfo::{self, CertInfo};
 use crate::error::{Error, Result};
-use crate::folder::Folder;
-use crate::layout;
+use crate::readback::folder::Folder;
+use crate::config::layout;
 
 #[derive(Serialize)]
 struct Shown {
@@ -44,7 +44,7 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
     let mut shown = Vec::new();
     // The PKCS#12 stores of a folder, opened with their password file.
     let stored = if path.is_dir() {
-        crate::stores::certificates(path)?
+        crate::pki::stores::certificates(path)?
     } else {
         Vec::new()
     };
@@ -53,7 +53,7 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
             .map_err(|e| Error::usage(format!("{}: cannot be read: {e}", file.display())))?;
         let ders: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::usage(crate::certinfo::CertError::pem(&label, e).to_string()))?;
+            .map_err(|e| Error::usage(crate::readback::certinfo::CertError::pem(&label, e).to_string()))?;
         if ders.is_empty() {
             return Err(Error::usage(format!(
                 "{label}: holds no PEM certificate; allowed: a .crt file or a generated folder"
@@ -97,7 +97,7 @@ pub fn run(path: &Path, json: bool) -> Result<()> {
                 v.join(", ")
             }
         };
-        let left = crate::certinfo::days_left(s.days_left);
+        let left = crate::readback::certinfo::days_left(s.days_left);
         println!("{}", s.path);
         println!("  subject     {}", c.subject);
         println!("  issuer      {}", c.issuer);

@@ -3,7 +3,7 @@
 
 use crate::cli::ProfilesAction;
 use crate::error::Result;
-use crate::profile;
+use crate::config::profile;
 
 pub fn run(action: Option<&ProfilesAction>) -> Result<()> {
     if let Some(ProfilesAction::Show { name }) = action {

@@ -8,18 +8,18 @@ use std::path::Path;
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::bundle::{Bundle, Kind};
-use crate::certinfo;
+use crate::output::bundle::{Bundle, Kind};
+use crate::readback::certinfo;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
-use crate::folder::Folder;
-use crate::layout;
-use crate::lock::FolderLock;
+use crate::readback::folder::Folder;
+use crate::config::layout;
+use crate::output::lock::FolderLock;
 use crate::pki;
-use crate::request::KeyType;
-use crate::settings::SanName;
-use crate::trust;
-use crate::writer;
+use crate::config::request::KeyType;
+use crate::config::settings::SanName;
+use crate::pki::trust;
+use crate::output::writer;
 
 mod apply;
 mod rollover;
@@ -31,13 +31,13 @@ pub fn run(args: &RenewArgs) -> Result<()> {
     // Read the folder first (a path that is not a generated folder is refused without
     // creating anything), then hold its lock: no other run changes it until written.
     // A folder a killed run left half-written is finished by taking the lock.
-    if !dir.join(crate::journal::STAGING).is_dir() {
+    if !dir.join(crate::output::journal::STAGING).is_dir() {
         Folder::read(dir)?;
     }
     let lock = FolderLock::acquire(dir)?;
     let folder = Folder::read(dir)?;
     folder.note_if_inferred();
-    let days = crate::settings::check_days("--days", args.days)?;
+    let days = crate::config::settings::check_days("--days", args.days)?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(
             "{}: has no certificates to renew (a profile without TLS)",
@@ -188,7 +188,7 @@ fn renew_leaves(
     // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them,
     // with certs/ca.crt as their trust.
     if let Some(c) = &client
-        && crate::stores::refresh(dir, &mut bundle, c, &trust)?
+        && crate::pki::stores::refresh(dir, &mut bundle, c, &trust)?
     {
         report.push(format!(
             "refreshed {} and {} (same password)",
@@ -279,11 +279,11 @@ fn load_ca(
                     layout::CA_KEY
                 )));
             }
-            let cert_pem = crate::inputfile::read("--ca-cert", cert)?;
-            let key_pem = crate::inputfile::read("--ca-key", key)?;
-            let loaded = crate::ownca::load(&cert_pem, &key_pem, now)?;
+            let cert_pem = crate::config::inputfile::read("--ca-cert", cert)?;
+            let key_pem = crate::config::inputfile::read("--ca-key", key)?;
+            let loaded = crate::pki::ownca::load(&cert_pem, &key_pem, now)?;
             let in_folder = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
-            if !crate::ownca::is_folder_ca(&cert_pem, &in_folder)? {
+            if !crate::pki::ownca::is_folder_ca(&cert_pem, &in_folder)? {
                 return Err(Error::usage(format!(
                     "--ca-cert: not the CA in {}; allowed: the CA this folder was issued under",
                     layout::CA_CERT

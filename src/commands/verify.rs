@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use crate::certinfo::{self, CertInfo};
-use crate::digest::sha256_hex;
+use crate::readback::certinfo::{self, CertInfo};
+use crate::pki::digest::sha256_hex;
 use crate::error::Result;
-use crate::folder::Folder;
-use crate::layout;
-use crate::trust::{self, Usage};
+use crate::readback::folder::Folder;
+use crate::config::layout;
+use crate::pki::trust::{self, Usage};
 
 pub(crate) mod fixes;
 mod recorded;
@@ -42,7 +42,7 @@ impl std::fmt::Display for Finding {
 /// Run the checks and print them (as JSON with `json`); `Ok(true)` when the folder is clean.
 pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     // What a killed run left (`journal`), reported first: the files may not fit together.
-    let interrupted: Vec<Finding> = crate::journal::leftovers(dir)
+    let interrupted: Vec<Finding> = crate::output::journal::leftovers(dir)
         .into_iter()
         .map(|(path, problem, fix)| Finding {
             check: "interrupted",
@@ -117,14 +117,14 @@ pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Findi
     c.modes();
     c.expect(
         layout::ENV,
-        crate::url::check(&folder.env),
+        crate::config::url::check(&folder.env),
         format!(
             "run `{} --force` (it writes REDIS_URL again from the REDIS_* values, keeping the \
              password and the CA)",
             fixes::generate_command(folder)
         ),
     );
-    for s in crate::stores::checks(&folder.dir) {
+    for s in crate::pki::stores::checks(&folder.dir) {
         c.expect(s.path, s.problem, s.fix);
     }
     (c.findings, c.checks)
@@ -252,7 +252,7 @@ impl Checker<'_> {
             return;
         }
         let Some(aclfile) = f.servers.iter().find_map(|s| s.value("aclfile")) else {
-            let acl = crate::escape::conf(&self.abs(layout::ACL).display().to_string());
+            let acl = crate::render::escape::conf(&self.abs(layout::ACL).display().to_string());
             for s in &f.servers {
                 self.expect(
                     &s.rel,
@@ -275,7 +275,7 @@ impl Checker<'_> {
             f.env("REDIS_PASSWORD").to_owned(),
             "",
         )];
-        if let Ok(admin) = crate::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
+        if let Ok(admin) = crate::readback::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
             let get = |k: &str| admin.get(k).cloned().unwrap_or_default();
             holders.push((
                 "the REDIS_ADMIN_PASSWORD in admin.env".to_owned(),

@@ -8,12 +8,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::certinfo;
+use crate::readback::certinfo;
 use crate::cli::CaStep;
 use crate::error::{Error, Result};
-use crate::folder::Folder;
-use crate::layout;
-use crate::live::{self, Admin, Identity, Target};
+use crate::readback::folder::Folder;
+use crate::config::layout;
+use crate::readback::live::{self, Admin, Identity, Target};
 use crate::pki;
 
 /// What `--apply` needs, checked before renew writes anything.
@@ -237,7 +237,7 @@ pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<(
                 let Ok(served) = live::served_certificate(folder, &t.host, t.port, None) else {
                     continue;
                 };
-                if crate::trust::chains(&next_der, &served, crate::trust::Usage::Server, now)
+                if crate::pki::trust::chains(&next_der, &served, crate::pki::trust::Usage::Server, now)
                     .is_err()
                 {
                     return Err(not_yet(t, "still serves a certificate of the old CA"));
@@ -262,7 +262,7 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<Identity>> {
     let now = time::OffsetDateTime::now_utc();
     let (issuer, _) =
         pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
-    let probe_key = pki::generate_key(crate::request::KeyType::EcdsaP256)?;
+    let probe_key = pki::generate_key(crate::config::request::KeyType::EcdsaP256)?;
     let leaf = pki::issue_leaf(
         &issuer,
         &probe_key,

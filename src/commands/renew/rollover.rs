@@ -17,15 +17,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{renew_leaves, write_renewed};
-use crate::bundle::{Bundle, Kind};
-use crate::certinfo;
+use crate::output::bundle::{Bundle, Kind};
+use crate::readback::certinfo;
 use crate::cli::{CaStep, RenewArgs};
 use crate::error::{Error, Result};
-use crate::folder::Folder;
-use crate::layout;
-use crate::lock::FolderLock;
+use crate::readback::folder::Folder;
+use crate::config::layout;
+use crate::output::lock::FolderLock;
 use crate::pki;
-use crate::writer;
+use crate::output::writer;
 
 /// What `certs/ca-rollover.toml` records: the last step done and the two CAs, by their
 /// SHA-256 fingerprints.
@@ -162,7 +162,7 @@ pub(super) fn run(
             return Ok(());
         }
     }
-    if step == CaStep::TrustBoth && dir.join(crate::fixtures::DIR).exists() {
+    if step == CaStep::TrustBoth && dir.join(crate::pki::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--new-ca trust-both: {}/fixtures holds certificates of the current CA, which this \
              rollover would leave behind; allowed: issue them again afterwards with \
@@ -223,7 +223,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let recorded = folder.recorded();
     let key_type = recorded
         .and_then(|r| r.key_type())
-        .or_else(|| crate::request::KeyType::from_description(&old.info.key))
+        .or_else(|| crate::config::request::KeyType::from_description(&old.info.key))
         .ok_or_else(|| {
             Error::failed(format!(
                 "{}: its key type {} cannot be generated again",
@@ -318,8 +318,8 @@ fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLo
     for rel in &folder.leaves {
         let (der, _) = certinfo::from_pem(rel, &read(folder, rel)?)?;
         let now = rustls_pki_types::UnixTime::now();
-        let chains = |usage| crate::trust::chains(&new_der, &der, usage, now).is_ok();
-        if !chains(crate::trust::Usage::Server) && !chains(crate::trust::Usage::Client) {
+        let chains = |usage| crate::pki::trust::chains(&new_der, &der, usage, now).is_ok();
+        if !chains(crate::pki::trust::Usage::Server) && !chains(crate::pki::trust::Usage::Client) {
             return Err(Error::usage(format!(
                 "--new-ca drop-old: {rel} does not chain to the new CA; allowed: run \
                  `kimera-redis-init renew {} --new-ca issue` first; nothing was changed",
@@ -395,7 +395,7 @@ fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Resu
         key_pem,
         info,
     };
-    crate::stores::refresh(&folder.dir, bundle, &client, trust_pem).map(drop)
+    crate::pki::stores::refresh(&folder.dir, bundle, &client, trust_pem).map(drop)
 }
 
 /// The CA files of a step replace what is there: that is the point of the step.

@@ -4,11 +4,11 @@
 
 use std::fs;
 
-use crate::digest::sha256_hex;
-use crate::escape::sh_word;
-use crate::folder::Folder;
-use crate::layout;
-use crate::record::Record;
+use crate::pki::digest::sha256_hex;
+use crate::render::escape::sh_word;
+use crate::readback::folder::Folder;
+use crate::config::layout;
+use crate::config::record::Record;
 
 /// `kimera-redis-init --profile P --out DIR --host H ...`: the folder's own settings as
 /// flags, shell-quoted so the line pastes safely. From the folder's record when it has
@@ -27,7 +27,7 @@ pub(crate) fn generate_command(folder: &Folder) -> String {
 /// The flags that make the recorded settings again (defaults left out).
 fn recorded_flags(folder: &Folder, r: &Record) -> Vec<String> {
     let mut args: Vec<String> = vec!["kimera-redis-init".into()];
-    if crate::profile::names().contains(&r.profile.as_str()) {
+    if crate::config::profile::names().contains(&r.profile.as_str()) {
         args.extend(["--profile".into(), r.profile.clone()]);
     } else {
         args.extend(["--profile-file".into(), "<your profile file>".into()]);
@@ -38,7 +38,7 @@ fn recorded_flags(folder: &Folder, r: &Record) -> Vec<String> {
             let nodes: Vec<String> = r
                 .nodes
                 .iter()
-                .map(|n| crate::settings::host_port(&n.host, n.port))
+                .map(|n| crate::config::settings::host_port(&n.host, n.port))
                 .collect();
             args.extend(["--nodes".into(), nodes.join(",")]);
             if replicas != 0 {
@@ -61,7 +61,7 @@ fn recorded_flags(folder: &Folder, r: &Record) -> Vec<String> {
     if r.tls && r.profile != "production-tls" {
         args.push("--tls".into());
     }
-    let redis_default = crate::profile::Server::default();
+    let redis_default = crate::config::profile::Server::default();
     if r.server.maxmemory != redis_default.maxmemory {
         args.extend(["--maxmemory".into(), r.server.maxmemory.clone()]);
     }
@@ -95,7 +95,7 @@ fn inferred_flags(folder: &Folder) -> Vec<String> {
         let nodes: Vec<String> = app
             .nodes
             .iter()
-            .map(|(h, p)| crate::settings::host_port(h, *p))
+            .map(|(h, p)| crate::config::settings::host_port(h, *p))
             .collect();
         args.extend(["--nodes".into(), nodes.join(",")]);
         let script =
@@ -194,7 +194,7 @@ fn profile_name(folder: &Folder) -> Option<String> {
         .and_then(|l| l.split("profile ").nth(1))
         .and_then(|rest| rest.split(',').next())
         .map(str::to_owned)
-        .filter(|p| crate::profile::names().contains(&p.as_str()))
+        .filter(|p| crate::config::profile::names().contains(&p.as_str()))
 }
 
 /// The value the generator wrote for `key`, when the folder shows it: the server's port,
@@ -225,7 +225,7 @@ pub(crate) fn generated_value(folder: &Folder, key: &str) -> Option<String> {
         }
         _ => {}
     }
-    let profile = crate::profile::builtin(&profile_name(folder)?).ok()?;
+    let profile = crate::config::profile::builtin(&profile_name(folder)?).ok()?;
     let pool = &profile.pool;
     Some(match key {
         "REDIS_MAX_CONNECTIONS" => pool.max_connections.to_string(),

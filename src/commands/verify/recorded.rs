@@ -3,7 +3,7 @@
 //! consistently, agrees with itself everywhere else: only the record shows that it is
 //! weaker than what was generated. Folders without a record are not checked here.
 
-use crate::layout;
+use crate::config::layout;
 
 impl super::Checker<'_> {
     pub(super) fn recorded(&mut self) {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::IpAddr;
 
-use crate::acl::{ADMIN_RULES, ADMIN_USER, APP_RULES, DEFAULT_RULES, REPLICA_RULES, REPLICA_USER};
-use crate::folder::ServerConf;
-use crate::layout;
+use crate::config::acl::{ADMIN_RULES, ADMIN_USER, APP_RULES, DEFAULT_RULES, REPLICA_RULES, REPLICA_USER};
+use crate::readback::folder::ServerConf;
+use crate::config::layout;
 
 impl super::Checker<'_> {
     /// users.acl (when the folder authenticates) and every server's hardening directives.
@@ -57,7 +57,7 @@ impl super::Checker<'_> {
                     format!(
                         "in {}, write `{d} {}` and restart the server",
                         s.rel,
-                        crate::escape::conf(&want)
+                        crate::render::escape::conf(&want)
                     ),
                 );
             }
@@ -85,7 +85,7 @@ impl super::Checker<'_> {
             self.expect(
                 layout::ENV,
                 problem,
-                format!("set {key}={} in .env", crate::escape::sh_word(&want)),
+                format!("set {key}={} in .env", crate::render::escape::sh_word(&want)),
             );
         }
     }
@@ -243,7 +243,7 @@ impl super::Checker<'_> {
                 &s.rel,
                 (acl != generated)
                     .then(|| format!("aclfile is {acl}, not the generated {}", layout::ACL)),
-                want("aclfile", &crate::escape::conf(&generated)),
+                want("aclfile", &crate::render::escape::conf(&generated)),
             );
         }
         self.expect(
@@ -251,7 +251,7 @@ impl super::Checker<'_> {
             s.value("include").is_some().then(|| "has an `include` directive: settings from another file can override the generated ones".to_owned()),
             format!("delete the `include` lines of {} and restart the server", s.rel),
         );
-        if let Some(protocols) = crate::redisconf::get(&s.directives, "tls-protocols") {
+        if let Some(protocols) = crate::readback::redisconf::get(&s.directives, "tls-protocols") {
             let weak = protocols
                 .iter()
                 .flat_map(|p| p.split_whitespace())
@@ -278,7 +278,7 @@ impl super::Checker<'_> {
         }
         if let Some(host) = self.host_of(s) {
             let generated = generated_bind(&host);
-            let bind: Vec<String> = crate::redisconf::get(&s.directives, "bind")
+            let bind: Vec<String> = crate::readback::redisconf::get(&s.directives, "bind")
                 .map(|a| a.to_vec())
                 .unwrap_or_else(|| vec!["*".into(), "-::*".into()]);
             self.expect(

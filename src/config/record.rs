@@ -1,0 +1,239 @@
+//! The folder records the settings that made it: `kimera-redis.toml`, secret-free
+//! (no password, no key, no certificate), rendered into the Bundle with every other file
+//! so the one writer writes it. `renew`, `verify` and `doctor` read it back through
+//! `folder::Folder`, so they start from what was asked for instead of guessing it from
+//! the files; a folder made before the record existed is read from its files as before,
+//! with a one-line note.
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+use crate::KeyType;
+use crate::config::profile::{Kimera, Pool, Server};
+use crate::config::settings::Settings;
+
+/// Bumped when a field changes meaning; readers refuse a format they do not know.
+const FORMAT: u32 = 1;
+
+/// Every setting of a run that is not secret and not a run option (`--force`,
+/// `--dry-run`, `--json`): what the folder is, not how one run went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Record {
+    pub(crate) format: u32,
+    /// The version of kimera-redis-init that wrote it.
+    pub(crate) generated_by: String,
+    pub(crate) profile: String,
+    pub(crate) db: u8,
+    /// The app's ACL user; absent for a profile without authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) username: Option<String>,
+    pub(crate) tls: bool,
+    /// Replicas per master, for a Redis Cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster_replicas: Option<u8>,
+    /// As `--key-type` takes it (`ecdsa-p256`, ...).
+    pub(crate) key_type: String,
+    pub(crate) leaf_days: u32,
+    pub(crate) ca_days: u32,
+    /// Issued under an organisation's CA (`--ca-cert/--ca-key`): its key is not here.
+    pub(crate) external_ca: bool,
+    pub(crate) pkcs12: bool,
+    pub(crate) image: String,
+    pub(crate) compose_network: String,
+    /// `--kubernetes`: the manifests' namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kubernetes_namespace: Option<String>,
+    pub(crate) pool: Pool,
+    pub(crate) kimera: Kimera,
+    pub(crate) server: Server,
+    pub(crate) nodes: Vec<NodeRecord>,
+}
+
+/// One redis-server: its name, where clients reach it and the names on its certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeRecord {
+    pub(crate) name: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) sans: Vec<String>,
+}
+
+const HEADER: &str = "\
+# The settings this folder was generated with (no passwords, no keys), written by
+# kimera-redis-init. renew, verify and doctor read it; a re-run keeps it unless --force.
+";
+
+impl Record {
+    pub(crate) fn from_settings(s: &Settings) -> Record {
+        Record {
+            format: FORMAT,
+            generated_by: env!("CARGO_PKG_VERSION").to_owned(),
+            profile: s.profile.clone(),
+            db: s.db,
+            username: s.username.clone(),
+            tls: s.tls,
+            cluster_replicas: s.cluster,
+            key_type: s.key_type.name().to_owned(),
+            leaf_days: s.leaf_days,
+            ca_days: s.ca_days,
+            external_ca: s.external_ca.is_some(),
+            pkcs12: s.pkcs12,
+            image: s.image.clone(),
+            compose_network: s
+                .compose_network
+                .to_possible_value()
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default(),
+            kubernetes_namespace: s.kubernetes.as_ref().map(|k| k.namespace.clone()),
+            pool: s.pool.clone(),
+            kimera: s.kimera.clone(),
+            server: s.server.clone(),
+            nodes: s
+                .nodes
+                .iter()
+                .map(|n| NodeRecord {
+                    name: n.name.clone(),
+                    host: n.host.clone(),
+                    port: n.port,
+                    sans: n.sans.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The file's text: a comment, then TOML.
+    pub(crate) fn render(&self) -> String {
+        let body = toml::to_string(self).expect("a record always serializes");
+        format!("{HEADER}{body}")
+    }
+
+    /// `Err` says what is wrong in one phrase (the file holds no secret, so it may quote).
+    pub(crate) fn parse(text: &str) -> Result<Record, String> {
+        let record: Record = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        if record.format != FORMAT {
+            return Err(format!(
+                "format {} is not one this version reads ({FORMAT})",
+                record.format
+            ));
+        }
+        if record.key_type().is_none() {
+            return Err(format!("key_type {:?} is not a key type", record.key_type));
+        }
+        Ok(record)
+    }
+
+    pub(crate) fn key_type(&self) -> Option<KeyType> {
+        KeyType::value_variants()
+            .iter()
+            .copied()
+            .find(|k| k.name() == self.key_type)
+    }
+}
+
+/// The record as one more file of the bundle (the writer writes it with the others).
+pub(crate) fn add_to(bundle: &mut crate::output::bundle::Bundle, settings: &Settings) {
+    bundle.file(
+        crate::config::layout::RECORD,
+        crate::output::bundle::Kind::Config,
+        Record::from_settings(settings).render(),
+        "the settings this folder was made with (no secrets): renew, verify and doctor read it",
+    );
+}
+
+/// A record is added to a folder only when it describes it: a folder made before records,
+/// run again with flags its kept files were not made with (`differing`), gets none from
+/// this run (and so this run adds no file next to them and is not refused for it, as
+/// before records); a run whose files match, or `--force`, adds it.
+/// (`planned` is the writer's plan, `create` its action for a new file: generic, so that
+/// this module does not import the writer.)
+pub(crate) fn drop_if_it_would_not_describe<A: PartialEq>(
+    bundle: &mut crate::output::bundle::Bundle,
+    planned: &mut Vec<A>,
+    create: A,
+    differing: &[String],
+) {
+    if differing.is_empty() {
+        return;
+    }
+    if let Some(i) = bundle
+        .entries
+        .iter()
+        .position(|e| e.path == crate::config::layout::RECORD)
+        && planned[i] == create
+    {
+        bundle.entries.remove(i);
+        planned.remove(i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        Record {
+            format: FORMAT,
+            generated_by: "0.0.0".into(),
+            profile: "cluster".into(),
+            db: 0,
+            username: Some("cluster_user".into()),
+            tls: true,
+            cluster_replicas: Some(1),
+            key_type: "ed25519".into(),
+            leaf_days: 90,
+            ca_days: 3650,
+            external_ca: false,
+            pkcs12: false,
+            image: "redis:7.4".into(),
+            compose_network: "bridge".into(),
+            kubernetes_namespace: None,
+            pool: Pool {
+                max_connections: 50,
+                socket_timeout: 5.0,
+                socket_connect_timeout: 5.0,
+                retry_on_timeout: true,
+                health_check_interval: 30,
+            },
+            kimera: Kimera {
+                log_level: "INFO".into(),
+                features: "{\"a\": true}".into(),
+                rate_limit_enabled: true,
+            },
+            server: Server::default(),
+            nodes: vec![NodeRecord {
+                name: "redis-1".into(),
+                host: "::1".into(),
+                port: 7001,
+                sans: vec!["::1".into(), "localhost".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn reads_back_what_it_writes() {
+        let r = sample();
+        let text = r.render();
+        assert!(text.starts_with("# The settings"), "{text}");
+        let back = Record::parse(&text).unwrap();
+        assert_eq!(back.render(), text);
+        assert_eq!(back.nodes, r.nodes);
+        assert_eq!(r.key_type(), Some(KeyType::Ed25519));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        let text = sample().render();
+        for (from, to) in [
+            ("format = 1", "format = 2"),
+            ("key_type = \"ed25519\"", "key_type = \"dsa\""),
+            ("tls = true", "tls = true\npassword = \"x\""),
+            ("db = 0", "db = \"zero\""),
+        ] {
+            assert!(text.contains(from), "{from} not in {text}");
+            let bad = text.replacen(from, to, 1);
+            assert!(Record::parse(&bad).is_err(), "{to} accepted");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The passwords of a setup: the app user's, the admin's and, for a cluster, the one
+//! replicas use to authenticate to their master. Reused from the files that hold them,
+//! so a re-run keeps a working setup working; otherwise fresh from the OS CSPRNG.
+
+use crate::error::{Error, Result};
+use crate::readback::existing::Existing;
+use crate::config::layout;
+use crate::config::request::RunOptions;
+use crate::config::settings::Settings;
+
+#[derive(Clone)]
+pub struct Secrets {
+    pub app: String,
+    pub admin: String,
+    pub replica: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::pki::redact::Redacted;
+        f.debug_struct("Secrets")
+            .field("app", &Redacted)
+            .field("admin", &Redacted)
+            .field("replica", &self.replica.as_ref().map(|_| Redacted))
+            .finish()
+    }
+}
+
+/// `None` for a profile without authentication.
+pub fn resolve(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+) -> Result<Option<Secrets>> {
+    if settings.username.is_none() {
+        return Ok(None);
+    }
+    // The app reads .env: when it is there, its password is the one in use, and one
+    // this tool could not have made (a multi-line value, say) is not replaced by another
+    // file's without --force.
+    let app = if existing.exists(layout::ENV) {
+        existing.password(layout::ENV, "REDIS_PASSWORD=")
+    } else {
+        existing.password(layout::PROPERTIES, "redis.password=")
+    };
+    let app = reuse_or_new(
+        settings,
+        run,
+        existing,
+        app,
+        "app",
+        &[layout::ENV, layout::PROPERTIES, layout::ACL],
+    )?;
+    let admin = existing.password(layout::ADMIN_ENV, "REDIS_ADMIN_PASSWORD=");
+    let admin = reuse_or_new(
+        settings,
+        run,
+        existing,
+        admin,
+        "admin",
+        &[layout::ADMIN_ENV, layout::ACL],
+    )?;
+    let replica = if settings.cluster.is_some() {
+        let confs: Vec<&str> = settings.nodes.iter().map(|n| n.conf.as_str()).collect();
+        let found = confs
+            .iter()
+            .find_map(|c| existing.password(c, "masterauth "));
+        let mut holders = confs.clone();
+        holders.push(layout::ACL);
+        Some(reuse_or_new(
+            settings,
+            run,
+            existing,
+            found,
+            "replication",
+            &holders,
+        )?)
+    } else {
+        None
+    };
+    Ok(Some(Secrets {
+        app,
+        admin,
+        replica,
+    }))
+}
+
+/// A new password is only safe when no kept file holds the old one (with `--force` all
+/// of them are rewritten).
+fn reuse_or_new(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+    found: Option<String>,
+    which: &str,
+    holders: &[&str],
+) -> Result<String> {
+    if let Some(p) = found {
+        return Ok(p);
+    }
+    let kept: Vec<&str> = holders
+        .iter()
+        .copied()
+        .filter(|h| existing.exists(h))
+        .collect();
+    if !run.force && !kept.is_empty() {
+        return Err(Error::failed(format!(
+            "{} exist(s) in {} but no file holds the {which} password to reuse: a new password \
+             would not match the kept files; run with --force to write a new one to all of them",
+            kept.join(", "),
+            settings.out_dir.display()
+        )));
+    }
+    Ok(crate::pki::random::alphanumeric(32))
+}

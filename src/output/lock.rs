@@ -1,0 +1,184 @@
+//! One run at a time per output folder: an exclusive advisory lock (`flock`) on
+//! `DIR/.kimera-redis-init.lock`, held by generate, fixtures and renew from before they
+//! read the folder until after they wrote it. A second run waits a short, bounded time
+//! and then fails naming the process that holds the lock.
+//!
+//! Taking the lock also finishes or undoes what a killed run left (see `journal`), so
+//! every run starts from a consistent folder.
+
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io::{ErrorKind, Read, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::output::journal;
+
+/// The lock file's name inside the output folder.
+pub(crate) const LOCK_FILE: &str = ".kimera-redis-init.lock";
+
+/// How long a run waits for another one before giving up. Runs take milliseconds
+/// (seconds with RSA-4096 keys), so this is long enough to queue behind one run and
+/// short enough that a stuck holder is reported promptly.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// Held for the whole run; dropping it releases the lock and removes the lock file.
+/// Folders this run created only to hold the lock are removed again when nothing else
+/// was written into them.
+pub struct FolderLock {
+    file: File,
+    path: PathBuf,
+    /// Folders `acquire` created, deepest last.
+    created: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for FolderLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FolderLock")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl FolderLock {
+    /// Create `dir` if needed, lock it, and recover what a killed run left in it.
+    pub fn acquire(dir: &Path) -> Result<FolderLock> {
+        let wait = std::env::var("KIMERA_LOCK_WAIT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(DEFAULT_WAIT, Duration::from_millis);
+        let deadline = Instant::now() + wait;
+        let mut created = Vec::new();
+        loop {
+            create_dirs(dir, &mut created)?;
+            let path = dir.join(LOCK_FILE);
+            let file = open_lock_file(&path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::failed(format!(
+                            "{} is in use by another kimera-redis-init run ({}); waited {} s; \
+                             try again when it has finished",
+                            dir.display(),
+                            holder(&path),
+                            wait.as_secs_f32()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::failed(format!(
+                        "cannot lock {}: {e}",
+                        path.display()
+                    )));
+                }
+            }
+            // The previous holder may have removed the file (and the folder) it had
+            // created, after we opened it: then our lock guards nothing, start again.
+            let same = fs::symlink_metadata(&path).is_ok_and(|m| {
+                file.metadata()
+                    .is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev())
+            });
+            if !same {
+                continue;
+            }
+            let mut lock = FolderLock {
+                file,
+                path,
+                created: std::mem::take(&mut created),
+            };
+            lock.write_pid()?;
+            crate::output::safedir::check_output_folder(dir)?;
+            journal::recover(dir)?;
+            return Ok(lock);
+        }
+    }
+
+    fn write_pid(&mut self) -> Result<()> {
+        let fail =
+            |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", self.path.display()));
+        self.file.set_len(0).map_err(fail)?;
+        self.file.rewind().map_err(fail)?;
+        writeln!(self.file, "{}", std::process::id()).map_err(fail)
+    }
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        // The lock file goes with the run, so that a folder holds only what the runs
+        // wrote into it (a run waiting on the removed file notices and starts again),
+        // and so do the folders this run made only to hold it, when nothing else was
+        // written into them.
+        let _ = fs::remove_file(&self.path);
+        for d in self.created.iter().rev() {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+        }
+        let _ = self.file.unlock();
+    }
+}
+
+/// Open (or create, 0600) the lock file without following a symlink.
+fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::failed(format!("cannot open {}: {e}", path.display())))
+}
+
+/// Who holds the lock, as its PID says in the lock file.
+fn holder(path: &Path) -> String {
+    let mut text = String::new();
+    let _ = File::open(path).and_then(|mut f| f.read_to_string(&mut text));
+    match text.trim().parse::<u32>() {
+        Ok(pid) => format!("held by process {pid}"),
+        Err(_) => "held by a process that has not written its PID yet".to_owned(),
+    }
+}
+
+/// `mkdir -p` (0755 for the output folder and its parents, as before), recording each
+/// folder made. A folder that exists is used as it is.
+fn create_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        create_dirs(parent, made)?;
+    }
+    match DirBuilder::new().mode(0o755).create(dir) {
+        Ok(()) => {
+            made.push(dir.to_path_buf());
+            // Exactly 0755 whatever the umask: a group-writable folder is refused.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
+                .map_err(|e| Error::failed(format!("cannot create {}: {e}", dir.display())))
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        // The path itself is wrong (a file in the way, a name over 255 bytes): the
+        // user's input, not a failure of the run.
+        Err(e)
+            if e.kind() == ErrorKind::AlreadyExists
+                || matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ENAMETOOLONG)) =>
+        {
+            Err(Error::usage(format!(
+                "--out {}: cannot be created ({e}); allowed: a folder whose parents are \
+                 folders and whose names are at most 255 bytes",
+                dir.display()
+            )))
+        }
+        Err(e) => Err(Error::failed(format!(
+            "cannot create {}: {e}",
+            dir.display()
+        ))),
+    }
+}

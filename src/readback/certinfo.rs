@@ -1,0 +1,327 @@
+//! Reading certificates back: what the manifest shows and what re-runs check.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+use crate::error::{Error, Result};
+
+/// Why a file is not a certificate this tool can read, in the words users see (the
+/// parsers' own Debug names, such as `NomError(Eof)`, are not shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertProblem {
+    /// A `-----BEGIN` line without its `-----END` line.
+    Unterminated,
+    /// A `-----BEGIN` line that is not well formed.
+    MalformedBegin,
+    /// The text between the lines is not base64.
+    Base64,
+    /// No `-----BEGIN CERTIFICATE-----` block at all.
+    NoCertificate,
+    /// A PEM block over the parser's 256 MB limit.
+    TooLarge,
+    /// The file could not be read.
+    Unreadable(String),
+    /// The DER inside is not an X.509 certificate (truncated, or another object).
+    NotX509,
+    /// A validity date this tool cannot represent.
+    BadTime,
+}
+
+/// A certificate file that does not read: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertError {
+    pub label: String,
+    pub problem: CertProblem,
+}
+
+impl std::fmt::Display for CertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let label = &self.label;
+        let pem = |f: &mut std::fmt::Formatter<'_>, why: &str| {
+            write!(f, "{label}: not a PEM certificate: {why}")
+        };
+        match &self.problem {
+            CertProblem::Unterminated => pem(f, "a -----BEGIN line without its -----END line"),
+            CertProblem::MalformedBegin => pem(f, "a malformed -----BEGIN line"),
+            CertProblem::Base64 => pem(f, "the text between -----BEGIN and -----END is not base64"),
+            CertProblem::TooLarge => pem(f, "a PEM block larger than 256 MB"),
+            CertProblem::Unreadable(e) => write!(f, "{label}: cannot be read: {e}"),
+            CertProblem::NoCertificate => write!(
+                f,
+                "{label}: holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+            ),
+            CertProblem::NotX509 => write!(
+                f,
+                "{label}: not an X.509 certificate: what is inside the PEM block is truncated or another kind of object"
+            ),
+            CertProblem::BadTime => write!(f, "{label}: a validity date out of range"),
+        }
+    }
+}
+
+impl std::error::Error for CertError {}
+
+impl From<CertError> for Error {
+    fn from(e: CertError) -> Error {
+        Error::failed(e.to_string())
+    }
+}
+
+impl CertError {
+    pub(crate) fn new(label: &str, problem: CertProblem) -> CertError {
+        CertError {
+            label: label.to_owned(),
+            problem,
+        }
+    }
+
+    /// A PEM parser's refusal.
+    pub(crate) fn pem(label: &str, e: rustls_pki_types::pem::Error) -> CertError {
+        use rustls_pki_types::pem::Error as P;
+        let problem = match e {
+            P::MissingSectionEnd { .. } => CertProblem::Unterminated,
+            P::IllegalSectionStart { .. } => CertProblem::MalformedBegin,
+            P::Base64Decode(_) => CertProblem::Base64,
+            P::NoItemsFound => CertProblem::NoCertificate,
+            P::SectionTooLarge => CertProblem::TooLarge,
+            P::Io(e) => CertProblem::Unreadable(e.to_string()),
+            _ => CertProblem::NotX509,
+        };
+        CertError::new(label, problem)
+    }
+}
+
+/// The certificate in `der`, parsed; a typed refusal otherwise.
+pub(crate) fn parse_x509<'a>(
+    label: &str,
+    der: &'a [u8],
+) -> std::result::Result<X509Certificate<'a>, CertError> {
+    X509Certificate::from_der(der)
+        .map(|(_, cert)| cert)
+        .map_err(|_| CertError::new(label, CertProblem::NotX509))
+}
+
+/// What a user wants to know about a certificate, without the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub serial: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// SHA-256 of the DER, uppercase hex with colons: the form `openssl x509 -fingerprint -sha256` prints.
+    pub sha256_fingerprint: String,
+    /// "ECDSA P-256", "RSA 4096", "Ed25519".
+    pub key: String,
+    pub is_ca: bool,
+    pub key_usage: Vec<String>,
+    pub extended_key_usage: Vec<String>,
+    #[serde(skip)]
+    pub public_key: Vec<u8>,
+}
+
+/// Parse a PEM certificate (the first one in the text).
+pub fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(pem_text.as_bytes())
+        .map_err(|e| CertError::pem(label, e))?;
+    let info = from_der(label, &der)?;
+    Ok((der.to_vec(), info))
+}
+
+/// Every certificate of a PEM text, in order, as DER (a trust bundle).
+pub fn all_from_pem(label: &str, pem_text: &str) -> Result<Vec<Vec<u8>>> {
+    use rustls_pki_types::pem::PemObject;
+    let all = rustls_pki_types::CertificateDer::pem_slice_iter(pem_text.as_bytes())
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| CertError::pem(label, e))?;
+    if all.is_empty() {
+        return Err(CertError::new(label, CertProblem::NoCertificate).into());
+    }
+    Ok(all)
+}
+
+pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
+    let cert = parse_x509(label, der)?;
+    let sans = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .filter_map(general_name)
+                .collect()
+        })
+        .unwrap_or_default();
+    let time = |t: x509_parser::time::ASN1Time| {
+        OffsetDateTime::from_unix_timestamp(t.timestamp())
+            .map_err(|_| Error::from(CertError::new(label, CertProblem::BadTime)))
+    };
+    Ok(CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        sans,
+        serial: cert.raw_serial_as_string(),
+        not_before: time(cert.validity().not_before)?,
+        not_after: time(cert.validity().not_after)?,
+        sha256_fingerprint: fingerprint(der),
+        key: key_description(&cert),
+        is_ca: cert.is_ca(),
+        key_usage: cert
+            .key_usage()
+            .ok()
+            .flatten()
+            .map(|ku| {
+                ku.value
+                    .to_string()
+                    .split(", ")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        extended_key_usage: cert
+            .extended_key_usage()
+            .ok()
+            .flatten()
+            .map(|e| {
+                let e = e.value;
+                [
+                    (e.server_auth, "serverAuth"),
+                    (e.client_auth, "clientAuth"),
+                    (e.any, "any"),
+                ]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, name)| name.to_owned())
+                .collect()
+            })
+            .unwrap_or_default(),
+        public_key: cert.public_key().subject_public_key.data.to_vec(),
+    })
+}
+
+/// The key's algorithm and size, the way people name them.
+fn key_description(cert: &X509Certificate<'_>) -> String {
+    let spki = cert.public_key();
+    let alg = spki.algorithm.algorithm.to_id_string();
+    let param = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string())
+        .unwrap_or_default();
+    match (alg.as_str(), param.as_str()) {
+        ("1.2.840.10045.2.1", "1.2.840.10045.3.1.7") => "ECDSA P-256".into(),
+        ("1.2.840.10045.2.1", "1.3.132.0.34") => "ECDSA P-384".into(),
+        ("1.2.840.10045.2.1", "1.3.132.0.35") => "ECDSA P-521".into(),
+        ("1.3.101.112", _) => "Ed25519".into(),
+        ("1.2.840.113549.1.1.1", _) => match spki.parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+            _ => "RSA".into(),
+        },
+        _ => format!("unknown ({alg})"),
+    }
+}
+
+fn general_name(name: &GeneralName<'_>) -> Option<String> {
+    match name {
+        GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
+        GeneralName::IPAddress(raw) => match raw.len() {
+            4 => Some(format!(
+                "IP:{}",
+                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*raw).ok()?)
+            )),
+            16 => Some(format!(
+                "IP:{}",
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*raw).ok()?)
+            )),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `2026-11-27 06:31:51 UTC`: how the text reports show a time.
+/// How a certificate's end of validity reads, wherever it is shown (verify, doctor,
+/// generate's checks, webpki refusals): written once.
+pub(crate) fn expired_on(not_after: OffsetDateTime) -> String {
+    format!("expired on {}", not_after.date())
+}
+
+/// A certificate whose validity has not begun.
+pub(crate) fn not_valid_before(not_before: OffsetDateTime) -> String {
+    format!("not valid before {}", show_time(not_before))
+}
+
+/// A certificate that expires soon: `left` whole days.
+pub(crate) fn expires_in(left: i64, not_after: OffsetDateTime) -> String {
+    format!("expires in {left} day(s), on {}", not_after.date())
+}
+
+/// Days left as inspect lists them.
+pub(crate) fn days_left(left: i64) -> String {
+    if left < 0 {
+        format!("EXPIRED {} day(s) ago", -left)
+    } else {
+        format!("{left} day(s) left")
+    }
+}
+
+pub fn show_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+pub use crate::pki::digest::fingerprint;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(text: &str) -> String {
+        from_pem("x.crt", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn refusals_are_in_words_not_parser_names() {
+        let cases = [
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n",
+                "x.crt: not a PEM certificate: a -----BEGIN line without its -----END line",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+                "x.crt: not a PEM certificate: the text between -----BEGIN and -----END is not base64",
+            ),
+            (
+                "hello\n",
+                "x.crt: holds no certificate (no -----BEGIN CERTIFICATE----- block)",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nMIIBzz\n-----END CERTIFICATE-----\n",
+                "x.crt: not an X.509 certificate: what is inside the PEM block is truncated or another kind of object",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "x.crt: not an X.509 certificate: what is inside the PEM block is truncated or another kind of object",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(problem(text), want, "{text}");
+        }
+        assert_eq!(
+            all_from_pem("b.crt", "").unwrap_err().to_string(),
+            "b.crt: holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+        );
+    }
+}

@@ -1,0 +1,394 @@
+//! `--kubernetes`: the same setup as manifests in `DIR/kubernetes/`, from the same
+//! Settings, CA and passwords, added to the in-memory Bundle (the writer writes it).
+//!
+//! Secrets hold every secret (TLS keys, passwords, the app's settings); the ConfigMap
+//! holds redis.conf and the scripts, which reach secrets only through mounted files.
+
+pub mod options;
+
+use minijinja::value::{Serde, Value};
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use crate::config::acl::{ADMIN_USER, REPLICA_USER};
+use crate::output::bundle::{Bundle, Kind};
+use crate::error::{Error, Result};
+use crate::config::layout;
+use crate::pki::Pki;
+use crate::config::profile::Server;
+use crate::config::secrets::Secrets;
+use crate::config::settings::Settings;
+
+use options::Kubernetes;
+
+/// The pods' server certificate: a leaf of its own under the folder's CA, kept by re-runs
+/// like every other key (it names pods and Services, which the host's certificate does not).
+pub const SERVER_CERT: &str = crate::config::layout::KUBERNETES_SERVER_CERT;
+pub const SERVER_KEY: &str = crate::config::layout::KUBERNETES_SERVER_KEY;
+pub const DIR: &str = "kubernetes";
+
+/// The uid and gid of the official image's `redis` user: the pods run as it, and the
+/// mounted Secrets are group-readable by it (fsGroup) and by no one else.
+pub const REDIS_UID: u32 = 999;
+
+/// Where the pods mount what they read. Not under /etc/redis: in Debian-based images that
+/// folder belongs to another user (mode 2770), so uid 999 could not reach mounts below it.
+const CONF_DIR: &str = "/etc/kimera-redis/conf";
+const TLS_DIR: &str = "/etc/kimera-redis/tls";
+const AUTH_DIR: &str = "/etc/kimera-redis/auth";
+const DATA_DIR: &str = "/data";
+/// Where the app's pod mounts its client Secret; the app Secret's paths point here.
+pub const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
+
+/// The image the manifests run: `--image`, as for the compose files.
+fn image(settings: &Settings) -> &str {
+    &settings.image
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "redis.conf",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/redis.conf.j2")),
+    ),
+    (
+        "start.sh",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/start.sh.j2")),
+    ),
+    (
+        "cluster-create.sh",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/cluster-create.sh.j2")),
+    ),
+    (
+        "manifests",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/manifests.j2")),
+    ),
+    (
+        "replication.conf",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/replication.conf.j2")),
+    ),
+    (
+        "kustomization.yaml",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/kustomization.yaml.j2")),
+    ),
+];
+
+#[derive(Serialize)]
+struct Dirs {
+    conf: &'static str,
+    tls: &'static str,
+    auth: &'static str,
+    data: &'static str,
+    app_tls: &'static str,
+}
+
+/// Everything the templates see. Secret values are passed only to the Secret manifests.
+#[derive(Serialize)]
+struct View<'a> {
+    version: &'static str,
+    profile: &'a str,
+    name: &'a str,
+    namespace: &'a str,
+    headless: String,
+    service_fqdn: String,
+    headless_fqdn: String,
+    image: &'a str,
+    port: u16,
+    bus_port: u32,
+    pods: usize,
+    pod_fqdns: Vec<String>,
+    cluster: bool,
+    replicas: u8,
+    masters: usize,
+    tls: bool,
+    storage: &'a str,
+    storage_class: Option<&'a str>,
+    uid: u32,
+    dirs: Dirs,
+    admin_user: &'static str,
+    replica_user: &'static str,
+    server: &'a Server,
+    /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
+    redis_defaults: Server,
+    max_connections: i64,
+    health_check_interval: i64,
+}
+
+/// Add `kubernetes/` to the bundle when `--kubernetes` was given.
+pub fn add(
+    settings: &Settings,
+    pki: Option<&Pki>,
+    secrets: Option<&Secrets>,
+    bundle: &mut Bundle,
+) -> Result<()> {
+    let Some(k8s) = &settings.kubernetes else {
+        return Ok(());
+    };
+    // Settings refused --kubernetes for profiles without passwords.
+    let secrets =
+        secrets.ok_or_else(|| Error::failed("--kubernetes needs the profile's passwords"))?;
+    let tls = match (settings.tls, pki) {
+        (true, Some(pki)) => Some((
+            pki.kubernetes
+                .as_ref()
+                .ok_or_else(|| Error::failed("the pods' certificate was not issued"))?,
+            pki,
+        )),
+        _ => None,
+    };
+    let env = environment()?;
+    let view = view(settings, k8s);
+    let render = |name: &str, extra: minijinja::Value| -> Result<String> {
+        env.get_template(name)
+            .and_then(|t| t.render(context! { ..extra, ..minijinja::Value::from(Serde(&view)) }))
+            .map_err(|e| Error::failed(format!("rendering kubernetes/{name} failed: {e:#}")))
+    };
+    let redis_conf = render("redis.conf", context! {})?;
+    let start_sh = render("start.sh", context! {})?;
+    let create_sh = if view.cluster {
+        render("cluster-create.sh", context! {})?
+    } else {
+        String::new()
+    };
+    let acl = bundle
+        .get(layout::ACL)
+        .map(|e| String::from_utf8_lossy(&e.contents).into_owned())
+        .ok_or_else(|| Error::failed("users.acl was not rendered"))?;
+    let replication_conf = match &secrets.replica {
+        Some(password) => render("replication.conf", context! { password })?,
+        None => String::new(),
+    };
+    let config_sha256 =
+        crate::pki::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
+    let (server_tls, client_tls) = match tls {
+        Some((server, pki)) => (
+            Some(tls_data(
+                &server.cert_pem,
+                &server.key_pem,
+                &pki.ca.cert_pem,
+            )),
+            Some(tls_data(
+                &pki.client.cert_pem,
+                &pki.client.key_pem,
+                &pki.ca.cert_pem,
+            )),
+        ),
+        None => (None, None),
+    };
+    let app_env = app_env(settings, k8s, secrets);
+    let all = render(
+        "manifests",
+        context! {
+            redis_conf, start_sh, create_sh, acl, replication_conf, config_sha256,
+            server_tls => Serde(&server_tls), client_tls => Serde(&client_tls),
+            app_env => Serde(&app_env),
+            admin_password => &secrets.admin,
+            replica_password => secrets.replica.as_deref().unwrap_or(""),
+        },
+    )?;
+
+    if let Some((server, _)) = tls {
+        bundle.cert(
+            SERVER_CERT,
+            Kind::Certificate,
+            &server.cert_pem,
+            &server.info,
+            "the pods' certificate: every pod and Service name (serverAuth, clientAuth)",
+        );
+        bundle.file(
+            SERVER_KEY,
+            Kind::PrivateKey,
+            server.key_pem.clone(),
+            "the pods' private key (also in kubernetes/secret-server-tls.yaml)",
+        );
+    }
+    bundle.dir(DIR, "Kubernetes manifests: kubectl apply -k this folder");
+    let mut names = Vec::new();
+    for part in all.split("\n#@@ file ").skip(1) {
+        let (header, body) = part
+            .split_once('\n')
+            .ok_or_else(|| Error::failed("kubernetes manifests: a file without a body"))?;
+        let file = header.trim();
+        let (kind, purpose) = describe(file);
+        names.push(file.to_owned());
+        bundle.file(&format!("{DIR}/{file}"), kind, body.trim_start(), purpose);
+    }
+    let kustomization = render(
+        "kustomization.yaml",
+        context! { dir => DIR, files => names },
+    )?;
+    bundle.file(
+        &format!("{DIR}/kustomization.yaml"),
+        Kind::Config,
+        kustomization,
+        "lists every manifest: kubectl apply -k kubernetes",
+    );
+    Ok(())
+}
+
+/// What each manifest is, which decides its mode: files holding secrets are 0600.
+fn describe(file: &str) -> (Kind, &'static str) {
+    match file {
+        "secret-server-tls.yaml" => (
+            Kind::Secret,
+            "Secret kubernetes.io/tls: the pods' certificate and key, ca.crt",
+        ),
+        "secret-client-tls.yaml" => (
+            Kind::Secret,
+            "Secret kubernetes.io/tls: the app's client certificate and key, ca.crt",
+        ),
+        "secret-auth.yaml" => (
+            Kind::Secret,
+            "Secret: users.acl and the admin and replication passwords",
+        ),
+        "secret-app.yaml" => (
+            Kind::Secret,
+            "Secret: the app's REDIS_* settings, for envFrom",
+        ),
+        "namespace.yaml" => (Kind::Config, "the Namespace (Pod Security: restricted)"),
+        "configmap.yaml" => (
+            Kind::Config,
+            "ConfigMap: redis.conf and the start scripts, no secret",
+        ),
+        "service-headless.yaml" => (Kind::Config, "headless Service: each pod's DNS name"),
+        "service.yaml" => (Kind::Config, "client Service: where the app connects"),
+        "statefulset.yaml" => (Kind::Config, "StatefulSet: the Redis pods"),
+        "poddisruptionbudget.yaml" => (Kind::Config, "PodDisruptionBudget: one pod down at a time"),
+        "job-cluster-create.yaml" => (
+            Kind::Config,
+            "Job: forms the cluster once; safe to run again",
+        ),
+        _ => (Kind::Config, "Kubernetes manifest"),
+    }
+}
+
+#[derive(Serialize)]
+struct TlsData {
+    crt: String,
+    key: String,
+    ca: String,
+}
+
+fn tls_data(crt: &str, key: &str, ca: &str) -> TlsData {
+    TlsData {
+        crt: crt.to_owned(),
+        key: key.to_owned(),
+        ca: ca.to_owned(),
+    }
+}
+
+/// The app's settings as the `.env` has them (the same builder), with the pod's view: the
+/// client Service as host, and TLS file paths where the app's pod mounts its client Secret.
+fn app_env(s: &Settings, k8s: &Kubernetes, secrets: &Secrets) -> Vec<(&'static str, String)> {
+    let port = s.port();
+    let service = k8s.service_fqdn(&k8s.name);
+    // A fresh client needs one reachable startup node: the Service (any ready pod) and the
+    // first pods by name, so that one pod going away never leaves it without one.
+    let cluster_nodes = std::iter::once(format!("{service}:{port}"))
+        .chain((0..s.nodes.len().min(3)).map(|i| format!("{}:{port}", k8s.pod_fqdn(i))))
+        .collect::<Vec<_>>()
+        .join(",");
+    crate::render::appenv::build(
+        s,
+        &secrets.app,
+        crate::render::appenv::Place {
+            host: service,
+            tls_files: ["ca.crt", "tls.crt", "tls.key"].map(|f| format!("{APP_TLS_DIR}/{f}")),
+            cluster_nodes,
+        },
+    )
+}
+
+fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
+    let pods = s.nodes.len();
+    let replicas = s.cluster.unwrap_or(0);
+    let headless = k8s.headless();
+    View {
+        version: env!("CARGO_PKG_VERSION"),
+        profile: &s.profile,
+        name: &k8s.name,
+        namespace: &k8s.namespace,
+        service_fqdn: k8s.service_fqdn(&k8s.name),
+        headless_fqdn: k8s.service_fqdn(&headless),
+        headless,
+        image: image(s),
+        port: s.port(),
+        bus_port: u32::from(s.port()) + 10_000,
+        pods,
+        pod_fqdns: (0..pods).map(|i| k8s.pod_fqdn(i)).collect(),
+        cluster: s.cluster.is_some(),
+        replicas,
+        masters: pods / (usize::from(replicas) + 1),
+        tls: s.tls,
+        storage: &k8s.storage,
+        storage_class: k8s.storage_class.as_deref(),
+        uid: REDIS_UID,
+        dirs: Dirs {
+            conf: CONF_DIR,
+            tls: TLS_DIR,
+            auth: AUTH_DIR,
+            data: DATA_DIR,
+            app_tls: APP_TLS_DIR,
+        },
+        admin_user: ADMIN_USER,
+        replica_user: REPLICA_USER,
+        server: &s.server,
+        redis_defaults: Server::default(),
+        max_connections: s.pool.max_connections,
+        health_check_interval: s.pool.health_check_interval,
+    }
+}
+
+/// The shared environment (render.rs) plus the YAML scalars the manifests need.
+fn environment() -> Result<Environment<'static>> {
+    let mut env = crate::render::environment_with(TEMPLATES, "kubernetes/")?;
+    // Their output is YAML already: printed as it is.
+    env.add_filter("q", |v: &str| Value::from_safe_string(yaml_quoted(v)));
+    env.add_filter("block", |v: &str, indent: usize| {
+        Value::from_safe_string(yaml_block(v, indent))
+    });
+    Ok(env)
+}
+
+/// A YAML double-quoted scalar. JSON's string escapes are a subset of YAML's, so a JSON
+/// string is read back unchanged by every YAML 1.1/1.2 parser.
+fn yaml_quoted(v: &str) -> String {
+    serde_json::to_string(v).expect("a string serializes")
+}
+
+/// A literal block scalar (`|`) indented by `indent` spaces, for PEM and config files;
+/// anything a block cannot carry exactly (no final newline, leading blanks, tabs, control
+/// characters, a trailing blank line) falls back to a double-quoted scalar.
+fn yaml_block(v: &str, indent: usize) -> String {
+    let fits = v.ends_with('\n')
+        && !v.ends_with("\n\n")
+        && !v.starts_with([' ', '\n'])
+        && !v.chars().any(|c| c.is_control() && c != '\n')
+        && v.lines().all(|l| !l.ends_with(' '));
+    if !fits {
+        return yaml_quoted(v);
+    }
+    let pad = " ".repeat(indent);
+    let mut out = String::from("|");
+    for line in v.lines() {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_fall_back_to_quotes() {
+        assert_eq!(yaml_block("a\nb\n", 2), "|\n  a\n  b");
+        assert_eq!(yaml_block("a\n\nb\n", 2), "|\n  a\n\n  b");
+        assert_eq!(yaml_block("a", 2), "\"a\"");
+        assert_eq!(yaml_block(" a\n", 2), "\" a\\n\"");
+        assert_eq!(yaml_quoted("a\"b"), "\"a\\\"b\"");
+    }
+}

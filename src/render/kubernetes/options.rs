@@ -1,0 +1,206 @@
+//! `--kubernetes` and its flags, resolved and checked (called from `Settings`, the one
+//! place that rejects input). Kubernetes names are DNS-1123; the data volume's size is a
+//! Kubernetes quantity. Everything here reaches YAML and shell lines, so it must be plain.
+
+use crate::error::{Error, Result};
+use crate::config::request::KubernetesRequest;
+use crate::config::settings::SanName;
+
+pub(crate) const DEFAULT_NAMESPACE: &str = "kimera";
+pub(crate) const DEFAULT_DOMAIN: &str = "cluster.local";
+pub(crate) const DEFAULT_NAME: &str = "kimera-redis";
+pub(crate) const DEFAULT_STORAGE: &str = "1Gi";
+/// Room for the longest suffix (`-cluster-create`) and a StatefulSet's revision label,
+/// which must stay within 63 characters (name + 11).
+const NAME_MAX: usize = 40;
+
+/// Where and how the manifests place the setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kubernetes {
+    pub namespace: String,
+    pub cluster_domain: String,
+    /// Prefix of every object: the StatefulSet and client Service are called this.
+    pub name: String,
+    pub storage: String,
+    pub storage_class: Option<String>,
+}
+
+impl Kubernetes {
+    /// The headless Service that gives each pod its DNS name.
+    pub fn headless(&self) -> String {
+        format!("{}-headless", self.name)
+    }
+
+    /// `<service>.<ns>.svc.<domain>`.
+    pub fn service_fqdn(&self, service: &str) -> String {
+        format!("{service}.{}.svc.{}", self.namespace, self.cluster_domain)
+    }
+
+    /// The pod's stable name, `<name>-<ordinal>`.
+    pub fn pod(&self, ordinal: usize) -> String {
+        format!("{}-{ordinal}", self.name)
+    }
+
+    /// `<pod>.<headless>.<ns>.svc.<domain>`: what a cluster node announces.
+    pub fn pod_fqdn(&self, ordinal: usize) -> String {
+        format!(
+            "{}.{}",
+            self.pod(ordinal),
+            self.service_fqdn(&self.headless())
+        )
+    }
+
+    /// Names on the pods' server certificate: every pod (a wildcard for the headless
+    /// Service, and each name for clients that do not take wildcards), both Services in
+    /// each short form, and loopback for probes and local administration.
+    pub fn sans(&self, pods: usize) -> Vec<SanName> {
+        let mut names = Vec::new();
+        let headless = self.headless();
+        names.push(format!("*.{}", self.service_fqdn(&headless)));
+        names.push(format!("*.{headless}.{}.svc", self.namespace));
+        names.extend((0..pods).map(|i| self.pod_fqdn(i)));
+        for svc in [self.name.as_str(), headless.as_str()] {
+            names.push(svc.to_owned());
+            names.push(format!("{svc}.{}", self.namespace));
+            names.push(format!("{svc}.{}.svc", self.namespace));
+            names.push(self.service_fqdn(svc));
+        }
+        names.push("localhost".to_owned());
+        let mut sans: Vec<SanName> = names.into_iter().map(SanName::Dns).collect();
+        sans.push(SanName::Ip([127, 0, 0, 1].into()));
+        sans.push(SanName::Ip(std::net::Ipv6Addr::LOCALHOST.into()));
+        sans
+    }
+}
+
+/// `None` without `--kubernetes`. `auth` says whether the profile has passwords: a
+/// server without them listens on loopback only and has no place in a cluster.
+pub(crate) fn resolve(
+    args: &KubernetesRequest,
+    profile: &str,
+    auth: bool,
+) -> Result<Option<Kubernetes>> {
+    if !args.kubernetes {
+        return Ok(None);
+    }
+    if !auth {
+        return Err(Error::usage(format!(
+            "--kubernetes: profile {profile} has no password and only listens on loopback, \
+             which a pod reached over the network cannot be; allowed: production-tls, cluster \
+             or high-performance"
+        )));
+    }
+    let namespace = label(
+        "--namespace",
+        args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+        63,
+    )?;
+    let name = label(
+        "--name",
+        args.name.as_deref().unwrap_or(DEFAULT_NAME),
+        NAME_MAX,
+    )?;
+    let cluster_domain = subdomain(
+        "--cluster-domain",
+        args.cluster_domain.as_deref().unwrap_or(DEFAULT_DOMAIN),
+    )?;
+    let storage = quantity(
+        "--storage",
+        args.storage.as_deref().unwrap_or(DEFAULT_STORAGE),
+    )?;
+    let storage_class = args
+        .storage_class
+        .as_deref()
+        .map(|c| subdomain("--storage-class", c))
+        .transpose()?;
+    Ok(Some(Kubernetes {
+        namespace,
+        cluster_domain,
+        name,
+        storage,
+        storage_class,
+    }))
+}
+
+fn label_ok(l: &str, max: usize) -> bool {
+    let b = l.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A DNS-1123 label: what namespaces, Services and pod names must be.
+fn label(flag: &str, value: &str, max: usize) -> Result<String> {
+    if label_ok(value, max) {
+        Ok(value.to_owned())
+    } else {
+        Err(Error::usage(format!(
+            "{flag} {value:?}: not a DNS-1123 label; allowed: 1 to {max} characters from a-z, \
+             0-9 and '-', starting and ending with a letter or digit"
+        )))
+    }
+}
+
+/// A DNS-1123 subdomain: dot-separated labels, 253 characters at most.
+fn subdomain(flag: &str, value: &str) -> Result<String> {
+    if value.len() <= 253 && value.split('.').all(|l| label_ok(l, 63)) {
+        Ok(value.to_owned())
+    } else {
+        Err(Error::usage(format!(
+            "{flag} {value:?}: not a DNS-1123 subdomain; allowed: labels of a-z, 0-9 and '-' \
+             joined by '.', such as cluster.local"
+        )))
+    }
+}
+
+/// A positive Kubernetes quantity for a volume: digits, an optional fraction, and an
+/// optional binary (Ki..Ei) or decimal (k..E) suffix.
+fn quantity(flag: &str, value: &str) -> Result<String> {
+    const SUFFIXES: [&str; 13] = [
+        "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E",
+    ];
+    let number = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &value[number.len()..];
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let ok = !int.is_empty()
+        && digits(int)
+        && digits(frac)
+        && (!number.contains('.') || !frac.is_empty())
+        && number.bytes().any(|b| (b'1'..=b'9').contains(&b))
+        && SUFFIXES.contains(&suffix);
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(Error::usage(format!(
+            "{flag} {value:?}: not a Kubernetes quantity; allowed: a positive size such as \
+             512Mi, 10Gi or 1.5Ti (suffixes Ki Mi Gi Ti Pi Ei, or k M G T P E)"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_quantities() {
+        assert!(label("--name", "kimera-redis", NAME_MAX).is_ok());
+        for bad in ["", "Kimera", "-a", "a-", "a_b", "a.b", &"a".repeat(41)] {
+            assert!(label("--name", bad, NAME_MAX).is_err(), "{bad:?}");
+        }
+        assert!(subdomain("--cluster-domain", "cluster.local").is_ok());
+        for bad in ["", "a..b", ".a", "a.", "A.b", "a b", "a;b"] {
+            assert!(subdomain("--cluster-domain", bad).is_err(), "{bad:?}");
+        }
+        for good in ["1Gi", "512Mi", "1.5Ti", "100", "10G"] {
+            assert!(quantity("--storage", good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "0", "0Gi", "Gi", "1gb", "1.Gi", "-1Gi", "1 Gi", "1Gi;x"] {
+            assert!(quantity("--storage", bad).is_err(), "{bad:?}");
+        }
+    }
+}

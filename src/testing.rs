@@ -1,0 +1,76 @@
+//! What the integration tests and the fuzz target reach inside the crate, and nothing
+//! else: the escapers and the redis.conf reader they check properties of, webpki's chain
+//! check the fixtures are judged by, the in-memory pipeline the fuzz target drives, and
+//! the `Debug` of every type that holds a secret. Not an API for users (see `api`).
+
+use std::path::{Path, PathBuf};
+
+use crate::config::request::{Request, RunOptions};
+use crate::config::settings::Settings;
+use crate::error::Result;
+use crate::output::bundle::Bundle;
+use crate::readback::existing::Existing;
+
+/// The output formats' escapers (`Err` where a value cannot be written safely).
+pub mod escape {
+    pub use crate::render::escape::{compose, conf, env, sh};
+}
+
+/// redis.conf read the way Redis reads it: directive and arguments, line by line.
+pub mod redisconf {
+    pub use crate::readback::redisconf::parse;
+}
+
+/// Chain, usage and validity checks with webpki, as rustls clients and servers make them.
+pub mod trust {
+    pub use crate::pki::trust::{TrustError, Usage, chains, covers};
+}
+
+pub use crate::output::bundle::{Entry, Kind};
+
+/// The command line as clap sees it (for completion and help checks).
+pub fn cli_command() -> clap::Command {
+    <crate::cli::Cli as clap::CommandFactory>::command()
+}
+
+/// The files a profile file's text renders to, through settings, PKI and rendering, all
+/// in memory (nothing is read from or written to the disk but the profile text); with the
+/// Kubernetes manifests too where settings accept `--kubernetes` for the profile.
+pub fn render_profile_text(text: &str) -> Result<Vec<Entry>> {
+    let (name, profile) = crate::config::profile::from_text(Path::new("fuzz.toml"), text)?;
+    let request = Request {
+        out: Some(PathBuf::from("/nonexistent/kimera-redis-init-fuzz")),
+        ..Request::default()
+    };
+    let mut k8s = request.clone();
+    k8s.kubernetes.kubernetes = true;
+    let run = RunOptions::default();
+    let settings = match Settings::from_profile(&name, profile.clone(), &k8s, &run) {
+        Ok(settings) => settings,
+        Err(_) => Settings::from_profile(&name, profile, &request, &run)?,
+    };
+    let bundle: Bundle = crate::pipeline::build(&settings, &run, &Existing::default(), false)?;
+    Ok(bundle.entries)
+}
+
+/// `generate` with `argv` (a cluster with TLS, say), then the `Debug` text of every value
+/// along the way that holds a private key or a password, by type name; the test checks
+/// that none of them shows a secret of the folder it wrote.
+pub fn debug_of_secret_holders(argv: &[&str]) -> Result<Vec<(&'static str, String)>> {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from(argv)
+        .map_err(|e| crate::error::Error::usage(e.to_string()))?;
+    let outcome = crate::commands::generate::generate(&cli.generate, false)?;
+    let existing = Existing::read(&outcome.settings)?;
+    let secrets = crate::config::secrets::resolve(&outcome.settings, &outcome.run, &existing)?;
+    let built = crate::pki::build(&outcome.settings, &outcome.run, &existing, true)?;
+    let folder = crate::readback::folder::Folder::read(&outcome.settings.out_dir)?;
+    Ok(vec![
+        ("Bundle", format!("{:?}", outcome.bundle)),
+        ("Existing", format!("{existing:?}")),
+        ("Secrets", format!("{secrets:?}")),
+        ("Pki", format!("{built:?}")),
+        ("CertKey", format!("{:?}", built.client)),
+        ("Folder", format!("{folder:?}")),
+    ])
+}
