@@ -21,18 +21,18 @@ use crate::output::writer::{self, Action};
 const FIXTURES_PROFILE: &str = "production-tls";
 
 /// The result of a run, for callers that want more than the printed report.
-pub struct Outcome {
-    pub settings: Settings,
-    pub run: RunOptions,
-    pub bundle: Bundle,
-    pub actions: Vec<Action>,
+pub(crate) struct Outcome {
+    pub(crate) settings: Settings,
+    pub(crate) run: RunOptions,
+    pub(crate) bundle: Bundle,
+    pub(crate) actions: Vec<Action>,
     /// Kept rendered files whose contents differ from what this run rendered.
-    pub differing: Vec<String>,
+    pub(crate) differing: Vec<String>,
 }
 
 /// Resolve, build, and write (or only plan, with `--dry-run`); with `fixtures`, also the
 /// deliberately broken certificates of `fixtures/` (production-tls unless told otherwise).
-pub fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outcome> {
+pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outcome> {
     let settings = resolve(req, run, fixtures)?;
     // One run at a time in a folder, from before it is read until it is written; taking
     // the lock also finishes what a killed run left. A dry run writes nothing.

@@ -10,7 +10,7 @@ use crate::cli::{self, Cli};
 use crate::config::request::Asked;
 
 /// The full command definition with its per-subcommand help texts.
-pub fn command() -> Command {
+pub(crate) fn command() -> Command {
     Cli::command()
         .mut_subcommand("fixtures", |c| {
             // The shared generate flags show generate's command lines as examples.
@@ -38,7 +38,7 @@ pub fn command() -> Command {
 
 /// Parse the process's arguments with [`command`]. `help --help` (and `help -h`) shows the
 /// top-level help, as `help` alone does, instead of clap's "unrecognized subcommand".
-pub fn parse() -> Cli {
+pub(crate) fn parse() -> Cli {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "help") {
         args.retain(|a| a != "--help" && a != "-h");

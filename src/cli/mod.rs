@@ -30,16 +30,16 @@ Examples:
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 
     #[command(flatten)]
-    pub generate: GenerateArgs,
+    pub(crate) generate: GenerateArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Generate a profile's files (the same as running without a subcommand).
     ///
     /// Example: kimera-redis-init generate --profile production-tls --out ./redis-prod
@@ -118,7 +118,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ProfilesAction {
+pub(crate) enum ProfilesAction {
     /// Print a resolved profile as TOML, ready to save, edit and pass to --profile-file.
     ///
     /// Example: kimera-redis-init profiles show production-tls
@@ -129,22 +129,22 @@ pub enum ProfilesAction {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct RenewArgs {
+pub(crate) struct RenewArgs {
     /// A folder made by generate.
     #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 
     /// Validity of the renewed certificates in days.
     ///
     /// Example: --days 90
     #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_DAYS)]
-    pub days: i64,
+    pub(crate) days: i64,
 
     /// Keep each private key and only issue new certificates for them.
     ///
     /// Example: kimera-redis-init renew ./redis-prod --keep-keys
     #[arg(long)]
-    pub keep_keys: bool,
+    pub(crate) keep_keys: bool,
 
     /// After renewing, load the new files into every running server of the folder
     /// without a restart (CONFIG SET as the admin user over TLS, Redis >= 7.0.1), and
@@ -152,14 +152,14 @@ pub struct RenewArgs {
     ///
     /// Example: kimera-redis-init renew ./redis-prod --apply
     #[arg(long)]
-    pub apply: bool,
+    pub(crate) apply: bool,
 
     /// Renew nothing: load the files already on disk into the running servers, as
     /// --apply does (after a server was down during --apply, or a failed reload).
     ///
     /// Example: kimera-redis-init renew ./redis-prod --reload-only
     #[arg(long, conflicts_with_all = ["apply", "keep_keys", "new_ca"])]
-    pub reload_only: bool,
+    pub(crate) reload_only: bool,
 
     /// Replace the folder's CA in three steps, each safe to run again: trust-both (a new
     /// CA; certs/ca.crt trusts old and new), issue (every certificate under the new CA),
@@ -167,23 +167,23 @@ pub struct RenewArgs {
     ///
     /// Example: kimera-redis-init renew ./redis-prod --new-ca trust-both --apply
     #[arg(long, value_name = "STEP", value_enum)]
-    pub new_ca: Option<CaStep>,
+    pub(crate) new_ca: Option<CaStep>,
 
     /// With --new-ca drop-old: remove the old CA's key instead of archiving it under
     /// ca-rollover/retired/.
     ///
     /// Example: kimera-redis-init renew ./redis-prod --new-ca drop-old --discard-old-ca
     #[arg(long, requires = "new_ca")]
-    pub discard_old_ca: bool,
+    pub(crate) discard_old_ca: bool,
 
     #[command(flatten)]
-    pub ca: ExternalCa,
+    pub(crate) ca: ExternalCa,
 }
 
 /// The steps of a CA rollover, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum CaStep {
+pub(crate) enum CaStep {
     /// A new CA; certs/ca.crt trusts the old and the new one.
     TrustBoth,
     /// Every certificate issued again under the new CA.
@@ -193,7 +193,7 @@ pub enum CaStep {
 }
 
 impl CaStep {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CaStep::TrustBoth => "trust-both",
             CaStep::Issue => "issue",
@@ -204,106 +204,106 @@ impl CaStep {
 
 /// An organisation's own CA to issue under; its key never enters the output folder.
 #[derive(Debug, Clone, Args)]
-pub struct ExternalCa {
+pub(crate) struct ExternalCa {
     /// CA certificate (PEM) to issue under instead of making a CA.
     ///
     /// Example: --ca-cert /etc/pki/kimera-ca.crt --ca-key /etc/pki/kimera-ca.key
     #[arg(long, value_name = "FILE", requires = "ca_key")]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
 
     /// The CA's private key (PEM: PKCS#8, PKCS#1 or SEC1); never copied into the output.
     ///
     /// Example: --ca-key /etc/pki/kimera-ca.key
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
-    pub ca_key: Option<PathBuf>,
+    pub(crate) ca_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Profile to generate (`kimera-redis-init profiles` lists them).
     ///
     /// Example: --profile production-tls
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(profile::names()))]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 
     /// A profile of your own in TOML: `base = "production-tls"` plus the fields to change,
     /// or a whole profile as `profiles show` prints it.
     ///
     /// Example: --profile-file ./kimera-staging.toml
     #[arg(long, value_name = "FILE", conflicts_with = "profile")]
-    pub profile_file: Option<PathBuf>,
+    pub(crate) profile_file: Option<PathBuf>,
 
     /// Output folder [default: ./<profile>].
     ///
     /// Example: --out ./redis-prod
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 
     /// Host name or IP address the app connects to (goes into .env and the server certificate).
     ///
     /// Example: --host redis.example.com
     #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
 
     /// Port the server listens on and the app connects to (1-65535).
     ///
     /// Example: --port 6390
     #[arg(long, value_name = "PORT")]
-    pub port: Option<i64>,
+    pub(crate) port: Option<i64>,
 
     /// ACL user the app authenticates as.
     ///
     /// Example: --username kimera_app_user
     #[arg(long, value_name = "NAME")]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
 
     /// Database number the app selects (0-15).
     ///
     /// Example: --db 1
     #[arg(long, value_name = "N")]
-    pub db: Option<i64>,
+    pub(crate) db: Option<i64>,
 
     /// Extra DNS name or IP address for the server certificate (repeatable).
     ///
     /// Example: --san redis.internal --san 10.0.0.5
     #[arg(long, value_name = "NAME_OR_IP")]
-    pub san: Vec<String>,
+    pub(crate) san: Vec<String>,
 
     /// Cluster nodes as host:port, comma-separated (cluster profile; at least 3 masters).
     ///
     /// Example: --nodes 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003
     #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
-    pub nodes: Vec<String>,
+    pub(crate) nodes: Vec<String>,
 
     /// Replicas per master (cluster profile); the node count must be a multiple of N+1.
     ///
     /// Example: --nodes a:7001,b:7002,c:7003,d:7004,e:7005,f:7006 --replicas 1
     #[arg(long, value_name = "N")]
-    pub replicas: Option<i64>,
+    pub(crate) replicas: Option<i64>,
 
     /// Turn TLS on for a profile that is plain by default (cluster, high-performance).
     ///
     /// Example: kimera-redis-init --profile cluster --tls
     #[arg(long)]
-    pub tls: bool,
+    pub(crate) tls: bool,
 
     /// Threads for network I/O (high-performance; 1 = off). Not with TLS on Redis 7.
     ///
     /// Example: --io-threads 4
     #[arg(long, value_name = "N")]
-    pub io_threads: Option<i64>,
+    pub(crate) io_threads: Option<i64>,
 
     /// Memory limit, after which the profile's eviction policy applies.
     ///
     /// Example: --maxmemory 2gb
     #[arg(long, value_name = "SIZE")]
-    pub maxmemory: Option<String>,
+    pub(crate) maxmemory: Option<String>,
 
     /// Container image of every compose service [default: redis:7.4, the official image].
     ///
     /// Example: --image registry.example.com/redis:7.4
     #[arg(long, value_name = "IMAGE")]
-    pub image: Option<String>,
+    pub(crate) image: Option<String>,
 
     /// How the cluster's compose file connects its nodes [default: bridge when each
     /// node has a host name of its own such as redis-1, host when nodes are IP addresses,
@@ -314,28 +314,28 @@ pub struct GenerateArgs {
     ///
     /// Example: --profile cluster --nodes redis-1:7001,redis-2:7002,redis-3:7003 --compose-network bridge
     #[arg(long, value_enum, value_name = "MODE")]
-    pub compose_network: Option<ComposeNetwork>,
+    pub(crate) compose_network: Option<ComposeNetwork>,
 
     /// Key algorithm for the CA and every certificate.
     ///
     /// Example: --key-type rsa-4096
     #[arg(long, value_enum, value_name = "TYPE", default_value_t = request::DEFAULT_KEY_TYPE)]
-    pub key_type: KeyType,
+    pub(crate) key_type: KeyType,
 
     /// Validity of the server and client certificates in days.
     ///
     /// Example: --days 90
     #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_DAYS)]
-    pub days: i64,
+    pub(crate) days: i64,
 
     /// Validity of a new CA in days (an existing CA is reused as it is).
     ///
     /// Example: --ca-days 3650
     #[arg(long, value_name = "DAYS", default_value_t = request::DEFAULT_CA_DAYS)]
-    pub ca_days: i64,
+    pub(crate) ca_days: i64,
 
     #[command(flatten)]
-    pub ca: ExternalCa,
+    pub(crate) ca: ExternalCa,
 
     /// Also write PKCS#12 stores for Java (Jedis, Lettuce, JSSE) and other PKCS#12 readers:
     /// certs/redis-client.p12 (client key and chain), certs/truststore.p12 (the CA as a
@@ -343,84 +343,84 @@ pub struct GenerateArgs {
     ///
     /// Example: kimera-redis-init --profile production-tls --pkcs12
     #[arg(long)]
-    pub pkcs12: bool,
+    pub(crate) pkcs12: bool,
 
     /// Rewrite existing leaf certificates, keys and rendered files (never the CA).
     ///
     /// Example: kimera-redis-init --profile production-tls --force
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// Make a new CA even though the folder has one, and issue everything under it
     /// (needs --force). Every client must then trust the new certs/ca.crt.
     ///
     /// Example: kimera-redis-init --profile production-tls --force --replace-ca
     #[arg(long)]
-    pub replace_ca: bool,
+    pub(crate) replace_ca: bool,
 
     /// Print what would be written, write nothing.
     ///
     /// Example: kimera-redis-init --profile production-tls --dry-run
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 
     /// Print a JSON manifest: files with modes, certificates with subject, SANs, SHA-256 fingerprint and expiry.
     ///
     /// Example: kimera-redis-init --profile production-tls --json > manifest.json
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     #[command(flatten)]
-    pub kubernetes: KubernetesArgs,
+    pub(crate) kubernetes: KubernetesArgs,
 
     /// Filled by `help::parse` from where clap found each value.
     #[arg(skip)]
-    pub asked: Asked,
+    pub(crate) asked: Asked,
 }
 
 /// `--kubernetes` and its options: the same setup as manifests in DIR/kubernetes/.
 #[derive(Debug, Clone, Default, Args)]
-pub struct KubernetesArgs {
+pub(crate) struct KubernetesArgs {
     /// Also write Kubernetes manifests to DIR/kubernetes/ (apply with `kubectl apply -k DIR/kubernetes`).
     ///
     /// Example: kimera-redis-init --profile cluster --tls --kubernetes --namespace kimera
     #[arg(long)]
-    pub kubernetes: bool,
+    pub(crate) kubernetes: bool,
 
     /// Namespace of every object (a DNS-1123 label) [default: kimera].
     ///
     /// Example: --namespace kimera-prod
     #[arg(long, value_name = "NS", requires = "kubernetes")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 
     /// The cluster's DNS domain, as in pod names <pod>.<service>.<ns>.svc.<domain> [default: cluster.local].
     ///
     /// Example: --cluster-domain k8s.example.internal
     #[arg(long, value_name = "DOMAIN", requires = "kubernetes")]
-    pub cluster_domain: Option<String>,
+    pub(crate) cluster_domain: Option<String>,
 
     /// Prefix of every Kubernetes object's name (a DNS-1123 label, up to 40 characters) [default: kimera-redis].
     ///
     /// Example: --name kimera-cache
     #[arg(long, value_name = "NAME", requires = "kubernetes")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 
     /// Size of each pod's data volume, a Kubernetes quantity [default: 1Gi].
     ///
     /// Example: --storage 10Gi
     #[arg(long, value_name = "SIZE", requires = "kubernetes")]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
 
     /// StorageClass of the data volumes [default: the cluster's default class].
     ///
     /// Example: --storage-class fast-ssd
     #[arg(long, value_name = "CLASS", requires = "kubernetes")]
-    pub storage_class: Option<String>,
+    pub(crate) storage_class: Option<String>,
 }
 
 impl GenerateArgs {
     /// What these flags ask to generate.
-    pub fn request(&self) -> Request {
+    pub(crate) fn request(&self) -> Request {
         Request {
             profile: self.profile.clone(),
             profile_file: self.profile_file.clone(),
@@ -448,7 +448,7 @@ impl GenerateArgs {
     }
 
     /// How these flags ask the run to behave.
-    pub fn run_options(&self) -> RunOptions {
+    pub(crate) fn run_options(&self) -> RunOptions {
         RunOptions {
             force: self.force,
             replace_ca: self.replace_ca,
@@ -460,7 +460,7 @@ impl GenerateArgs {
 
 impl ExternalCa {
     /// `(certificate, key)` when both are given (clap requires one with the other).
-    pub fn pair(&self) -> Option<(PathBuf, PathBuf)> {
+    pub(crate) fn pair(&self) -> Option<(PathBuf, PathBuf)> {
         match (&self.ca_cert, &self.ca_key) {
             (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
             _ => None,

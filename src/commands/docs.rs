@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 const BIN: &str = "kimera-redis-init";
 
-pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut help::command(), BIN, &mut out);
     if shell == clap_complete::Shell::Bash {
@@ -27,7 +27,7 @@ fn fix_bash(script: &str) -> String {
 /// One page that covers every subcommand and every option: the top-level page, then a
 /// section per subcommand (its synopsis, description and options as subsections),
 /// instead of pointing at kimera-redis-init-verify(1) pages nobody installs.
-pub fn man() -> Result<()> {
+pub(crate) fn man() -> Result<()> {
     let failed = |e: std::io::Error| Error::failed(format!("rendering the man page failed: {e}"));
     let mut cmd = help::command().disable_help_subcommand(true);
     cmd.build();

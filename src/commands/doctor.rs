@@ -19,10 +19,10 @@ use crate::readback::resp;
 
 /// A failed check: what failed, the likely cause, and the fix.
 #[derive(Debug)]
-pub struct Diagnosis {
-    pub failed: String,
-    pub cause: String,
-    pub fix: String,
+pub(crate) struct Diagnosis {
+    pub(crate) failed: String,
+    pub(crate) cause: String,
+    pub(crate) fix: String,
 }
 
 fn diag(failed: impl Into<String>, cause: impl Into<String>, fix: impl Into<String>) -> Diagnosis {
@@ -47,7 +47,7 @@ struct Entry {
 }
 
 /// Print every check (as JSON with `json`); `Ok(true)` when the app would connect.
-pub fn run(dir: &Path, json: bool) -> Result<bool> {
+pub(crate) fn run(dir: &Path, json: bool) -> Result<bool> {
     let folder = Folder::read(dir)?;
     folder.note_if_inferred();
     let entries = diagnose(&folder);

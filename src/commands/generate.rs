@@ -5,11 +5,11 @@ use crate::cli::GenerateArgs;
 use crate::error::Result;
 use crate::output::manifest;
 use crate::pipeline;
-pub use crate::pipeline::Outcome;
+pub(crate) use crate::pipeline::Outcome;
 use crate::config::request::KeyType;
 use crate::output::writer;
 
-pub fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
+pub(crate) fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
     let outcome = generate(args, fixtures)?;
     if outcome.run.json {
         let m = manifest::manifest(
@@ -75,6 +75,6 @@ fn notes(outcome: &Outcome) -> Vec<String> {
 }
 
 /// The pipeline for these flags (see [`pipeline::generate`]).
-pub fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
+pub(crate) fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     pipeline::generate(&args.request(), &args.run_options(), fixtures)
 }

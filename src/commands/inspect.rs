@@ -22,7 +22,7 @@ struct Shown {
     days_left: i64,
 }
 
-pub fn run(path: &Path, json: bool) -> Result<()> {
+pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
     let files: Vec<(String, std::path::PathBuf)> = if path.is_dir() {
         let folder = Folder::read(path)?;
         std::iter::once(layout::CA_CERT.to_owned())

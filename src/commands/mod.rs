@@ -1,9 +1,9 @@
 //! One module per subcommand.
 
-pub mod docs;
-pub mod doctor;
-pub mod generate;
-pub mod inspect;
-pub mod profiles;
-pub mod renew;
-pub mod verify;
+pub(crate) mod docs;
+pub(crate) mod doctor;
+pub(crate) mod generate;
+pub(crate) mod inspect;
+pub(crate) mod profiles;
+pub(crate) mod renew;
+pub(crate) mod verify;

@@ -5,7 +5,7 @@ use crate::cli::ProfilesAction;
 use crate::error::Result;
 use crate::config::profile;
 
-pub fn run(action: Option<&ProfilesAction>) -> Result<()> {
+pub(crate) fn run(action: Option<&ProfilesAction>) -> Result<()> {
     if let Some(ProfilesAction::Show { name }) = action {
         print!("{}", profile::to_toml(name, &profile::builtin(name)?));
         return Ok(());

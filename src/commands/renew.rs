@@ -26,7 +26,7 @@ mod rollover;
 
 pub(crate) use rollover::{note as rollover_note, refuse_mid_rollover};
 
-pub fn run(args: &RenewArgs) -> Result<()> {
+pub(crate) fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
     // Read the folder first (a path that is not a generated folder is refused without
     // creating anything), then hold its lock: no other run changes it until written.

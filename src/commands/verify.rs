@@ -20,17 +20,17 @@ mod security;
 
 /// One problem: which check found it, where, what, how bad, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// The group of checks: env, consistency, security, certificates, modes.
-    pub check: &'static str,
+    pub(crate) check: &'static str,
     /// The file (or `file line N`) the finding is about.
     #[serde(rename = "subject")]
-    pub path: String,
+    pub(crate) path: String,
     /// `error`, or `warning` for a certificate that expires soon; both fail verify.
-    pub severity: &'static str,
+    pub(crate) severity: &'static str,
     #[serde(rename = "message")]
-    pub problem: String,
-    pub fix: String,
+    pub(crate) problem: String,
+    pub(crate) fix: String,
 }
 
 impl std::fmt::Display for Finding {
@@ -40,7 +40,7 @@ impl std::fmt::Display for Finding {
 }
 
 /// Run the checks and print them (as JSON with `json`); `Ok(true)` when the folder is clean.
-pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
+pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     // What a killed run left (`journal`), reported first: the files may not fit together.
     let interrupted: Vec<Finding> = crate::output::journal::leftovers(dir)
         .into_iter()
@@ -96,7 +96,7 @@ pub fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
 }
 
 /// Every check on `folder`, as of `now`: the findings and how many checks ran.
-pub fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Finding>, usize) {
+pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Vec<Finding>, usize) {
     let mut c = Checker {
         folder,
         findings: Vec::new(),

@@ -8,7 +8,7 @@ use crate::config::settings::Node;
 
 /// How a cluster's compose services reach each other and the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ComposeNetwork {
+pub(crate) enum ComposeNetwork {
     /// Each node its own service and IP on a named bridge network.
     Bridge,
     /// Every node on the Docker host's network.

@@ -22,46 +22,46 @@ const BUILTIN: &[(&str, &str)] = &[
 /// A profile as written in TOML: every value is a default that a flag can change.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
-    pub description: String,
-    pub host: String,
-    pub port: i64,
-    pub db: i64,
+pub(crate) struct Profile {
+    pub(crate) description: String,
+    pub(crate) host: String,
+    pub(crate) port: i64,
+    pub(crate) db: i64,
     /// Empty when the profile has no ACL user (local development).
-    pub username: String,
-    pub tls: bool,
+    pub(crate) username: String,
+    pub(crate) tls: bool,
     /// An ACL user with a generated password, the default user off.
-    pub auth: bool,
+    pub(crate) auth: bool,
     /// `host:port` of every node; non-empty makes the profile a Redis Cluster.
     #[serde(default)]
-    pub cluster_nodes: Vec<String>,
+    pub(crate) cluster_nodes: Vec<String>,
     /// Replicas per master (cluster only).
     #[serde(default)]
-    pub replicas: i64,
-    pub pool: Pool,
-    pub kimera: Kimera,
+    pub(crate) replicas: i64,
+    pub(crate) pool: Pool,
+    pub(crate) kimera: Kimera,
     #[serde(default)]
-    pub server: Server,
+    pub(crate) server: Server,
 }
 
 /// The app's connection pool and timeouts (REDIS_MAX_CONNECTIONS and friends).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Pool {
-    pub max_connections: i64,
-    pub socket_timeout: f64,
-    pub socket_connect_timeout: f64,
-    pub retry_on_timeout: bool,
-    pub health_check_interval: i64,
+pub(crate) struct Pool {
+    pub(crate) max_connections: i64,
+    pub(crate) socket_timeout: f64,
+    pub(crate) socket_connect_timeout: f64,
+    pub(crate) retry_on_timeout: bool,
+    pub(crate) health_check_interval: i64,
 }
 
 /// The KIMERA_* variables the guide names.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Kimera {
-    pub log_level: String,
-    pub features: String,
-    pub rate_limit_enabled: bool,
+pub(crate) struct Kimera {
+    pub(crate) log_level: String,
+    pub(crate) features: String,
+    pub(crate) rate_limit_enabled: bool,
 }
 
 /// Server tuning. The defaults are Redis's own, defined here only: the redis.conf
@@ -69,20 +69,20 @@ pub struct Kimera {
 /// them, each with a line saying why.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct Server {
-    pub maxclients: i64,
-    pub tcp_backlog: i64,
-    pub tcp_keepalive: i64,
+pub(crate) struct Server {
+    pub(crate) maxclients: i64,
+    pub(crate) tcp_backlog: i64,
+    pub(crate) tcp_keepalive: i64,
     /// Seconds before an idle client is closed; 0 never.
-    pub timeout: i64,
+    pub(crate) timeout: i64,
     /// `rdb` (Redis's default snapshots), `aof` or `none`.
-    pub persistence: String,
+    pub(crate) persistence: String,
     /// Empty: no limit.
-    pub maxmemory: String,
-    pub maxmemory_policy: String,
+    pub(crate) maxmemory: String,
+    pub(crate) maxmemory_policy: String,
     /// Free memory of deleted, expired and evicted keys in a background thread.
-    pub lazyfree: bool,
-    pub io_threads: i64,
+    pub(crate) lazyfree: bool,
+    pub(crate) io_threads: i64,
 }
 
 impl Default for Server {
@@ -102,12 +102,12 @@ impl Default for Server {
 }
 
 /// The names of the built-in profiles, for `--profile` and `profiles`.
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
 }
 
 /// Load a built-in profile by name.
-pub fn builtin(name: &str) -> Result<Profile> {
+pub(crate) fn builtin(name: &str) -> Result<Profile> {
     let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
         Error::usage(format!(
             "--profile {name}: unknown profile; allowed: {}",
@@ -178,13 +178,13 @@ macro_rules! apply {
 }
 
 /// Load a user's profile file: the profile it resolves to, and the name to show for it.
-pub fn from_file(path: &std::path::Path) -> Result<(String, Profile)> {
+pub(crate) fn from_file(path: &std::path::Path) -> Result<(String, Profile)> {
     let text = crate::config::inputfile::read("--profile-file", path)?;
     from_text(path, &text)
 }
 
 /// Parse a profile file's text; `path` names it in errors and gives the profile's name.
-pub fn from_text(path: &std::path::Path, text: &str) -> Result<(String, Profile)> {
+pub(crate) fn from_text(path: &std::path::Path, text: &str) -> Result<(String, Profile)> {
     let shown = path.display();
     let located = |e: toml::de::Error| {
         let (line, col) = e
@@ -241,7 +241,7 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 /// A profile as TOML that `--profile-file` reads back.
-pub fn to_toml(name: &str, p: &Profile) -> String {
+pub(crate) fn to_toml(name: &str, p: &Profile) -> String {
     format!(
         "# Profile {name}, resolved by kimera-redis-init {}. Save it, edit it, and use it with\n\
          # --profile-file FILE (or keep only the fields you change and add base = \"{name}\").\n{}",

@@ -29,7 +29,7 @@ pub enum KeyType {
 }
 
 impl KeyType {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             KeyType::EcdsaP256 => "ecdsa-p256",
             KeyType::EcdsaP384 => "ecdsa-p384",
@@ -70,50 +70,50 @@ impl KeyType {
 }
 
 /// `--image` when not given: the official image, on the major the tests run against.
-pub const DEFAULT_IMAGE: &str = "redis:7.4";
+pub(crate) const DEFAULT_IMAGE: &str = "redis:7.4";
 /// `--key-type` when not given.
-pub const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
+pub(crate) const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
 /// `--days` when not given: validity of the server and client certificates.
-pub const DEFAULT_DAYS: i64 = 365;
+pub(crate) const DEFAULT_DAYS: i64 = 365;
 /// `--ca-days` when not given: validity of a new CA.
-pub const DEFAULT_CA_DAYS: i64 = 3650;
+pub(crate) const DEFAULT_CA_DAYS: i64 = 3650;
 
 /// A setup to generate: a profile and every value that changes it. `None` and empty
 /// mean "as the profile says". Numbers are as given (`i64`): `settings` checks ranges
 /// and names the flag in its error.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     /// A built-in profile by name.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// A profile of the user's own in TOML (exclusive with `profile`).
-    pub profile_file: Option<PathBuf>,
+    pub(crate) profile_file: Option<PathBuf>,
     /// Output folder; `./<profile>` when `None`.
-    pub out: Option<PathBuf>,
-    pub host: Option<String>,
-    pub port: Option<i64>,
-    pub username: Option<String>,
-    pub db: Option<i64>,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<i64>,
+    pub(crate) username: Option<String>,
+    pub(crate) db: Option<i64>,
     /// Extra names for the server certificate.
-    pub san: Vec<String>,
+    pub(crate) san: Vec<String>,
     /// Cluster nodes as `host:port`.
-    pub nodes: Vec<String>,
-    pub replicas: Option<i64>,
+    pub(crate) nodes: Vec<String>,
+    pub(crate) replicas: Option<i64>,
     /// TLS on a profile that is plain by default.
-    pub tls: bool,
-    pub io_threads: Option<i64>,
-    pub maxmemory: Option<String>,
-    pub image: Option<String>,
-    pub compose_network: Option<ComposeNetwork>,
-    pub key_type: KeyType,
-    pub days: i64,
-    pub ca_days: i64,
+    pub(crate) tls: bool,
+    pub(crate) io_threads: Option<i64>,
+    pub(crate) maxmemory: Option<String>,
+    pub(crate) image: Option<String>,
+    pub(crate) compose_network: Option<ComposeNetwork>,
+    pub(crate) key_type: KeyType,
+    pub(crate) days: i64,
+    pub(crate) ca_days: i64,
     /// An organisation's CA (certificate, key) to issue under.
-    pub ca: Option<(PathBuf, PathBuf)>,
+    pub(crate) ca: Option<(PathBuf, PathBuf)>,
     /// PKCS#12 key and trust stores beside the PEM files.
-    pub pkcs12: bool,
-    pub kubernetes: KubernetesRequest,
+    pub(crate) pkcs12: bool,
+    pub(crate) kubernetes: KubernetesRequest,
     /// Which values the caller named, even when they equal the defaults.
-    pub asked: Asked,
+    pub(crate) asked: Asked,
 }
 
 /// Values named on the command line even when they equal the defaults: a re-run that
@@ -121,38 +121,38 @@ pub struct Request {
 /// re-run accepts what they have (see `kept`). The library builder names nothing, so
 /// there only values other than the defaults ask.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Asked {
-    pub key_type: bool,
-    pub days: bool,
+pub(crate) struct Asked {
+    pub(crate) key_type: bool,
+    pub(crate) days: bool,
 }
 
 /// `--kubernetes` and its options, as given; `kubernetes::options` resolves them.
 #[derive(Debug, Clone, Default)]
-pub struct KubernetesRequest {
-    pub kubernetes: bool,
-    pub namespace: Option<String>,
-    pub cluster_domain: Option<String>,
-    pub name: Option<String>,
-    pub storage: Option<String>,
-    pub storage_class: Option<String>,
+pub(crate) struct KubernetesRequest {
+    pub(crate) kubernetes: bool,
+    pub(crate) namespace: Option<String>,
+    pub(crate) cluster_domain: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) storage: Option<String>,
+    pub(crate) storage_class: Option<String>,
 }
 
 /// How one run behaves, apart from what it generates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// `--force`: rewrite existing leaf certificates, keys and rendered files.
-    pub force: bool,
+    pub(crate) force: bool,
     /// `--replace-ca` (with `--force`): a new CA over the folder's own.
-    pub replace_ca: bool,
+    pub(crate) replace_ca: bool,
     /// `--dry-run`: plan, write nothing.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// `--json`: print the manifest as JSON.
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 impl Request {
     /// A built-in profile with nothing changed.
-    pub fn new(profile: &str) -> Request {
+    pub(crate) fn new(profile: &str) -> Request {
         Request {
             profile: Some(profile.to_owned()),
             ..Request::default()

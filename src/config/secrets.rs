@@ -9,10 +9,10 @@ use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
 
 #[derive(Clone)]
-pub struct Secrets {
-    pub app: String,
-    pub admin: String,
-    pub replica: Option<String>,
+pub(crate) struct Secrets {
+    pub(crate) app: String,
+    pub(crate) admin: String,
+    pub(crate) replica: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -27,7 +27,7 @@ impl std::fmt::Debug for Secrets {
 }
 
 /// `None` for a profile without authentication.
-pub fn resolve(
+pub(crate) fn resolve(
     settings: &Settings,
     run: &RunOptions,
     existing: &Existing,

@@ -12,11 +12,11 @@ use crate::config::request::{Asked, KeyType, Request, RunOptions};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
-pub const COMPOSE_SERVICE: &str = "redis";
+pub(crate) const COMPOSE_SERVICE: &str = "redis";
 
 /// A name on a certificate: a DNS name or an IP address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SanName {
+pub(crate) enum SanName {
     Dns(String),
     Ip(IpAddr),
 }
@@ -32,28 +32,28 @@ impl std::fmt::Display for SanName {
 
 /// One redis-server: the single server of most profiles, or a cluster node.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub(crate) struct Node {
     /// Its folder under `nodes/` and its compose service; `redis` for a single server.
-    pub name: String,
-    pub host: String,
-    pub port: u16,
+    pub(crate) name: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// Names on its server certificate.
-    pub sans: Vec<SanName>,
+    pub(crate) sans: Vec<SanName>,
     /// Paths relative to the output folder.
-    pub conf: String,
-    pub data: String,
-    pub cert: String,
-    pub key: String,
+    pub(crate) conf: String,
+    pub(crate) data: String,
+    pub(crate) cert: String,
+    pub(crate) key: String,
 }
 
 impl Node {
     /// `host:port`, with IPv6 addresses in brackets, as clients and redis-cli take it.
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         host_port(&self.host, self.port)
     }
 
     /// Whether clients reach this node on this machine, so it can listen on loopback only.
-    pub fn is_loopback(&self) -> bool {
+    pub(crate) fn is_loopback(&self) -> bool {
         is_loopback(&self.host)
     }
 }
@@ -69,53 +69,53 @@ pub(crate) fn host_port(host: &str, port: impl std::fmt::Display) -> String {
 
 /// Everything a run needs, resolved and validated.
 #[derive(Debug, Clone)]
-pub struct Settings {
-    pub profile: String,
+pub(crate) struct Settings {
+    pub(crate) profile: String,
     /// Absolute: rendered files point at each other by absolute path.
-    pub out_dir: PathBuf,
-    pub db: u8,
+    pub(crate) out_dir: PathBuf,
+    pub(crate) db: u8,
     /// The app's ACL user; `None` when the profile has no authentication.
-    pub username: Option<String>,
-    pub tls: bool,
+    pub(crate) username: Option<String>,
+    pub(crate) tls: bool,
     /// One node for a single server; every node for a cluster.
-    pub nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
     /// `Some(replicas per master)` for a Redis Cluster.
-    pub cluster: Option<u8>,
-    pub key_type: KeyType,
+    pub(crate) cluster: Option<u8>,
+    pub(crate) key_type: KeyType,
     /// `--pkcs12`: PKCS#12 key and trust stores beside the PEM files (see `stores`).
-    pub pkcs12: bool,
-    pub leaf_days: u32,
-    pub ca_days: u32,
-    pub pool: Pool,
-    pub kimera: Kimera,
-    pub server: Server,
+    pub(crate) pkcs12: bool,
+    pub(crate) leaf_days: u32,
+    pub(crate) ca_days: u32,
+    pub(crate) pool: Pool,
+    pub(crate) kimera: Kimera,
+    pub(crate) server: Server,
     /// `--ca-cert` and `--ca-key`: issue under this CA, never copy its key.
-    pub external_ca: Option<(PathBuf, PathBuf)>,
+    pub(crate) external_ca: Option<(PathBuf, PathBuf)>,
     /// Who owns the generated files; the container runs as this user so that it can
     /// read the 0600 keys without them being made readable to anyone else.
-    pub owner: (u32, u32),
+    pub(crate) owner: (u32, u32),
     /// `--kubernetes`: write the same setup as manifests too.
-    pub kubernetes: Option<crate::render::kubernetes::options::Kubernetes>,
+    pub(crate) kubernetes: Option<crate::render::kubernetes::options::Kubernetes>,
     /// `--image`: the image of every compose service, a checked reference.
-    pub image: String,
+    pub(crate) image: String,
     /// `--compose-network`, resolved: how a cluster's compose services are connected.
-    pub compose_network: ComposeNetwork,
+    pub(crate) compose_network: ComposeNetwork,
     /// Values the request named even where they equal the defaults.
-    pub asked: Asked,
+    pub(crate) asked: Asked,
 }
 
 impl Settings {
     /// Where the app connects first: the server, or the first cluster node.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         &self.nodes[0].host
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.nodes[0].port
     }
 
     /// Resolve a request against its profile (built in, or a file of the user's).
-    pub fn resolve(req: &Request, run: &RunOptions) -> Result<Settings> {
+    pub(crate) fn resolve(req: &Request, run: &RunOptions) -> Result<Settings> {
         let (name, profile) = match (&req.profile, &req.profile_file) {
             (Some(name), _) => (name.clone(), profile::builtin(name)?),
             (None, Some(file)) => profile::from_file(file)?,
@@ -131,7 +131,7 @@ impl Settings {
     /// The request applied to profile `p`, in the order a user meets the errors: what
     /// the profile allows, the flags of one server or of the cluster's nodes, then where
     /// and how the setup is written.
-    pub fn from_profile(
+    pub(crate) fn from_profile(
         name: &str,
         p: Profile,
         req: &Request,

@@ -25,7 +25,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn mode(self) -> u32 {
+    pub(crate) fn mode(self) -> u32 {
         match self {
             Kind::Dir => 0o700,
             Kind::Config | Kind::Certificate | Kind::CaCertificate => 0o644,
@@ -35,7 +35,7 @@ impl Kind {
     }
 
     /// Whether `--force` rewrites an existing file of this kind (the CA needs `--replace-ca`).
-    pub fn force_replaces(self) -> bool {
+    pub(crate) fn force_replaces(self) -> bool {
         !matches!(self, Kind::CaKey | Kind::CaCertificate | Kind::Dir)
     }
 }
@@ -48,7 +48,7 @@ pub struct Entry {
     /// Empty for folders.
     pub contents: Vec<u8>,
     /// For certificates: what the manifest shows.
-    pub cert: Option<CertInfo>,
+    pub(crate) cert: Option<CertInfo>,
     /// One line for the manifest: what the file is for.
     pub purpose: &'static str,
 }
@@ -67,16 +67,16 @@ impl std::fmt::Debug for Entry {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Bundle {
-    pub entries: Vec<Entry>,
+pub(crate) struct Bundle {
+    pub(crate) entries: Vec<Entry>,
 }
 
 impl Bundle {
-    pub fn dir(&mut self, path: &str, purpose: &'static str) {
+    pub(crate) fn dir(&mut self, path: &str, purpose: &'static str) {
         self.push(path, Kind::Dir, Vec::new(), purpose);
     }
 
-    pub fn file(
+    pub(crate) fn file(
         &mut self,
         path: &str,
         kind: Kind,
@@ -86,7 +86,7 @@ impl Bundle {
         self.push(path, kind, contents.into(), purpose);
     }
 
-    pub fn cert(
+    pub(crate) fn cert(
         &mut self,
         path: &str,
         kind: Kind,
@@ -110,7 +110,7 @@ impl Bundle {
         });
     }
 
-    pub fn get(&self, path: &str) -> Option<&Entry> {
+    pub(crate) fn get(&self, path: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.path == path)
     }
 }

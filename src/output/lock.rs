@@ -26,7 +26,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 /// Held for the whole run; dropping it releases the lock and removes the lock file.
 /// Folders this run created only to hold the lock are removed again when nothing else
 /// was written into them.
-pub struct FolderLock {
+pub(crate) struct FolderLock {
     file: File,
     path: PathBuf,
     /// Folders `acquire` created, deepest last.
@@ -43,7 +43,7 @@ impl std::fmt::Debug for FolderLock {
 
 impl FolderLock {
     /// Create `dir` if needed, lock it, and recover what a killed run left in it.
-    pub fn acquire(dir: &Path) -> Result<FolderLock> {
+    pub(crate) fn acquire(dir: &Path) -> Result<FolderLock> {
         let wait = std::env::var("KIMERA_LOCK_WAIT_MS")
             .ok()
             .and_then(|v| v.parse().ok())

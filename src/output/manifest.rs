@@ -10,26 +10,26 @@ use crate::config::settings::Settings;
 use crate::output::writer::Action;
 
 #[derive(Serialize)]
-pub struct Manifest<'a> {
-    pub profile: &'a str,
-    pub out_dir: String,
-    pub dry_run: bool,
-    pub files: Vec<FileReport<'a>>,
+pub(crate) struct Manifest<'a> {
+    pub(crate) profile: &'a str,
+    pub(crate) out_dir: String,
+    pub(crate) dry_run: bool,
+    pub(crate) files: Vec<FileReport<'a>>,
 }
 
 #[derive(Serialize)]
-pub struct FileReport<'a> {
-    pub path: &'a str,
-    pub kind: Kind,
+pub(crate) struct FileReport<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) kind: Kind,
     /// Octal, as `ls -l` users read it: "0600".
-    pub mode: String,
-    pub action: Action,
-    pub purpose: &'a str,
+    pub(crate) mode: String,
+    pub(crate) action: Action,
+    pub(crate) purpose: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<&'a CertInfo>,
+    pub(crate) certificate: Option<&'a CertInfo>,
 }
 
-pub fn manifest<'a>(
+pub(crate) fn manifest<'a>(
     settings: &'a Settings,
     run: &RunOptions,
     bundle: &'a Bundle,
@@ -56,7 +56,7 @@ pub fn manifest<'a>(
 }
 
 /// The plain-text report: one line per file, then how to start the server.
-pub fn human(settings: &Settings, run: &RunOptions, bundle: &Bundle, actions: &[Action]) -> String {
+pub(crate) fn human(settings: &Settings, run: &RunOptions, bundle: &Bundle, actions: &[Action]) -> String {
     let mut out = String::new();
     let verb = |a: Action| match (run.dry_run, a) {
         (false, Action::Create) => "created",

@@ -16,7 +16,7 @@ use crate::output::lock::FolderLock;
 /// What happens, or happened, to one entry of the bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Action {
+pub(crate) enum Action {
     Create,
     Replace,
     /// Exists and stays as it is (no `--force`, or the CA, or a folder).
@@ -25,15 +25,15 @@ pub enum Action {
 
 /// What existing files a run may replace.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// `--force`: leaf certificates, keys and rendered files.
-    pub force: bool,
+    pub(crate) force: bool,
     /// `--replace-ca`: the CA's certificate and key too.
-    pub replace_ca: bool,
+    pub(crate) replace_ca: bool,
 }
 
 /// Decide, for each entry, what a run under `policy` does. Reads the disk, writes nothing.
-pub fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
+pub(crate) fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Vec<Action>> {
     for e in &bundle.entries {
         crate::output::safedir::check_path(out_dir, &e.path, e.kind == Kind::Dir)?;
     }
@@ -95,7 +95,7 @@ fn on_disk_mode(path: &Path) -> Option<u32> {
 
 /// Kept files that group or others may read or write although they should not (a key
 /// at 0644): (path, mode on disk, mode they should have). `--force` narrows them.
-pub fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<(String, u32, u32)> {
+pub(crate) fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<(String, u32, u32)> {
     bundle
         .entries
         .iter()
@@ -113,7 +113,7 @@ pub fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<(
 /// The rendered files (configs, secrets, scripts) that `plan` keeps although their
 /// contents on disk differ from what this run rendered: edited by hand, or written with
 /// other flags.
-pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<String> {
+pub(crate) fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<String> {
     bundle
         .entries
         .iter()
@@ -134,7 +134,7 @@ pub fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -
 /// Write the bundle under `out_dir`: create what is missing, replace what `plan` says,
 /// keep the rest. Returns the action taken for each entry, in bundle order. The caller
 /// holds `out_dir`'s lock (taken before it read the folder), so the plan stays true.
-pub fn write(
+pub(crate) fn write(
     bundle: &Bundle,
     out_dir: &Path,
     policy: Policy,
@@ -234,7 +234,7 @@ fn stage_and_commit(
 /// Remove files of the folder that a finished step made obsolete (a CA rollover's next
 /// CA, once it is the CA), then make the removal durable. Missing files are fine: the
 /// step may run again after a crash.
-pub fn remove(out_dir: &Path, rels: &[&str], _lock: &FolderLock) -> Result<()> {
+pub(crate) fn remove(out_dir: &Path, rels: &[&str], _lock: &FolderLock) -> Result<()> {
     let mut dirs = Vec::new();
     for rel in rels {
         let path = out_dir.join(rel);

@@ -8,12 +8,12 @@ fn sha256(bytes: &[u8]) -> aws_lc_rs::digest::Digest {
 }
 
 /// The form users.acl stores passwords in: `#` + 64 lowercase hex digits (without the `#`).
-pub fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     hex::encode(sha256(text.as_bytes()))
 }
 
 /// A certificate's SHA-256 fingerprint: `AB:CD:...`.
-pub fn fingerprint(der: &[u8]) -> String {
+pub(crate) fn fingerprint(der: &[u8]) -> String {
     let upper = hex::encode_upper(sha256(der));
     let pairs: Vec<&str> = upper
         .as_bytes()

@@ -11,22 +11,22 @@ use crate::error::{Error, Result};
 use crate::pki::{self, CertKey, Pki};
 use crate::config::settings::{SanName, Settings};
 
-pub const DIR: &str = "fixtures";
+pub(crate) const DIR: &str = "fixtures";
 
 /// Which side of the connection a fixture stands in for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Server,
     Client,
 }
 
 /// One fixture: what is wrong with it and what a correct peer does with it.
 #[derive(Debug, Clone, Copy)]
-pub struct Fixture {
-    pub name: &'static str,
-    pub role: Role,
-    pub what: &'static str,
-    pub expect: &'static str,
+pub(crate) struct Fixture {
+    pub(crate) name: &'static str,
+    pub(crate) role: Role,
+    pub(crate) what: &'static str,
+    pub(crate) expect: &'static str,
     flaw: Flaw,
 }
 
@@ -40,7 +40,7 @@ enum Flaw {
     SelfSigned,
 }
 
-pub const FIXTURES: &[Fixture] = &[
+pub(crate) const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "expired-server",
         role: Role::Server,
@@ -108,7 +108,7 @@ pub const FIXTURES: &[Fixture] = &[
 
 /// Add `fixtures/` to `bundle`: every fixture's certificate and key, the other CA's
 /// certificate, and a README table.
-pub fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
+pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result<()> {
     let server_sans = &settings.nodes[0].sans;
     let client_cn = pki::client_name(settings);
     let issuer = pki.issuer.as_ref().ok_or_else(|| {

@@ -32,25 +32,25 @@ const ORGANIZATION: &str = "KIMERA";
 
 /// A certificate with its private key, both PEM, and what it says.
 #[derive(Clone)]
-pub struct CertKey {
-    pub cert_pem: String,
-    pub key_pem: String,
-    pub info: CertInfo,
+pub(crate) struct CertKey {
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
+    pub(crate) info: CertInfo,
 }
 
 /// Everything a TLS profile needs.
-pub struct Pki {
+pub(crate) struct Pki {
     /// Signs more certificates under the same CA (fixtures); `None` when the CA key is
     /// not at hand and nothing had to be signed.
-    pub issuer: Option<Issuer<'static, KeyPair>>,
+    pub(crate) issuer: Option<Issuer<'static, KeyPair>>,
     /// The moment every certificate of this run counts from.
-    pub now: OffsetDateTime,
-    pub ca: CertKey,
+    pub(crate) now: OffsetDateTime,
+    pub(crate) ca: CertKey,
     /// One per node, in the order of `Settings::nodes`.
-    pub servers: Vec<CertKey>,
-    pub client: CertKey,
+    pub(crate) servers: Vec<CertKey>,
+    pub(crate) client: CertKey,
     /// `--kubernetes`: the pods' server certificate (every pod and Service name).
-    pub kubernetes: Option<CertKey>,
+    pub(crate) kubernetes: Option<CertKey>,
 }
 
 impl std::fmt::Debug for CertKey {
@@ -91,7 +91,7 @@ struct LeafSpec<'a> {
 
 /// Issue (or reuse) the CA and the leaves for `settings`; `fixtures` says more
 /// certificates will be signed afterwards.
-pub fn build(
+pub(crate) fn build(
     settings: &Settings,
     run: &RunOptions,
     existing: &Existing,
@@ -337,7 +337,7 @@ fn ca(
 
 /// A new root CA with a name of its own (a random suffix, so that two CAs of one folder,
 /// as during a rollover, are never confused by subject).
-pub fn new_ca(
+pub(crate) fn new_ca(
     key_type: KeyType,
     ca_days: u32,
     now: OffsetDateTime,
@@ -372,7 +372,7 @@ pub fn new_ca(
 /// The CA whose certificate goes into certs/ca.crt must be a root (self-signed): Redis and
 /// the app trust exactly that one certificate, and an intermediate alone does not verify
 /// with OpenSSL (Redis, Python) without its root.
-pub fn check_root(label: &str, info: &CertInfo) -> Result<()> {
+pub(crate) fn check_root(label: &str, info: &CertInfo) -> Result<()> {
     if info.subject != info.issuer {
         return Err(Error::usage(format!(
             "{label}: {} is an intermediate CA (issued by {}); allowed: a root CA certificate \
@@ -385,7 +385,7 @@ pub fn check_root(label: &str, info: &CertInfo) -> Result<()> {
 
 /// A CA to issue under, from its certificate and key: they must belong together, the
 /// certificate must be a CA's, and it must not have expired.
-pub fn load_issuer(
+pub(crate) fn load_issuer(
     cert_label: &str,
     cert_pem: &str,
     key_label: &str,
@@ -575,13 +575,13 @@ pub(crate) fn check_within_ca(
 
 /// `(not_before, not_after)` of a leaf issued `now` for `days`: an hour back, so that a
 /// peer whose clock is a little behind does not see a certificate from the future.
-pub fn validity(now: OffsetDateTime, days: u32) -> (OffsetDateTime, OffsetDateTime) {
+pub(crate) fn validity(now: OffsetDateTime, days: u32) -> (OffsetDateTime, OffsetDateTime) {
     (now - BACKDATE, now + Duration::days(days.into()))
 }
 
 /// Sign a leaf certificate for `key`: random serial, the given validity, AKI/SKI,
 /// digitalSignature (and keyEncipherment for RSA), the given SANs and extended usages.
-pub fn issue_leaf(
+pub(crate) fn issue_leaf(
     issuer: &Issuer<'static, KeyPair>,
     key: &KeyPair,
     subject: DistinguishedName,
@@ -635,7 +635,7 @@ fn ed25519_v1() -> std::result::Result<KeyPair, rcgen::Error> {
     )
 }
 
-pub fn generate_key(key_type: KeyType) -> Result<KeyPair> {
+pub(crate) fn generate_key(key_type: KeyType) -> Result<KeyPair> {
     let rsa = |size| KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
     match key_type {
         KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
@@ -649,11 +649,11 @@ pub fn generate_key(key_type: KeyType) -> Result<KeyPair> {
 }
 
 /// The key as PKCS#8 PEM (Ed25519 keys are made as v1, see [`generate_key`]).
-pub fn key_pem(key: &KeyPair) -> String {
+pub(crate) fn key_pem(key: &KeyPair) -> String {
     key.serialize_pem()
 }
 
-pub fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
+pub(crate) fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
     KeyPair::from_pem(pem)
         .map_err(|e| Error::failed(format!("{path}: not a usable private key: {e}")))
 }
@@ -683,7 +683,7 @@ fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -
     Ok(())
 }
 
-pub fn name(common_name: &str) -> DistinguishedName {
+pub(crate) fn name(common_name: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, ORGANIZATION);
     dn.push(DnType::CommonName, common_name);

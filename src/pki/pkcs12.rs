@@ -29,71 +29,71 @@ const ITERATIONS: u32 = 10_000;
 const MAX_ITERATIONS: u32 = 1_000_000;
 
 mod oid {
-    pub const DATA: &[u64] = &[1, 2, 840, 113549, 1, 7, 1];
-    pub const ENCRYPTED_DATA: &[u64] = &[1, 2, 840, 113549, 1, 7, 6];
-    pub const PBES2: &[u64] = &[1, 2, 840, 113549, 1, 5, 13];
-    pub const PBKDF2: &[u64] = &[1, 2, 840, 113549, 1, 5, 12];
-    pub const HMAC_SHA1: &[u64] = &[1, 2, 840, 113549, 2, 7];
-    pub const HMAC_SHA256: &[u64] = &[1, 2, 840, 113549, 2, 9];
-    pub const HMAC_SHA384: &[u64] = &[1, 2, 840, 113549, 2, 10];
-    pub const HMAC_SHA512: &[u64] = &[1, 2, 840, 113549, 2, 11];
-    pub const AES128_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 2];
-    pub const AES192_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 22];
-    pub const AES256_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 42];
-    pub const SHA1: &[u64] = &[1, 3, 14, 3, 2, 26];
-    pub const SHA256: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
-    pub const SHA384: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
-    pub const SHA512: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
-    pub const KEY_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 1];
-    pub const SHROUDED_KEY_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 2];
-    pub const CERT_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 3];
-    pub const X509_CERTIFICATE: &[u64] = &[1, 2, 840, 113549, 1, 9, 22, 1];
-    pub const FRIENDLY_NAME: &[u64] = &[1, 2, 840, 113549, 1, 9, 20];
-    pub const LOCAL_KEY_ID: &[u64] = &[1, 2, 840, 113549, 1, 9, 21];
+    pub(crate) const DATA: &[u64] = &[1, 2, 840, 113549, 1, 7, 1];
+    pub(crate) const ENCRYPTED_DATA: &[u64] = &[1, 2, 840, 113549, 1, 7, 6];
+    pub(crate) const PBES2: &[u64] = &[1, 2, 840, 113549, 1, 5, 13];
+    pub(crate) const PBKDF2: &[u64] = &[1, 2, 840, 113549, 1, 5, 12];
+    pub(crate) const HMAC_SHA1: &[u64] = &[1, 2, 840, 113549, 2, 7];
+    pub(crate) const HMAC_SHA256: &[u64] = &[1, 2, 840, 113549, 2, 9];
+    pub(crate) const HMAC_SHA384: &[u64] = &[1, 2, 840, 113549, 2, 10];
+    pub(crate) const HMAC_SHA512: &[u64] = &[1, 2, 840, 113549, 2, 11];
+    pub(crate) const AES128_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 2];
+    pub(crate) const AES192_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 22];
+    pub(crate) const AES256_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 42];
+    pub(crate) const SHA1: &[u64] = &[1, 3, 14, 3, 2, 26];
+    pub(crate) const SHA256: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
+    pub(crate) const SHA384: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
+    pub(crate) const SHA512: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
+    pub(crate) const KEY_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 1];
+    pub(crate) const SHROUDED_KEY_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 2];
+    pub(crate) const CERT_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 3];
+    pub(crate) const X509_CERTIFICATE: &[u64] = &[1, 2, 840, 113549, 1, 9, 22, 1];
+    pub(crate) const FRIENDLY_NAME: &[u64] = &[1, 2, 840, 113549, 1, 9, 20];
+    pub(crate) const LOCAL_KEY_ID: &[u64] = &[1, 2, 840, 113549, 1, 9, 21];
     /// Oracle's "trusted key usage" bag attribute: Java lists a certificate bag that has
     /// it as a trustedCertEntry, and ignores one that has not.
-    pub const JAVA_TRUSTED_USAGE: &[u64] = &[2, 16, 840, 1, 113894, 746875, 1, 1];
-    pub const ANY_EXTENDED_KEY_USAGE: &[u64] = &[2, 5, 29, 37, 0];
+    pub(crate) const JAVA_TRUSTED_USAGE: &[u64] = &[2, 16, 840, 1, 113894, 746875, 1, 1];
+    pub(crate) const ANY_EXTENDED_KEY_USAGE: &[u64] = &[2, 5, 29, 37, 0];
 }
 
 /// A certificate to store.
 pub(crate) struct CertIn<'a> {
-    pub der: &'a [u8],
-    pub friendly_name: Option<&'a str>,
-    pub local_key_id: Option<&'a [u8]>,
+    pub(crate) der: &'a [u8],
+    pub(crate) friendly_name: Option<&'a str>,
+    pub(crate) local_key_id: Option<&'a [u8]>,
     /// Marked with Java's trusted-usage attribute (anyExtendedKeyUsage).
-    pub trusted: bool,
+    pub(crate) trusted: bool,
 }
 
 /// A private key to store, encrypted, as a PKCS8ShroudedKeyBag.
 pub(crate) struct KeyIn<'a> {
-    pub pkcs8: &'a [u8],
-    pub friendly_name: &'a str,
-    pub local_key_id: &'a [u8],
+    pub(crate) pkcs8: &'a [u8],
+    pub(crate) friendly_name: &'a str,
+    pub(crate) local_key_id: &'a [u8],
 }
 
 /// A certificate bag as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Cert {
-    pub der: Vec<u8>,
-    pub friendly_name: Option<String>,
-    pub local_key_id: Option<Vec<u8>>,
-    pub trusted: bool,
+    pub(crate) der: Vec<u8>,
+    pub(crate) friendly_name: Option<String>,
+    pub(crate) local_key_id: Option<Vec<u8>>,
+    pub(crate) trusted: bool,
 }
 
 /// A key bag as read, decrypted: the PKCS#8 DER of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Key {
-    pub pkcs8: Vec<u8>,
-    pub friendly_name: Option<String>,
-    pub local_key_id: Option<Vec<u8>>,
+    pub(crate) pkcs8: Vec<u8>,
+    pub(crate) friendly_name: Option<String>,
+    pub(crate) local_key_id: Option<Vec<u8>>,
 }
 
 /// What a PKCS#12 file holds, in file order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Contents {
-    pub keys: Vec<Key>,
-    pub certs: Vec<Cert>,
+    pub(crate) keys: Vec<Key>,
+    pub(crate) certs: Vec<Cert>,
 }
 
 /// The PKCS#12 file of `certs` and `keys` under `password`, with fresh salts and IVs.

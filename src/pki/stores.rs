@@ -293,9 +293,9 @@ fn store_error() -> Error {
 
 /// One offline check of the stores for `verify`: where, the problem if any, the fix.
 pub(crate) struct Check {
-    pub path: &'static str,
-    pub problem: Option<String>,
-    pub fix: String,
+    pub(crate) path: &'static str,
+    pub(crate) problem: Option<String>,
+    pub(crate) fix: String,
 }
 
 /// The stores of `dir`, when it has any: they open with the password file, the key store

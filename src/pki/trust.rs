@@ -11,7 +11,7 @@ pub enum Usage {
 }
 
 impl Usage {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Usage::Server => "serverAuth",
             Usage::Client => "clientAuth",
@@ -142,7 +142,7 @@ pub fn chains(ca: &[u8], leaf: &[u8], usage: Usage, now: UnixTime) -> Result<(),
 
 /// The same against a trust bundle (certs/ca.crt during a CA rollover holds two CAs):
 /// whether `leaf` chains to any of them.
-pub fn chains_to_any(
+pub(crate) fn chains_to_any(
     cas: &[Vec<u8>],
     leaf: &[u8],
     usage: Usage,

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Why a file is not a certificate this tool can read, in the words users see (the
 /// parsers' own Debug names, such as `NomError(Eof)`, are not shown).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CertProblem {
+pub(crate) enum CertProblem {
     /// A `-----BEGIN` line without its `-----END` line.
     Unterminated,
     /// A `-----BEGIN` line that is not well formed.
@@ -30,9 +30,9 @@ pub enum CertProblem {
 
 /// A certificate file that does not read: which one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertError {
-    pub label: String,
-    pub problem: CertProblem,
+pub(crate) struct CertError {
+    pub(crate) label: String,
+    pub(crate) problem: CertProblem,
 }
 
 impl std::fmt::Display for CertError {
@@ -104,28 +104,28 @@ pub(crate) fn parse_x509<'a>(
 
 /// What a user wants to know about a certificate, without the key.
 #[derive(Debug, Clone, Serialize)]
-pub struct CertInfo {
-    pub subject: String,
-    pub issuer: String,
-    pub sans: Vec<String>,
-    pub serial: String,
+pub(crate) struct CertInfo {
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
+    pub(crate) sans: Vec<String>,
+    pub(crate) serial: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub not_before: OffsetDateTime,
+    pub(crate) not_before: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub not_after: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
     /// SHA-256 of the DER, uppercase hex with colons: the form `openssl x509 -fingerprint -sha256` prints.
-    pub sha256_fingerprint: String,
+    pub(crate) sha256_fingerprint: String,
     /// "ECDSA P-256", "RSA 4096", "Ed25519".
-    pub key: String,
-    pub is_ca: bool,
-    pub key_usage: Vec<String>,
-    pub extended_key_usage: Vec<String>,
+    pub(crate) key: String,
+    pub(crate) is_ca: bool,
+    pub(crate) key_usage: Vec<String>,
+    pub(crate) extended_key_usage: Vec<String>,
     #[serde(skip)]
-    pub public_key: Vec<u8>,
+    pub(crate) public_key: Vec<u8>,
 }
 
 /// Parse a PEM certificate (the first one in the text).
-pub fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
+pub(crate) fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
     use rustls_pki_types::pem::PemObject;
     let der = rustls_pki_types::CertificateDer::from_pem_slice(pem_text.as_bytes())
         .map_err(|e| CertError::pem(label, e))?;
@@ -134,7 +134,7 @@ pub fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
 }
 
 /// Every certificate of a PEM text, in order, as DER (a trust bundle).
-pub fn all_from_pem(label: &str, pem_text: &str) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn all_from_pem(label: &str, pem_text: &str) -> Result<Vec<Vec<u8>>> {
     use rustls_pki_types::pem::PemObject;
     let all = rustls_pki_types::CertificateDer::pem_slice_iter(pem_text.as_bytes())
         .map(|c| c.map(|c| c.to_vec()))
@@ -146,7 +146,7 @@ pub fn all_from_pem(label: &str, pem_text: &str) -> Result<Vec<Vec<u8>>> {
     Ok(all)
 }
 
-pub fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
+pub(crate) fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
     let cert = parse_x509(label, der)?;
     let sans = cert
         .subject_alternative_name()
@@ -275,14 +275,14 @@ pub(crate) fn days_left(left: i64) -> String {
     }
 }
 
-pub fn show_time(t: OffsetDateTime) -> String {
+pub(crate) fn show_time(t: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     t.to_offset(time::UtcOffset::UTC)
         .format(&f)
         .unwrap_or_else(|_| t.to_string())
 }
 
-pub use crate::pki::digest::fingerprint;
+pub(crate) use crate::pki::digest::fingerprint;
 
 #[cfg(test)]
 mod tests {

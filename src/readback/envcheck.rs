@@ -29,7 +29,7 @@ pub(crate) fn parse_env(text: &str) -> std::result::Result<BTreeMap<String, Stri
 }
 
 /// A `.env` file read with [`parse_env`]; the error names the file and the way out.
-pub fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
+pub(crate) fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
     std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
         .and_then(|text| parse_env(&text))
@@ -44,28 +44,28 @@ pub fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
 /// One `.env` value the app cannot use: the variable, what is wrong, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EnvProblem {
-    pub key: String,
-    pub problem: String,
-    pub fix: String,
+    pub(crate) key: String,
+    pub(crate) problem: String,
+    pub(crate) fix: String,
 }
 
 /// What the app makes of `.env`: only the values that parsed (the others are problems).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AppEnv {
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub db: Option<u8>,
-    pub ssl: bool,
-    pub cluster: bool,
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) db: Option<u8>,
+    pub(crate) ssl: bool,
+    pub(crate) cluster: bool,
     /// Every REDIS_CLUSTER_NODES entry, when all of them parsed.
-    pub nodes: Vec<(String, u16)>,
-    pub connect_timeout: Option<Duration>,
-    pub socket_timeout: Option<Duration>,
+    pub(crate) nodes: Vec<(String, u16)>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) socket_timeout: Option<Duration>,
 }
 
 impl AppEnv {
     /// `(host, port)` of every server the app dials; empty when a value did not parse.
-    pub fn dialled(&self) -> Vec<(String, u16)> {
+    pub(crate) fn dialled(&self) -> Vec<(String, u16)> {
         if self.cluster {
             return self.nodes.clone();
         }

@@ -14,7 +14,7 @@ use crate::config::settings::Settings;
 
 /// The files of an earlier bundle that this run builds on, by relative path.
 #[derive(Default)]
-pub struct Existing {
+pub(crate) struct Existing {
     files: HashMap<String, String>,
     /// `--ca-cert` and `--ca-key`, read.
     external_ca: Option<(String, String)>,
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Existing {
 
 impl Existing {
     /// Read every file this run might reuse: certificates, keys and secret holders.
-    pub fn read(settings: &Settings) -> Result<Existing> {
+    pub(crate) fn read(settings: &Settings) -> Result<Existing> {
         let mut paths: Vec<String> = [
             layout::CA_CERT,
             layout::CA_KEY,
@@ -92,17 +92,17 @@ impl Existing {
     }
 
     /// The organisation's CA given with `--ca-cert/--ca-key`: (certificate, key) PEM.
-    pub fn external_ca(&self) -> Option<(&str, &str)> {
+    pub(crate) fn external_ca(&self) -> Option<(&str, &str)> {
         self.external_ca
             .as_ref()
             .map(|(c, k)| (c.as_str(), k.as_str()))
     }
 
-    pub fn get(&self, rel: &str) -> Option<&str> {
+    pub(crate) fn get(&self, rel: &str) -> Option<&str> {
         self.files.get(rel).map(String::as_str)
     }
 
-    pub fn exists(&self, rel: &str) -> bool {
+    pub(crate) fn exists(&self, rel: &str) -> bool {
         self.files.contains_key(rel)
     }
 
@@ -110,7 +110,7 @@ impl Existing {
     /// (`.env` files by `envcheck::parse_env`, redis.conf by `redisconf`, the last value
     /// winning as for the app and Redis), when it is one this tool could have generated
     /// (alphanumeric). `key` may end in the `=` or space that separates it from the value.
-    pub fn password(&self, rel: &str, key: &str) -> Option<String> {
+    pub(crate) fn password(&self, rel: &str, key: &str) -> Option<String> {
         let text = self.get(rel)?;
         let key = key.trim_end_matches(['=', ' ']);
         let value = if rel.ends_with(".env") {

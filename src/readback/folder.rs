@@ -14,10 +14,10 @@ use crate::readback::redisconf;
 
 /// One server's configuration as written.
 #[derive(Clone)]
-pub struct ServerConf {
+pub(crate) struct ServerConf {
     /// Relative to the folder.
-    pub rel: String,
-    pub directives: Vec<(String, Vec<String>)>,
+    pub(crate) rel: String,
+    pub(crate) directives: Vec<(String, Vec<String>)>,
 }
 
 impl std::fmt::Debug for ServerConf {
@@ -30,30 +30,30 @@ impl std::fmt::Debug for ServerConf {
 }
 
 impl ServerConf {
-    pub fn value(&self, name: &str) -> Option<&str> {
+    pub(crate) fn value(&self, name: &str) -> Option<&str> {
         redisconf::value(&self.directives, name)
     }
 
-    pub fn tls(&self) -> bool {
+    pub(crate) fn tls(&self) -> bool {
         self.value("tls-port").is_some_and(|p| p != "0")
     }
 
     /// The port clients use: `tls-port` on TLS servers, `port` otherwise.
-    pub fn client_port(&self) -> Option<u16> {
+    pub(crate) fn client_port(&self) -> Option<u16> {
         let key = if self.tls() { "tls-port" } else { "port" };
         self.value(key).and_then(|p| p.parse().ok())
     }
 }
 
-pub struct Folder {
-    pub dir: PathBuf,
+pub(crate) struct Folder {
+    pub(crate) dir: PathBuf,
     /// The settings the folder was made with (`kimera-redis.toml`); `Err` says why there
     /// is none, and everything is then inferred from the files, as before the record.
     pub(crate) record: std::result::Result<Record, String>,
-    pub env: BTreeMap<String, String>,
-    pub servers: Vec<ServerConf>,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) servers: Vec<ServerConf>,
     /// Leaf certificates under certs/ (everything but ca.crt), relative paths, sorted.
-    pub leaves: Vec<String>,
+    pub(crate) leaves: Vec<String>,
 }
 
 impl std::fmt::Debug for Folder {
@@ -69,7 +69,7 @@ impl std::fmt::Debug for Folder {
 }
 
 impl Folder {
-    pub fn read(dir: &Path) -> Result<Folder> {
+    pub(crate) fn read(dir: &Path) -> Result<Folder> {
         // Absolute, as the paths inside the generated files are: they are compared.
         let dir = &std::path::absolute(dir)
             .map_err(|e| Error::usage(format!("{}: {e}", dir.display())))?;
@@ -134,7 +134,7 @@ impl Folder {
 
     /// The one line a command prints (to stderr, so `--json` stays JSON) when the folder
     /// has no record and its settings are inferred from its files.
-    pub fn note_if_inferred(&self) {
+    pub(crate) fn note_if_inferred(&self) {
         if let Err(why) = &self.record {
             eprintln!(
                 "note: {} {why}: its settings are inferred from its files; a re-run of generate with its flags records them",
@@ -143,16 +143,16 @@ impl Folder {
         }
     }
 
-    pub fn env(&self, key: &str) -> &str {
+    pub(crate) fn env(&self, key: &str) -> &str {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }
 
     /// REDIS_SSL as the app reads it (pydantic's bool forms: `True`, `yes`, `1` ...).
-    pub fn tls(&self) -> bool {
+    pub(crate) fn tls(&self) -> bool {
         crate::readback::envcheck::parse_bool(self.env("REDIS_SSL")).unwrap_or(false)
     }
 
-    pub fn cluster(&self) -> bool {
+    pub(crate) fn cluster(&self) -> bool {
         crate::readback::envcheck::parse_bool(self.env("REDIS_CLUSTER_MODE")).unwrap_or(false)
     }
 
@@ -163,7 +163,7 @@ impl Folder {
 
     /// The server clients reach at `host:port`: the only server, or the cluster node that
     /// listens on that port and announces that host.
-    pub fn server_on(&self, host: &str, port: u16) -> Option<&ServerConf> {
+    pub(crate) fn server_on(&self, host: &str, port: u16) -> Option<&ServerConf> {
         let on_port = |s: &&ServerConf| s.client_port() == Some(port);
         if self.servers.len() == 1 {
             return self.servers.iter().find(on_port);
@@ -180,12 +180,12 @@ impl Folder {
     }
 
     /// The private key that goes with a certificate: same name, `.key`.
-    pub fn key_for(cert_rel: &str) -> String {
+    pub(crate) fn key_for(cert_rel: &str) -> String {
         format!("{}.key", cert_rel.trim_end_matches(".crt"))
     }
 }
 
-pub use crate::readback::envcheck::read_env;
+pub(crate) use crate::readback::envcheck::read_env;
 
 fn sorted_names(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {

@@ -12,9 +12,9 @@ use crate::config::settings::{SanName, Settings};
 
 /// What one kept certificate must have for this run.
 pub(crate) struct Wanted<'a> {
-    pub cert_path: &'a str,
-    pub sans: &'a [SanName],
-    pub usages: &'a [ExtendedKeyUsagePurpose],
+    pub(crate) cert_path: &'a str,
+    pub(crate) sans: &'a [SanName],
+    pub(crate) usages: &'a [ExtendedKeyUsagePurpose],
 }
 
 /// Refuse (exit 2) when any kept certificate lacks what this run asks for.

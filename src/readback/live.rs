@@ -20,17 +20,17 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
     /// Its redis.conf, relative to the folder.
-    pub conf: String,
-    pub host: String,
-    pub port: u16,
+    pub(crate) conf: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// The files its redis.conf names (absolute, as written).
-    pub cert_file: String,
-    pub key_file: String,
-    pub ca_file: String,
+    pub(crate) cert_file: String,
+    pub(crate) key_file: String,
+    pub(crate) ca_file: String,
 }
 
 impl Target {
-    pub fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         crate::config::settings::host_port(&self.host, self.port)
     }
 }
@@ -102,8 +102,8 @@ pub(crate) fn admin(folder: &Folder) -> Result<Admin, String> {
 
 /// A client certificate and key (PEM) to present instead of the app's.
 pub(crate) struct Identity {
-    pub cert_pem: String,
-    pub key_pem: String,
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
 }
 
 impl std::fmt::Debug for Identity {

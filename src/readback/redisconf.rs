@@ -20,7 +20,7 @@ pub fn parse(text: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// The arguments of the last occurrence of `name` (single-value directives: the last wins).
-pub fn get<'a>(conf: &'a [(String, Vec<String>)], name: &str) -> Option<&'a [String]> {
+pub(crate) fn get<'a>(conf: &'a [(String, Vec<String>)], name: &str) -> Option<&'a [String]> {
     conf.iter()
         .rev()
         .find(|(n, _)| n == name)
@@ -28,7 +28,7 @@ pub fn get<'a>(conf: &'a [(String, Vec<String>)], name: &str) -> Option<&'a [Str
 }
 
 /// The first argument of `name`, if set.
-pub fn value<'a>(conf: &'a [(String, Vec<String>)], name: &str) -> Option<&'a str> {
+pub(crate) fn value<'a>(conf: &'a [(String, Vec<String>)], name: &str) -> Option<&'a str> {
     get(conf, name).and_then(|a| a.first()).map(String::as_str)
 }
 

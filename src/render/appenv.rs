@@ -9,12 +9,12 @@ use crate::config::settings::Settings;
 /// What differs between the places the app runs.
 pub(crate) struct Place {
     /// REDIS_HOST: where the app connects.
-    pub host: String,
+    pub(crate) host: String,
     /// REDIS_CA_CERTS (and REDIS_CA_PATH), REDIS_SSL_CERTFILE, REDIS_SSL_KEYFILE: where the
     /// app finds the CA and its client certificate and key; written only with TLS.
-    pub tls_files: [String; 3],
+    pub(crate) tls_files: [String; 3],
     /// REDIS_CLUSTER_NODES: the startup nodes; written only for a cluster.
-    pub cluster_nodes: String,
+    pub(crate) cluster_nodes: String,
 }
 
 /// The app's variables, in the order the Secret lists them (`.env` takes them by name);

@@ -26,7 +26,7 @@ pub fn conf(value: &str) -> String {
 
 /// users.acl: lines are split on spaces with no quoting at all, so only a word made of
 /// characters with no meaning there can go in.
-pub fn acl(value: &str) -> Result<String, String> {
+pub(crate) fn acl(value: &str) -> Result<String, String> {
     let safe = !value.is_empty()
         && value
             .bytes()
@@ -58,7 +58,7 @@ pub fn env(value: &str) -> Result<String, String> {
 
 /// Whether every `.env` reader gets `value` back unchanged: no single quote, backslash,
 /// `${` or control character.
-pub fn env_safe(value: &str) -> bool {
+pub(crate) fn env_safe(value: &str) -> bool {
     !value.contains(['\'', '\\']) && !value.contains("${") && !value.chars().any(char::is_control)
 }
 
@@ -87,7 +87,7 @@ pub fn sh(value: &str) -> String {
 
 /// A word for a command line printed for the user to paste: bare when it has only
 /// characters no shell treats specially, single-quoted otherwise.
-pub fn sh_word(value: &str) -> String {
+pub(crate) fn sh_word(value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .bytes()
@@ -97,7 +97,7 @@ pub fn sh_word(value: &str) -> String {
 
 /// Markdown text (a heading, a table cell): the characters that start emphasis, code,
 /// links, HTML or a table cell escaped with a backslash; a line break refused.
-pub fn markdown(value: &str) -> Result<String, String> {
+pub(crate) fn markdown(value: &str) -> Result<String, String> {
     if value.chars().any(char::is_control) {
         return Err(format!("{value:?} cannot be written in Markdown"));
     }
@@ -112,7 +112,7 @@ pub fn markdown(value: &str) -> Result<String, String> {
 }
 
 /// Java-style `.properties` values (the guide's `redis.host=...` form).
-pub fn properties(value: &str) -> String {
+pub(crate) fn properties(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for (i, c) in value.chars().enumerate() {
         match c {

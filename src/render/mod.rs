@@ -143,7 +143,7 @@ struct View<'a> {
 
 /// Render the whole bundle. `secrets` is `Some` exactly when the profile authenticates;
 /// `pki` is `Some` exactly when it uses TLS.
-pub fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
+pub(crate) fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
     let view = view(settings, secrets);
     let templates = Templates::new(&view)?;
     let mut bundle = Bundle::default();

@@ -32,9 +32,9 @@ use crate::output::writer;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct State {
-    pub step: CaStep,
-    pub old_ca: String,
-    pub new_ca: String,
+    pub(crate) step: CaStep,
+    pub(crate) old_ca: String,
+    pub(crate) new_ca: String,
 }
 
 impl State {

@@ -4,7 +4,7 @@
 //! Secrets hold every secret (TLS keys, passwords, the app's settings); the ConfigMap
 //! holds redis.conf and the scripts, which reach secrets only through mounted files.
 
-pub mod options;
+pub(crate) mod options;
 
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, context};
@@ -23,13 +23,13 @@ use options::Kubernetes;
 
 /// The pods' server certificate: a leaf of its own under the folder's CA, kept by re-runs
 /// like every other key (it names pods and Services, which the host's certificate does not).
-pub const SERVER_CERT: &str = crate::config::layout::KUBERNETES_SERVER_CERT;
-pub const SERVER_KEY: &str = crate::config::layout::KUBERNETES_SERVER_KEY;
-pub const DIR: &str = "kubernetes";
+pub(crate) const SERVER_CERT: &str = crate::config::layout::KUBERNETES_SERVER_CERT;
+pub(crate) const SERVER_KEY: &str = crate::config::layout::KUBERNETES_SERVER_KEY;
+pub(crate) const DIR: &str = "kubernetes";
 
 /// The uid and gid of the official image's `redis` user: the pods run as it, and the
 /// mounted Secrets are group-readable by it (fsGroup) and by no one else.
-pub const REDIS_UID: u32 = 999;
+pub(crate) const REDIS_UID: u32 = 999;
 
 /// Where the pods mount what they read. Not under /etc/redis: in Debian-based images that
 /// folder belongs to another user (mode 2770), so uid 999 could not reach mounts below it.
@@ -38,7 +38,7 @@ const TLS_DIR: &str = "/etc/kimera-redis/tls";
 const AUTH_DIR: &str = "/etc/kimera-redis/auth";
 const DATA_DIR: &str = "/data";
 /// Where the app's pod mounts its client Secret; the app Secret's paths point here.
-pub const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
+pub(crate) const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
 
 /// The image the manifests run: `--image`, as for the compose files.
 fn image(settings: &Settings) -> &str {
@@ -114,7 +114,7 @@ struct View<'a> {
 }
 
 /// Add `kubernetes/` to the bundle when `--kubernetes` was given.
-pub fn add(
+pub(crate) fn add(
     settings: &Settings,
     pki: Option<&Pki>,
     secrets: Option<&Secrets>,

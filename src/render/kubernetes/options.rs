@@ -16,33 +16,33 @@ const NAME_MAX: usize = 40;
 
 /// Where and how the manifests place the setup.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Kubernetes {
-    pub namespace: String,
-    pub cluster_domain: String,
+pub(crate) struct Kubernetes {
+    pub(crate) namespace: String,
+    pub(crate) cluster_domain: String,
     /// Prefix of every object: the StatefulSet and client Service are called this.
-    pub name: String,
-    pub storage: String,
-    pub storage_class: Option<String>,
+    pub(crate) name: String,
+    pub(crate) storage: String,
+    pub(crate) storage_class: Option<String>,
 }
 
 impl Kubernetes {
     /// The headless Service that gives each pod its DNS name.
-    pub fn headless(&self) -> String {
+    pub(crate) fn headless(&self) -> String {
         format!("{}-headless", self.name)
     }
 
     /// `<service>.<ns>.svc.<domain>`.
-    pub fn service_fqdn(&self, service: &str) -> String {
+    pub(crate) fn service_fqdn(&self, service: &str) -> String {
         format!("{service}.{}.svc.{}", self.namespace, self.cluster_domain)
     }
 
     /// The pod's stable name, `<name>-<ordinal>`.
-    pub fn pod(&self, ordinal: usize) -> String {
+    pub(crate) fn pod(&self, ordinal: usize) -> String {
         format!("{}-{ordinal}", self.name)
     }
 
     /// `<pod>.<headless>.<ns>.svc.<domain>`: what a cluster node announces.
-    pub fn pod_fqdn(&self, ordinal: usize) -> String {
+    pub(crate) fn pod_fqdn(&self, ordinal: usize) -> String {
         format!(
             "{}.{}",
             self.pod(ordinal),
@@ -53,7 +53,7 @@ impl Kubernetes {
     /// Names on the pods' server certificate: every pod (a wildcard for the headless
     /// Service, and each name for clients that do not take wildcards), both Services in
     /// each short form, and loopback for probes and local administration.
-    pub fn sans(&self, pods: usize) -> Vec<SanName> {
+    pub(crate) fn sans(&self, pods: usize) -> Vec<SanName> {
         let mut names = Vec::new();
         let headless = self.headless();
         names.push(format!("*.{}", self.service_fqdn(&headless)));
