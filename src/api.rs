@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use crate::output::bundle::Kind;
+pub use crate::render::bundle::Kind;
 use crate::error::Result;
 use crate::pipeline;
 use crate::config::request::{KeyType, Request, RunOptions};
@@ -164,7 +164,7 @@ impl std::fmt::Debug for Written {
         f.debug_struct("Written")
             .field("dir", &self.dir)
             .field("files", &self.files)
-            .field("env", &crate::pki::redact::Env(&self.env))
+            .field("env", &crate::redact::Env(&self.env))
             .finish()
     }
 }

@@ -13,12 +13,14 @@ pub mod api;
 mod cli;
 mod commands;
 mod config;
+mod digest;
 mod error;
 mod output;
 mod parallel;
 mod pipeline;
 mod pki;
 mod readback;
+mod redact;
 mod render;
 #[doc(hidden)]
 pub mod testing;

@@ -6,14 +6,14 @@
 //! folder, and it refuses a folder in the middle of a CA rollover with
 //! `commands::renew`'s own check. Nothing in it is a CLI type.
 
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::readback::existing::Existing;
 use crate::output::lock::FolderLock;
 use crate::pki;
 use crate::render;
 use crate::config::request::{Request, RunOptions};
-use crate::config::secrets;
+use crate::pki::secrets;
 use crate::config::settings::Settings;
 use crate::output::writer::{self, Action};
 
@@ -41,7 +41,7 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
     } else {
         Some(FolderLock::acquire(&settings.out_dir)?)
     };
-    if run.replace_ca && !fixtures && settings.out_dir.join(crate::pki::fixtures::DIR).exists() {
+    if run.replace_ca && !fixtures && settings.out_dir.join(crate::render::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
              fixtures --force --replace-ca` with the same flags, which issues them again too",
@@ -82,7 +82,7 @@ fn resolve(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Settings> 
     } else {
         Settings::resolve(req, run)?
     };
-    crate::commands::renew::refuse_mid_rollover(&settings.out_dir, "--out")?;
+    crate::readback::rollover::refuse_mid_rollover(&settings.out_dir, "--out")?;
     if fixtures && !settings.tls {
         return Err(Error::usage(format!(
             "--profile {}: fixtures are certificates and this profile has no TLS; allowed: \
@@ -110,14 +110,14 @@ pub(crate) fn build(
     let mut bundle = render::render(settings, pki.as_ref(), secrets.as_ref())?;
     if let Some(pki) = &pki {
         // Once a folder has stores, every run keeps them in step with the PEM files.
-        let on_disk = crate::pki::stores::OnDisk::read(&settings.out_dir);
+        let on_disk = crate::render::stores::OnDisk::read(&settings.out_dir);
         if settings.pkcs12 || on_disk.present() {
-            crate::pki::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
+            crate::render::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
         }
     }
     crate::render::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
     if let (true, Some(pki)) = (fixtures, &pki) {
-        crate::pki::fixtures::add(settings, pki, &mut bundle)?;
+        crate::render::fixtures::add(settings, pki, &mut bundle)?;
     }
     Ok(bundle)
 }
@@ -131,7 +131,7 @@ fn check_kept_match(
     planned: &mut Vec<Action>,
 ) -> Result<Vec<String>> {
     let differing = writer::kept_but_different(bundle, &settings.out_dir, planned);
-    crate::config::record::drop_if_it_would_not_describe(bundle, planned, Action::Create, &differing);
+    drop_record_if_it_would_not_describe(bundle, planned, Action::Create, &differing);
     let creates_files = bundle
         .entries
         .iter()
@@ -148,6 +148,33 @@ fn check_kept_match(
     }
     Ok(differing)
 }
+
+/// A record is added to a folder only when it describes it: a folder made before records,
+/// run again with flags its kept files were not made with (`differing`), gets none from
+/// this run (and so this run adds no file next to them and is not refused for it, as
+/// before records); a run whose files match, or `--force`, adds it.
+/// (`planned` is the writer's plan, `create` its action for a new file: generic, so that
+/// this module does not import the writer.)
+fn drop_record_if_it_would_not_describe<A: PartialEq>(
+    bundle: &mut crate::render::bundle::Bundle,
+    planned: &mut Vec<A>,
+    create: A,
+    differing: &[String],
+) {
+    if differing.is_empty() {
+        return;
+    }
+    if let Some(i) = bundle
+        .entries
+        .iter()
+        .position(|e| e.path == crate::config::layout::RECORD)
+        && planned[i] == create
+    {
+        bundle.entries.remove(i);
+        planned.remove(i);
+    }
+}
+
 
 #[cfg(test)]
 mod tests {

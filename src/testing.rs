@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::config::request::{Request, RunOptions};
 use crate::config::settings::Settings;
 use crate::error::Result;
-use crate::output::bundle::Bundle;
+use crate::render::bundle::Bundle;
 use crate::readback::existing::Existing;
 
 /// The output formats' escapers (`Err` where a value cannot be written safely).
@@ -26,7 +26,7 @@ pub mod trust {
     pub use crate::pki::trust::{TrustError, Usage, chains, covers};
 }
 
-pub use crate::output::bundle::{Entry, Kind};
+pub use crate::render::bundle::{Entry, Kind};
 
 /// The command line as clap sees it (for completion and help checks).
 pub fn cli_command() -> clap::Command {
@@ -62,7 +62,7 @@ pub fn debug_of_secret_holders(argv: &[&str]) -> Result<Vec<(&'static str, Strin
         .map_err(|e| crate::error::Error::usage(e.to_string()))?;
     let outcome = crate::commands::generate::generate(&cli.generate, false)?;
     let existing = Existing::read(&outcome.settings)?;
-    let secrets = crate::config::secrets::resolve(&outcome.settings, &outcome.run, &existing)?;
+    let secrets = crate::pki::secrets::resolve(&outcome.settings, &outcome.run, &existing)?;
     let built = crate::pki::build(&outcome.settings, &outcome.run, &existing, true)?;
     let folder = crate::readback::folder::Folder::read(&outcome.settings.out_dir)?;
     Ok(vec![

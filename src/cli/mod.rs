@@ -5,7 +5,7 @@ pub(crate) mod help;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::network::ComposeNetwork;
 use crate::config::profile;
@@ -167,7 +167,7 @@ pub(crate) struct RenewArgs {
     ///
     /// Example: kimera-redis-init renew ./redis-prod --new-ca trust-both --apply
     #[arg(long, value_name = "STEP", value_enum)]
-    pub(crate) new_ca: Option<CaStep>,
+    pub(crate) new_ca: Option<crate::readback::rollover::CaStep>,
 
     /// With --new-ca drop-old: remove the old CA's key instead of archiving it under
     /// ca-rollover/retired/.
@@ -178,28 +178,6 @@ pub(crate) struct RenewArgs {
 
     #[command(flatten)]
     pub(crate) ca: ExternalCa,
-}
-
-/// The steps of a CA rollover, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum CaStep {
-    /// A new CA; certs/ca.crt trusts the old and the new one.
-    TrustBoth,
-    /// Every certificate issued again under the new CA.
-    Issue,
-    /// certs/ca.crt and ca.key hold the new CA alone.
-    DropOld,
-}
-
-impl CaStep {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            CaStep::TrustBoth => "trust-both",
-            CaStep::Issue => "issue",
-            CaStep::DropOld => "drop-old",
-        }
-    }
 }
 
 /// An organisation's own CA to issue under; its key never enters the output folder.

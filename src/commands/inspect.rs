@@ -44,7 +44,7 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
     let mut shown = Vec::new();
     // The PKCS#12 stores of a folder, opened with their password file.
     let stored = if path.is_dir() {
-        crate::pki::stores::certificates(path)?
+        crate::render::stores::certificates(path)?
     } else {
         Vec::new()
     };

@@ -8,7 +8,7 @@ use std::path::Path;
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::readback::certinfo;
 use crate::cli::RenewArgs;
 use crate::error::{Error, Result};
@@ -17,14 +17,14 @@ use crate::config::layout;
 use crate::output::lock::FolderLock;
 use crate::pki;
 use crate::config::request::KeyType;
-use crate::config::settings::SanName;
+use crate::config::node::SanName;
 use crate::pki::trust;
 use crate::output::writer;
 
 mod apply;
 mod rollover;
 
-pub(crate) use rollover::{note as rollover_note, refuse_mid_rollover};
+pub(crate) use crate::readback::rollover::{note as rollover_note, refuse_mid_rollover};
 
 pub(crate) fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
@@ -74,7 +74,7 @@ fn renew_in_place(
     say_reload: bool,
 ) -> Result<()> {
     let dir = &args.dir;
-    rollover::refuse_mid_rollover(dir, "renew")?;
+    refuse_mid_rollover(dir, "renew")?;
     let (issuer, ca) = load_ca(dir, args, now)?;
     let (bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
     write_renewed(dir, &bundle, lock)?;
@@ -188,7 +188,7 @@ fn renew_leaves(
     // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them,
     // with certs/ca.crt as their trust.
     if let Some(c) = &client
-        && crate::pki::stores::refresh(dir, &mut bundle, c, &trust)?
+        && crate::render::stores::refresh(dir, &mut bundle, c, &trust)?
     {
         report.push(format!(
             "refreshed {} and {} (same password)",

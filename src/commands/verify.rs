@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::readback::certinfo::{self, CertInfo};
-use crate::pki::digest::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::error::Result;
 use crate::readback::folder::Folder;
 use crate::config::layout;
@@ -124,7 +124,7 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
             fixes::generate_command(folder)
         ),
     );
-    for s in crate::pki::stores::checks(&folder.dir) {
+    for s in crate::render::stores::checks(&folder.dir) {
         c.expect(s.path, s.problem, s.fix);
     }
     (c.findings, c.checks)

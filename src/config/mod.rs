@@ -1,13 +1,15 @@
 //! Flags and profiles become validated settings: the only place that checks input.
 
 pub(crate) mod acl;
+pub(crate) mod envrules;
 pub(crate) mod image;
+pub(crate) mod kubernetes;
 pub(crate) mod inputfile;
 pub(crate) mod layout;
 pub(crate) mod network;
+pub(crate) mod node;
 pub(crate) mod profile;
 pub(crate) mod record;
 pub(crate) mod request;
-pub(crate) mod secrets;
 pub(crate) mod settings;
 pub(crate) mod url;

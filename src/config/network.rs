@@ -4,7 +4,7 @@
 use clap::ValueEnum;
 
 use crate::error::{Error, Result};
-use crate::config::settings::Node;
+use crate::config::node::Node;
 
 /// How a cluster's compose services reach each other and the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -132,42 +132,6 @@ impl Record {
     }
 }
 
-/// The record as one more file of the bundle (the writer writes it with the others).
-pub(crate) fn add_to(bundle: &mut crate::output::bundle::Bundle, settings: &Settings) {
-    bundle.file(
-        crate::config::layout::RECORD,
-        crate::output::bundle::Kind::Config,
-        Record::from_settings(settings).render(),
-        "the settings this folder was made with (no secrets): renew, verify and doctor read it",
-    );
-}
-
-/// A record is added to a folder only when it describes it: a folder made before records,
-/// run again with flags its kept files were not made with (`differing`), gets none from
-/// this run (and so this run adds no file next to them and is not refused for it, as
-/// before records); a run whose files match, or `--force`, adds it.
-/// (`planned` is the writer's plan, `create` its action for a new file: generic, so that
-/// this module does not import the writer.)
-pub(crate) fn drop_if_it_would_not_describe<A: PartialEq>(
-    bundle: &mut crate::output::bundle::Bundle,
-    planned: &mut Vec<A>,
-    create: A,
-    differing: &[String],
-) {
-    if differing.is_empty() {
-        return;
-    }
-    if let Some(i) = bundle
-        .entries
-        .iter()
-        .position(|e| e.path == crate::config::layout::RECORD)
-        && planned[i] == create
-    {
-        bundle.entries.remove(i);
-        planned.remove(i);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::config::layout;
+use crate::config::node::{Node, SanName, is_loopback};
 use crate::config::network::ComposeNetwork;
 use crate::config::profile::{self, Kimera, Pool, Profile, Server};
 use crate::config::request::{Asked, KeyType, Request, RunOptions};
@@ -13,59 +14,6 @@ use crate::config::request::{Asked, KeyType, Request, RunOptions};
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
 pub(crate) const COMPOSE_SERVICE: &str = "redis";
-
-/// A name on a certificate: a DNS name or an IP address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SanName {
-    Dns(String),
-    Ip(IpAddr),
-}
-
-impl std::fmt::Display for SanName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SanName::Dns(d) => f.write_str(d),
-            SanName::Ip(ip) => write!(f, "{ip}"),
-        }
-    }
-}
-
-/// One redis-server: the single server of most profiles, or a cluster node.
-#[derive(Debug, Clone)]
-pub(crate) struct Node {
-    /// Its folder under `nodes/` and its compose service; `redis` for a single server.
-    pub(crate) name: String,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    /// Names on its server certificate.
-    pub(crate) sans: Vec<SanName>,
-    /// Paths relative to the output folder.
-    pub(crate) conf: String,
-    pub(crate) data: String,
-    pub(crate) cert: String,
-    pub(crate) key: String,
-}
-
-impl Node {
-    /// `host:port`, with IPv6 addresses in brackets, as clients and redis-cli take it.
-    pub(crate) fn address(&self) -> String {
-        host_port(&self.host, self.port)
-    }
-
-    /// Whether clients reach this node on this machine, so it can listen on loopback only.
-    pub(crate) fn is_loopback(&self) -> bool {
-        is_loopback(&self.host)
-    }
-}
-
-/// `host:port`, with an IPv6 address in brackets: what clients, redis-cli and .env take.
-pub(crate) fn host_port(host: &str, port: impl std::fmt::Display) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 /// Everything a run needs, resolved and validated.
 #[derive(Debug, Clone)]
@@ -95,7 +43,7 @@ pub(crate) struct Settings {
     /// read the 0600 keys without them being made readable to anyone else.
     pub(crate) owner: (u32, u32),
     /// `--kubernetes`: write the same setup as manifests too.
-    pub(crate) kubernetes: Option<crate::render::kubernetes::options::Kubernetes>,
+    pub(crate) kubernetes: Option<crate::config::kubernetes::Kubernetes>,
     /// `--image`: the image of every compose service, a checked reference.
     pub(crate) image: String,
     /// `--compose-network`, resolved: how a cluster's compose services are connected.
@@ -165,7 +113,7 @@ impl Settings {
         };
         let out = req.out.clone().unwrap_or_else(|| PathBuf::from(name));
         let out_dir = check_out(&out)?;
-        let kubernetes = crate::render::kubernetes::options::resolve(&req.kubernetes, name, p.auth)?;
+        let kubernetes = crate::config::kubernetes::resolve(&req.kubernetes, name, p.auth)?;
         let image = match &req.image {
             Some(i) => crate::config::image::check_image("--image", i)?,
             None => crate::config::request::DEFAULT_IMAGE.to_owned(),
@@ -365,12 +313,6 @@ fn external_ca(name: &str, req: &Request, tls: bool) -> Result<Option<(PathBuf, 
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host.eq_ignore_ascii_case("localhost"),
-    }
-}
 
 /// A server certificate's names: its host, the loopback names (clients such as redis-py
 /// resolve `localhost` and dial the IP), its compose service, and every `--san`.
@@ -706,7 +648,7 @@ fn check_profile_text(p: &Profile) -> Result<()> {
     let features = &p.kimera.features;
     let is_object =
         serde_json::from_str::<serde_json::Value>(features).is_ok_and(|v| v.is_object());
-    if !is_object || !crate::render::escape::env_safe(features) {
+    if !is_object || !crate::config::envrules::env_safe(features) {
         return Err(Error::usage(format!(
             "profile field kimera.features {features:?}: allowed: a JSON object on one line without single quotes, backslashes or ${{, such as {{\"redis_cache\": true}}"
         )));
@@ -721,7 +663,7 @@ fn check_profile_text(p: &Profile) -> Result<()> {
 
 fn check_pool(pool: &Pool) -> Result<()> {
     // The ranges verify holds the written .env to (envcheck), so nothing generated fails it.
-    use crate::readback::envcheck::{MAX_CONNECTIONS, MAX_INTERVAL, seconds_ok};
+    use crate::config::envrules::{MAX_CONNECTIONS, MAX_INTERVAL, seconds_ok};
     let fine = (1..=MAX_CONNECTIONS).contains(&pool.max_connections)
         && seconds_ok(pool.socket_timeout)
         && seconds_ok(pool.socket_connect_timeout)
@@ -747,7 +689,7 @@ fn check_out(out: &Path) -> Result<PathBuf> {
     }
     // Every generated file names this path; the app's .env is the strictest format
     // (see escape::env_safe), and everything else is escaped per format.
-    if abs.to_str().is_none_or(|s| !crate::render::escape::env_safe(s)) {
+    if abs.to_str().is_none_or(|s| !crate::config::envrules::env_safe(s)) {
         return Err(Error::usage(format!(
             "--out {}: allowed: a UTF-8 path without control characters, single quotes, backslashes or ${{ (.env readers cannot take them back unchanged)",
             out.display()

@@ -86,7 +86,7 @@ pub(crate) fn for_env(env: &BTreeMap<String, String>) -> String {
 fn from_env(env: &BTreeMap<String, String>) -> Url {
     let get = |k: &str| env.get(k).map(String::as_str).unwrap_or("");
     // Booleans in every form the app (pydantic) accepts, as verify reads them.
-    let flag = |k: &str| crate::readback::envcheck::parse_bool(get(k)).unwrap_or(false);
+    let flag = |k: &str| crate::config::envrules::parse_bool(get(k)).unwrap_or(false);
     let cluster = flag("REDIS_CLUSTER_MODE");
     let address = if cluster {
         get("REDIS_CLUSTER_NODES")
@@ -95,7 +95,7 @@ fn from_env(env: &BTreeMap<String, String>) -> Url {
             .unwrap_or("")
             .to_owned()
     } else {
-        crate::config::settings::host_port(get("REDIS_HOST"), get("REDIS_PORT"))
+        crate::config::node::host_port(get("REDIS_HOST"), get("REDIS_PORT"))
     };
     let user = Some(get("REDIS_USERNAME")).filter(|u| !u.is_empty());
     let tls = flag("REDIS_SSL").then(|| {

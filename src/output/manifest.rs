@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::readback::certinfo::CertInfo;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;

@@ -1,6 +1,5 @@
 //! The bundle in memory and the one writer that puts it on disk (lock, journal, manifest).
 
-pub(crate) mod bundle;
 pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod manifest;

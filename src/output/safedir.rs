@@ -18,7 +18,7 @@ pub(crate) fn check_output_folder(dir: &Path) -> Result<()> {
         layout::CERTS_DIR,
         layout::DATA_DIR,
         layout::NODES_DIR,
-        crate::pki::fixtures::DIR,
+        crate::render::fixtures::DIR,
     ] {
         check(&dir.join(sub), false)?;
     }

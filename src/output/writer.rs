@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::output::bundle::{Bundle, Entry, Kind};
+use crate::render::bundle::{Bundle, Entry, Kind};
 use crate::error::{Error, Result};
 use crate::output::journal::Staging;
 use crate::output::lock::FolderLock;

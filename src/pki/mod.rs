@@ -2,13 +2,10 @@
 //! app's client certificate. Nothing here touches the disk; `existing` is what a
 //! previous run left, read beforehand.
 
-pub(crate) mod digest;
-pub(crate) mod fixtures;
 pub(crate) mod ownca;
 pub(crate) mod pkcs12;
 pub(crate) mod random;
-pub(crate) mod redact;
-pub(crate) mod stores;
+pub(crate) mod secrets;
 pub(crate) mod trust;
 
 use rcgen::{
@@ -23,7 +20,8 @@ use crate::readback::existing::Existing;
 use crate::config::layout;
 use crate::parallel;
 use crate::config::request::{KeyType, RunOptions};
-use crate::config::settings::{SanName, Settings};
+use crate::config::settings::Settings;
+use crate::config::node::SanName;
 
 /// How far `not_before` is set in the past, so that a peer whose clock is a little
 /// behind does not see a certificate from the future.
@@ -57,7 +55,7 @@ impl std::fmt::Debug for CertKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CertKey")
             .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &crate::pki::redact::Redacted)
+            .field("key_pem", &crate::redact::Redacted)
             .field("info", &self.info)
             .finish()
     }
@@ -68,7 +66,7 @@ impl std::fmt::Debug for Pki {
         f.debug_struct("Pki")
             .field(
                 "issuer",
-                &self.issuer.as_ref().map(|_| crate::pki::redact::Redacted),
+                &self.issuer.as_ref().map(|_| crate::redact::Redacted),
             )
             .field("now", &self.now)
             .field("ca", &self.ca)
@@ -197,8 +195,8 @@ fn leaf_specs<'a>(
     if let Some((sans, service)) = k8s {
         // Pods dial each other (bus, replication) with it, so it is a client certificate too.
         specs.push(LeafSpec {
-            cert_path: crate::render::kubernetes::SERVER_CERT,
-            key_path: crate::render::kubernetes::SERVER_KEY,
+            cert_path: crate::config::layout::KUBERNETES_SERVER_CERT,
+            key_path: crate::config::layout::KUBERNETES_SERVER_KEY,
             common_name: service,
             sans,
             usages: server_usages(true),

@@ -282,7 +282,7 @@ pub(crate) fn show_time(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-pub(crate) use crate::pki::digest::fingerprint;
+pub(crate) use crate::digest::fingerprint;
 
 #[cfg(test)]
 mod tests {

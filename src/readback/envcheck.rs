@@ -11,6 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::config::envrules::{
+    MAX_CONNECTIONS, MAX_INTERVAL, MAX_SECONDS, MIN_SECONDS, parse_bool, seconds_ok,
+};
 
 /// The one `.env` reader (for `.env` and `admin.env`, by verify, doctor, renew and a
 /// re-run alike): dotenvy, as the app's dotenv libraries read it (quotes, values over
@@ -101,15 +104,6 @@ const WRITTEN: &[&str] = &[
     "REDIS_PASSWORD",
 ];
 
-/// pydantic's lax bool: these words, case-insensitively, and nothing else.
-pub(crate) fn parse_bool(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "on" | "t" | "true" | "y" | "yes" => Some(true),
-        "0" | "off" | "f" | "false" | "n" | "no" => Some(false),
-        _ => None,
-    }
-}
-
 /// pydantic's lax int from a string: optional sign, digits (`_` between digits, as in
 /// Python), surrounding whitespace ignored.
 pub(crate) fn parse_int(v: &str) -> Option<i64> {
@@ -137,16 +131,6 @@ pub(crate) fn parse_seconds(v: &str) -> Option<Duration> {
     let s: f64 = v.trim().parse().ok()?;
     seconds_ok(s).then(|| Duration::from_secs_f64(s))
 }
-
-/// A timeout a socket takes and a real network can meet (also what generate allows).
-pub(crate) fn seconds_ok(s: f64) -> bool {
-    s.is_finite() && (MIN_SECONDS..=MAX_SECONDS).contains(&s)
-}
-
-const MIN_SECONDS: f64 = 0.1;
-const MAX_SECONDS: f64 = 3600.0;
-pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
-pub(crate) const MAX_INTERVAL: i64 = 86_400;
 
 /// A host the app can dial: a name or an IP address, nothing empty or with spaces.
 fn host_ok(h: &str) -> bool {

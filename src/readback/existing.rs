@@ -29,7 +29,7 @@ impl std::fmt::Debug for Existing {
             .field("files", &files)
             .field(
                 "external_ca",
-                &self.external_ca.as_ref().map(|_| crate::pki::redact::Redacted),
+                &self.external_ca.as_ref().map(|_| crate::redact::Redacted),
             )
             .finish()
     }

@@ -24,7 +24,7 @@ impl std::fmt::Debug for ServerConf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConf")
             .field("rel", &self.rel)
-            .field("directives", &crate::pki::redact::Directives(&self.directives))
+            .field("directives", &crate::redact::Directives(&self.directives))
             .finish()
     }
 }
@@ -61,7 +61,7 @@ impl std::fmt::Debug for Folder {
         f.debug_struct("Folder")
             .field("dir", &self.dir)
             .field("record", &self.record)
-            .field("env", &crate::pki::redact::Env(&self.env))
+            .field("env", &crate::redact::Env(&self.env))
             .field("servers", &self.servers)
             .field("leaves", &self.leaves)
             .finish()
@@ -149,11 +149,11 @@ impl Folder {
 
     /// REDIS_SSL as the app reads it (pydantic's bool forms: `True`, `yes`, `1` ...).
     pub(crate) fn tls(&self) -> bool {
-        crate::readback::envcheck::parse_bool(self.env("REDIS_SSL")).unwrap_or(false)
+        crate::config::envrules::parse_bool(self.env("REDIS_SSL")).unwrap_or(false)
     }
 
     pub(crate) fn cluster(&self) -> bool {
-        crate::readback::envcheck::parse_bool(self.env("REDIS_CLUSTER_MODE")).unwrap_or(false)
+        crate::config::envrules::parse_bool(self.env("REDIS_CLUSTER_MODE")).unwrap_or(false)
     }
 
     /// `.env` read with the app's semantics, and every value the app could not use.

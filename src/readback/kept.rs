@@ -8,7 +8,8 @@ use rcgen::ExtendedKeyUsagePurpose;
 use crate::readback::certinfo::CertInfo;
 use crate::error::{Error, Result};
 use crate::config::request::{DEFAULT_DAYS, DEFAULT_KEY_TYPE};
-use crate::config::settings::{SanName, Settings};
+use crate::config::settings::Settings;
+use crate::config::node::SanName;
 
 /// What one kept certificate must have for this run.
 pub(crate) struct Wanted<'a> {

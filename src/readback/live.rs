@@ -31,7 +31,7 @@ pub(crate) struct Target {
 
 impl Target {
     pub(crate) fn addr(&self) -> String {
-        crate::config::settings::host_port(&self.host, self.port)
+        crate::config::node::host_port(&self.host, self.port)
     }
 }
 

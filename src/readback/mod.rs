@@ -8,3 +8,4 @@ pub(crate) mod kept;
 pub(crate) mod live;
 pub(crate) mod redisconf;
 pub(crate) mod resp;
+pub(crate) mod rollover;

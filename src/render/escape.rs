@@ -7,6 +7,8 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Error, ErrorKind, Output, State};
 
+use crate::config::envrules::env_safe;
+
 /// redis.conf: a double-quoted argument, as Redis's own CONFIG REWRITE writes it:
 /// `\\` and `\"` escaped, every other byte outside printable ASCII as `\xHH`.
 pub fn conf(value: &str) -> String {
@@ -56,11 +58,6 @@ pub fn env(value: &str) -> Result<String, String> {
     }
 }
 
-/// Whether every `.env` reader gets `value` back unchanged: no single quote, backslash,
-/// `${` or control character.
-pub(crate) fn env_safe(value: &str) -> bool {
-    !value.contains(['\'', '\\']) && !value.contains("${") && !value.chars().any(char::is_control)
-}
 
 /// docker-compose.yml: a YAML double-quoted scalar, with `$` doubled so that Compose
 /// does not treat it as a variable to interpolate.

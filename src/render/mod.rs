@@ -1,8 +1,11 @@
 //! Settings + PKI + secrets become a `Bundle`: templates rendered with minijinja, in memory.
 
 pub(crate) mod appenv;
+pub(crate) mod bundle;
 pub(crate) mod escape;
+pub(crate) mod fixtures;
 pub(crate) mod kubernetes;
+pub(crate) mod stores;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,15 +17,16 @@ use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::config::acl::{ADMIN_USER, REPLICA_USER};
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::config::layout;
 use crate::config::network;
 use crate::config::network::ComposeNetwork;
 use crate::pki::Pki;
 use crate::config::profile::{Pool, Server};
-use crate::config::secrets::Secrets;
-use crate::config::settings::{Node, Settings};
+use crate::pki::secrets::Secrets;
+use crate::config::settings::Settings;
+use crate::config::node::Node;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("redis.conf", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/redis.conf.j2"))),
@@ -153,7 +157,7 @@ pub(crate) fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Se
     servers(settings, &view, &templates, &mut bundle)?;
     app_files(secrets.is_some(), &templates, &mut bundle)?;
     containers(settings, &view, &templates, &mut bundle)?;
-    crate::config::record::add_to(&mut bundle, settings);
+    record(settings, &mut bundle);
     Ok(bundle)
 }
 
@@ -469,7 +473,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     let digest = |f: fn(&Secrets) -> Option<&str>| {
         secrets
             .and_then(f)
-            .map(crate::pki::digest::sha256_hex)
+            .map(crate::digest::sha256_hex)
             .unwrap_or_default()
     };
     View {
@@ -591,4 +595,15 @@ fn mount(path: &str, read_only: bool) -> Mount {
 fn path_string(p: &Path) -> String {
     // Settings accepted only UTF-8 output paths.
     p.to_string_lossy().into_owned()
+}
+
+/// The settings the folder was made with (no secrets), as one more file of the bundle:
+/// renew, verify and doctor read it back (`config::record`).
+fn record(settings: &Settings, bundle: &mut Bundle) {
+    bundle.file(
+        layout::RECORD,
+        Kind::Config,
+        crate::config::record::Record::from_settings(settings).render(),
+        "the settings this folder was made with (no secrets): renew, verify and doctor read it",
+    );
 }

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::readback::certinfo;
-use crate::cli::CaStep;
+use crate::readback::rollover::CaStep;
 use crate::error::{Error, Result};
 use crate::readback::folder::Folder;
 use crate::config::layout;

@@ -11,31 +11,20 @@
 //!    archived under `ca-rollover/retired/` (or removed with `--discard-old-ca`).
 
 use std::fs;
-use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{renew_leaves, write_renewed};
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::readback::certinfo;
-use crate::cli::{CaStep, RenewArgs};
+use crate::cli::RenewArgs;
+use crate::readback::rollover::{CaStep, State, next, state};
 use crate::error::{Error, Result};
 use crate::readback::folder::Folder;
 use crate::config::layout;
 use crate::output::lock::FolderLock;
 use crate::pki;
 use crate::output::writer;
-
-/// What `certs/ca-rollover.toml` records: the last step done and the two CAs, by their
-/// SHA-256 fingerprints.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct State {
-    pub(crate) step: CaStep,
-    pub(crate) old_ca: String,
-    pub(crate) new_ca: String,
-}
 
 impl State {
     /// The state file goes into the step's own commit: the step and its record land
@@ -55,80 +44,6 @@ impl State {
              # trust-both -> issue -> drop-old; see the README.\n{}",
             toml::to_string(self).expect("plain fields serialise")
         )
-    }
-}
-
-/// The rollover state of a folder, if one was ever started.
-pub(crate) fn state(folder: &Folder) -> Result<Option<State>> {
-    state_at(&folder.dir)
-}
-
-fn state_at(dir: &Path) -> Result<Option<State>> {
-    let path = dir.join(layout::CA_ROLLOVER);
-    // No such file, or a folder that cannot hold one (the refusals of --out say why).
-    if !path.is_file() {
-        return Ok(None);
-    }
-    match fs::read_to_string(&path) {
-        Ok(text) => {
-            let unusable =
-                |why: String| Error::failed(format!("{}: {why}; restore it", layout::CA_ROLLOVER));
-            let state: State = toml::from_str(&text)
-                .map_err(|e| unusable(format!("does not parse ({})", e.message())))?;
-            // SHA-256 fingerprints as certinfo writes them: 32 bytes, hex, colon-separated.
-            let fingerprint = |f: &str| {
-                f.len() == 95
-                    && f.split(':')
-                        .all(|b| b.len() == 2 && b.bytes().all(|c| c.is_ascii_hexdigit()))
-            };
-            if !fingerprint(&state.old_ca) || !fingerprint(&state.new_ca) {
-                return Err(unusable("holds a CA fingerprint that is not one".into()));
-            }
-            Ok(Some(state))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::failed(format!(
-            "{}: cannot be read: {e}",
-            layout::CA_ROLLOVER
-        ))),
-    }
-}
-
-/// Anything but the next rollover step, in the middle of a rollover, would judge or
-/// issue the leaves under one CA alone (a plain renew, or generate with --force, under
-/// the old one): refused until the rollover is done. `what` names the refused input.
-pub(crate) fn refuse_mid_rollover(dir: &Path, what: &str) -> Result<()> {
-    match state_at(dir)? {
-        Some(s) if s.step != CaStep::DropOld => Err(Error::usage(format!(
-            "{what}: a CA rollover is in progress in {} (step {} done); allowed: finish it \
-             first with `kimera-redis-init renew {} --new-ca {} --apply`",
-            dir.display(),
-            s.step.name(),
-            dir.display(),
-            next(s.step).name()
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// For verify: where a rollover in progress stands, and the next step.
-pub(crate) fn note(dir: &Path) -> Option<String> {
-    match state_at(dir) {
-        Ok(Some(s)) if s.step != CaStep::DropOld => Some(format!(
-            "note: a CA rollover is in progress (step {} done; certs/ca.crt trusts the old and \
-             the new CA); next: `kimera-redis-init renew {} --new-ca {} --apply`",
-            s.step.name(),
-            dir.display(),
-            next(s.step).name()
-        )),
-        _ => None,
-    }
-}
-
-fn next(step: CaStep) -> CaStep {
-    match step {
-        CaStep::TrustBoth => CaStep::Issue,
-        CaStep::Issue | CaStep::DropOld => CaStep::DropOld,
     }
 }
 
@@ -162,7 +77,7 @@ pub(super) fn run(
             return Ok(());
         }
     }
-    if step == CaStep::TrustBoth && dir.join(crate::pki::fixtures::DIR).exists() {
+    if step == CaStep::TrustBoth && dir.join(crate::render::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--new-ca trust-both: {}/fixtures holds certificates of the current CA, which this \
              rollover would leave behind; allowed: issue them again afterwards with \
@@ -395,7 +310,7 @@ fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Resu
         key_pem,
         info,
     };
-    crate::pki::stores::refresh(&folder.dir, bundle, &client, trust_pem).map(drop)
+    crate::render::stores::refresh(&folder.dir, bundle, &client, trust_pem).map(drop)
 }
 
 /// The CA files of a step replace what is there: that is the point of the step.

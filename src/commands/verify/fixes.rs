@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::pki::digest::sha256_hex;
+use crate::digest::sha256_hex;
 use crate::render::escape::sh_word;
 use crate::readback::folder::Folder;
 use crate::config::layout;
@@ -38,7 +38,7 @@ fn recorded_flags(folder: &Folder, r: &Record) -> Vec<String> {
             let nodes: Vec<String> = r
                 .nodes
                 .iter()
-                .map(|n| crate::config::settings::host_port(&n.host, n.port))
+                .map(|n| crate::config::node::host_port(&n.host, n.port))
                 .collect();
             args.extend(["--nodes".into(), nodes.join(",")]);
             if replicas != 0 {
@@ -95,7 +95,7 @@ fn inferred_flags(folder: &Folder) -> Vec<String> {
         let nodes: Vec<String> = app
             .nodes
             .iter()
-            .map(|(h, p)| crate::config::settings::host_port(h, *p))
+            .map(|(h, p)| crate::config::node::host_port(h, *p))
             .collect();
         args.extend(["--nodes".into(), nodes.join(",")]);
         let script =

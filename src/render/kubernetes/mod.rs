@@ -4,22 +4,21 @@
 //! Secrets hold every secret (TLS keys, passwords, the app's settings); the ConfigMap
 //! holds redis.conf and the scripts, which reach secrets only through mounted files.
 
-pub(crate) mod options;
 
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
 use crate::config::acl::{ADMIN_USER, REPLICA_USER};
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::config::layout;
 use crate::pki::Pki;
 use crate::config::profile::Server;
-use crate::config::secrets::Secrets;
+use crate::pki::secrets::Secrets;
 use crate::config::settings::Settings;
 
-use options::Kubernetes;
+use crate::config::kubernetes::Kubernetes;
 
 /// The pods' server certificate: a leaf of its own under the folder's CA, kept by re-runs
 /// like every other key (it names pods and Services, which the host's certificate does not).
@@ -158,7 +157,7 @@ pub(crate) fn add(
         None => String::new(),
     };
     let config_sha256 =
-        crate::pki::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
+        crate::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
     let (server_tls, client_tls) = match tls {
         Some((server, pki)) => (
             Some(tls_data(

@@ -17,7 +17,7 @@ pub(crate) struct Secrets {
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::pki::redact::Redacted;
+        use crate::redact::Redacted;
         f.debug_struct("Secrets")
             .field("app", &Redacted)
             .field("admin", &Redacted)

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::config::request::KubernetesRequest;
-use crate::config::settings::SanName;
+use crate::config::node::SanName;
 
 pub(crate) const DEFAULT_NAMESPACE: &str = "kimera";
 pub(crate) const DEFAULT_DOMAIN: &str = "cluster.local";

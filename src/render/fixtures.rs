@@ -6,10 +6,11 @@
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use time::Duration;
 
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::pki::{self, CertKey, Pki};
-use crate::config::settings::{SanName, Settings};
+use crate::config::settings::Settings;
+use crate::config::node::SanName;
 
 pub(crate) const DIR: &str = "fixtures";
 

@@ -15,7 +15,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::output::bundle::{Bundle, Kind};
+use crate::render::bundle::{Bundle, Kind};
 use crate::error::{Error, Result};
 use crate::config::layout;
 use crate::pki::pkcs12::{self, CertIn, KeyIn};
