@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use crate::render::bundle::Kind;
+use crate::config::request::{KeyType, Request, RunOptions};
 use crate::error::Result;
 use crate::pipeline;
-use crate::config::request::{KeyType, Request, RunOptions};
+pub use crate::render::bundle::Kind;
 
 /// A setup to write: a profile and the flags that change it.
 ///

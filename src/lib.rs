@@ -26,8 +26,8 @@ mod render;
 pub mod testing;
 
 pub use api::{Setup, Written, WrittenFile};
-pub use error::Error;
 pub use config::request::KeyType;
+pub use error::Error;
 
 use std::process::ExitCode;
 

@@ -6,16 +6,16 @@
 //! folder, and it refuses a folder in the middle of a CA rollover with
 //! `commands::renew`'s own check. Nothing in it is a CLI type.
 
-use crate::render::bundle::{Bundle, Kind};
-use crate::error::{Error, Result};
-use crate::readback::existing::Existing;
-use crate::output::lock::FolderLock;
-use crate::pki;
-use crate::render;
 use crate::config::request::{Request, RunOptions};
-use crate::pki::secrets;
 use crate::config::settings::Settings;
+use crate::error::{Error, Result};
+use crate::output::lock::FolderLock;
 use crate::output::writer::{self, Action};
+use crate::pki;
+use crate::pki::secrets;
+use crate::readback::existing::Existing;
+use crate::render;
+use crate::render::bundle::{Bundle, Kind};
 
 /// The profile `fixtures` uses when the request names none.
 const FIXTURES_PROFILE: &str = "production-tls";
@@ -174,7 +174,6 @@ fn drop_record_if_it_would_not_describe<A: PartialEq>(
         planned.remove(i);
     }
 }
-
 
 #[cfg(test)]
 mod tests {

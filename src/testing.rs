@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::config::request::{Request, RunOptions};
 use crate::config::settings::Settings;
 use crate::error::Result;
-use crate::render::bundle::Bundle;
 use crate::readback::existing::Existing;
+use crate::render::bundle::Bundle;
 
 /// The output formats' escapers (`Err` where a value cannot be written safely).
 pub mod escape {

@@ -725,7 +725,8 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let e = crate::readback::live::open("127.0.0.1", port, Duration::from_secs(2), None).unwrap_err();
+        let e = crate::readback::live::open("127.0.0.1", port, Duration::from_secs(2), None)
+            .unwrap_err();
         assert!(
             matches!(&e, resp::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused),
             "{e:?}"

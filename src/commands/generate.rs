@@ -2,12 +2,12 @@
 //! order of design.md: settings, PKI, bundle, writer.
 
 use crate::cli::GenerateArgs;
+use crate::config::request::KeyType;
 use crate::error::Result;
 use crate::output::manifest;
+use crate::output::writer;
 use crate::pipeline;
 pub(crate) use crate::pipeline::Outcome;
-use crate::config::request::KeyType;
-use crate::output::writer;
 
 pub(crate) fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
     let outcome = generate(args, fixtures)?;

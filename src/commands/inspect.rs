@@ -9,10 +9,10 @@ use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::readback::certinfo::{self, CertInfo};
-use crate::error::{Error, Result};
-use crate::readback::folder::Folder;
 use crate::config::layout;
+use crate::error::{Error, Result};
+use crate::readback::certinfo::{self, CertInfo};
+use crate::readback::folder::Folder;
 
 #[derive(Serialize)]
 struct Shown {
@@ -53,7 +53,9 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
             .map_err(|e| Error::usage(format!("{}: cannot be read: {e}", file.display())))?;
         let ders: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::usage(crate::readback::certinfo::CertError::pem(&label, e).to_string()))?;
+            .map_err(|e| {
+                Error::usage(crate::readback::certinfo::CertError::pem(&label, e).to_string())
+            })?;
         if ders.is_empty() {
             return Err(Error::usage(format!(
                 "{label}: holds no PEM certificate; allowed: a .crt file or a generated folder"

@@ -2,8 +2,8 @@
 //! NAME`: one of them resolved, as TOML that `--profile-file` reads back.
 
 use crate::cli::ProfilesAction;
-use crate::error::Result;
 use crate::config::profile;
+use crate::error::Result;
 
 pub(crate) fn run(action: Option<&ProfilesAction>) -> Result<()> {
     if let Some(ProfilesAction::Show { name }) = action {

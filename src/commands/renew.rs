@@ -8,18 +8,18 @@ use std::path::Path;
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::render::bundle::{Bundle, Kind};
-use crate::readback::certinfo;
 use crate::cli::RenewArgs;
-use crate::error::{Error, Result};
-use crate::readback::folder::Folder;
 use crate::config::layout;
-use crate::output::lock::FolderLock;
-use crate::pki;
-use crate::config::request::KeyType;
 use crate::config::node::SanName;
-use crate::pki::trust;
+use crate::config::request::KeyType;
+use crate::error::{Error, Result};
+use crate::output::lock::FolderLock;
 use crate::output::writer;
+use crate::pki;
+use crate::pki::trust;
+use crate::readback::certinfo;
+use crate::readback::folder::Folder;
+use crate::render::bundle::{Bundle, Kind};
 
 mod apply;
 mod rollover;
@@ -50,7 +50,7 @@ pub(crate) fn run(args: &RenewArgs) -> Result<()> {
     } else {
         None
     };
-    let now = pki::now();
+    let now = pki::issue::now();
     if !args.reload_only {
         match args.new_ca {
             Some(step) => rollover::run(&folder, args, step, days, now, &lock, plan.as_ref())?,
@@ -101,12 +101,12 @@ fn renew_leaves(
     folder: &Folder,
     args: &RenewArgs,
     issuer: &rcgen::Issuer<'static, rcgen::KeyPair>,
-    ca: &pki::CertKey,
+    ca: &pki::issue::CertKey,
     days: u32,
     now: OffsetDateTime,
 ) -> Result<(Bundle, Vec<String>)> {
     let dir = &folder.dir;
-    pki::check_within_ca(days, now, &ca.info, None)?;
+    pki::issue::check_within_ca(days, now, &ca.info, None)?;
     let mut bundle = Bundle::default();
     let mut report = Vec::new();
     let mut client = None;
@@ -134,18 +134,18 @@ fn renew_leaves(
             }
         };
         let key = if args.keep_keys {
-            pki::load_key(&key_rel, &read(&key_rel)?)?
+            pki::keys::load_key(&key_rel, &read(&key_rel)?)?
         } else {
             new_key(folder, rel, &info)?
         };
         let (sans, usages) = names_and_usages(&info);
-        let renewed = pki::issue_leaf(
+        let renewed = pki::issue::issue_leaf(
             issuer,
             &key,
             subject(rel, &der)?,
             &sans,
             &usages,
-            pki::validity(now, days),
+            pki::issue::validity(now, days),
             rel,
         )?;
         bundle.cert(
@@ -204,7 +204,7 @@ fn renew_leaves(
 /// that predates its record, of the type the certificate has.
 fn new_key(folder: &Folder, rel: &str, info: &certinfo::CertInfo) -> Result<rcgen::KeyPair> {
     let recorded = folder.recorded().and_then(|r| r.key_type());
-    pki::generate_key(
+    pki::keys::generate_key(
         recorded
             .or_else(|| KeyType::from_description(&info.key))
             .ok_or_else(|| {
@@ -258,7 +258,7 @@ fn load_ca(
     dir: &Path,
     args: &RenewArgs,
     now: OffsetDateTime,
-) -> Result<(rcgen::Issuer<'static, rcgen::KeyPair>, pki::CertKey)> {
+) -> Result<(rcgen::Issuer<'static, rcgen::KeyPair>, pki::issue::CertKey)> {
     let read = |label: &str, p: &Path, usage: bool| {
         fs::read_to_string(p).map_err(|e| {
             let msg = format!("{label} {}: cannot be read: {e}", p.display());
@@ -294,7 +294,7 @@ fn load_ca(
         _ if own_key.exists() => {
             let cert = read(layout::CA_CERT, &dir.join(layout::CA_CERT), false)?;
             let key = read(layout::CA_KEY, &own_key, false)?;
-            pki::load_issuer(layout::CA_CERT, &cert, layout::CA_KEY, &key, now)
+            pki::issue::load_issuer(layout::CA_CERT, &cert, layout::CA_KEY, &key, now)
         }
         _ => Err(Error::usage(format!(
             "{}: {} is not in the folder, so it was issued under your organisation's CA; \
@@ -335,7 +335,7 @@ fn ours(
     } else {
         trust::Usage::Server
     };
-    let at = pki::unix_time(info.not_before + Duration::seconds(1));
+    let at = pki::issue::unix_time(info.not_before + Duration::seconds(1));
     trust::chains_to_any(trusted, der, usage, at).map_err(|e| {
         format!(
             "not issued by {} for {} ({e})",

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use crate::readback::certinfo::{self, CertInfo};
+use crate::config::layout;
 use crate::digest::sha256_hex;
 use crate::error::Result;
-use crate::readback::folder::Folder;
-use crate::config::layout;
 use crate::pki::trust::{self, Usage};
+use crate::readback::certinfo::{self, CertInfo};
+use crate::readback::folder::Folder;
 
 pub(crate) mod fixes;
 mod recorded;
@@ -344,7 +344,7 @@ impl Checker<'_> {
             (ca.subject != ca.issuer).then(|| format!("is an intermediate CA (issued by {}): OpenSSL clients and Redis cannot verify with it alone", ca.issuer)),
             "issue under a root CA: generate again with --ca-cert set to your root (self-signed) CA and --force",
         );
-        let unix_now = crate::pki::unix_time(now);
+        let unix_now = crate::pki::issue::unix_time(now);
         // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
         let trusted: Vec<Vec<u8>> = fs::read_to_string(self.abs(layout::CA_CERT))
             .ok()
@@ -441,7 +441,7 @@ impl Checker<'_> {
             .and_then(|pem| rcgen::KeyPair::from_pem(&pem).ok());
         let problem = match key {
             None => Some(format!("{key_rel} is missing or not a private key")),
-            Some(k) if !crate::pki::key_matches(&k, &info.public_key) => {
+            Some(k) if !crate::pki::keys::key_matches(&k, &info.public_key) => {
                 Some(format!("{key_rel} is not the key of this certificate"))
             }
             Some(_) => None,

@@ -26,4 +26,3 @@ pub(crate) const MIN_SECONDS: f64 = 0.1;
 pub(crate) const MAX_SECONDS: f64 = 3600.0;
 pub(crate) const MAX_CONNECTIONS: i64 = 100_000;
 pub(crate) const MAX_INTERVAL: i64 = 86_400;
-

@@ -2,9 +2,9 @@
 //! place that rejects input). Kubernetes names are DNS-1123; the data volume's size is a
 //! Kubernetes quantity. Everything here reaches YAML and shell lines, so it must be plain.
 
-use crate::error::{Error, Result};
-use crate::config::request::KubernetesRequest;
 use crate::config::node::SanName;
+use crate::config::request::KubernetesRequest;
+use crate::error::{Error, Result};
 
 pub(crate) const DEFAULT_NAMESPACE: &str = "kimera";
 pub(crate) const DEFAULT_DOMAIN: &str = "cluster.local";

@@ -3,8 +3,8 @@
 pub(crate) mod acl;
 pub(crate) mod envrules;
 pub(crate) mod image;
-pub(crate) mod kubernetes;
 pub(crate) mod inputfile;
+pub(crate) mod kubernetes;
 pub(crate) mod layout;
 pub(crate) mod network;
 pub(crate) mod node;

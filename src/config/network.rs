@@ -3,8 +3,8 @@
 
 use clap::ValueEnum;
 
-use crate::error::{Error, Result};
 use crate::config::node::Node;
+use crate::error::{Error, Result};
 
 /// How a cluster's compose services reach each other and the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -57,7 +57,6 @@ pub(crate) fn host_port(host: &str, port: impl std::fmt::Display) -> String {
     }
 }
 
-
 pub(crate) fn is_loopback(host: &str) -> bool {
     match host.parse::<IpAddr>() {
         Ok(ip) => ip.is_loopback(),

@@ -7,15 +7,33 @@ use crate::error::{Error, Result};
 
 /// The built-in profiles, in the order `profiles` lists them.
 const BUILTIN: &[(&str, &str)] = &[
-    ("local-dev", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/local-dev.toml"))),
+    (
+        "local-dev",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/local-dev.toml"
+        )),
+    ),
     (
         "production-tls",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/production-tls.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/production-tls.toml"
+        )),
     ),
-    ("cluster", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/cluster.toml"))),
+    (
+        "cluster",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/cluster.toml"
+        )),
+    ),
     (
         "high-performance",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/high-performance.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/high-performance.toml"
+        )),
     ),
 ];
 

@@ -4,12 +4,12 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use crate::config::layout;
-use crate::config::node::{Node, SanName, is_loopback};
 use crate::config::network::ComposeNetwork;
+use crate::config::node::{Node, SanName, is_loopback};
 use crate::config::profile::{self, Kimera, Pool, Profile, Server};
 use crate::config::request::{Asked, KeyType, Request, RunOptions};
+use crate::error::{Error, Result};
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
@@ -312,7 +312,6 @@ fn external_ca(name: &str, req: &Request, tls: bool) -> Result<Option<(PathBuf, 
         None => Ok(None),
     }
 }
-
 
 /// A server certificate's names: its host, the loopback names (clients such as redis-py
 /// resolve `localhost` and dial the IP), its compose service, and every `--san`.
@@ -618,7 +617,12 @@ fn check_username(what: &str, value: &str) -> Result<String> {
             "{what} default: the default user is switched off in every generated setup; choose another name"
         )));
     }
-    if [crate::config::acl::ADMIN_USER, crate::config::acl::REPLICA_USER].contains(&value) {
+    if [
+        crate::config::acl::ADMIN_USER,
+        crate::config::acl::REPLICA_USER,
+    ]
+    .contains(&value)
+    {
         return Err(Error::usage(format!(
             "{what} {value}: that user is generated for administration or replication; choose another name"
         )));
@@ -689,7 +693,10 @@ fn check_out(out: &Path) -> Result<PathBuf> {
     }
     // Every generated file names this path; the app's .env is the strictest format
     // (see escape::env_safe), and everything else is escaped per format.
-    if abs.to_str().is_none_or(|s| !crate::config::envrules::env_safe(s)) {
+    if abs
+        .to_str()
+        .is_none_or(|s| !crate::config::envrules::env_safe(s))
+    {
         return Err(Error::usage(format!(
             "--out {}: allowed: a UTF-8 path without control characters, single quotes, backslashes or ${{ (.env readers cannot take them back unchanged)",
             out.display()

@@ -238,7 +238,10 @@ pub(crate) fn leftovers(out_dir: &Path) -> Vec<(String, String, String)> {
         found.push((
             path.display().to_string(),
             "a temporary file or backup left by a killed run".to_owned(),
-            format!("rm {}", crate::render::escape::sh_word(&path.display().to_string())),
+            format!(
+                "rm {}",
+                crate::render::escape::sh_word(&path.display().to_string())
+            ),
         ));
     }
     found

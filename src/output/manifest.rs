@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::render::bundle::{Bundle, Kind};
-use crate::readback::certinfo::CertInfo;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
 use crate::output::writer::Action;
+use crate::readback::certinfo::CertInfo;
+use crate::render::bundle::{Bundle, Kind};
 
 #[derive(Serialize)]
 pub(crate) struct Manifest<'a> {
@@ -56,7 +56,12 @@ pub(crate) fn manifest<'a>(
 }
 
 /// The plain-text report: one line per file, then how to start the server.
-pub(crate) fn human(settings: &Settings, run: &RunOptions, bundle: &Bundle, actions: &[Action]) -> String {
+pub(crate) fn human(
+    settings: &Settings,
+    run: &RunOptions,
+    bundle: &Bundle,
+    actions: &[Action],
+) -> String {
     let mut out = String::new();
     let verb = |a: Action| match (run.dry_run, a) {
         (false, Action::Create) => "created",

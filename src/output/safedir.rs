@@ -8,8 +8,8 @@ use std::io::ErrorKind;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path};
 
-use crate::error::{Error, Result};
 use crate::config::layout;
+use crate::error::{Error, Result};
 
 /// `dir` (the output folder) and the folders of the layout under it, where they exist.
 pub(crate) fn check_output_folder(dir: &Path) -> Result<()> {

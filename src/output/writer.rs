@@ -8,10 +8,10 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::render::bundle::{Bundle, Entry, Kind};
 use crate::error::{Error, Result};
 use crate::output::journal::Staging;
 use crate::output::lock::FolderLock;
+use crate::render::bundle::{Bundle, Entry, Kind};
 
 /// What happens, or happened, to one entry of the bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -80,7 +80,11 @@ pub(crate) fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Ve
 
 /// The mode a report shows for an entry: as it is on disk for a kept file (not what a
 /// new one would get), otherwise the mode it is written with.
-pub(crate) fn mode_shown(settings: &crate::config::settings::Settings, e: &Entry, action: Action) -> u32 {
+pub(crate) fn mode_shown(
+    settings: &crate::config::settings::Settings,
+    e: &Entry,
+    action: Action,
+) -> u32 {
     match action {
         Action::Keep => on_disk_mode(&settings.out_dir.join(&e.path)).unwrap_or(e.kind.mode()),
         _ => e.kind.mode(),
@@ -95,7 +99,11 @@ fn on_disk_mode(path: &Path) -> Option<u32> {
 
 /// Kept files that group or others may read or write although they should not (a key
 /// at 0644): (path, mode on disk, mode they should have). `--force` narrows them.
-pub(crate) fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<(String, u32, u32)> {
+pub(crate) fn loose_modes(
+    bundle: &Bundle,
+    out_dir: &Path,
+    actions: &[Action],
+) -> Vec<(String, u32, u32)> {
     bundle
         .entries
         .iter()
@@ -113,7 +121,11 @@ pub(crate) fn loose_modes(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -
 /// The rendered files (configs, secrets, scripts) that `plan` keeps although their
 /// contents on disk differ from what this run rendered: edited by hand, or written with
 /// other flags.
-pub(crate) fn kept_but_different(bundle: &Bundle, out_dir: &Path, actions: &[Action]) -> Vec<String> {
+pub(crate) fn kept_but_different(
+    bundle: &Bundle,
+    out_dir: &Path,
+    actions: &[Action],
+) -> Vec<String> {
     bundle
         .entries
         .iter()

@@ -2,39 +2,28 @@
 //! app's client certificate. Nothing here touches the disk; `existing` is what a
 //! previous run left, read beforehand.
 
+pub(crate) mod issue;
+pub(crate) mod keys;
 pub(crate) mod ownca;
 pub(crate) mod pkcs12;
 pub(crate) mod random;
 pub(crate) mod secrets;
 pub(crate) mod trust;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, RsaKeySize, SanType, SerialNumber,
-};
-use time::{Duration, OffsetDateTime};
+use rcgen::{ExtendedKeyUsagePurpose, Issuer, KeyPair};
+use time::OffsetDateTime;
 
-use crate::readback::certinfo::{self, CertInfo};
-use crate::error::{Error, Result};
-use crate::readback::existing::Existing;
 use crate::config::layout;
-use crate::parallel;
-use crate::config::request::{KeyType, RunOptions};
-use crate::config::settings::Settings;
 use crate::config::node::SanName;
+use crate::config::request::RunOptions;
+use crate::config::settings::Settings;
+use crate::error::{Error, Result};
+use crate::parallel;
+use crate::readback::certinfo::{self, CertInfo};
+use crate::readback::existing::Existing;
 
-/// How far `not_before` is set in the past, so that a peer whose clock is a little
-/// behind does not see a certificate from the future.
-const BACKDATE: Duration = Duration::hours(1);
-const ORGANIZATION: &str = "KIMERA";
-
-/// A certificate with its private key, both PEM, and what it says.
-#[derive(Clone)]
-pub(crate) struct CertKey {
-    pub(crate) cert_pem: String,
-    pub(crate) key_pem: String,
-    pub(crate) info: CertInfo,
-}
+use issue::*;
+use keys::*;
 
 /// Everything a TLS profile needs.
 pub(crate) struct Pki {
@@ -49,16 +38,6 @@ pub(crate) struct Pki {
     pub(crate) client: CertKey,
     /// `--kubernetes`: the pods' server certificate (every pod and Service name).
     pub(crate) kubernetes: Option<CertKey>,
-}
-
-impl std::fmt::Debug for CertKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertKey")
-            .field("cert_pem", &self.cert_pem)
-            .field("key_pem", &crate::redact::Redacted)
-            .field("info", &self.info)
-            .finish()
-    }
 }
 
 impl std::fmt::Debug for Pki {
@@ -333,90 +312,6 @@ fn ca(
     }
 }
 
-/// A new root CA with a name of its own (a random suffix, so that two CAs of one folder,
-/// as during a rollover, are never confused by subject).
-pub(crate) fn new_ca(
-    key_type: KeyType,
-    ca_days: u32,
-    now: OffsetDateTime,
-) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
-    let key = generate_key(key_type)?;
-    let mut params = CertificateParams::default();
-    params.distinguished_name = name(&format!(
-        "KIMERA Redis CA {}",
-        &hex::encode_upper(random_bytes::<4>())
-    ));
-    params.serial_number = Some(random_serial());
-    params.not_before = now - BACKDATE;
-    params.not_after = now + Duration::days(ca_days.into());
-    // pathlen 0: this CA signs leaves only, never another CA.
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let cert = params.self_signed(&key).map_err(pki_error)?;
-    let info = certinfo::from_der(layout::CA_CERT, cert.der())?;
-    let ca = CertKey {
-        cert_pem: cert.pem(),
-        key_pem: key_pem(&key),
-        info,
-    };
-    let issuer = Issuer::new(params, key);
-    Ok((issuer, ca))
-}
-
-/// The CA whose certificate goes into certs/ca.crt must be a root (self-signed): Redis and
-/// the app trust exactly that one certificate, and an intermediate alone does not verify
-/// with OpenSSL (Redis, Python) without its root.
-pub(crate) fn check_root(label: &str, info: &CertInfo) -> Result<()> {
-    if info.subject != info.issuer {
-        return Err(Error::usage(format!(
-            "{label}: {} is an intermediate CA (issued by {}); allowed: a root CA certificate \
-             (self-signed), since clients and servers trust only certs/ca.crt",
-            info.subject, info.issuer
-        )));
-    }
-    Ok(())
-}
-
-/// A CA to issue under, from its certificate and key: they must belong together, the
-/// certificate must be a CA's, and it must not have expired.
-pub(crate) fn load_issuer(
-    cert_label: &str,
-    cert_pem: &str,
-    key_label: &str,
-    key_pem: &str,
-    now: OffsetDateTime,
-) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
-    let key = load_key(key_label, key_pem)?;
-    let (_, info) = certinfo::from_pem(cert_label, cert_pem)?;
-    check_pair(cert_label, key_label, &info, &key)?;
-    if !info.is_ca || !info.key_usage.iter().any(|u| u == "Key Cert Sign") {
-        return Err(Error::usage(format!(
-            "{cert_label}: {} is not a CA certificate (it needs basicConstraints CA:TRUE and keyCertSign)",
-            info.subject
-        )));
-    }
-    if info.not_after <= now {
-        return Err(Error::usage(format!(
-            "the CA in {cert_label} expired on {}: no certificate can be issued under it; make a \
-             new CA (move the certs folder away and generate again; clients must then trust the \
-             new ca.crt) or, for an organisation's CA, get it renewed",
-            info.not_after.date()
-        )));
-    }
-    let issuer = Issuer::from_ca_cert_pem(cert_pem, key)
-        .map_err(|e| Error::failed(format!("{cert_label}: cannot issue under this CA: {e}")))?;
-    let ca = CertKey {
-        cert_pem: cert_pem.to_owned(),
-        key_pem: key_pem.to_owned(),
-        info,
-    };
-    Ok((issuer, ca))
-}
-
 /// A leaf without `--force` keeps what is on disk: both files as they are, or the key
 /// with a new certificate when only the key is left. With `--force`: new key, new cert.
 #[allow(clippy::too_many_arguments)]
@@ -513,237 +408,4 @@ fn check_kept(
         )));
     }
     Ok(())
-}
-
-/// The moment a run's certificates count from: now, in whole seconds (what X.509 times
-/// hold), so that every certificate of one run says the same time.
-pub(crate) fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("0 ns is valid")
-}
-
-/// A moment as webpki takes it (times before 1970 count as 1970).
-pub(crate) fn unix_time(t: OffsetDateTime) -> rustls_pki_types::UnixTime {
-    rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-        t.unix_timestamp().max(0) as u64,
-    ))
-}
-
-/// The extended usages of a server certificate. Cluster nodes dial each other on the bus
-/// and for replication, presenting their server certificate as a client certificate:
-/// those need clientAuth too.
-pub(crate) fn server_usages(cluster: bool) -> Vec<ExtendedKeyUsagePurpose> {
-    if cluster {
-        vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ]
-    } else {
-        vec![ExtendedKeyUsagePurpose::ServerAuth]
-    }
-}
-
-/// The usage webpki checks a certificate of this extended usage for.
-fn trust_usage(usage: &ExtendedKeyUsagePurpose) -> trust::Usage {
-    match usage {
-        ExtendedKeyUsagePurpose::ServerAuth => trust::Usage::Server,
-        _ => trust::Usage::Client,
-    }
-}
-
-/// Leaves issued `now` for `days` may not outlive the CA that signs them (`ca_label`:
-/// where that CA is, when the message should say).
-pub(crate) fn check_within_ca(
-    days: u32,
-    now: OffsetDateTime,
-    ca: &CertInfo,
-    ca_label: Option<&str>,
-) -> Result<()> {
-    if now + Duration::days(days.into()) > ca.not_after {
-        return Err(Error::usage(format!(
-            "--days {days}: the certificates would outlive the CA{} (it expires {}); \
-             allowed: a validity that ends before the CA's",
-            ca_label.map(|l| format!(" in {l}")).unwrap_or_default(),
-            ca.not_after.date()
-        )));
-    }
-    Ok(())
-}
-
-/// `(not_before, not_after)` of a leaf issued `now` for `days`: an hour back, so that a
-/// peer whose clock is a little behind does not see a certificate from the future.
-pub(crate) fn validity(now: OffsetDateTime, days: u32) -> (OffsetDateTime, OffsetDateTime) {
-    (now - BACKDATE, now + Duration::days(days.into()))
-}
-
-/// Sign a leaf certificate for `key`: random serial, the given validity, AKI/SKI,
-/// digitalSignature (and keyEncipherment for RSA), the given SANs and extended usages.
-pub(crate) fn issue_leaf(
-    issuer: &Issuer<'static, KeyPair>,
-    key: &KeyPair,
-    subject: DistinguishedName,
-    sans: &[SanName],
-    usages: &[ExtendedKeyUsagePurpose],
-    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
-    label: &str,
-) -> Result<CertKey> {
-    let mut params = CertificateParams::default();
-    params.distinguished_name = subject;
-    params.serial_number = Some(random_serial());
-    params.not_before = not_before;
-    params.not_after = not_after;
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
-        // RSA keys may also be used for TLS 1.2 RSA key exchange, as mkcert allows.
-        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-    }
-    params.extended_key_usages = usages.to_vec();
-    params.subject_alt_names = sans
-        .iter()
-        .map(|n| match n {
-            SanName::Dns(d) => d
-                .clone()
-                .try_into()
-                .map(SanType::DnsName)
-                .map_err(pki_error),
-            SanName::Ip(ip) => Ok(SanType::IpAddress(*ip)),
-        })
-        .collect::<Result<_>>()?;
-    let cert = params.signed_by(key, issuer).map_err(pki_error)?;
-    let info = certinfo::from_der(label, cert.der())?;
-    Ok(CertKey {
-        cert_pem: cert.pem(),
-        key_pem: key_pem(key),
-        info,
-    })
-}
-
-/// An Ed25519 key as PKCS#8 v1 (RFC 5208, without the public key): aws-lc's default v2
-/// is a format OpenSSL 3.0, and so Redis on Debian 12, cannot load.
-fn ed25519_v1() -> std::result::Result<KeyPair, rcgen::Error> {
-    use aws_lc_rs::signature::Ed25519KeyPair;
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
-        .map_err(|_| rcgen::Error::RingUnspecified)?;
-    KeyPair::from_pkcs8_der_and_sign_algo(
-        &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref()),
-        &rcgen::PKCS_ED25519,
-    )
-}
-
-pub(crate) fn generate_key(key_type: KeyType) -> Result<KeyPair> {
-    let rsa = |size| KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size);
-    match key_type {
-        KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
-        KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
-        KeyType::Ed25519 => ed25519_v1(),
-        KeyType::Rsa2048 => rsa(RsaKeySize::_2048),
-        KeyType::Rsa3072 => rsa(RsaKeySize::_3072),
-        KeyType::Rsa4096 => rsa(RsaKeySize::_4096),
-    }
-    .map_err(pki_error)
-}
-
-/// The key as PKCS#8 PEM (Ed25519 keys are made as v1, see [`generate_key`]).
-pub(crate) fn key_pem(key: &KeyPair) -> String {
-    key.serialize_pem()
-}
-
-pub(crate) fn load_key(path: &str, pem: &str) -> Result<KeyPair> {
-    KeyPair::from_pem(pem)
-        .map_err(|e| Error::failed(format!("{path}: not a usable private key: {e}")))
-}
-
-/// Whether `key` is the private key of a certificate whose subject public key (the BIT
-/// STRING's contents, as `CertInfo::public_key` holds it) is `public_key`.
-pub(crate) fn key_matches(key: &KeyPair, public_key: &[u8]) -> bool {
-    use rcgen::PublicKeyData;
-    key.der_bytes() == public_key
-}
-
-fn check_pair(cert_path: &str, key_path: &str, info: &CertInfo, key: &KeyPair) -> Result<()> {
-    let matches = key_matches(key, &info.public_key);
-    if !matches && cert_path == layout::CA_CERT {
-        // --force keeps the CA, so it cannot help here.
-        return Err(Error::usage(format!(
-            "{key_path} is not the key of {cert_path}; allowed: the matching key restored, or \
-             a new CA with --force --replace-ca (every client must then trust the new {cert_path})"
-        )));
-    }
-    if !matches {
-        return Err(Error::failed(format!(
-            "{key_path} is not the key of {cert_path}; restore the matching key, or run with \
-             --force to issue a new pair (the CA is never replaced)"
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) fn name(common_name: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, ORGANIZATION);
-    dn.push(DnType::CommonName, common_name);
-    dn
-}
-
-/// 128 random bits, positive and of fixed length (RFC 5280 allows up to 20 octets).
-fn random_serial() -> SerialNumber {
-    let mut bytes = random_bytes::<16>();
-    bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    SerialNumber::from_slice(&bytes)
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut out = [0u8; N];
-    aws_lc_rs::rand::fill(&mut out).expect("the OS random source works");
-    out
-}
-
-fn pki_error(e: rcgen::Error) -> Error {
-    Error::failed(format!("certificate generation failed: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_key_type_is_described_as_certinfo_reads_it_back() {
-        let now = now();
-        for kt in KeyType::ALL {
-            let (_, ca) = new_ca(kt, 1, now).unwrap();
-            assert_eq!(ca.info.key, kt.description(), "{}", kt.name());
-            assert_eq!(KeyType::from_description(&ca.info.key), Some(kt));
-        }
-        assert_eq!(KeyType::from_description("DSA 1024"), None);
-    }
-}
-
-#[cfg(test)]
-mod ed25519_tests {
-    use super::*;
-
-    /// PKCS#8 v1 (RFC 5208): version 0 and no public key, 48 bytes; v2 would be version 1
-    /// with the public key appended, which OpenSSL 3.0 cannot load.
-    #[test]
-    fn ed25519_keys_are_pkcs8_v1_and_load_again() {
-        let key = generate_key(KeyType::Ed25519).unwrap();
-        let der = key.serialized_der();
-        assert_eq!(der.len(), 48, "{der:02x?}");
-        assert_eq!(
-            der[..16],
-            [
-                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-                0x04, 0x20
-            ]
-        );
-        let pem = key_pem(&key);
-        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
-        assert!(!pem.contains('\r'));
-        let again = load_key("k", &pem).unwrap();
-        assert_eq!(again.public_key_raw(), key.public_key_raw());
-        assert_eq!(again.algorithm(), &rcgen::PKCS_ED25519);
-    }
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::{Error, Result};
-use crate::pki::CertKey;
+use crate::pki::issue::CertKey;
 use crate::pki::trust::{self, Usage};
 
 const KEY_ALLOWED: &str = "allowed: an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1): \
@@ -23,13 +23,14 @@ pub(crate) fn load(
     now: OffsetDateTime,
 ) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
     check_files(cert_pem, key_pem, now)?;
-    crate::pki::load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)
+    crate::pki::issue::load_issuer("--ca-cert", cert_pem, "--ca-key", key_pem, now)
 }
 
 /// Whether `--ca-cert` is the CA a folder's certs/ca.crt holds (`folder_ca`).
 pub(crate) fn is_folder_ca(cert_pem: &str, folder_ca: &str) -> Result<bool> {
     let (given, _) = crate::readback::certinfo::from_pem("--ca-cert", cert_pem)?;
-    let (in_folder, _) = crate::readback::certinfo::from_pem(crate::config::layout::CA_CERT, folder_ca)?;
+    let (in_folder, _) =
+        crate::readback::certinfo::from_pem(crate::config::layout::CA_CERT, folder_ca)?;
     Ok(given == in_folder)
 }
 
@@ -159,7 +160,7 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
     }
     let key = KeyPair::from_pem(key_pem)
         .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))?;
-    if !crate::pki::key_matches(&key, &cert.public_key().subject_public_key.data) {
+    if !crate::pki::keys::key_matches(&key, &cert.public_key().subject_public_key.data) {
         return Err(Error::usage(
             "--ca-key is not the private key of --ca-cert; allowed: the key that belongs to \
              that certificate (compare `openssl x509 -noout -pubkey -in CERT` with `openssl \
@@ -185,7 +186,7 @@ pub(crate) fn check_issued(
     now: OffsetDateTime,
 ) -> Result<()> {
     let ca_der = crate::readback::certinfo::from_pem("--ca-cert", &ca.cert_pem)?.0;
-    let at = crate::pki::unix_time(now);
+    let at = crate::pki::issue::unix_time(now);
     for (path, leaf, usages) in leaves {
         let der = crate::readback::certinfo::from_pem(path, &leaf.cert_pem)?.0;
         for usage in usages {
@@ -212,7 +213,7 @@ mod pem_tests {
 
     fn own_ca() -> (String, String) {
         let (_, ca) =
-            crate::pki::new_ca(KeyType::EcdsaP256, 3650, OffsetDateTime::now_utc()).unwrap();
+            crate::pki::issue::new_ca(KeyType::EcdsaP256, 3650, OffsetDateTime::now_utc()).unwrap();
         (ca.cert_pem, ca.key_pem)
     }
 

@@ -2,11 +2,11 @@
 //! replicas use to authenticate to their master. Reused from the files that hold them,
 //! so a re-run keeps a working setup working; otherwise fresh from the OS CSPRNG.
 
-use crate::error::{Error, Result};
-use crate::readback::existing::Existing;
 use crate::config::layout;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
+use crate::error::{Error, Result};
+use crate::readback::existing::Existing;
 
 #[derive(Clone)]
 pub(crate) struct Secrets {

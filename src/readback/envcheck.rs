@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
 use crate::config::envrules::{
     MAX_CONNECTIONS, MAX_INTERVAL, MAX_SECONDS, MIN_SECONDS, parse_bool, seconds_ok,
 };
+use crate::error::{Error, Result};
 
 /// The one `.env` reader (for `.env` and `admin.env`, by verify, doctor, renew and a
 /// re-run alike): dotenvy, as the app's dotenv libraries read it (quotes, values over

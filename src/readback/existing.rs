@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
 
-use crate::error::{Error, Result};
 use crate::config::layout;
 use crate::config::settings::Settings;
+use crate::error::{Error, Result};
 
 /// The files of an earlier bundle that this run builds on, by relative path.
 #[derive(Default)]
@@ -116,7 +116,8 @@ impl Existing {
         let value = if rel.ends_with(".env") {
             crate::readback::envcheck::parse_env(text).ok()?.remove(key)
         } else if rel.ends_with(".conf") {
-            crate::readback::redisconf::value(&crate::readback::redisconf::parse(text), key).map(str::to_owned)
+            crate::readback::redisconf::value(&crate::readback::redisconf::parse(text), key)
+                .map(str::to_owned)
         } else {
             // redis.properties: `key=value` lines, as the guide's quick reference has them.
             text.lines()

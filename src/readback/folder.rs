@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
 use crate::config::layout;
 use crate::config::record::Record;
+use crate::error::{Error, Result};
 use crate::readback::redisconf;
 
 /// One server's configuration as written.
@@ -157,7 +157,12 @@ impl Folder {
     }
 
     /// `.env` read with the app's semantics, and every value the app could not use.
-    pub(crate) fn app_env(&self) -> (crate::readback::envcheck::AppEnv, Vec<crate::readback::envcheck::EnvProblem>) {
+    pub(crate) fn app_env(
+        &self,
+    ) -> (
+        crate::readback::envcheck::AppEnv,
+        Vec<crate::readback::envcheck::EnvProblem>,
+    ) {
         crate::readback::envcheck::check(&self.env)
     }
 

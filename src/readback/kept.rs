@@ -5,11 +5,11 @@
 
 use rcgen::ExtendedKeyUsagePurpose;
 
-use crate::readback::certinfo::CertInfo;
-use crate::error::{Error, Result};
+use crate::config::node::SanName;
 use crate::config::request::{DEFAULT_DAYS, DEFAULT_KEY_TYPE};
 use crate::config::settings::Settings;
-use crate::config::node::SanName;
+use crate::error::{Error, Result};
+use crate::readback::certinfo::CertInfo;
 
 /// What one kept certificate must have for this run.
 pub(crate) struct Wanted<'a> {
@@ -67,7 +67,7 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
             settings.key_type.description()
         ));
     }
-    // Issued an hour back (pki::validity), so whole days are the days asked for.
+    // Issued an hour back (pki::issue::validity), so whole days are the days asked for.
     let days = (info.not_after - info.not_before).whole_days();
     let asked_days = i64::from(settings.leaf_days) != DEFAULT_DAYS || settings.asked.days;
     if asked_days && days != i64::from(settings.leaf_days) {

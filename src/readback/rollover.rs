@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::readback::folder::Folder;
 
 /// The steps of a CA rollover, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum CaStep {
     /// A new CA; certs/ca.crt trusts the old and the new one.
@@ -117,4 +119,3 @@ pub(crate) fn next(step: CaStep) -> CaStep {
         CaStep::Issue | CaStep::DropOld => CaStep::DropOld,
     }
 }
-

@@ -58,7 +58,6 @@ pub fn env(value: &str) -> Result<String, String> {
     }
 }
 
-
 /// docker-compose.yml: a YAML double-quoted scalar, with `$` doubled so that Compose
 /// does not treat it as a variable to interpolate.
 pub fn compose(value: &str) -> String {

@@ -6,11 +6,12 @@
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use time::Duration;
 
-use crate::render::bundle::{Bundle, Kind};
-use crate::error::{Error, Result};
-use crate::pki::{self, CertKey, Pki};
-use crate::config::settings::Settings;
 use crate::config::node::SanName;
+use crate::config::settings::Settings;
+use crate::error::{Error, Result};
+use crate::pki::issue::CertKey;
+use crate::pki::{self, Pki};
+use crate::render::bundle::{Bundle, Kind};
 
 pub(crate) const DIR: &str = "fixtures";
 
@@ -141,7 +142,7 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
         };
         // A server fixture stands in for the profile's server certificate, which in a
         // cluster also authenticates to the other nodes: only the stated flaw may differ.
-        let server_usages = pki::server_usages(settings.cluster.is_some());
+        let server_usages = pki::issue::server_usages(settings.cluster.is_some());
         let usages = match (f.role, f.flaw) {
             (Role::Server, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ClientAuth],
             (Role::Client, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ServerAuth],
@@ -159,22 +160,30 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
                 pki.now + Duration::days(30),
                 (pki.now + Duration::days(395)).min(pki.ca.info.not_after),
             ),
-            _ => pki::validity(pki.now, settings.leaf_days),
+            _ => pki::issue::validity(pki.now, settings.leaf_days),
         };
         let label = format!("{DIR}/{}.crt", f.name);
-        let key = pki::generate_key(settings.key_type)?;
+        let key = pki::keys::generate_key(settings.key_type)?;
         let issued = match f.flaw {
             Flaw::SelfSigned => self_signed(&key, cn, sans, &usages, &label, pki.now)?,
-            Flaw::OtherCa => pki::issue_leaf(
+            Flaw::OtherCa => pki::issue::issue_leaf(
                 &other_ca,
                 &key,
-                pki::name(cn),
+                pki::issue::name(cn),
                 sans,
                 &usages,
                 validity,
                 &label,
             )?,
-            _ => pki::issue_leaf(issuer, &key, pki::name(cn), sans, &usages, validity, &label)?,
+            _ => pki::issue::issue_leaf(
+                issuer,
+                &key,
+                pki::issue::name(cn),
+                sans,
+                &usages,
+                validity,
+                &label,
+            )?,
         };
         bundle.cert(
             &label,
@@ -197,7 +206,7 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
 fn other_ca(pki: &Pki) -> Result<(Issuer<'static, KeyPair>, String)> {
     let key = KeyPair::generate().map_err(|e| Error::failed(format!("fixture CA: {e}")))?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = pki::name("KIMERA fixtures: another CA");
+    params.distinguished_name = pki::issue::name("KIMERA fixtures: another CA");
     params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = pki.now - Duration::hours(1);
@@ -219,12 +228,20 @@ fn self_signed(
 ) -> Result<CertKey> {
     // Signed by a throwaway issuer made from the same key and name: self-signed.
     let mut params = CertificateParams::default();
-    params.distinguished_name = pki::name(cn);
+    params.distinguished_name = pki::issue::name(cn);
     let issuer_key = KeyPair::try_from(key.serialized_der())
         .map_err(|e| Error::failed(format!("{label}: {e}")))?;
     let issuer = Issuer::new(params, issuer_key);
-    let validity = pki::validity(now, 365);
-    pki::issue_leaf(&issuer, key, pki::name(cn), sans, usages, validity, label)
+    let validity = pki::issue::validity(now, 365);
+    pki::issue::issue_leaf(
+        &issuer,
+        key,
+        pki::issue::name(cn),
+        sans,
+        usages,
+        validity,
+        label,
+    )
 }
 
 fn readme(settings: &Settings) -> Result<String> {
@@ -236,7 +253,10 @@ fn readme(settings: &Settings) -> Result<String> {
     crate::render::render_one(
         &[(
             "README.md",
-            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/fixtures/README.md.j2")),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/templates/fixtures/README.md.j2"
+            )),
         )],
         minijinja::context! {
             profile => settings.profile.as_str(),

@@ -17,45 +17,84 @@ use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Serialize;
 
 use crate::config::acl::{ADMIN_USER, REPLICA_USER};
-use crate::render::bundle::{Bundle, Kind};
-use crate::error::{Error, Result};
 use crate::config::layout;
 use crate::config::network;
 use crate::config::network::ComposeNetwork;
-use crate::pki::Pki;
-use crate::config::profile::{Pool, Server};
-use crate::pki::secrets::Secrets;
-use crate::config::settings::Settings;
 use crate::config::node::Node;
+use crate::config::profile::{Pool, Server};
+use crate::config::settings::Settings;
+use crate::error::{Error, Result};
+use crate::pki::Pki;
+use crate::pki::secrets::Secrets;
+use crate::render::bundle::{Bundle, Kind};
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("redis.conf", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/redis.conf.j2"))),
-    ("users.acl", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/users.acl.j2"))),
-    ("admin.env", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/admin.env.j2"))),
-    (".env", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/env.j2"))),
+    (
+        "redis.conf",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/redis.conf.j2"
+        )),
+    ),
+    (
+        "users.acl",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/users.acl.j2"
+        )),
+    ),
+    (
+        "admin.env",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/admin.env.j2"
+        )),
+    ),
+    (
+        ".env",
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/env.j2")),
+    ),
     (
         "redis.properties",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/redis.properties.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/redis.properties.j2"
+        )),
     ),
     (
         "docker-compose.yml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/docker-compose.yml.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/docker-compose.yml.j2"
+        )),
     ),
     (
         "docker-compose-cluster.yml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/docker-compose-cluster.yml.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/docker-compose-cluster.yml.j2"
+        )),
     ),
     (
         "cluster-create.sh",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/cluster-create.sh.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/cluster-create.sh.j2"
+        )),
     ),
     (
         "node-start.sh",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/node-start.sh.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/node-start.sh.j2"
+        )),
     ),
     (
         "healthcheck.sh",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/healthcheck.sh.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/healthcheck.sh.j2"
+        )),
     ),
 ];
 
@@ -147,7 +186,11 @@ struct View<'a> {
 
 /// Render the whole bundle. `secrets` is `Some` exactly when the profile authenticates;
 /// `pki` is `Some` exactly when it uses TLS.
-pub(crate) fn render(settings: &Settings, pki: Option<&Pki>, secrets: Option<&Secrets>) -> Result<Bundle> {
+pub(crate) fn render(
+    settings: &Settings,
+    pki: Option<&Pki>,
+    secrets: Option<&Secrets>,
+) -> Result<Bundle> {
     let view = view(settings, secrets);
     let templates = Templates::new(&view)?;
     let mut bundle = Bundle::default();

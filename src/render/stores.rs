@@ -15,11 +15,12 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::render::bundle::{Bundle, Kind};
-use crate::error::{Error, Result};
 use crate::config::layout;
+use crate::error::{Error, Result};
+use crate::pki;
+use crate::pki::issue::CertKey;
 use crate::pki::pkcs12::{self, CertIn, KeyIn};
-use crate::pki::{self, CertKey};
+use crate::render::bundle::{Bundle, Kind};
 
 /// The key entry's alias in `redis-client.p12` (`keytool -list` shows it).
 pub(crate) const CLIENT_ALIAS: &str = "redis-client";
@@ -213,9 +214,13 @@ fn write_truststore(cas: &[Vec<u8>], password: &str) -> Result<Vec<u8>> {
 
 /// The CA among `cas` that issued `cert` (its subject is the certificate's issuer).
 fn issuer_of(cert: &[u8], cas: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let issuer = crate::readback::certinfo::from_der("certificate", cert).ok()?.issuer;
+    let issuer = crate::readback::certinfo::from_der("certificate", cert)
+        .ok()?
+        .issuer;
     cas.iter()
-        .find(|ca| crate::readback::certinfo::from_der("CA", ca).is_ok_and(|info| info.subject == issuer))
+        .find(|ca| {
+            crate::readback::certinfo::from_der("CA", ca).is_ok_and(|info| info.subject == issuer)
+        })
         .cloned()
 }
 
@@ -280,7 +285,9 @@ fn trusted_entries(bytes: &[u8], password: &str) -> Option<Vec<Vec<u8>>> {
 
 /// A private key as PKCS#8 DER (v1 for Ed25519, which Java and OpenSSL 3.0 read).
 fn pkcs8_der(label: &str, key_pem: &str) -> Result<Vec<u8>> {
-    Ok(pki::load_key(label, key_pem)?.serialized_der().to_vec())
+    Ok(pki::keys::load_key(label, key_pem)?
+        .serialized_der()
+        .to_vec())
 }
 
 fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
@@ -318,8 +325,8 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
         return out;
     };
     let read = |rel: &str| fs::read_to_string(dir.join(rel)).ok();
-    let trusted =
-        read(layout::CA_CERT).and_then(|p| crate::readback::certinfo::all_from_pem(layout::CA_CERT, &p).ok());
+    let trusted = read(layout::CA_CERT)
+        .and_then(|p| crate::readback::certinfo::all_from_pem(layout::CA_CERT, &p).ok());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
 

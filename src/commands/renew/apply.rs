@@ -8,13 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::readback::certinfo;
-use crate::readback::rollover::CaStep;
-use crate::error::{Error, Result};
-use crate::readback::folder::Folder;
 use crate::config::layout;
-use crate::readback::live::{self, Admin, Identity, Target};
+use crate::error::{Error, Result};
 use crate::pki;
+use crate::readback::certinfo;
+use crate::readback::folder::Folder;
+use crate::readback::live::{self, Admin, Identity, Target};
+use crate::readback::rollover::CaStep;
 
 /// What `--apply` needs, checked before renew writes anything.
 pub(crate) struct Plan {
@@ -237,8 +237,13 @@ pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<(
                 let Ok(served) = live::served_certificate(folder, &t.host, t.port, None) else {
                     continue;
                 };
-                if crate::pki::trust::chains(&next_der, &served, crate::pki::trust::Usage::Server, now)
-                    .is_err()
+                if crate::pki::trust::chains(
+                    &next_der,
+                    &served,
+                    crate::pki::trust::Usage::Server,
+                    now,
+                )
+                .is_err()
                 {
                     return Err(not_yet(t, "still serves a certificate of the old CA"));
                 }
@@ -261,15 +266,15 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<Identity>> {
     };
     let now = time::OffsetDateTime::now_utc();
     let (issuer, _) =
-        pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
-    let probe_key = pki::generate_key(crate::config::request::KeyType::EcdsaP256)?;
-    let leaf = pki::issue_leaf(
+        pki::issue::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
+    let probe_key = pki::keys::generate_key(crate::config::request::KeyType::EcdsaP256)?;
+    let leaf = pki::issue::issue_leaf(
         &issuer,
         &probe_key,
-        pki::name("kimera-redis-init rollover probe"),
+        pki::issue::name("kimera-redis-init rollover probe"),
         &[],
         &[rcgen::ExtendedKeyUsagePurpose::ClientAuth],
-        pki::validity(now, 1),
+        pki::issue::validity(now, 1),
         "probe",
     )?;
     Ok(Some(Identity {

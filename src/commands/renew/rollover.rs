@@ -15,16 +15,16 @@ use std::fs;
 use time::OffsetDateTime;
 
 use super::{renew_leaves, write_renewed};
-use crate::render::bundle::{Bundle, Kind};
-use crate::readback::certinfo;
 use crate::cli::RenewArgs;
-use crate::readback::rollover::{CaStep, State, next, state};
-use crate::error::{Error, Result};
-use crate::readback::folder::Folder;
 use crate::config::layout;
+use crate::error::{Error, Result};
 use crate::output::lock::FolderLock;
-use crate::pki;
 use crate::output::writer;
+use crate::pki;
+use crate::readback::certinfo;
+use crate::readback::folder::Folder;
+use crate::readback::rollover::{CaStep, State, next, state};
+use crate::render::bundle::{Bundle, Kind};
 
 impl State {
     /// The state file goes into the step's own commit: the step and its record land
@@ -133,7 +133,8 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let old_pem = read(folder, layout::CA_CERT)?;
     let old_key = read(folder, layout::CA_KEY)?;
     // The old CA must still be usable: leaves keep chaining to it until step 2.
-    let (_, old) = pki::load_issuer(layout::CA_CERT, &old_pem, layout::CA_KEY, &old_key, now)?;
+    let (_, old) =
+        pki::issue::load_issuer(layout::CA_CERT, &old_pem, layout::CA_KEY, &old_key, now)?;
     // The folder's recorded settings; a folder that predates its record: the old CA's.
     let recorded = folder.recorded();
     let key_type = recorded
@@ -150,7 +151,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let ca_days = recorded
         .map(|r| r.ca_days)
         .unwrap_or_else(|| u32::try_from(span).unwrap_or(3650).clamp(1, 36_500));
-    let (_, new) = pki::new_ca(key_type, ca_days, now)?;
+    let (_, new) = pki::issue::new_ca(key_type, ca_days, now)?;
     let state = State {
         step: CaStep::TrustBoth,
         old_ca: certinfo::fingerprint(&certinfo::from_pem(layout::CA_CERT, &old_pem)?.0),
@@ -208,7 +209,7 @@ fn issue(
     let cert = read(folder, layout::CA_NEXT_CERT)?;
     let key = read(folder, layout::CA_NEXT_KEY)?;
     let (issuer, ca) =
-        pki::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
+        pki::issue::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
     let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
     state.step = CaStep::Issue;
     state.record(&mut bundle);
@@ -305,7 +306,7 @@ fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Resu
         return Ok(());
     };
     let (_, info) = certinfo::from_pem(layout::CLIENT_CERT, &cert_pem)?;
-    let client = pki::CertKey {
+    let client = pki::issue::CertKey {
         cert_pem,
         key_pem,
         info,

@@ -4,11 +4,11 @@
 
 use std::fs;
 
-use crate::digest::sha256_hex;
-use crate::render::escape::sh_word;
-use crate::readback::folder::Folder;
 use crate::config::layout;
 use crate::config::record::Record;
+use crate::digest::sha256_hex;
+use crate::readback::folder::Folder;
+use crate::render::escape::sh_word;
 
 /// `kimera-redis-init --profile P --out DIR --host H ...`: the folder's own settings as
 /// flags, shell-quoted so the line pastes safely. From the folder's record when it has

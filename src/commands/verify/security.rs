@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::IpAddr;
 
-use crate::config::acl::{ADMIN_RULES, ADMIN_USER, APP_RULES, DEFAULT_RULES, REPLICA_RULES, REPLICA_USER};
-use crate::readback::folder::ServerConf;
+use crate::config::acl::{
+    ADMIN_RULES, ADMIN_USER, APP_RULES, DEFAULT_RULES, REPLICA_RULES, REPLICA_USER,
+};
 use crate::config::layout;
+use crate::readback::folder::ServerConf;
 
 impl super::Checker<'_> {
     /// users.acl (when the folder authenticates) and every server's hardening directives.
@@ -85,7 +87,10 @@ impl super::Checker<'_> {
             self.expect(
                 layout::ENV,
                 problem,
-                format!("set {key}={} in .env", crate::render::escape::sh_word(&want)),
+                format!(
+                    "set {key}={} in .env",
+                    crate::render::escape::sh_word(&want)
+                ),
             );
         }
     }

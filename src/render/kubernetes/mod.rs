@@ -4,19 +4,18 @@
 //! Secrets hold every secret (TLS keys, passwords, the app's settings); the ConfigMap
 //! holds redis.conf and the scripts, which reach secrets only through mounted files.
 
-
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, context};
 use serde::Serialize;
 
 use crate::config::acl::{ADMIN_USER, REPLICA_USER};
-use crate::render::bundle::{Bundle, Kind};
-use crate::error::{Error, Result};
 use crate::config::layout;
-use crate::pki::Pki;
 use crate::config::profile::Server;
-use crate::pki::secrets::Secrets;
 use crate::config::settings::Settings;
+use crate::error::{Error, Result};
+use crate::pki::Pki;
+use crate::pki::secrets::Secrets;
+use crate::render::bundle::{Bundle, Kind};
 
 use crate::config::kubernetes::Kubernetes;
 
@@ -47,27 +46,45 @@ fn image(settings: &Settings) -> &str {
 const TEMPLATES: &[(&str, &str)] = &[
     (
         "redis.conf",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/redis.conf.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/redis.conf.j2"
+        )),
     ),
     (
         "start.sh",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/start.sh.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/start.sh.j2"
+        )),
     ),
     (
         "cluster-create.sh",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/cluster-create.sh.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/cluster-create.sh.j2"
+        )),
     ),
     (
         "manifests",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/manifests.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/manifests.j2"
+        )),
     ),
     (
         "replication.conf",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/replication.conf.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/replication.conf.j2"
+        )),
     ),
     (
         "kustomization.yaml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/kustomization.yaml.j2")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/kustomization.yaml.j2"
+        )),
     ),
 ];
 
