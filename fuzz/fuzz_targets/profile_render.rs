@@ -175,6 +175,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(env.len(), 25, "{env:?}");
     assert!(env.keys().all(|k| k.starts_with("REDIS_") || k.starts_with("KIMERA_")));
     let acl = file("users.acl");
+    let admin_password = file("admin.env")
+        .and_then(|body| dotenv("admin.env", &body).remove("REDIS_ADMIN_PASSWORD"));
     let k8s_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|e| e.path.strip_prefix("kubernetes/"))
@@ -267,6 +269,14 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 _ => {}
+            }
+        } else if path == "kimera-redis.toml" {
+            // The folder's record: TOML, and secret-free (no password of .env or admin.env).
+            let record: toml::Table = body.parse().unwrap_or_else(|e| panic!("{e}\n{body}"));
+            assert!(record.get("profile").and_then(|p| p.as_str()).is_some(), "{body}");
+            assert!(!body.contains("PRIVATE KEY"), "{body}");
+            for secret in [env.get("REDIS_PASSWORD"), admin_password.as_ref()].into_iter().flatten() {
+                assert!(secret.is_empty() || !body.contains(secret.as_str()), "a password in the record:\n{body}");
             }
         } else if path.ends_with(".p12") {
         } else {
