@@ -166,17 +166,12 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
         let key = pki::keys::generate_key(settings.key_type)?;
         let issued = match f.flaw {
             Flaw::SelfSigned => self_signed(&key, cn, sans, &usages, &label, pki.now)?,
-            Flaw::OtherCa => pki::issue::issue_leaf(
-                &other_ca,
-                &key,
-                pki::issue::name(cn),
-                sans,
-                &usages,
-                validity,
-                &label,
-            )?,
-            _ => pki::issue::issue_leaf(
-                issuer,
+            flaw => pki::issue::issue_leaf(
+                if flaw == Flaw::OtherCa {
+                    &other_ca
+                } else {
+                    issuer
+                },
                 &key,
                 pki::issue::name(cn),
                 sans,
