@@ -168,3 +168,84 @@ pub(crate) fn fill_from(req: &mut Request, record: &Record) -> Vec<Taken> {
     }
     taken
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::request::{KeyType, RunOptions};
+    use crate::config::settings::Settings;
+
+    fn record(req: Request) -> Record {
+        let req = Request {
+            out: Some("/nonexistent/kimera-fill-test".into()),
+            ..req
+        };
+        Record::from_settings(&Settings::resolve(&req, &RunOptions::default()).unwrap())
+    }
+
+    fn flags(taken: &[Taken]) -> Vec<&str> {
+        taken.iter().map(|t| t.flag).collect()
+    }
+
+    #[test]
+    fn named_values_win_and_the_rest_is_taken() {
+        let rec = record(Request {
+            host: Some("redis.example.com".into()),
+            port: Some(6390),
+            san: vec!["x.example".into()],
+            key_type: KeyType::Rsa2048,
+            days: 90,
+            ca_days: 800,
+            ..Request::new("production-tls")
+        });
+        let mut req = Request {
+            port: Some(6391),
+            days: 30,
+            asked: crate::config::request::Asked {
+                days: true,
+                ..Default::default()
+            },
+            ..Request::default()
+        };
+        let taken = fill_from(&mut req, &rec);
+        assert_eq!(
+            flags(&taken),
+            ["--profile", "--host", "--san", "--key-type", "--ca-days"]
+        );
+        assert_eq!(req.port, Some(6391));
+        assert_eq!(req.days, 30);
+        assert_eq!(req.host.as_deref(), Some("redis.example.com"));
+        assert_eq!(req.san, ["x.example"]);
+        assert_eq!(req.key_type, KeyType::Rsa2048);
+        assert_eq!(req.ca_days, 800);
+    }
+
+    #[test]
+    fn the_profiles_own_values_are_not_taken() {
+        let rec = record(Request::new("production-tls"));
+        let mut req = Request::new("production-tls");
+        assert_eq!(fill_from(&mut req, &rec), []);
+    }
+
+    #[test]
+    fn another_profile_or_a_profile_file_takes_nothing() {
+        let rec = record(Request {
+            host: Some("redis.example.com".into()),
+            ..Request::new("production-tls")
+        });
+        let mut other = Request::new("local-dev");
+        assert_eq!(fill_from(&mut other, &rec), []);
+        assert_eq!(other.host, None);
+        let mut file = Request {
+            profile_file: Some("/nonexistent/p.toml".into()),
+            ..Request::default()
+        };
+        assert_eq!(fill_from(&mut file, &rec), []);
+        assert_eq!(file.profile, None);
+        let mut from_file = rec.clone();
+        from_file.profile = "staging".into();
+        let mut bare = Request::default();
+        assert_eq!(fill_from(&mut bare, &from_file), []);
+        assert_eq!(bare.profile, None);
+    }
+}
