@@ -6,6 +6,10 @@
 //! folder, and it refuses a folder in the middle of a CA rollover with
 //! `commands::renew`'s own check. Nothing in it is a CLI type.
 
+use std::path::PathBuf;
+
+use crate::config::fill;
+use crate::config::record::Record;
 use crate::config::request::{Request, RunOptions};
 use crate::config::settings::Settings;
 use crate::error::{Error, Result};
@@ -16,6 +20,7 @@ use crate::pki::secrets;
 use crate::readback::existing::Existing;
 use crate::render;
 use crate::render::bundle::{Bundle, Kind};
+use crate::render::escape::sh_word;
 
 /// The profile `fixtures` uses when the request names none.
 const FIXTURES_PROFILE: &str = "production-tls";
@@ -33,7 +38,9 @@ pub(crate) struct Outcome {
 /// Resolve, build, and write (or only plan, with `--dry-run`); with `fixtures`, also the
 /// deliberately broken certificates of `fixtures/` (production-tls unless told otherwise).
 pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outcome> {
-    let settings = resolve(req, run, fixtures)?;
+    let mut req = req.clone();
+    start_from_record(&mut req, fixtures);
+    let settings = resolve(&req, run, fixtures)?;
     // One run at a time in a folder, from before it is read until it is written; taking
     // the lock also finishes what a killed run left. A dry run writes nothing.
     let lock = if run.dry_run {
@@ -68,6 +75,46 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         actions,
         differing,
     })
+}
+
+/// A re-run starts from the folder's record (`config::fill`): what the request leaves to
+/// the profile is taken from it, said in one line on stderr. A folder without a record,
+/// or with one this version cannot read, is run as the request says.
+fn start_from_record(req: &mut Request, fixtures: bool) {
+    if req.profile_file.is_some() {
+        return;
+    }
+    let profile = match (&req.profile, fixtures) {
+        (Some(p), _) => Some(p.as_str()),
+        (None, true) => Some(FIXTURES_PROFILE),
+        (None, false) => None,
+    };
+    let Some(dir) = req.out.clone().or_else(|| profile.map(PathBuf::from)) else {
+        return;
+    };
+    let path = dir.join(crate::config::layout::RECORD);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let Ok(record) = Record::parse(&text) else {
+        return;
+    };
+    let taken = fill::fill_from(req, &record);
+    if taken.is_empty() {
+        return;
+    }
+    let words: Vec<String> = taken
+        .iter()
+        .map(|t| match &t.value {
+            Some(v) => format!("{} {}", t.flag, sh_word(v)),
+            None => t.flag.to_owned(),
+        })
+        .collect();
+    eprintln!(
+        "note: {}: taking {} from the first run",
+        path.display(),
+        words.join(" ")
+    );
 }
 
 /// The request's settings, refused where a run cannot start: in a folder halfway through

@@ -59,6 +59,7 @@ pub(crate) fn parse() -> Cli {
     generate.asked = Asked {
         key_type: named("key_type"),
         days: named("days"),
+        ca_days: named("ca_days"),
     };
     cli
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod acl;
 pub(crate) mod envrules;
+pub(crate) mod fill;
 pub(crate) mod image;
 pub(crate) mod inputfile;
 pub(crate) mod kubernetes;

@@ -45,17 +45,9 @@ pub(crate) fn resolve(
             _ => Ok(ComposeNetwork::Bridge),
         };
     }
-    let is_name = |n: &Node| n.host.parse::<std::net::IpAddr>().is_err() && !n.is_loopback();
-    let distinct = nodes.iter().enumerate().all(|(i, n)| {
-        !nodes[..i]
-            .iter()
-            .any(|m| m.host.eq_ignore_ascii_case(&n.host))
-    });
-    let mode = flag.unwrap_or(if distinct && nodes.iter().all(is_name) {
-        ComposeNetwork::Bridge
-    } else {
-        ComposeNetwork::Host
-    });
+    let is_name = |n: &Node| is_host_name(&n.host);
+    let hosts: Vec<&str> = nodes.iter().map(|n| n.host.as_str()).collect();
+    let mode = flag.unwrap_or_else(|| default_for(&hosts));
     if mode == ComposeNetwork::Host {
         return Ok(mode);
     }
@@ -104,4 +96,22 @@ pub(crate) fn service_name(mode: ComposeNetwork, cluster: bool, n: &Node) -> Str
     } else {
         n.name.clone()
     }
+}
+
+/// A cluster's mode when `--compose-network` is not given, from its nodes' hosts.
+pub(crate) fn default_for(hosts: &[&str]) -> ComposeNetwork {
+    let distinct = hosts
+        .iter()
+        .enumerate()
+        .all(|(i, h)| !hosts[..i].iter().any(|m| m.eq_ignore_ascii_case(h)));
+    if distinct && hosts.iter().all(|h| is_host_name(h)) {
+        ComposeNetwork::Bridge
+    } else {
+        ComposeNetwork::Host
+    }
+}
+
+/// A name of its own: not an IP address, not this machine.
+fn is_host_name(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_err() && !crate::config::node::is_loopback(host)
 }

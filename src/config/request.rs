@@ -124,6 +124,7 @@ pub(crate) struct Request {
 pub(crate) struct Asked {
     pub(crate) key_type: bool,
     pub(crate) days: bool,
+    pub(crate) ca_days: bool,
 }
 
 /// `--kubernetes` and its options, as given; `kubernetes::options` resolves them.

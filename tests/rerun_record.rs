@@ -1,0 +1,183 @@
+//! Re-runs start from the folder's record (`kimera-redis.toml`): the values a re-run
+//! does not name are the first run's, so fewer flags reproduce the folder; named flags
+//! still win, and a folder without a record runs as the flags say.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+const RECORD: &str = "kimera-redis.toml";
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn first_run(dir: &Path) {
+    generate(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "redis.example.com",
+        "--san",
+        "x.example",
+        "--key-type",
+        "rsa-2048",
+        "--days",
+        "90",
+        "--username",
+        "app_u",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn a_rerun_with_only_out_reproduces_the_folder_and_says_what_it_took() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    first_run(&dir);
+    let before = snapshot(&dir);
+    let out = generate(&["--out", dir.to_str().unwrap()]);
+    assert_eq!(snapshot(&dir), before, "the re-run changed the folder");
+    let err = stderr(&out);
+    let want = format!(
+        "note: {}/{RECORD}: taking --profile production-tls --host redis.example.com --san \
+         x.example --username app_u --key-type rsa-2048 --days 90 from the first run",
+        dir.display()
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("from the first run"))
+            .collect::<Vec<_>>(),
+        [want.as_str()],
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("differs"), "{stdout}");
+    // A flag given takes nothing for itself, and a value equal to the profile's is not
+    // mentioned: with --profile and --days named, the rest still comes from the record.
+    let out = generate(&[
+        "--profile",
+        "production-tls",
+        "--days",
+        "90",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(snapshot(&dir), before);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "taking --host redis.example.com --san x.example --username app_u --key-type \
+             rsa-2048 from the first run"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_named_flag_that_differs_is_refused_as_without_a_record() {
+    let tmp = tempdir();
+    let with = tmp.path().join("with");
+    first_run(&with);
+    let without = tmp.path().join("without");
+    first_run(&without);
+    fs::remove_file(without.join(RECORD)).unwrap();
+    let refused = |dir: &Path| {
+        let before = snapshot(dir);
+        let out = run(&[
+            "--profile",
+            "production-tls",
+            "--host",
+            "other.example",
+            "--san",
+            "x.example",
+            "--key-type",
+            "rsa-2048",
+            "--days",
+            "90",
+            "--username",
+            "app_u",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(snapshot(dir), before, "a refused run changed the folder");
+        stderr(&out).replace(dir.to_str().unwrap(), "DIR")
+    };
+    let with_record = refused(&with);
+    assert_eq!(with_record, refused(&without));
+    assert_eq!(
+        with_record,
+        "error: kept certificates do not have what this run asks for: \
+         certs/redis-server.crt: does not name other.example; nothing was written; allowed: \
+         the flags of the first run, or issue them again (the CA is kept) with: \
+         kimera-redis-init --profile production-tls --host other.example --san x.example \
+         --key-type rsa-2048 --days 90 --username app_u --out DIR --force\n"
+    );
+}
+
+#[test]
+fn a_folder_without_a_record_takes_nothing() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    first_run(&dir);
+    fs::remove_file(dir.join(RECORD)).unwrap();
+    let before = snapshot(&dir);
+    let out = run(&["--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: --profile is required (or --profile-file); see `kimera-redis-init profiles`\n"
+    );
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(!err.contains("taking"), "{err}");
+    assert!(
+        err.contains("certs/redis-server.crt: does not name redis.production.com"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn a_cluster_rerun_with_only_out_reproduces_it() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let nodes =
+        "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005,127.0.0.1:7006";
+    generate(&[
+        "--profile",
+        "cluster",
+        "--nodes",
+        nodes,
+        "--replicas",
+        "1",
+        "--tls",
+        "--key-type",
+        "ed25519",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let before = snapshot(&dir);
+    let out = generate(&["--out", dir.to_str().unwrap()]);
+    assert_eq!(snapshot(&dir), before, "the re-run changed the folder");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "taking --profile cluster --nodes {nodes} --replicas 1 --tls --key-type ed25519 \
+             from the first run"
+        )),
+        "{err}"
+    );
+}
