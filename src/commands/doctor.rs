@@ -3,6 +3,7 @@
 //! mode every node and the cluster's state), print what was checked, and for each failure
 //! the likely cause and the fix.
 
+use crate::commands::stdout::outln;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
@@ -61,7 +62,7 @@ pub(crate) fn run(dir: &Path, json: bool) -> Result<bool> {
             "passed": passed,
             "findings": findings,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("report serializes")
         );
@@ -70,14 +71,14 @@ pub(crate) fn run(dir: &Path, json: bool) -> Result<bool> {
     for e in &entries {
         match (&e.cause, &e.fix) {
             (Some(cause), Some(fix)) => {
-                println!("FAIL  {}: {}", e.subject, e.message);
-                println!("      cause: {cause}");
-                println!("      fix:   {fix}");
+                outln!("FAIL  {}: {}", e.subject, e.message);
+                outln!("      cause: {cause}");
+                outln!("      fix:   {fix}");
             }
-            _ => println!("ok    {}: {}", e.subject, e.message),
+            _ => outln!("ok    {}: {}", e.subject, e.message),
         }
     }
-    println!(
+    outln!(
         "{}",
         if healthy {
             "The app can connect with this .env."

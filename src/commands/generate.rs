@@ -2,6 +2,7 @@
 //! order of design.md: settings, PKI, bundle, writer.
 
 use crate::cli::GenerateArgs;
+use crate::commands::stdout::{out, outln};
 use crate::config::request::KeyType;
 use crate::error::Result;
 use crate::output::manifest;
@@ -18,12 +19,12 @@ pub(crate) fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
             &outcome.bundle,
             &outcome.actions,
         );
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&m).expect("manifest serializes")
         );
     } else {
-        print!(
+        out!(
             "{}",
             manifest::human(
                 &outcome.settings,
@@ -33,7 +34,7 @@ pub(crate) fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
             )
         );
         for line in notes(&outcome) {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(())

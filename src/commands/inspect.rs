@@ -1,6 +1,7 @@
 //! `kimera-redis-init inspect PATH`: what a certificate says, or every certificate of a
 //! generated folder, as text or JSON.
 
+use crate::commands::stdout::outln;
 use std::fs;
 use std::path::Path;
 
@@ -81,7 +82,7 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         });
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&shown).expect("serializes")
         );
@@ -89,7 +90,7 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
     }
     for (i, s) in shown.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!();
         }
         let c = &s.info;
         let list = |v: &[String]| {
@@ -100,21 +101,21 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
             }
         };
         let left = crate::readback::certinfo::days_left(s.days_left);
-        println!("{}", s.path);
-        println!("  subject     {}", c.subject);
-        println!("  issuer      {}", c.issuer);
-        println!("  SANs        {}", list(&c.sans));
-        println!("  key         {}", c.key);
-        println!("  CA          {}", if c.is_ca { "yes" } else { "no" });
-        println!("  key usage   {}", list(&c.key_usage));
-        println!("  ext. usage  {}", list(&c.extended_key_usage));
-        println!(
+        outln!("{}", s.path);
+        outln!("  subject     {}", c.subject);
+        outln!("  issuer      {}", c.issuer);
+        outln!("  SANs        {}", list(&c.sans));
+        outln!("  key         {}", c.key);
+        outln!("  CA          {}", if c.is_ca { "yes" } else { "no" });
+        outln!("  key usage   {}", list(&c.key_usage));
+        outln!("  ext. usage  {}", list(&c.extended_key_usage));
+        outln!(
             "  valid       {} to {} ({left})",
             certinfo::show_time(c.not_before),
             certinfo::show_time(c.not_after)
         );
-        println!("  serial      {}", c.serial);
-        println!("  SHA-256     {}", c.sha256_fingerprint);
+        outln!("  serial      {}", c.serial);
+        outln!("  SHA-256     {}", c.sha256_fingerprint);
     }
     Ok(())
 }

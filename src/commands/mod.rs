@@ -6,4 +6,5 @@ pub(crate) mod generate;
 pub(crate) mod inspect;
 pub(crate) mod profiles;
 pub(crate) mod renew;
+pub(crate) mod stdout;
 pub(crate) mod verify;

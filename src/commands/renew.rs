@@ -2,6 +2,7 @@
 //! again under the same CA, with the same names, SANs and usages, a new serial and a new
 //! validity; new keys unless `--keep-keys`. The CA is never touched.
 
+use crate::commands::stdout::outln;
 use std::fs;
 use std::path::Path;
 
@@ -79,10 +80,10 @@ fn renew_in_place(
     let (bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
     write_renewed(dir, &bundle, lock)?;
     for line in report {
-        println!("{line}");
+        outln!("{line}");
     }
     if say_reload {
-        println!(
+        outln!(
             "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
              load them into the running servers without a restart with \
              `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
@@ -178,7 +179,7 @@ fn renew_leaves(
         ));
     }
     if report.is_empty() {
-        left_alone.iter().for_each(|l| println!("{l}"));
+        left_alone.iter().for_each(|l| outln!("{l}"));
         return Err(Error::usage(format!(
             "{}: no certificate of this setup issued by {} to renew",
             dir.display(),

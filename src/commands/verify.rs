@@ -1,6 +1,7 @@
 //! `kimera-redis-init verify DIR`: offline checks of a generated folder. Each finding is
 //! one line saying what is wrong and how to fix it; exit 0 when clean, 1 with findings.
 
+use crate::commands::stdout::outln;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -71,26 +72,26 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
             "checks": checks,
             "findings": findings,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("findings serialize")
         );
         return Ok(findings.is_empty());
     }
     for f in &findings {
-        println!("{f}");
+        outln!("{f}");
     }
     if let Some(note) = folder
         .as_ref()
         .and_then(|f| crate::commands::renew::rollover_note(&f.dir))
     {
-        println!("{note}");
+        outln!("{note}");
     }
     let problems = findings.len();
     if problems == 0 {
-        println!("ok: {} checks passed in {}", checks, dir.display());
+        outln!("ok: {} checks passed in {}", checks, dir.display());
     } else {
-        println!("{problems} problem(s) found in {}", dir.display());
+        outln!("{problems} problem(s) found in {}", dir.display());
     }
     Ok(findings.is_empty())
 }

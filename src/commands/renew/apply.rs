@@ -6,6 +6,7 @@
 //! and keeps the old one if they do not load. Open connections keep their session; only
 //! new handshakes see the new certificate, so nothing in flight fails.
 
+use crate::commands::stdout::outln;
 use std::time::{Duration, Instant};
 
 use crate::config::layout;
@@ -57,7 +58,7 @@ pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
     for t in &plan.targets {
         let started = Instant::now();
         match reload(folder, plan, t, probe.as_ref()) {
-            Ok(done) => println!(
+            Ok(done) => outln!(
                 "applied {} ({}): {done}, in {} ms",
                 t.addr(),
                 t.conf,
@@ -65,7 +66,7 @@ pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
             ),
             Err(why) => {
                 failed += 1;
-                println!("FAIL    {} ({}): {why}", t.addr(), t.conf);
+                outln!("FAIL    {} ({}): {why}", t.addr(), t.conf);
             }
         }
     }
@@ -74,10 +75,10 @@ pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
             let health = live::admin_connection(folder, &plan.admin, &t.host, t.port)
                 .and_then(|mut con| live::cluster_healthy(&mut con, Duration::from_secs(30)));
             match health {
-                Ok(state) => println!("cluster {}: {state}", t.addr()),
+                Ok(state) => outln!("cluster {}: {state}", t.addr()),
                 Err(why) => {
                     failed += 1;
-                    println!("FAIL    cluster {}: {why}", t.addr());
+                    outln!("FAIL    cluster {}: {why}", t.addr());
                 }
             }
         }
@@ -91,7 +92,7 @@ pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
             folder.dir.display()
         )));
     }
-    println!(
+    outln!(
         "Every server serves the renewed files; open connections keep their sessions, new ones \
          use the new certificates. The app needs no restart: it reads the certificate files \
          for each new connection."

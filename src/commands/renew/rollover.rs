@@ -10,6 +10,7 @@
 //! 3. `drop-old`: `certs/ca.crt` and `ca.key` become the new CA alone; the old CA is
 //!    archived under `ca-rollover/retired/` (or removed with `--discard-old-ca`).
 
+use crate::commands::stdout::outln;
 use std::fs;
 
 use time::OffsetDateTime;
@@ -73,7 +74,7 @@ pub(super) fn run(
         writer::remove(dir, &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY], lock)?;
         if step == CaStep::DropOld {
             // Run again (after a crash, or to --apply it): done, as trust-both is.
-            println!("step drop-old is done already: certs/ca.crt is the new CA alone");
+            outln!("step drop-old is done already: certs/ca.crt is the new CA alone");
             return Ok(());
         }
     }
@@ -114,7 +115,7 @@ pub(super) fn run(
     match (step, current) {
         (CaStep::TrustBoth, None) => trust_both(folder, now, lock),
         (CaStep::TrustBoth, Some(_)) => {
-            println!("step trust-both is done already: certs/ca.crt trusts the old and the new CA");
+            outln!("step trust-both is done already: certs/ca.crt trusts the old and the new CA");
             Ok(())
         }
         (CaStep::Issue, Some(s)) => issue(folder, args, s, days, now, lock),
@@ -182,14 +183,14 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     );
     state.record(&mut bundle);
     write(folder, &bundle, lock)?;
-    println!(
+    outln!(
         "step trust-both: new CA {} ({}), valid until {}; {} now trusts the old and the new CA",
         new.info.subject,
         layout::CA_NEXT_CERT,
         new.info.not_after.date(),
         layout::CA_CERT
     );
-    println!(
+    outln!(
         "next: once every server (--apply) and every client trusts both, run \
          `kimera-redis-init renew {} --new-ca issue --apply`",
         folder.dir.display()
@@ -215,9 +216,9 @@ fn issue(
     state.record(&mut bundle);
     write_renewed(&folder.dir, &bundle, lock)?;
     for line in report {
-        println!("{line} (new CA)");
+        outln!("{line} (new CA)");
     }
-    println!(
+    outln!(
         "step issue: every certificate chains to the new CA. next: `kimera-redis-init renew {} \
          --new-ca drop-old --apply`",
         folder.dir.display()
@@ -283,7 +284,7 @@ fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLo
         &[layout::CA_NEXT_CERT, layout::CA_NEXT_KEY],
         lock,
     )?;
-    println!(
+    outln!(
         "step drop-old: {} is the new CA alone ({}); the old CA is {}",
         layout::CA_CERT,
         new_info.subject,
