@@ -191,8 +191,22 @@ fn length(text: &str) -> Result<Option<usize>> {
     }
 }
 
+/// Arrays nested deeper than this are refused: the replies read here (INFO, CLUSTER
+/// INFO, OK) nest at most twice, and each level is a frame on the stack, so a server
+/// sending `*1\r\n` a million times would otherwise abort the process.
+const MAX_DEPTH: usize = 32;
+
 /// One reply. An error reply inside an array fails the whole reply.
 fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
+    read_nested(r, 0)
+}
+
+fn read_nested(r: &mut impl BufRead, depth: usize) -> Result<Reply> {
+    if depth > MAX_DEPTH {
+        return Err(Error::Protocol(format!(
+            "arrays nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
     let l = line(r)?;
     let (kind, rest) = l.split_at(l.chars().next().map_or(0, char::len_utf8));
     match kind {
@@ -223,7 +237,7 @@ fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
             Some(n) => {
                 let mut items = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
-                    items.push(read_reply(r)?);
+                    items.push(read_nested(r, depth + 1)?);
                 }
                 Ok(Reply::Array(Some(items)))
             }
@@ -380,5 +394,16 @@ mod tests {
         let (mut con, _) = scripted(b":1\r\n+QUEUED\r\n");
         assert!(matches!(con.text(&["PING"]), Err(Error::Protocol(_))));
         assert!(matches!(con.ok(&["SELECT", "1"]), Err(Error::Protocol(_))));
+    }
+
+    #[test]
+    fn deeply_nested_arrays_are_refused_not_a_stack_overflow() {
+        let mut bytes = b"*1\r\n".repeat(1_000_000);
+        bytes.extend_from_slice(b":1\r\n");
+        let err = read_reply(&mut Cursor::new(bytes)).unwrap_err();
+        assert!(err.to_string().contains("nested deeper than 32"), "{err}");
+        let mut ok = b"*1\r\n".repeat(32);
+        ok.extend_from_slice(b":1\r\n");
+        assert!(read_reply(&mut Cursor::new(ok)).is_ok());
     }
 }
