@@ -38,9 +38,8 @@ pub(crate) struct Outcome {
 /// Resolve, build, and write (or only plan, with `--dry-run`); with `fixtures`, also the
 /// deliberately broken certificates of `fixtures/` (production-tls unless told otherwise).
 pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outcome> {
-    let mut req = req.clone();
-    start_from_record(&mut req, fixtures);
-    let settings = resolve(&req, run, fixtures)?;
+    let settings = resolve(req, run, fixtures)?;
+    refuse_stale_kubernetes(&settings, run)?;
     // One run at a time in a folder, from before it is read until it is written; taking
     // the lock also finishes what a killed run left. A dry run writes nothing.
     let lock = if run.dry_run {
@@ -77,10 +76,29 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
     })
 }
 
-/// A re-run starts from the folder's record (`config::fill`): what the request leaves to
-/// the profile is taken from it, said in one line on stderr. A folder without a record,
-/// or with one this version cannot read, is run as the request says.
-fn start_from_record(req: &mut Request, fixtures: bool) {
+/// `--force` rewrites the certificates; manifests under `kubernetes/` that this run does
+/// not render (no `--kubernetes`) would keep the old ones in their Secrets, and
+/// `kubectl apply -k` would deploy those.
+fn refuse_stale_kubernetes(settings: &Settings, run: &RunOptions) -> Result<()> {
+    let manifests = settings.out_dir.join(crate::render::kubernetes::DIR);
+    if run.force && settings.kubernetes.is_none() && manifests.is_dir() {
+        return Err(Error::usage(format!(
+            "--force: {} holds Kubernetes manifests with the certificates this run replaces; \
+             allowed: --force with --kubernetes (and the options of the first run), or move \
+             {} away first",
+            manifests.display(),
+            manifests.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A re-run from the command line starts from the folder's record (`config::fill`): what
+/// the flags leave to the profile is taken from it, said in one line on stderr. Not with
+/// `--force`, which rewrites from the flags given (so a value can be dropped), and not
+/// for the library (`api`), whose builder says everything it wants. A folder without a
+/// record is run as the flags say; one whose record does not parse too, with a note.
+pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: bool) {
     if req.profile_file.is_some() {
         return;
     }
@@ -96,9 +114,25 @@ fn start_from_record(req: &mut Request, fixtures: bool) {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return;
     };
-    let Ok(record) = Record::parse(&text) else {
-        return;
+    let record = match Record::parse(&text) {
+        Ok(record) => record,
+        Err(e) => {
+            eprintln!(
+                "note: {}: cannot be read ({}); the first run's flags are not taken, only the \
+                 ones given",
+                path.display(),
+                printable(&e.to_string())
+            );
+            return;
+        }
     };
+    if run.force {
+        eprintln!(
+            "note: --force rewrites from the flags given; the first run's in {} are not taken",
+            path.display()
+        );
+        return;
+    }
     let taken = fill::fill_from(req, &record);
     if taken.is_empty() {
         return;
@@ -106,7 +140,7 @@ fn start_from_record(req: &mut Request, fixtures: bool) {
     let words: Vec<String> = taken
         .iter()
         .map(|t| match &t.value {
-            Some(v) => format!("{} {}", t.flag, sh_word(v)),
+            Some(v) => format!("{} {}", t.flag, printable(&sh_word(v))),
             None => t.flag.to_owned(),
         })
         .collect();
@@ -115,6 +149,20 @@ fn start_from_record(req: &mut Request, fixtures: bool) {
         path.display(),
         words.join(" ")
     );
+}
+
+/// `text` with control characters shown escaped: a record edited by hand (or not made
+/// here) must not put terminal escape sequences on the user's screen.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The request's settings, refused where a run cannot start: in a folder halfway through

@@ -50,7 +50,11 @@ fn verify_and_inspect_keep_their_verdict_when_their_reader_is_gone() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let d = dir.to_str().unwrap();
-    assert!(generate(&["--profile", "production-tls", "--out", d]).status.success());
+    assert!(
+        generate(&["--profile", "production-tls", "--out", d])
+            .status
+            .success()
+    );
     let ok = with_closed_stdout(&["verify", d]);
     no_panic("verify", &ok);
     assert_eq!(ok.status.code(), Some(0), "a good folder");

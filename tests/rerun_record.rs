@@ -181,3 +181,145 @@ fn a_cluster_rerun_with_only_out_reproduces_it() {
         "{err}"
     );
 }
+
+/// `--force` rewrites from the flags given: a SAN or a maxmemory of the first run can be
+/// dropped (the record would otherwise put them back), and the note says so.
+#[test]
+fn force_rewrites_from_the_flags_given_not_from_the_record() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let d = dir.to_str().unwrap();
+    let first = generate(&[
+        "--profile",
+        "production-tls",
+        "--san",
+        "old.example.com",
+        "--maxmemory",
+        "2gb",
+        "--out",
+        d,
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = generate(&["--profile", "production-tls", "--out", d, "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "note: --force rewrites from the flags given; the first run's in {d}/{RECORD} are not taken"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("taking"), "{}", stderr(&out));
+    let cert = fs::read_to_string(dir.join("certs/redis-server.crt")).unwrap();
+    let names = openssl_text(&cert);
+    assert!(!names.contains("old.example.com"), "{names}");
+    let conf = fs::read_to_string(dir.join("redis.conf")).unwrap();
+    assert!(!conf.contains("maxmemory 2gb"), "{conf}");
+    let record = fs::read_to_string(dir.join(RECORD)).unwrap();
+    assert!(!record.contains("old.example.com"), "{record}");
+}
+
+/// The certificate's text as `openssl x509 -text` prints it (its SANs among it).
+fn openssl_text(pem: &str) -> String {
+    let mut child = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(pem.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A record this version cannot read is not used, and the user is told why.
+#[test]
+fn an_unreadable_record_is_named_not_silently_ignored() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    first_run(&dir);
+    let path = dir.join(RECORD);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("format = 1", "format = 2")).unwrap();
+    let before = snapshot(&dir);
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!("note: {}: cannot be read (", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("the first run's flags are not taken"), "{err}");
+    // Run as the flags say: the kept certificate lacks the profile's host, refused as
+    // before records existed.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(snapshot(&dir), before);
+}
+
+/// `--force` without `--kubernetes` in a folder with manifests would leave the old
+/// certificates in their Secrets: refused, nothing written; with `--kubernetes` it runs.
+#[test]
+fn force_without_kubernetes_is_refused_where_manifests_would_go_stale() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let d = dir.to_str().unwrap();
+    let first = generate(&["--profile", "production-tls", "--kubernetes", "--out", d]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = snapshot(&dir);
+    let out = run(&["--profile", "production-tls", "--out", d, "--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "--force: {d}/kubernetes holds Kubernetes manifests with the certificates this run replaces"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&dir), before, "a refused run changed the folder");
+    let secret = fs::read(dir.join("kubernetes/secret-server-tls.yaml")).unwrap();
+    let ok = generate(&[
+        "--profile",
+        "production-tls",
+        "--kubernetes",
+        "--out",
+        d,
+        "--force",
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert_ne!(
+        fs::read(dir.join("kubernetes/secret-server-tls.yaml")).unwrap(),
+        secret,
+        "the Secret follows the new certificate"
+    );
+}
+
+/// The library builder says everything it wants: a second `Setup` into the same folder
+/// takes nothing from the first one's record.
+#[test]
+fn the_library_does_not_take_values_from_the_record() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    kimera_redis_init::Setup::new("production-tls")
+        .host("prod.example.com")
+        .pkcs12(true)
+        .write_to(&dir)
+        .unwrap();
+    let again = kimera_redis_init::Setup::new("production-tls")
+        .force(true)
+        .write_to(&dir)
+        .unwrap();
+    assert_ne!(again.env("REDIS_HOST"), "prod.example.com");
+    let record = fs::read_to_string(dir.join(RECORD)).unwrap();
+    assert!(record.contains("pkcs12 = false"), "{record}");
+}

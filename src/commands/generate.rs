@@ -77,5 +77,8 @@ fn notes(outcome: &Outcome) -> Vec<String> {
 
 /// The pipeline for these flags (see [`pipeline::generate`]).
 pub(crate) fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
-    pipeline::generate(&args.request(), &args.run_options(), fixtures)
+    let mut request = args.request();
+    let run = args.run_options();
+    pipeline::start_from_record(&mut request, &run, fixtures);
+    pipeline::generate(&request, &run, fixtures)
 }
