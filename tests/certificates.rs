@@ -21,24 +21,17 @@ const KEY_TYPES: &[&str] = &[
 ];
 
 fn generate_prod(dir: &Path, key_type: &str) -> u16 {
-    let port = free_port();
-    generate(&[
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--key-type",
-        key_type,
-        "--san",
-        "redis.internal",
-        "--san",
-        "10.1.2.3",
-        "--port",
-        &port.to_string(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    port
+    common::generate_prod(
+        dir,
+        &[
+            "--key-type",
+            key_type,
+            "--san",
+            "redis.internal",
+            "--san",
+            "10.1.2.3",
+        ],
+    )
 }
 
 fn der(path: &Path) -> CertificateDer<'static> {

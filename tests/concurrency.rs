@@ -12,21 +12,6 @@ use std::process::{Command, Output, Stdio};
 
 use common::*;
 
-fn prod_args(dir: &Path, port: u16) -> Vec<String> {
-    [
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--port",
-        &port.to_string(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
 fn tool(args: &[String], extra: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).args(extra);

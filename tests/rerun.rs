@@ -4,25 +4,9 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
-
-fn prod_args(dir: &Path, port: u16) -> Vec<String> {
-    [
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--port",
-        &port.to_string(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec()
-}
 
 fn gen_args(args: &[String], extra: &[&str]) -> std::process::Output {
     let mut all: Vec<&str> = args.iter().map(String::as_str).collect();

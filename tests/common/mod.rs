@@ -32,23 +32,29 @@ pub fn generate(args: &[&str]) -> Output {
     out
 }
 
-/// Generate production-tls for localhost on a free port into `dir` (plus `extra` flags);
-/// returns the port.
-pub fn generate_prod(dir: &Path, extra: &[&str]) -> u16 {
-    let port = free_port();
-    let port_s = port.to_string();
-    let mut args = vec![
+/// production-tls for localhost on `port` into `dir`: the flags most tests start from.
+pub fn prod_args(dir: &Path, port: u16) -> Vec<String> {
+    [
         "--profile",
         "production-tls",
         "--host",
         "localhost",
         "--port",
-        &port_s,
+        &port.to_string(),
         "--out",
         dir.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    generate(&args);
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Generate production-tls for localhost on a free port into `dir` (plus `extra` flags);
+/// returns the port.
+pub fn generate_prod(dir: &Path, extra: &[&str]) -> u16 {
+    let port = free_port();
+    let mut args = prod_args(dir, port);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    generate(&args.iter().map(String::as_str).collect::<Vec<_>>());
     port
 }
 
