@@ -653,17 +653,8 @@ fn a_rerun_asking_for_what_kept_certificates_lack_names_each_difference() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let port = generate_prod(&dir, &[]);
-    let p = port.to_string();
-    let base = [
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--port",
-        &p,
-        "--out",
-        dir.to_str().unwrap(),
-    ];
+    let args = prod_args(&dir, port);
+    let base: Vec<&str> = args.iter().map(String::as_str).collect();
     for (extra, says) in [
         (
             &["--san", "cache.example.com"][..],
@@ -722,17 +713,8 @@ fn naming_the_default_key_type_or_days_after_a_run_with_others_is_a_request_too(
     let tmp = tempdir();
     let dir = tmp.path().join("p");
     let port = generate_prod(&dir, &["--key-type", "ecdsa-p384", "--days", "90"]);
-    let p = port.to_string();
-    let base = [
-        "--profile",
-        "production-tls",
-        "--host",
-        "localhost",
-        "--port",
-        &p,
-        "--out",
-        dir.to_str().unwrap(),
-    ];
+    let args = prod_args(&dir, port);
+    let base: Vec<&str> = args.iter().map(String::as_str).collect();
     for (extra, says) in [
         (
             ["--key-type", "ecdsa-p256"],
