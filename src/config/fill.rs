@@ -180,7 +180,10 @@ mod tests {
             out: Some("/nonexistent/kimera-fill-test".into()),
             ..req
         };
-        Record::from_settings(&Settings::resolve(&req, &RunOptions::default()).unwrap())
+        Record::from_settings(
+            &Settings::resolve(&req, &RunOptions::default()).unwrap(),
+            None,
+        )
     }
 
     fn flags(taken: &[Taken]) -> Vec<&str> {
