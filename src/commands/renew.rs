@@ -36,7 +36,12 @@ pub(crate) fn run(args: &RenewArgs) -> Result<()> {
         Folder::read(dir)?;
     }
     let lock = FolderLock::acquire(dir)?;
-    let folder = Folder::read(dir)?;
+    let mut folder = Folder::read(dir)?;
+    // A record verify would not believe (edited: a key type, a validity) is not what the
+    // certificates are renewed from.
+    for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
+        eprintln!("note: {finding}");
+    }
     folder.note_if_inferred();
     let days = crate::config::settings::check_days("--days", args.days)?;
     if folder.leaves.is_empty() {

@@ -15,8 +15,11 @@ use crate::pki::trust::{self, Usage};
 use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
+mod compare;
 pub(crate) mod fixes;
+mod pinned;
 mod recorded;
+pub(crate) mod regenerated;
 mod security;
 
 /// One problem: which check found it, where, what, how bad, and the fix.
@@ -27,7 +30,8 @@ pub(crate) struct Finding {
     /// The file (or `file line N`) the finding is about.
     #[serde(rename = "subject")]
     pub(crate) path: String,
-    /// `error`, or `warning` for a certificate that expires soon; both fail verify.
+    /// `error`, or `warning` for a certificate that expires soon: both fail verify;
+    /// `note` for harmless drift from what the tool writes, which does not.
     pub(crate) severity: &'static str,
     #[serde(rename = "message")]
     pub(crate) problem: String,
@@ -53,10 +57,14 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
             fix,
         })
         .collect();
-    let folder = match Folder::read(dir) {
+    let mut folder = match Folder::read(dir) {
         Err(_) if !interrupted.is_empty() => None,
         read => Some(read?),
     };
+    let settled = folder
+        .as_mut()
+        .map(regenerated::settle_record)
+        .unwrap_or_default();
     if let Some(folder) = &folder {
         folder.note_if_inferred();
     }
@@ -64,11 +72,12 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
         Some(folder) => check(folder, warn_days, OffsetDateTime::now_utc()),
         None => (Vec::new(), 0),
     };
-    findings.splice(0..0, interrupted);
+    findings.splice(0..0, interrupted.into_iter().chain(settled));
+    let failed = findings.iter().any(|f| f.severity != "note");
     if json {
         let report = serde_json::json!({
             "folder": dir.display().to_string(),
-            "ok": findings.is_empty(),
+            "ok": !failed,
             "checks": checks,
             "findings": findings,
         });
@@ -76,10 +85,14 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
             "{}",
             serde_json::to_string_pretty(&report).expect("findings serialize")
         );
-        return Ok(findings.is_empty());
+        return Ok(!failed);
     }
     for f in &findings {
-        outln!("{f}");
+        if f.severity == "note" {
+            outln!("note: {f}");
+        } else {
+            outln!("{f}");
+        }
     }
     if let Some(note) = folder
         .as_ref()
@@ -87,13 +100,13 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     {
         outln!("{note}");
     }
-    let problems = findings.len();
+    let problems = findings.iter().filter(|f| f.severity != "note").count();
     if problems == 0 {
         outln!("ok: {} checks passed in {}", checks, dir.display());
     } else {
         outln!("{problems} problem(s) found in {}", dir.display());
     }
-    Ok(findings.is_empty())
+    Ok(!failed)
 }
 
 /// Every check on `folder`, as of `now`: the findings and how many checks ran.
@@ -110,12 +123,16 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
     c.consistency();
     c.security();
     c.recorded();
+    let regenerated = c.regenerated();
     c.check = "certificates";
+    if folder.tls() || folder.dir.join(layout::CA_CERT).exists() {
+        c.pinned();
+    }
     if folder.tls() {
         c.certificates(warn_days, now);
     }
     c.check = "modes";
-    c.modes();
+    c.modes(regenerated.as_ref().map(|(_, bundle)| bundle));
     c.expect(
         layout::ENV,
         crate::config::url::check(&folder.env),
@@ -335,7 +352,7 @@ impl Checker<'_> {
     /// Chains, usages, names, key pairs and expiry.
     fn certificates(&mut self, warn_days: i64, now: OffsetDateTime) {
         let f = self.folder;
-        let Some((ca_der, ca)) = self.load_cert(layout::CA_CERT) else {
+        let Some((_, ca)) = self.load_cert(layout::CA_CERT) else {
             return;
         };
         self.expiry(layout::CA_CERT, &ca, warn_days, now,
@@ -346,11 +363,9 @@ impl Checker<'_> {
             "issue under a root CA: generate again with --ca-cert set to your root (self-signed) CA and --force",
         );
         let unix_now = crate::pki::issue::unix_time(now);
-        // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
-        let trusted: Vec<Vec<u8>> = fs::read_to_string(self.abs(layout::CA_CERT))
-            .ok()
-            .and_then(|pem| certinfo::all_from_pem(layout::CA_CERT, &pem).ok())
-            .unwrap_or_else(|| vec![ca_der.clone()]);
+        // The CAs the folder pins: two during a CA rollover (renew --new-ca); never
+        // whatever else was appended to ca.crt.
+        let trusted = f.pinned_cas();
         for leaf in &f.leaves {
             let Some((der, info)) = self.load_cert(leaf) else {
                 continue;
@@ -360,7 +375,12 @@ impl Checker<'_> {
             for usage in self.usages(leaf) {
                 let problem = trust::chains_to_any(&trusted, &der, usage, unix_now)
                     .err()
-                    .map(|e| format!("does not chain to certs/ca.crt for {} ({e})", usage.name()));
+                    .map(|e| {
+                        format!(
+                            "does not chain to the pinned CA in certs/ca.crt for {} ({e})",
+                            usage.name()
+                        )
+                    });
                 self.expect(
                     leaf,
                     problem,
@@ -489,8 +509,9 @@ impl Checker<'_> {
         self.severity = "error";
     }
 
-    /// Files that hold secrets are readable by their owner only.
-    fn modes(&mut self) {
+    /// Files that hold secrets are readable by their owner only: every file the
+    /// regenerated bundle makes 0600, and the known ones when it could not be made.
+    fn modes(&mut self, bundle: Option<&crate::render::bundle::Bundle>) {
         let mut secret: Vec<String> = [
             layout::ENV,
             layout::PROPERTIES,
@@ -503,6 +524,14 @@ impl Checker<'_> {
         secret.push(layout::CA_KEY.to_owned());
         if self.folder.cluster() {
             secret.extend(self.folder.servers.iter().map(|s| s.rel.clone()));
+        }
+        for entry in bundle.map(|b| b.entries.as_slice()).unwrap_or_default() {
+            if entry.kind.mode() & 0o077 == 0
+                && entry.kind != crate::render::bundle::Kind::Dir
+                && !secret.contains(&entry.path)
+            {
+                secret.push(entry.path.clone());
+            }
         }
         for rel in secret {
             let Ok(meta) = fs::metadata(self.abs(&rel)) else {

@@ -144,6 +144,42 @@ pub(crate) fn build(
     })
 }
 
+/// The PKI as the folder holds it, for verify's regeneration: every certificate and key
+/// read as it is, nothing checked, issued or signed (verify judges them itself). A file
+/// that is missing or does not parse is an empty entry: the files rendered from the PKI
+/// (Kubernetes Secrets, PKCS#12 stores) then differ from what is there, and say so.
+pub(crate) fn as_found(settings: &Settings, existing: &Existing) -> Pki {
+    let k8s_names = settings
+        .kubernetes
+        .as_ref()
+        .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
+    let found = |cert: &str, key: &str| {
+        let cert_pem = existing.get(cert).unwrap_or_default().to_owned();
+        let info = certinfo::from_pem(cert, &cert_pem)
+            .map(|(_, info)| info)
+            .unwrap_or_else(|_| CertInfo::unreadable());
+        CertKey {
+            cert_pem,
+            key_pem: existing.get(key).unwrap_or_default().to_owned(),
+            info,
+        }
+    };
+    let mut leaves: Vec<CertKey> = leaf_specs(settings, k8s_names.as_ref())
+        .iter()
+        .map(|spec| found(spec.cert_path, spec.key_path))
+        .collect();
+    let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
+    let client = leaves.pop().expect("the client's spec is always there");
+    Pki {
+        issuer: None,
+        now: now(),
+        ca: found(layout::CA_CERT, layout::CA_KEY),
+        servers: leaves,
+        client,
+        kubernetes,
+    }
+}
+
 /// Every leaf, in output order: the servers (one per node), the client, the pods' (with
 /// `--kubernetes`: `k8s` is their names and the Service clients dial).
 fn leaf_specs<'a>(
