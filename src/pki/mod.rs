@@ -147,8 +147,10 @@ pub(crate) fn build(
 /// The PKI as the folder holds it, for verify's regeneration: every certificate and key
 /// read as it is, nothing checked, issued or signed (verify judges them itself). A file
 /// that is missing or does not parse is an empty entry: the files rendered from the PKI
-/// (Kubernetes Secrets, PKCS#12 stores) then differ from what is there, and say so.
-pub(crate) fn as_found(settings: &Settings, existing: &Existing) -> Pki {
+/// (Kubernetes Secrets, PKCS#12 stores) then differ from what is there, and say so. The
+/// CA is `pinned` alone (the folder's CAs, as DER; all of ca.crt when empty): what the
+/// tool writes, whatever else was appended to ca.crt.
+pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u8>]) -> Pki {
     let k8s_names = settings
         .kubernetes
         .as_ref()
@@ -170,14 +172,34 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing) -> Pki {
         .collect();
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
+    let mut ca = found(layout::CA_CERT, layout::CA_KEY);
+    if !pinned.is_empty() {
+        ca.cert_pem = only_pinned(&ca.cert_pem, pinned);
+    }
     Pki {
         issuer: None,
         now: now(),
-        ca: found(layout::CA_CERT, layout::CA_KEY),
+        ca,
         servers: leaves,
         client,
         kubernetes,
     }
+}
+
+/// The PEM blocks of `pem` whose certificate is one of `pinned`, as they are written.
+fn only_pinned(pem: &str, pinned: &[Vec<u8>]) -> String {
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = String::new();
+    let mut rest = pem;
+    while let Some(i) = rest.find(END) {
+        let block = &rest[..i + END.len()];
+        rest = rest[i + END.len()..].trim_start_matches(['\r', '\n']);
+        if certinfo::from_pem(layout::CA_CERT, block).is_ok_and(|(der, _)| pinned.contains(&der)) {
+            out.push_str(block.trim_start_matches(['\r', '\n']));
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Every leaf, in output order: the servers (one per node), the client, the pods' (with

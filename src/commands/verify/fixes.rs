@@ -114,6 +114,64 @@ fn inferred_args(folder: &Folder) -> Vec<String> {
     if folder.dir.join(layout::CLIENT_P12).exists() {
         args.push("--pkcs12".into());
     }
+    args.extend(kubernetes_flags(folder));
+    args
+}
+
+/// `--kubernetes` and its options, read back from the manifests the folder holds: the
+/// StatefulSet's name and namespace, its volume claim, and the cluster domain from the
+/// Service name the app dials.
+fn kubernetes_flags(folder: &Folder) -> Vec<String> {
+    let dir = folder.dir.join(crate::render::kubernetes::DIR);
+    let Ok(sts) = fs::read_to_string(dir.join("statefulset.yaml")) else {
+        return Vec::new();
+    };
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+    };
+    let mut args = vec!["--kubernetes".to_owned()];
+    let (Some(name), Some(namespace)) = (field(&sts, "name: "), field(&sts, "namespace: ")) else {
+        return args;
+    };
+    let app = fs::read_to_string(dir.join("secret-app.yaml")).unwrap_or_default();
+    let domain = field(&app, "REDIS_HOST: ")
+        .or_else(|| {
+            field(&app, "REDIS_CLUSTER_NODES: ").and_then(|n| {
+                n.split(',')
+                    .next()
+                    .map(|h| h.rsplit_once(':').map_or(h, |x| x.0).to_owned())
+            })
+        })
+        .and_then(|host| host.split_once(".svc.").map(|(_, d)| d.to_owned()));
+    for (flag, value, default) in [
+        (
+            "--namespace",
+            Some(namespace),
+            crate::config::kubernetes::DEFAULT_NAMESPACE,
+        ),
+        (
+            "--name",
+            Some(name),
+            crate::config::kubernetes::DEFAULT_NAME,
+        ),
+        (
+            "--cluster-domain",
+            domain,
+            crate::config::kubernetes::DEFAULT_DOMAIN,
+        ),
+        (
+            "--storage",
+            field(&sts, "storage: "),
+            crate::config::kubernetes::DEFAULT_STORAGE,
+        ),
+        ("--storage-class", field(&sts, "storageClassName: "), ""),
+    ] {
+        if let Some(v) = value.filter(|v| v != default) {
+            args.extend([flag.to_owned(), v]);
+        }
+    }
     args
 }
 

@@ -98,7 +98,7 @@ impl super::Checker<'_> {
     }
 
     fn render(&self, settings: &Settings) -> crate::error::Result<Bundle> {
-        render(settings)
+        render(settings, &self.folder.pinned_cas())
     }
 
     /// One rendered file's differences as findings, each naming the line and what the
@@ -120,7 +120,7 @@ impl super::Checker<'_> {
                 ),
                 (Some(f), None) => format!("`{}`, which kimera-redis-init does not write", show(f)),
                 (None, Some(w)) => format!("lacks `{}`, which kimera-redis-init writes", show(w)),
-                (None, None) => "differs".into(),
+                (None, None) => "differs from what kimera-redis-init writes only in comments, blank lines, spacing or line endings".into(),
             };
             self.findings.push(super::Finding {
                 check: "regenerated",
@@ -138,7 +138,7 @@ impl super::Checker<'_> {
 
 /// The bundle generate would write for `settings` into its folder, in memory, with the
 /// certificates, keys and passwords that are on disk.
-fn render(settings: &Settings) -> crate::error::Result<Bundle> {
+fn render(settings: &Settings, pinned: &[Vec<u8>]) -> crate::error::Result<Bundle> {
     let existing = Existing::read(settings)?;
     // A password no file holds is made up, so that every file holding it differs.
     let run = RunOptions {
@@ -148,7 +148,7 @@ fn render(settings: &Settings) -> crate::error::Result<Bundle> {
     let secrets = crate::pki::secrets::resolve(settings, &run, &existing)?;
     let pki = settings
         .tls
-        .then(|| crate::pki::as_found(settings, &existing));
+        .then(|| crate::pki::as_found(settings, &existing, pinned));
     let mut bundle = crate::render::render(settings, pki.as_ref(), secrets.as_ref())?;
     crate::render::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
     Ok(bundle)
@@ -187,7 +187,17 @@ fn differences(dir: &Path, bundle: &Bundle) -> Vec<(String, Vec<compare::Diff>)>
                 class: Class::Breaks,
             }],
             Some(Ok(text)) => {
-                compare::compare(&entry.path, &String::from_utf8_lossy(&entry.contents), text)
+                let expected = String::from_utf8_lossy(&entry.contents);
+                let mut diffs = compare::compare(&entry.path, &expected, text);
+                if diffs.is_empty() && expected != text {
+                    diffs.push(compare::Diff {
+                        line: None,
+                        found: None,
+                        wants: None,
+                        class: Class::Drift,
+                    });
+                }
+                diffs
             }
         };
         out.push((entry.path.clone(), diffs));
@@ -261,72 +271,61 @@ fn profile_disagreements(record: &Record, settings: &Settings) -> Vec<String> {
         .collect()
 }
 
-/// The record against the certificates the CA signed: every name it gives a server is
-/// on that server's certificate, and the key type is the certificates'.
+/// The record against the certificates the CA signed: a key type that no leaf has was
+/// not what made them (renew issues keys of the recorded type, so one edited record
+/// would change every key silently). A single leaf of another type is the leaf's
+/// problem, reported with the certificates.
 fn certificate_disagreements(dir: &Path, settings: &Settings) -> Vec<String> {
     if !settings.tls {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    for node in &settings.nodes {
-        let Some(info) = fs::read_to_string(dir.join(&node.cert))
-            .ok()
-            .and_then(|pem| certinfo::from_pem(&node.cert, &pem).ok())
-            .map(|(_, info)| info)
-        else {
-            continue;
-        };
-        let missing: Vec<String> = node
-            .sans
-            .iter()
-            .map(|s| s.to_string())
-            .filter(|name| {
-                !info.sans.iter().any(|have| {
-                    have.split_once(':')
-                        .is_some_and(|(_, n)| n.eq_ignore_ascii_case(name))
-                })
-            })
-            .collect();
-        if !missing.is_empty() {
-            out.push(format!(
-                "names {} for {}, which {} (signed by the CA) does not name",
-                crate::redact::printable(&missing.join(", ")),
-                node.name,
-                node.cert
-            ));
-        }
-        if info.key != settings.key_type.description() {
-            out.push(format!(
-                "key_type = {:?}, but {} has an {} key",
-                settings.key_type.name(),
-                node.cert,
-                info.key
-            ));
-        }
+    let mut paths: Vec<&str> = settings.nodes.iter().map(|n| n.cert.as_str()).collect();
+    paths.push(layout::CLIENT_CERT);
+    let keys: Vec<(&str, String)> = paths
+        .into_iter()
+        .filter_map(|rel| {
+            let pem = fs::read_to_string(dir.join(rel)).ok()?;
+            Some((rel, certinfo::from_pem(rel, &pem).ok()?.1.key))
+        })
+        .collect();
+    let want = settings.key_type.description();
+    match keys.first() {
+        Some((rel, key)) if keys.iter().all(|(_, k)| k != want) => vec![format!(
+            "key_type = {:?}, but {rel} has an {key} key, and no certificate of the folder has an {want} key",
+            settings.key_type.name()
+        )],
+        _ => Vec::new(),
     }
-    out
 }
 
 /// The record alone disagrees with the folder: the files regenerate exactly from what
 /// they say themselves, and not from the record. Each recorded value that differs is
 /// named with the files' value.
 fn odd_one_out(folder: &Folder, record: &Record, settings: &Settings) -> Vec<String> {
-    let Ok(bundle) = render(settings) else {
+    let pinned = folder.pinned_cas();
+    let Ok(bundle) = render(settings, &pinned) else {
         return Vec::new();
     };
-    if differences(&folder.dir, &bundle)
-        .iter()
-        .all(|(_, d)| d.is_empty())
-    {
+    let differing: Vec<String> = differences(&folder.dir, &bundle)
+        .into_iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(rel, _)| rel)
+        .collect();
+    if differing.is_empty() {
         return Vec::new();
     }
     let Some(inferred) = fixes::inferred_settings(folder) else {
         return Vec::new();
     };
-    let clean = render(&inferred).is_ok_and(|b| {
-        differences(&folder.dir, &b)
-            .iter()
-            .all(|(_, d)| d.iter().all(|d| d.class == Class::Drift))
+    // The files must say it all themselves: every file the record's settings find
+    // different is one the files' own settings render, and find as it is.
+    let clean = render(&inferred, &pinned).is_ok_and(|b| {
+        let judged = differences(&folder.dir, &b);
+        let drift_only = |d: &Vec<compare::Diff>| d.iter().all(|d| d.class == Class::Drift);
+        judged.iter().all(|(_, d)| drift_only(d))
+            && differing
+                .iter()
+                .all(|rel| judged.iter().any(|(r, _)| r == rel))
     });
     if !clean {
         return Vec::new();
