@@ -529,7 +529,7 @@ fn fresh_folders_of_every_profile_verify_clean_and_any_one_line_change_is_found(
 fn cluster_node_edits_are_found() {
     let tmp = tempdir();
     let nodes = "redis-a:7001,redis-b:7002,redis-c:7003";
-    let edits: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let edits: Vec<(&str, Edit, &str)> = vec![
         (
             "cluster off on one node",
             Box::new(|d: &Path| {
