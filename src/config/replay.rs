@@ -141,13 +141,13 @@ fn extra_sans(record: &Record, p: &Profile, req: &Request) -> Vec<String> {
     let Some(first) = record.nodes.first() else {
         return Vec::new();
     };
-    let out = req.out.clone().unwrap_or_default();
+    // The names do not depend on where the folder is; "." is always a folder.
     let base: Vec<String> = Settings::from_profile(
         &record.profile,
         p.clone(),
         &Request {
             san: Vec::new(),
-            out: Some(out),
+            out: Some(".".into()),
             ..req.clone()
         },
         &RunOptions::default(),
