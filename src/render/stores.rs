@@ -490,7 +490,7 @@ mod tests {
     use crate::pki::pkcs12::tests::hex;
 
     /// The stores of `generate --profile production-tls --host localhost --pkcs12` as the
-    /// build before src/pkcs12.rs wrote them with p12-keystore 0.4.1 (an 8-byte MAC salt),
+    /// build before src/pki/pkcs12.rs wrote them with p12-keystore 0.4.1 (an 8-byte MAC salt),
     /// with their password: folders made then must still verify, inspect and be kept.
     /// certs/redis-client.p12 of that folder.
     const OLD_KEYSTORE: &str = concat!(
