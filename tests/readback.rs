@@ -339,21 +339,6 @@ fn printed_command(out: &str) -> String {
         .to_owned()
 }
 
-/// Run a printed fix as a user pastes it, with this build as `kimera-redis-init`.
-fn paste(command: &str) -> std::process::Output {
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    std::process::Command::new("sh")
-        .args(["-c", command])
-        .env("PATH", path)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn verify_fixes_regenerate_what_the_record_says_not_what_was_edited() {
     let tmp = tempdir();

@@ -10,7 +10,6 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 
@@ -593,24 +592,6 @@ fn cluster_node_edits_are_found() {
     }
 }
 
-/// Paste a printed command into sh, with this build as `kimera-redis-init`.
-fn paste(cmd: &str) {
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the printed command failed: {cmd}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn command_in(fix: &str) -> &str {
     let start = fix
         .find("run `")
@@ -702,9 +683,9 @@ fn printed_fixes_keep_the_first_runs_names_image_key_type_and_validity() {
                 .unwrap()
                 .to_owned();
             if let Some(chmod) = fix.strip_prefix("chmod ") {
-                paste(&format!("chmod {chmod}"));
+                paste_ok(&format!("chmod {chmod}"));
             } else {
-                paste(command_in(&fix));
+                paste_ok(command_in(&fix));
             }
         }
         let v = verify(&dir);

@@ -452,3 +452,33 @@ pub fn python(script: &str, envs: &HashMap<String, String>) -> Output {
         .output()
         .expect("python3 runs")
 }
+
+/// Run a command a user pastes from the tool's output, in sh, with this build on PATH
+/// as `kimera-redis-init`.
+#[allow(dead_code)]
+pub fn paste(cmd: &str) -> Output {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("PATH", path)
+        .output()
+        .expect("sh runs")
+}
+
+/// `paste`, which must succeed.
+#[allow(dead_code)]
+pub fn paste_ok(cmd: &str) {
+    let out = paste(cmd);
+    assert!(
+        out.status.success(),
+        "the printed command failed: {cmd}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
