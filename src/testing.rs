@@ -28,6 +28,42 @@ pub mod trust {
 
 pub use crate::render::bundle::{Entry, Kind};
 
+/// PKCS#12 stores as an attacker edits them.
+pub mod pkcs12 {
+    use crate::pki::pkcs12::{self, CertIn, KeyIn};
+
+    /// `store` (opened with `password`) with the PKCS#8 DER `extra` added as one more key
+    /// entry, written again; `None` when the store does not open.
+    pub fn with_extra_key(store: &[u8], password: &str, extra: &[u8]) -> Option<Vec<u8>> {
+        let read = pkcs12::read(store, password)?;
+        let certs: Vec<CertIn<'_>> = read
+            .certs
+            .iter()
+            .map(|c| CertIn {
+                der: &c.der,
+                friendly_name: c.friendly_name.as_deref(),
+                local_key_id: c.local_key_id.as_deref(),
+                trusted: c.trusted,
+            })
+            .collect();
+        let mut keys: Vec<KeyIn<'_>> = read
+            .keys
+            .iter()
+            .map(|k| KeyIn {
+                pkcs8: &k.pkcs8,
+                friendly_name: k.friendly_name.as_deref().unwrap_or("key"),
+                local_key_id: k.local_key_id.as_deref().unwrap_or(&[]),
+            })
+            .collect();
+        keys.push(KeyIn {
+            pkcs8: extra,
+            friendly_name: "extra",
+            local_key_id: b"extra",
+        });
+        pkcs12::write(password, &certs, &keys).ok()
+    }
+}
+
 /// The command line as clap sees it (for completion and help checks).
 pub fn cli_command() -> clap::Command {
     <crate::cli::Cli as clap::CommandFactory>::command()

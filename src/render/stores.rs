@@ -334,7 +334,10 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     if !on_disk.present() {
         return Vec::new();
     }
-    let again = "generate again with the first run's flags plus --pkcs12 (it rewrites only stale stores), or run `kimera-redis-init renew` on this folder";
+    let again = format!(
+        "run `kimera-redis-init --out {}` (a re-run from the record: it writes stale stores again from the PEM files, same password)",
+        sh_word(&dir.display().to_string())
+    );
     let mut out = Vec::new();
     let Some(password) = on_disk.password.as_deref() else {
         out.push(Check {
@@ -400,7 +403,7 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     out.push(Check {
         path: layout::CLIENT_P12,
         problem,
-        fix: again.into(),
+        fix: again.clone(),
     });
     let problem = match on_disk.truststore.as_deref() {
         None => Some("is missing".to_owned()),
@@ -425,7 +428,7 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     out.push(Check {
         path: layout::TRUSTSTORE_P12,
         problem,
-        fix: again.into(),
+        fix: again.clone(),
     });
     for rel in [layout::STORE_PASSWORD, layout::CLIENT_P12] {
         let Ok(meta) = fs::metadata(dir.join(rel)) else {
