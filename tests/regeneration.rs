@@ -706,3 +706,35 @@ fn printed_fixes_keep_the_first_runs_names_image_key_type_and_validity() {
         assert!(!text.contains("evil"), "{what}: {text}");
     }
 }
+
+#[test]
+fn renew_and_every_ca_rollover_step_keep_the_kubernetes_secrets_in_step() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("k");
+    generate_prod(&dir, &["--kubernetes"]);
+    let d = dir.to_str().unwrap();
+    let secret = || fs::read_to_string(dir.join("kubernetes/secret-server-tls.yaml")).unwrap();
+    let before = secret();
+    let steps: [&[&str]; 4] = [
+        &["renew", d],
+        &["renew", d, "--new-ca", "trust-both"],
+        &["renew", d, "--new-ca", "issue"],
+        &["renew", d, "--new-ca", "drop-old"],
+    ];
+    for step in steps {
+        let out = run(step);
+        assert!(
+            out.status.success(),
+            "{step:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = verify(&dir);
+        assert_eq!(v.code, Some(0), "after {step:?}: {}", v.text);
+        assert!(v.findings.is_empty(), "after {step:?}: {}", v.text);
+    }
+    assert_ne!(
+        secret(),
+        before,
+        "the Secret still holds the first certificates"
+    );
+}

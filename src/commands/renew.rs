@@ -82,7 +82,8 @@ fn renew_in_place(
     let dir = &args.dir;
     refuse_mid_rollover(dir, "renew")?;
     let (issuer, ca) = load_ca(dir, args, now)?;
-    let (bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    kubernetes_in_step(folder, &mut bundle)?;
     write_renewed(dir, &bundle, lock)?;
     for line in report {
         outln!("{line}");
@@ -120,7 +121,12 @@ fn renew_leaves(
     // chain to it are renewed; anything else dropped into certs/ is left alone.
     let trust =
         fs::read_to_string(dir.join(layout::CA_CERT)).unwrap_or_else(|_| ca.cert_pem.clone());
-    let trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
+    // Only leaves under a CA the folder pins are its own: one under a CA appended to
+    // ca.crt is not signed again.
+    let mut trusted = folder.pinned_cas();
+    if trusted.is_empty() {
+        trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
+    }
     let read = |r: &str| {
         fs::read_to_string(dir.join(r))
             .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
@@ -243,6 +249,14 @@ fn names_and_usages(info: &certinfo::CertInfo) -> (Vec<SanName>, Vec<ExtendedKey
         })
         .collect();
     (sans, usages)
+}
+
+/// A folder with Kubernetes manifests gets its Secrets rendered again from the files this
+/// bundle writes, in the same commit: the manifests never hold the old certificates.
+fn kubernetes_in_step(folder: &Folder, bundle: &mut Bundle) -> Result<()> {
+    let manifests = crate::commands::verify::regenerated::kubernetes_in_step(folder, bundle)?;
+    bundle.entries.extend(manifests);
+    Ok(())
 }
 
 /// Renewed leaves replace the old ones; the CA is never part of such a bundle.

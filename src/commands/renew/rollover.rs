@@ -183,6 +183,7 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     );
     state.record(&mut bundle);
     pin(folder, &mut bundle, &state.old_ca, Some(&state.new_ca));
+    super::kubernetes_in_step(folder, &mut bundle)?;
     write(folder, &bundle, lock)?;
     outln!(
         "step trust-both: new CA {} ({}), valid until {}; {} now trusts the old and the new CA",
@@ -213,6 +214,7 @@ fn issue(
     let (issuer, ca) =
         pki::issue::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
     let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    super::kubernetes_in_step(folder, &mut bundle)?;
     state.step = CaStep::Issue;
     state.record(&mut bundle);
     write_renewed(&folder.dir, &bundle, lock)?;
@@ -280,6 +282,7 @@ fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLo
     state.step = CaStep::DropOld;
     state.record(&mut bundle);
     pin(folder, &mut bundle, &state.new_ca, None);
+    super::kubernetes_in_step(folder, &mut bundle)?;
     write(folder, &bundle, lock)?;
     writer::remove(
         &folder.dir,

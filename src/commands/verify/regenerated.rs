@@ -383,6 +383,58 @@ fn flat(record: &Record) -> std::collections::BTreeMap<String, String> {
     out
 }
 
+/// The settings a folder holds: its record's when verify believes it (call
+/// `settle_record` first), otherwise what its files say; `None` when neither is known.
+pub(crate) fn folder_settings(folder: &Folder) -> Option<Settings> {
+    match folder.recorded() {
+        Some(record) => replay::settings(record, &folder.dir).ok(),
+        None => fixes::inferred_settings(folder),
+    }
+}
+
+/// The Kubernetes manifests of a folder that has them, rendered again with `changed`
+/// (files a renew or rotation is about to write) in place of what is on disk: the
+/// Secrets then carry the new certificates, keys and CA in the same commit. Empty for a
+/// folder without manifests.
+pub(crate) fn kubernetes_in_step(
+    folder: &Folder,
+    changed: &Bundle,
+) -> crate::error::Result<Vec<crate::render::bundle::Entry>> {
+    if !folder.dir.join(crate::render::kubernetes::DIR).is_dir() {
+        return Ok(Vec::new());
+    }
+    let Some(settings) = folder_settings(folder).filter(|s| s.kubernetes.is_some()) else {
+        return Err(crate::error::Error::failed(format!(
+            "{}: the folder's settings cannot be known (no record verify believes, and its files name no profile), so its Kubernetes Secrets cannot be kept in step; run `kimera-redis-init verify {}`",
+            crate::render::kubernetes::DIR,
+            folder.dir.display()
+        )));
+    };
+    let mut existing = Existing::read(&settings)?;
+    for entry in &changed.entries {
+        if let Ok(text) = String::from_utf8(entry.contents.clone()) {
+            existing.overlay(&entry.path, text);
+        }
+    }
+    let run = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    let secrets = crate::pki::secrets::resolve(&settings, &run, &existing)?;
+    let pki = settings
+        .tls
+        .then(|| crate::pki::as_found(&settings, &existing, &[]));
+    // The manifests are made from the rendered files (users.acl among them).
+    let mut all = crate::render::render(&settings, pki.as_ref(), secrets.as_ref())?;
+    crate::render::kubernetes::add(&settings, pki.as_ref(), secrets.as_ref(), &mut all)?;
+    let prefix = format!("{}/", crate::render::kubernetes::DIR);
+    Ok(all
+        .entries
+        .into_iter()
+        .filter(|e| e.kind != Kind::Dir && e.path.starts_with(&prefix))
+        .collect())
+}
+
 /// Lines of files that hold passwords are shown with the password hidden.
 fn redact_secret(rel: &str, line: &str) -> String {
     let secret_key =
