@@ -131,34 +131,19 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
             storage_class: record.kubernetes_storage_class.clone(),
         };
     }
-    req.san = extra_sans(record, &p, &req);
+    req.san = extra_sans(record);
     req
 }
 
 /// The names on the first node's certificate beyond what the settings give it anyway
-/// (its host, loopback, its service name): those the first run asked for with `--san`.
-fn extra_sans(record: &Record, p: &Profile, req: &Request) -> Vec<String> {
+/// (its host, loopback, its node name): those the first run asked for with `--san`.
+fn extra_sans(record: &Record) -> Vec<String> {
     let Some(first) = record.nodes.first() else {
         return Vec::new();
     };
-    // The names do not depend on where the folder is; "." is always a folder.
-    let base: Vec<String> = Settings::from_profile(
-        &record.profile,
-        p.clone(),
-        &Request {
-            san: Vec::new(),
-            out: Some(".".into()),
-            ..req.clone()
-        },
-        &RunOptions::default(),
-    )
-    .ok()
-    .and_then(|s| {
-        s.nodes
-            .first()
-            .map(|n| n.sans.iter().map(ToString::to_string).collect())
-    })
-    .unwrap_or_default();
+    let base: Vec<String> = crate::config::settings::sans_for(&first.host, &first.name, &[])
+        .map(|sans| sans.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
     first
         .sans
         .iter()
