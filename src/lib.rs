@@ -52,7 +52,9 @@ pub fn main() -> ExitCode {
             json,
         }) => commands::verify::run(dir, *warn_days, *json),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
-        Some(Command::Doctor { dir, json }) => commands::doctor::run(dir, *json),
+        Some(Command::Doctor { dir, json, timeout }) => {
+            commands::doctor::run(dir, *json, std::time::Duration::from_secs(*timeout))
+        }
         None => commands::generate::run(&cli.generate, false).map(|()| true),
     };
     match result {

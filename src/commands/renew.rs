@@ -23,6 +23,7 @@ use crate::readback::folder::Folder;
 use crate::render::bundle::{Bundle, Kind};
 
 mod apply;
+mod precheck;
 mod rollover;
 
 pub(crate) use crate::readback::rollover::{note as rollover_note, refuse_mid_rollover};
@@ -50,9 +51,12 @@ pub(crate) fn run(args: &RenewArgs) -> Result<()> {
             dir.display()
         )));
     }
-    // Everything --apply needs is checked before anything is written.
+    // Everything --apply needs is checked before anything is written, every server
+    // included: each proves it is ours and that the admin may reload it.
     let plan = if args.apply || args.reload_only {
-        Some(apply::prepare(&folder)?)
+        let plan = apply::prepare(&folder, std::time::Duration::from_secs(args.timeout))?;
+        precheck::check(&folder, &plan)?;
+        Some(plan)
     } else {
         None
     };

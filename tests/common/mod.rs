@@ -171,6 +171,27 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// A free loopback port below the kernel's ephemeral range (32768 on Linux), so no
+/// outgoing connection of another test can take it between the choice and the bind.
+pub fn free_low_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Each test binary starts at its own place (its PID), then walks the range.
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id(),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..12000 {
+        let port = 20000 + (NEXT.fetch_add(1, Ordering::SeqCst) % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000..32000");
+}
+
 /// `n` distinct free ports whose cluster bus port (port + 10000) is free too.
 pub fn free_cluster_ports(n: usize) -> Vec<u16> {
     let mut ports: Vec<u16> = Vec::new();
