@@ -72,16 +72,27 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
-# The fuzz target (fuzz/): arbitrary profile files through parsing and rendering, for a
-# bounded time. cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this machine's
-# stable toolchain accept them. KIMERA_FUZZ_SECONDS=0 skips it, as does running only some tests.
+# The fuzz targets (fuzz/): profile files through parsing and rendering (60 s), and each
+# parser of outside bytes (RESP, PKCS#12, redis.conf, users.acl, .env, the record, the
+# journal, PEM) for 10 s each, all from one build. cargo-fuzz needs nightly-only flags;
+# RUSTC_BOOTSTRAP lets this machine's stable toolchain accept them. KIMERA_FUZZ_SECONDS
+# sets profile_render's time (0 skips fuzzing), as does running only some tests.
 fuzz_seconds=${KIMERA_FUZZ_SECONDS:-60}
+parser_seconds=10
 if [ "$fuzz_seconds" -gt 0 ] && [ $# -eq 0 ]; then
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
   corpus=$(mktemp -d)
-  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus" seeds -- \
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build)
+  mkdir -p "$corpus/profile_render"
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus/profile_render" seeds -- \
     -max_total_time="$fuzz_seconds" -timeout=10)
   echo "fuzz: profile_render ran ${fuzz_seconds} s without a finding"
+  for target in resp pkcs12 redisconf acl env record journal pem; do
+    mkdir -p "$corpus/$target"
+    (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$corpus/$target" -- \
+      -max_total_time="$parser_seconds" -timeout=10 -rss_limit_mb=512)
+    echo "fuzz: $target ran ${parser_seconds} s without a finding"
+  done
 fi
 
 summary

@@ -28,6 +28,63 @@ pub mod trust {
 
 pub use crate::render::bundle::{Entry, Kind};
 
+/// Every parser of bytes from outside (a server, a folder someone else may have written),
+/// for the fuzz targets: each returns whether the input was accepted and must never
+/// panic, hang or allocate without bound.
+pub mod parse {
+    use std::io::BufReader;
+
+    /// One RESP reply, as doctor and renew read a server's.
+    pub fn resp(bytes: &[u8]) -> bool {
+        crate::readback::resp::read_reply(&mut BufReader::new(bytes)).is_ok()
+    }
+
+    /// A PKCS#12 store opened with `password`.
+    pub fn pkcs12(bytes: &[u8], password: &str) -> bool {
+        crate::pki::pkcs12::read(bytes, password).is_some()
+    }
+
+    /// A file compared with itself, read as its reader reads it (`redis.conf`,
+    /// `users.acl`, `.env`, anything else): never a difference.
+    pub fn compare_with_itself(path: &str, text: &str) -> usize {
+        crate::commands::verify::compare::compare(path, text, text).len()
+    }
+
+    /// A redis.conf read back as Redis splits it.
+    pub fn redisconf(text: &str) -> usize {
+        crate::readback::redisconf::parse(text).len()
+    }
+
+    /// A `.env` read with the app's semantics: its values, and what the app would refuse.
+    pub fn env(text: &str) -> bool {
+        match crate::readback::envcheck::parse_env(text) {
+            Ok(map) => {
+                let _ = crate::readback::envcheck::check(&map);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// A folder's record, and the settings it resolves to (checked as flags are).
+    pub fn record(text: &str) -> bool {
+        crate::config::record::Record::parse(text).is_ok_and(|r| {
+            crate::config::replay::settings(&r, std::path::Path::new("/nonexistent/fuzz")).is_ok()
+        })
+    }
+
+    /// A staging journal left by a killed run.
+    pub fn journal(bytes: &[u8]) -> bool {
+        crate::output::journal::parse_moves(bytes).is_some()
+    }
+
+    /// PEM text read as certificates (the first one described, all of them listed).
+    pub fn pem(text: &str) -> bool {
+        let _ = crate::readback::certinfo::all_from_pem("fuzz", text);
+        crate::readback::certinfo::from_pem("fuzz", text).is_ok()
+    }
+}
+
 /// PKCS#12 stores as an attacker edits them.
 pub mod pkcs12 {
     use crate::pki::pkcs12::{self, CertIn, KeyIn};

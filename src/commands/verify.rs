@@ -15,7 +15,7 @@ use crate::pki::trust::{self, Usage};
 use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
-mod compare;
+pub(crate) mod compare;
 pub(crate) mod fixes;
 mod pinned;
 mod recorded;

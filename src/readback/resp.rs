@@ -229,7 +229,7 @@ fn length(text: &str) -> Result<Option<usize>> {
 const MAX_DEPTH: usize = 32;
 
 /// One reply. An error reply inside an array fails the whole reply.
-fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
+pub(crate) fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
     read_nested(r, 0, &mut Budget(MAX_REPLY))
 }
 
