@@ -288,9 +288,15 @@ class Setup:
     @property
     def startup_nodes(self) -> list:
         """`redis.cluster.ClusterNode`s for `RedisCluster(startup_nodes=...)` (empty for a
-        single server). For redis.asyncio's RedisCluster use
-        `[redis.asyncio.cluster.ClusterNode(h, p) for h, p in setup.nodes]`."""
+        single server)."""
         from redis.cluster import ClusterNode
+
+        return [ClusterNode(host, port) for host, port in self.nodes]
+
+    @property
+    def async_startup_nodes(self) -> list:
+        """The same as `redis.asyncio.cluster.ClusterNode`s, for redis.asyncio's RedisCluster."""
+        from redis.asyncio.cluster import ClusterNode
 
         return [ClusterNode(host, port) for host, port in self.nodes]
 
@@ -516,18 +522,25 @@ def wait_until_answers(proc: Process, setup: Setup, host: str, verify: bool, tim
             raise KimeraRedisError(
                 f"redis-server {proc.conf} exited with {proc.popen.returncode} before answering:\n{proc.log()[-3000:]}"
             )
+        final = False
         try:
             reply = ping(setup, host, proc.port, verify=verify)
             if reply == "+PONG":
                 return
             last = reply
+            # -LOADING and the like pass; a refused login will not.
+            final = reply.startswith(("-WRONGPASS", "-NOPERM", "-NOAUTH", "-ERR AUTH"))
+        except ssl.SSLCertVerificationError as e:
+            # The server is up and presents a certificate the app would refuse: no wait helps.
+            last, final = e, True
         except (OSError, ssl.SSLError) as e:
             last = e
-        if time.monotonic() > deadline:
+        if final or time.monotonic() > deadline:
             proc.stop()
             raise KimeraRedisError(
-                f"redis-server {proc.conf} did not answer PING on port {proc.port} within {timeout:.0f} s "
-                f"(last: {last!r}):\n{proc.log()[-3000:]}"
+                f"redis-server {proc.conf} did not answer PING on port {proc.port} "
+                f"{'as the app expects' if final else f'within {timeout:.0f} s'} "
+                f"(last: {last!r}):\n{proc.log()[-2000:]}"
             )
         time.sleep(0.01)
 
