@@ -92,3 +92,15 @@ def test_a_plain_profile_runs_too(kimera_redis_server_factory):
     s = kimera_redis_server_factory("local-dev")
     assert not s.tls and "ssl" not in s.connection_kwargs
     assert redis.Redis(**s.connection_kwargs).ping()
+
+
+def test_the_tools_own_checks_agree(kimera_redis_server):
+    # The folder is exactly what the binary generated (the server's log aside), and the
+    # binary's own client reaches the running server from .env.
+    import subprocess
+
+    from kimera_redis_init import find_binary
+
+    for command in ("verify", "doctor"):
+        done = subprocess.run([find_binary(), command, str(kimera_redis_server.folder)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
