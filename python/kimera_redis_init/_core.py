@@ -72,7 +72,7 @@ def find_binary(explicit: Optional[str] = None) -> str:
             if not found:
                 raise ToolMissing(f"{BINARY} {origin} as {candidate!r} is not an executable")
             return found
-    for scripts in {sysconfig.get_path("scripts"), str(Path(sys.executable).parent)}:
+    for scripts in (sysconfig.get_path("scripts"), os.path.dirname(os.path.abspath(sys.executable))):
         path = Path(scripts) / BINARY
         if path.is_file() and os.access(path, os.X_OK):
             return str(path)

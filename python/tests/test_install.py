@@ -17,7 +17,7 @@ def test_the_binary_runs_from_the_virtualenvs_path():
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("kimera-redis-init "), out.stdout
     assert (Path(scripts) / "kimera-redis-init").is_file()
-    assert kimera_redis_init.find_binary() == str(Path(scripts) / "kimera-redis-init")
+    assert Path(kimera_redis_init.find_binary()).samefile(Path(scripts) / "kimera-redis-init")
 
 
 def test_the_plugin_comes_from_the_installed_wheel(pytestconfig):
