@@ -1,7 +1,5 @@
 """kimera_redis_server: a production-tls redis-server as the app meets it."""
 
-import time
-
 import pytest
 import redis
 import redis.asyncio
@@ -67,14 +65,10 @@ def test_the_default_user_is_off(kimera_redis_server):
 def test_each_server_is_stopped_by_its_pid_after_its_test(kimera_redis_server_factory):
     from conftest import alive
 
-    started = time.monotonic()
     a = kimera_redis_server_factory()
-    took = time.monotonic() - started
     b = kimera_redis_server_factory(key_type="rsa-2048")
     assert a.port != b.port and alive(a.pid) and alive(b.pid)
     assert "rsa-2048" in (b.folder / "kimera-redis.toml").read_text()
-    # Generated, started and answering PING over TLS: well under a second on an idle machine.
-    assert took < 3, f"a server took {took:.2f} s to answer"
     a.stop()
     assert not alive(a.pid) and not listening(a.port)
     assert redis.Redis(**b.connection_kwargs).ping()
@@ -84,7 +78,7 @@ def test_flags_reach_the_cli(kimera_redis_server_factory):
     s = kimera_redis_server_factory("high-performance", tls=True, maxmemory="64mb")
     assert s.tls and s.env["REDIS_MAX_CONNECTIONS"] == "100"
     r = redis.Redis(**s.connection_kwargs)
-    assert r.config_get is not None and r.ping()
+    assert r.ping()
     assert "maxmemory 64mb" in (s.folder / "redis.conf").read_text()
 
 
