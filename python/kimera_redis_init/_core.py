@@ -214,10 +214,21 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def lease_ports(count: int, bus: bool = False) -> PortLease:
-    """`count` free loopback ports below 32768 (with `bus`, port + 10000 free too)."""
+def _lock(lock_dir: Path, port: int) -> Optional[int]:
+    """The lock of `port` (an open file descriptor), or None when another process holds it."""
     import fcntl
 
+    fd = os.open(lock_dir / f"{port}.lock", os.O_RDONLY | os.O_CREAT, 0o444)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def lease_ports(count: int, bus: bool = False) -> PortLease:
+    """`count` free loopback ports below 32768 (with `bus`, port + 10000 free too)."""
     lease = PortLease()
     lock_dir = _lock_dir()
     rng = random.Random(os.urandom(16))
@@ -228,17 +239,16 @@ def lease_ports(count: int, bus: bool = False) -> PortLease:
         port = rng.randint(PORT_LOW, high)
         if port in lease.ports:
             continue
-        fd = os.open(lock_dir / f"{port}.lock", os.O_RDONLY | os.O_CREAT, 0o444)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        if _bindable(port) and (not bus or _bindable(port + BUS_OFFSET)):
+        # A cluster node's bus port is locked as well: no other setup may take it as a
+        # port of its own before the node listens there.
+        wanted = [port, port + BUS_OFFSET] if bus else [port]
+        fds = [fd for fd in (_lock(lock_dir, p) for p in wanted) if fd is not None]
+        if len(fds) == len(wanted) and all(_bindable(p) for p in wanted):
             lease.ports.append(port)
-            lease._fds.append(fd)
+            lease._fds.extend(fds)
         else:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
     lease.release()
     raise KimeraRedisError(f"no {count} free loopback port(s) between {PORT_LOW} and {high}")
 
