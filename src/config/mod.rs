@@ -15,3 +15,4 @@ pub(crate) mod replay;
 pub(crate) mod request;
 pub(crate) mod settings;
 pub(crate) mod url;
+pub(crate) mod yamlscalar;
