@@ -259,9 +259,54 @@ fn lengths_fit(bytes: &[u8]) -> bool {
     elements(bytes, 0, false).is_some()
 }
 
+/// Why a store was not read: each has its own advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    /// Not PKCS#12 as written (a changed byte, a truncated file).
+    Corrupt,
+    /// PKCS#12 with a structure or algorithm this reader does not read.
+    Unsupported,
+    /// The MAC does not verify with the password.
+    WrongPassword,
+    /// More key-derivation work, bags or bytes than a store of this tool's needs.
+    TooCostly,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreError::Corrupt => "is not a PKCS#12 file (changed or truncated)",
+            StoreError::Unsupported => {
+                "is PKCS#12 with an algorithm or structure this tool does not read"
+            }
+            StoreError::WrongPassword => "does not open with the password given (the MAC does not verify)",
+            StoreError::TooCostly => {
+                "asks for more key-derivation work, entries or bytes than a store of this tool holds"
+            }
+        })
+    }
+}
+
+/// A store this tool writes is a few KiB with at most three bags.
+const MAX_STORE_BYTES: usize = 1 << 20;
+const MAX_BAGS: usize = 16;
+/// PBKDF2 and PKCS#12-KDF iterations a whole store may ask for: the MAC and four
+/// encrypted parts at the most iterations one may have.
+const WORK_BUDGET: u64 = 5 * MAX_ITERATIONS as u64;
+
 /// What `bytes` holds, when it is a PKCS#12 file this module reads and its MAC verifies
-/// with `password`; None for a wrong password, a changed byte, or a format not read.
+/// with `password`.
 pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
+    open(bytes, password).ok()
+}
+
+/// `read`, saying why a store was not read.
+pub(crate) fn open(bytes: &[u8], password: &str) -> Result<Contents, StoreError> {
+    use StoreError::*;
+    if bytes.len() > MAX_STORE_BYTES {
+        return Err(TooCostly);
+    }
+    let mut budget = WORK_BUDGET;
     let pfx = parse_ber(bytes, |r| {
         r.read_sequence(|r| {
             if r.next().read_u8()? != 3 {
@@ -282,30 +327,37 @@ pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
             Ok((auth_safe, mac))
         })
     })
-    .ok()?;
+    .map_err(|_| Corrupt)?;
     let ((content_type, auth_safe), mac) = pfx;
     if content_type != id(oid::DATA) {
-        return None;
+        return Err(Unsupported);
     }
-    let auth_safe = parse_octets(&auth_safe)?;
+    let auth_safe = parse_octets(&auth_safe).ok_or(Corrupt)?;
     // Without a MAC nothing would tell a wrong password from a right one.
-    let (alg, digest, salt, iterations) = mac?;
-    let mac = Mac::from_oid(&alg)?;
-    if !(1..=MAX_ITERATIONS).contains(&iterations) {
-        return None;
+    let (alg, digest, salt, iterations) = mac.ok_or(Unsupported)?;
+    let mac = Mac::from_oid(&alg).ok_or(Unsupported)?;
+    if iterations == 0 {
+        return Err(Corrupt);
     }
+    if iterations > MAX_ITERATIONS {
+        return Err(TooCostly);
+    }
+    budget -= u64::from(iterations);
     if !mac.verify(password, &salt, iterations, &auth_safe, &digest) {
-        return None;
+        return Err(WrongPassword);
     }
 
     let safes = parse_ber(&auth_safe, |r| {
         r.collect_sequence_of(|r| read_content_info(r))
     })
-    .ok()?;
+    .map_err(|_| Corrupt)?;
+    if safes.len() > MAX_BAGS {
+        return Err(TooCostly);
+    }
     let mut out = Contents::default();
     for (content_type, content) in safes {
         let safe_contents = if content_type == id(oid::DATA) {
-            parse_octets(&content)?
+            parse_octets(&content).ok_or(Corrupt)?
         } else if content_type == id(oid::ENCRYPTED_DATA) {
             let (alg, encrypted) = parse_ber(&content, |r| {
                 r.read_sequence(|r| {
@@ -324,17 +376,23 @@ pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
                     })
                 })
             })
-            .ok()?;
-            pbes2_decrypt(password, &alg, &encrypted)?
+            .map_err(|_| Corrupt)?;
+            pbes2_decrypt(password, &alg, &encrypted, &mut budget)?
         } else {
-            return None;
+            return Err(Unsupported);
         };
-        read_bags(&safe_contents, password, &mut out)?;
+        read_bags(&safe_contents, password, &mut out, &mut budget)?;
     }
-    Some(out)
+    Ok(out)
 }
 
-fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option<()> {
+fn read_bags(
+    safe_contents: &[u8],
+    password: &str,
+    out: &mut Contents,
+    budget: &mut u64,
+) -> Result<(), StoreError> {
+    use StoreError::*;
     struct Bag {
         kind: ObjectIdentifier,
         value: Vec<u8>,
@@ -364,7 +422,10 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
             })
         })
     })
-    .ok()?;
+    .map_err(|_| Corrupt)?;
+    if bags.len() + out.keys.len() + out.certs.len() > MAX_BAGS {
+        return Err(TooCostly);
+    }
     for bag in bags {
         // The first value of an attribute, as Java and OpenSSL take it.
         let first = |attr: &[u64]| {
@@ -374,11 +435,11 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
                 .and_then(|(_, values)| values.first())
         };
         let friendly_name = match first(oid::FRIENDLY_NAME) {
-            Some(v) => Some(parse_der(v, |r| r.read_bmp_string()).ok()?),
+            Some(v) => Some(parse_der(v, |r| r.read_bmp_string()).map_err(|_| Corrupt)?),
             None => None,
         };
         let local_key_id = match first(oid::LOCAL_KEY_ID) {
-            Some(v) => Some(parse_der(v, |r| r.read_bytes()).ok()?),
+            Some(v) => Some(parse_der(v, |r| r.read_bytes()).map_err(|_| Corrupt)?),
             None => None,
         };
         let trusted = first(oid::JAVA_TRUSTED_USAGE)
@@ -393,7 +454,7 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
                     r.next().read_tagged(Tag::context(0), |r| r.read_bytes())
                 })
             })
-            .ok()?;
+            .map_err(|_| Corrupt)?;
             out.certs.push(Cert {
                 der,
                 friendly_name,
@@ -407,8 +468,8 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
                 let (alg, encrypted) = parse_ber(&bag.value, |r| {
                     r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))
                 })
-                .ok()?;
-                pbes2_decrypt(password, &alg, &encrypted)?
+                .map_err(|_| Corrupt)?;
+                pbes2_decrypt(password, &alg, &encrypted, budget)?
             };
             out.keys.push(Key {
                 pkcs8,
@@ -418,7 +479,7 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
         }
         // Other bags (CRLs, secrets, nested SafeContents) are not ours and are skipped.
     }
-    Some(())
+    Ok(())
 }
 
 fn write_cert_bag(w: DERWriter<'_>, c: &CertIn<'_>) {
@@ -541,16 +602,34 @@ fn pbes2_encrypt(password: &str, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Uns
 }
 
 /// Decrypt `data` under the PBES2 AlgorithmIdentifier `alg_der` (PBKDF2, AES-CBC).
-fn pbes2_decrypt(password: &str, alg_der: &[u8], data: &[u8]) -> Option<Vec<u8>> {
-    struct Params {
-        salt: Vec<u8>,
-        iterations: u32,
-        key_length: Option<u32>,
-        prf: ObjectIdentifier,
-        cipher: ObjectIdentifier,
-        iv: Vec<u8>,
+/// PBES2 decryption of a part whose MAC already verified: a failure is the reader's, not
+/// the password's. Its iterations are taken from `budget`.
+fn pbes2_decrypt(
+    password: &str,
+    alg_der: &[u8],
+    data: &[u8],
+    budget: &mut u64,
+) -> Result<Vec<u8>, StoreError> {
+    let p = pbes2_params(alg_der).ok_or(StoreError::Unsupported)?;
+    if p.iterations > MAX_ITERATIONS || u64::from(p.iterations) > *budget {
+        return Err(StoreError::TooCostly);
     }
-    let p = parse_ber(alg_der, |r| {
+    *budget -= u64::from(p.iterations);
+    pbes2_decrypt_with(password, p, data).ok_or(StoreError::Unsupported)
+}
+
+struct Pbes2Params {
+    salt: Vec<u8>,
+    iterations: u32,
+    key_length: Option<u32>,
+    prf: ObjectIdentifier,
+    cipher: ObjectIdentifier,
+    iv: Vec<u8>,
+}
+
+fn pbes2_params(alg_der: &[u8]) -> Option<Pbes2Params> {
+    type Params = Pbes2Params;
+    parse_ber(alg_der, |r| {
         r.read_sequence(|r| {
             if r.next().read_oid()? != id(oid::PBES2) {
                 return Err(invalid());
@@ -583,7 +662,10 @@ fn pbes2_decrypt(password: &str, alg_der: &[u8], data: &[u8]) -> Option<Vec<u8>>
             })
         })
     })
-    .ok()?;
+    .ok()
+}
+
+fn pbes2_decrypt_with(password: &str, p: Pbes2Params, data: &[u8]) -> Option<Vec<u8>> {
     let prf = [
         (oid::HMAC_SHA1, pbkdf2::PBKDF2_HMAC_SHA1),
         (oid::HMAC_SHA256, pbkdf2::PBKDF2_HMAC_SHA256),
@@ -943,11 +1025,57 @@ pub(crate) mod tests {
             r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))
         })
         .unwrap();
+        let mut budget = WORK_BUDGET;
         assert_eq!(
-            pbes2_decrypt("fixture-pw", &alg, &encrypted),
-            Some(hex(KEY))
+            pbes2_decrypt("fixture-pw", &alg, &encrypted, &mut budget),
+            Ok(hex(KEY))
         );
-        assert_eq!(pbes2_decrypt("fixture-px", &alg, &encrypted), None);
+        assert!(budget < WORK_BUDGET, "the iterations were not counted");
+        assert_eq!(
+            pbes2_decrypt("fixture-px", &alg, &encrypted, &mut budget),
+            Err(StoreError::Unsupported)
+        );
+        let mut spent = 0;
+        assert_eq!(
+            pbes2_decrypt("fixture-pw", &alg, &encrypted, &mut spent),
+            Err(StoreError::TooCostly)
+        );
+    }
+
+    /// A wrong password, a corrupt file and a store past the work budget each say so.
+    #[test]
+    fn each_reason_a_store_does_not_open_is_its_own() {
+        let bytes = write(
+            "pw",
+            &[],
+            &[KeyIn {
+                pkcs8: &hex(KEY),
+                friendly_name: "k",
+                local_key_id: b"k",
+            }],
+        )
+        .unwrap();
+        assert!(open(&bytes, "pw").is_ok());
+        assert_eq!(open(&bytes, "px"), Err(StoreError::WrongPassword));
+        assert_eq!(
+            open(&bytes[..bytes.len() / 2], "pw"),
+            Err(StoreError::Corrupt)
+        );
+        assert_eq!(
+            open(&vec![0x30; MAX_STORE_BYTES + 1], "pw"),
+            Err(StoreError::TooCostly)
+        );
+        let keys: Vec<Vec<u8>> = (0..MAX_BAGS + 1).map(|_| hex(KEY)).collect();
+        let many: Vec<KeyIn<'_>> = keys
+            .iter()
+            .map(|k| KeyIn {
+                pkcs8: k,
+                friendly_name: "k",
+                local_key_id: b"k",
+            })
+            .collect();
+        let bytes = write("pw", &[], &many).unwrap();
+        assert_eq!(open(&bytes, "pw"), Err(StoreError::TooCostly));
     }
 
     /// A key store's and a trust store's bags come back as they went in, under fresh salts

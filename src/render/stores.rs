@@ -369,8 +369,12 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
 
+    // Why a store does not open, in words: a wrong password, a corrupt file, an
+    // unsupported algorithm and a too costly one each say so.
+    let unopened = |bytes: &[u8]| pkcs12::open(bytes, password).err().map(|e| e.to_string());
     let problem = match on_disk.keystore.as_deref() {
         None => Some("is missing".to_owned()),
+        Some(bytes) if unopened(bytes).is_some() => unopened(bytes),
         Some(bytes) if extra_entries(bytes, password, 1, 2).is_some() => {
             extra_entries(bytes, password, 1, 2)
         }
@@ -407,6 +411,7 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     });
     let problem = match on_disk.truststore.as_deref() {
         None => Some("is missing".to_owned()),
+        Some(bytes) if unopened(bytes).is_some() => unopened(bytes),
         Some(bytes) if extra_entries(bytes, password, 0, pinned.len()).is_some() => {
             extra_entries(bytes, password, 0, pinned.len())
         }
