@@ -279,7 +279,9 @@ impl std::fmt::Display for StoreError {
             StoreError::Unsupported => {
                 "is PKCS#12 with an algorithm or structure this tool does not read"
             }
-            StoreError::WrongPassword => "does not open with the password given (the MAC does not verify)",
+            StoreError::WrongPassword => {
+                "cannot be opened with the password (its MAC does not verify with it)"
+            }
             StoreError::TooCostly => {
                 "asks for more key-derivation work, entries or bytes than a store of this tool holds"
             }
