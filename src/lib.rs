@@ -19,8 +19,10 @@ mod output;
 mod parallel;
 mod pipeline;
 mod pki;
+mod printable;
 mod readback;
 mod redact;
+mod regularfile;
 mod render;
 #[doc(hidden)]
 pub mod testing;
