@@ -103,7 +103,7 @@ fn served_as_on_disk(
     else {
         return Ok("no server config of this folder listens there; not compared".into());
     };
-    let on_disk = std::fs::read_to_string(path)
+    let on_disk = crate::regularfile::read_text(std::path::Path::new(path))
         .ok()
         .and_then(|pem| crate::readback::certinfo::from_pem(path, &pem).ok());
     let served = crate::readback::live::served_certificate(folder, host, port, None);
@@ -338,7 +338,7 @@ fn tls_probe(
 /// not as the leaf certificates it makes unusable.
 fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     let path = folder.env("REDIS_CA_CERTS");
-    let Ok(pem) = std::fs::read_to_string(path) else {
+    let Ok(pem) = crate::regularfile::read_text(std::path::Path::new(path)) else {
         return Ok(()); // reported by the handshake with its own cause
     };
     let Ok((_, info)) = crate::readback::certinfo::from_pem(path, &pem) else {

@@ -266,7 +266,7 @@ impl Checker<'_> {
             }
             return;
         };
-        let Ok(acl) = fs::read_to_string(aclfile) else {
+        let Ok(acl) = crate::regularfile::read_text(Path::new(aclfile)) else {
             return; // reported with the paths redis.conf names, with its fix
         };
         // Every password the setup uses, where it is kept, against its users.acl hash.
@@ -347,7 +347,7 @@ impl Checker<'_> {
         );
         let unix_now = crate::pki::issue::unix_time(now);
         // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
-        let trusted: Vec<Vec<u8>> = fs::read_to_string(self.abs(layout::CA_CERT))
+        let trusted: Vec<Vec<u8>> = crate::regularfile::read_text(&self.abs(layout::CA_CERT))
             .ok()
             .and_then(|pem| certinfo::all_from_pem(layout::CA_CERT, &pem).ok())
             .unwrap_or_else(|| vec![ca_der.clone()]);
@@ -375,7 +375,7 @@ impl Checker<'_> {
             else {
                 continue;
             };
-            let Ok(pem) = fs::read_to_string(cert) else {
+            let Ok(pem) = crate::regularfile::read_text(Path::new(cert)) else {
                 continue;
             };
             let Ok((der, _)) = certinfo::from_pem(cert, &pem) else {
@@ -411,7 +411,7 @@ impl Checker<'_> {
     }
 
     fn load_cert(&mut self, rel: &str) -> Option<(Vec<u8>, CertInfo)> {
-        let loaded = fs::read_to_string(self.abs(rel))
+        let loaded = crate::regularfile::read_text(&self.abs(rel))
             .map_err(|e| e.to_string())
             .and_then(|pem| certinfo::from_pem(rel, &pem).map_err(|e| e.to_string()));
         match loaded {
@@ -437,7 +437,7 @@ impl Checker<'_> {
 
     fn key_pair(&mut self, cert_rel: &str, info: &CertInfo) {
         let key_rel = Folder::key_for(cert_rel);
-        let key = fs::read_to_string(self.abs(&key_rel))
+        let key = crate::regularfile::read_text(&self.abs(&key_rel))
             .ok()
             .and_then(|pem| rcgen::KeyPair::from_pem(&pem).ok());
         let problem = match key {

@@ -33,7 +33,7 @@ pub(crate) fn parse_env(text: &str) -> std::result::Result<BTreeMap<String, Stri
 
 /// A `.env` file read with [`parse_env`]; the error names the file and the way out.
 pub(crate) fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
-    std::fs::read_to_string(path)
+    crate::regularfile::read_text(path)
         .map_err(|e| e.to_string())
         .and_then(|text| parse_env(&text))
         .map_err(|why| {

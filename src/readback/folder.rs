@@ -95,8 +95,7 @@ impl Folder {
         let servers = conf_paths
             .into_iter()
             .map(|rel| {
-                let text = fs::read_to_string(dir.join(&rel))
-                    .map_err(|e| Error::failed(format!("{rel}: cannot be read: {e}")))?;
+                let text = crate::regularfile::text(&dir.join(&rel))?;
                 Ok(ServerConf {
                     directives: redisconf::parse(&text),
                     rel,
@@ -109,10 +108,10 @@ impl Folder {
             .filter(|n| n.ends_with(".crt") && n != "ca.crt")
             .map(|n| format!("{}/{n}", layout::CERTS_DIR))
             .collect();
-        let record = match fs::read_to_string(dir.join(layout::RECORD)) {
+        let record = match crate::regularfile::read_text(&dir.join(layout::RECORD)) {
             Ok(text) => Record::parse(&text)
                 .map_err(|why| format!("{} cannot be read ({why})", layout::RECORD)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            Err(e) if e.is_missing() => Err(format!(
                 "has no {} (made before folders recorded their settings)",
                 layout::RECORD
             )),

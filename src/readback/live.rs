@@ -157,7 +157,12 @@ pub(crate) fn client_config(
     };
     let mut roots = RootCertStore::empty();
     let ca = "REDIS_CA_CERTS";
-    for der in CertificateDer::pem_file_iter(folder.env(ca)).map_err(|e| unreadable(ca, &e))? {
+    // Through `regularfile`: the paths come from .env, and a FIFO there must not hang.
+    let file = |key: &'static str| {
+        crate::regularfile::read(std::path::Path::new(folder.env(key)))
+            .map_err(|e| unreadable(key, &e))
+    };
+    for der in CertificateDer::pem_slice_iter(&file(ca)?) {
         roots
             .add(der.map_err(|e| unreadable(ca, &e))?)
             .map_err(|e| unreadable(ca, &e))?;
@@ -172,10 +177,10 @@ pub(crate) fn client_config(
         None => {
             let (cert_file, key_file) = ("REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE");
             (
-                CertificateDer::pem_file_iter(folder.env(cert_file))
-                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                CertificateDer::pem_slice_iter(&file(cert_file)?)
+                    .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| unreadable(cert_file, &e))?,
-                PrivateKeyDer::from_pem_file(folder.env(key_file))
+                PrivateKeyDer::from_pem_slice(&file(key_file)?)
                     .map_err(|e| unreadable(key_file, &e))?,
             )
         }

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::pki;
 use crate::pki::issue::CertKey;
 use crate::pki::pkcs12::{self, CertIn, KeyIn};
+use crate::regularfile::Unreadable;
 use crate::render::bundle::{Bundle, Kind};
 
 /// The key entry's alias in `redis-client.p12` (`keytool -list` shows it).
@@ -39,20 +40,32 @@ pub(crate) struct OnDisk {
 }
 
 impl OnDisk {
-    /// What `dir` holds; read before anything is built, writes nothing.
-    pub(crate) fn read(dir: &Path) -> OnDisk {
-        let password_file = fs::read(dir.join(layout::STORE_PASSWORD)).ok();
+    /// What `dir` holds; read before anything is built, writes nothing. A store or
+    /// password file that is there but is no regular file of sane size (a FIFO, a link
+    /// to /dev/zero) is refused naming it.
+    pub(crate) fn read(dir: &Path) -> Result<OnDisk> {
+        Self::read_each(dir).map_err(|(rel, e)| e.at(&dir.join(rel)))
+    }
+
+    /// `read`, saying which file could not be read.
+    fn read_each(dir: &Path) -> std::result::Result<OnDisk, (&'static str, Unreadable)> {
+        let read = |rel: &'static str| match crate::regularfile::read(&dir.join(rel)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.is_missing() => Ok(None),
+            Err(e) => Err((rel, e)),
+        };
+        let password_file = read(layout::STORE_PASSWORD)?;
         let password = password_file
             .as_deref()
             .and_then(|b| std::str::from_utf8(b).ok())
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty());
-        OnDisk {
+        Ok(OnDisk {
             password_file,
             password,
-            keystore: fs::read(dir.join(layout::CLIENT_P12)).ok(),
-            truststore: fs::read(dir.join(layout::TRUSTSTORE_P12)).ok(),
-        }
+            keystore: read(layout::CLIENT_P12)?,
+            truststore: read(layout::TRUSTSTORE_P12)?,
+        })
     }
 
     /// Whether the folder already has stores, which every later run keeps up to date.
@@ -93,7 +106,7 @@ pub(crate) fn refresh(
     client: &CertKey,
     ca_pem: &str,
 ) -> Result<bool> {
-    let on_disk = OnDisk::read(dir);
+    let on_disk = OnDisk::read(dir)?;
     if !on_disk.present() {
         return Ok(false);
     }
@@ -309,7 +322,22 @@ pub(crate) struct Check {
 /// holds certs/redis-client.key with certs/redis-client.crt and certs/ca.crt, the trust
 /// store holds exactly certs/ca.crt as a trusted entry, and the secret holders are 0600.
 pub(crate) fn checks(dir: &Path) -> Vec<Check> {
-    let on_disk = OnDisk::read(dir);
+    let on_disk = match OnDisk::read_each(dir) {
+        Ok(d) => d,
+        Err((path, e)) => {
+            return vec![Check {
+                path,
+                problem: Some(e.to_string()),
+                fix: format!(
+                    "look at it, then remove it (rm -r {}) and generate again with the first \
+                     run's flags plus --pkcs12",
+                    crate::printable::text(&crate::render::escape::sh_word(
+                        &dir.join(path).display().to_string()
+                    ))
+                ),
+            }];
+        }
+    };
     if !on_disk.present() {
         return Vec::new();
     }
@@ -324,7 +352,8 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
         });
         return out;
     };
-    let read = |rel: &str| fs::read_to_string(dir.join(rel)).ok();
+    // Unreadable PEM files are verify's own findings; here they only fail the match.
+    let read = |rel: &str| crate::regularfile::read_text(&dir.join(rel)).ok();
     let trusted = read(layout::CA_CERT)
         .and_then(|p| crate::readback::certinfo::all_from_pem(layout::CA_CERT, &p).ok());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
@@ -402,7 +431,7 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
 /// For `inspect`: each certificate in the stores of `dir`, labelled with its store and
 /// entry. An error when a store does not open with the password file.
 pub(crate) fn certificates(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let on_disk = OnDisk::read(dir);
+    let on_disk = OnDisk::read(dir)?;
     let mut out = Vec::new();
     if on_disk.keystore.is_none() && on_disk.truststore.is_none() {
         return Ok(out);

@@ -2,8 +2,6 @@
 //! (rebuilt from what the folder says, so a pasted fix regenerates the same setup), and
 //! what to do about a lost CA certificate or a password that no longer matches.
 
-use std::fs;
-
 use crate::config::layout;
 use crate::config::record::Record;
 use crate::digest::sha256_hex;
@@ -98,8 +96,8 @@ fn inferred_flags(folder: &Folder) -> Vec<String> {
             .map(|(h, p)| crate::config::node::host_port(h, *p))
             .collect();
         args.extend(["--nodes".into(), nodes.join(",")]);
-        let script =
-            fs::read_to_string(folder.dir.join(layout::CLUSTER_CREATE)).unwrap_or_default();
+        let script = crate::regularfile::read_text(&folder.dir.join(layout::CLUSTER_CREATE))
+            .unwrap_or_default();
         if let Some(r) = script
             .split("--cluster-replicas ")
             .nth(1)
@@ -152,7 +150,7 @@ pub(crate) fn lost_ca(folder: &Folder) -> String {
 
 /// REDIS_PASSWORD in .env is not the one users.acl holds the hash of (`want_hash`).
 pub(crate) fn app_password(folder: &Folder, want_hash: &str) -> String {
-    let properties = fs::read_to_string(folder.dir.join(layout::PROPERTIES))
+    let properties = crate::regularfile::read_text(&folder.dir.join(layout::PROPERTIES))
         .ok()
         .and_then(|t| {
             t.lines()
@@ -187,7 +185,7 @@ pub(crate) fn missing_file(folder: &Folder, path: &str) -> String {
 
 /// The built-in profile the folder was generated from, as its `.env` header names it.
 fn profile_name(folder: &Folder) -> Option<String> {
-    let header = fs::read_to_string(folder.dir.join(layout::ENV)).unwrap_or_default();
+    let header = crate::regularfile::read_text(&folder.dir.join(layout::ENV)).unwrap_or_default();
     header
         .lines()
         .next()
