@@ -15,6 +15,7 @@ use crate::pki::trust::{self, Usage};
 use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
+mod files;
 pub(crate) mod fixes;
 mod recorded;
 mod security;
@@ -128,6 +129,7 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
     for s in crate::render::stores::checks(&folder.dir) {
         c.expect(s.path, s.problem, s.fix);
     }
+    c.files();
     (c.findings, c.checks)
 }
 
