@@ -37,7 +37,9 @@ pub(crate) struct Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}; fix: {}", self.path, self.problem, self.fix)
+        // Findings quote the folder's files: shown escaped (the JSON form is escaped by serde).
+        let p = crate::printable::text;
+        write!(f, "{}: {}; fix: {}", p(&self.path), p(&self.problem), p(&self.fix))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::config::node::{Node, SanName, is_loopback};
 use crate::config::profile::{self, Kimera, Pool, Profile, Server};
 use crate::config::request::{Asked, KeyType, Request, RunOptions};
 use crate::error::{Error, Result};
+use crate::printable;
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
@@ -565,8 +566,9 @@ fn check_host(what: &str, value: &str) -> Result<String> {
     };
     if numeric(last) {
         return Err(Error::usage(format!(
-            "{what} {value}: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
-             without leading zeros, such as 127.0.0.1, or a host name"
+            "{what} {}: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
+             without leading zeros, such as 127.0.0.1, or a host name",
+            printable::text(value)
         )));
     }
     // What webpki takes as a DNS name (labels of letters, digits and '-', up to 63
@@ -684,7 +686,7 @@ fn check_pool(pool: &Pool) -> Result<()> {
 /// The output folder as an absolute path; it may not exist yet, but it may not be a file.
 fn check_out(out: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(out)
-        .map_err(|e| Error::usage(format!("--out {}: {e}", out.display())))?;
+        .map_err(|e| Error::usage(format!("--out {}: {e}", printable::path(out))))?;
     if abs.exists() && !abs.is_dir() {
         return Err(Error::usage(format!(
             "--out {}: exists and is not a folder; allowed: a folder or a path that does not exist yet",

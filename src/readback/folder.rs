@@ -136,8 +136,9 @@ impl Folder {
     pub(crate) fn note_if_inferred(&self) {
         if let Err(why) = &self.record {
             eprintln!(
-                "note: {} {why}: its settings are inferred from its files; a re-run of generate with its flags records them",
-                self.dir.display()
+                "note: {} {}: its settings are inferred from its files; a re-run of generate with its flags records them",
+                crate::printable::path(&self.dir),
+                crate::printable::text(why)
             );
         }
     }
