@@ -19,7 +19,7 @@ use crate::pki;
 use crate::pki::secrets;
 use crate::printable;
 use crate::readback::existing::Existing;
-use crate::regularfile;
+use crate::regularfile::{self, Unreadable};
 use crate::render;
 use crate::render::bundle::{Bundle, Kind};
 use crate::render::escape::sh_word;
@@ -117,9 +117,8 @@ pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: b
     let path = dir.join(crate::config::layout::RECORD);
     let parsed = match regularfile::read_text(&path) {
         Ok(text) => Record::parse(&text).map_err(|e| e.to_string()),
-        Err(e) if e.is_missing() => return Ok(()),
-        Err(e @ regularfile::Unreadable::NotText) => Err(e.to_string()),
-        Err(e) => {
+        Err(e @ Unreadable::NotText) => Err(e.to_string()),
+        Err(e @ (Unreadable::NotRegular(_) | Unreadable::TooLarge { .. })) => {
             return Err(Error::failed(format!(
                 "{}: {e}; remove it (rm -r {}) or put the record of this folder back, then run \
                  again",
@@ -127,6 +126,8 @@ pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: b
                 printable::text(&sh_word(&path.display().to_string()))
             )));
         }
+        // No record, or an --out that cannot hold one (its own refusals say why).
+        Err(Unreadable::Io(_)) => return Ok(()),
     };
     let record = match parsed {
         Ok(record) => record,
