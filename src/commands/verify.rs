@@ -39,7 +39,13 @@ impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Findings quote the folder's files: shown escaped (the JSON form is escaped by serde).
         let p = crate::printable::text;
-        write!(f, "{}: {}; fix: {}", p(&self.path), p(&self.problem), p(&self.fix))
+        write!(
+            f,
+            "{}: {}; fix: {}",
+            p(&self.path),
+            p(&self.problem),
+            p(&self.fix)
+        )
     }
 }
 
