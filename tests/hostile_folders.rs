@@ -151,6 +151,16 @@ fn a_fifo_in_place_of_a_file_of_the_folder_is_named_by_every_command() {
         refused_naming(&["renew", dir.to_str().unwrap()], &dir, rel, "is a FIFO");
         assert!(is_fifo(&fifo), "{rel}: a refusing run replaced it");
     }
+    // Without a .env the folder cannot be read at all: every command stops, naming it.
+    let tmp = tempdir();
+    let dir = tmp.path().join("prod");
+    let args = folder_with_stores(&dir);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    mkfifo(&dir.join(".env"));
+    let d = dir.to_str().unwrap();
+    for cmd in [&["verify", d][..], &["renew", d], &["doctor", d], &args] {
+        refused_naming(cmd, &dir, ".env", "is a FIFO");
+    }
 }
 
 #[test]

@@ -74,7 +74,8 @@ impl Folder {
         let dir = &std::path::absolute(dir)
             .map_err(|e| Error::usage(format!("{}: {e}", dir.display())))?;
         let env_path = dir.join(layout::ENV);
-        if !env_path.is_file() {
+        // Absent, not merely unreadable: a FIFO or a folder there is named by read_env.
+        if env_path.symlink_metadata().is_err() {
             return Err(Error::usage(format!(
                 "{}: not a folder made by kimera-redis-init (it has no .env); allowed: the --out folder of a generate run",
                 dir.display()
