@@ -329,8 +329,9 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
                 path,
                 problem: Some(e.to_string()),
                 fix: format!(
-                    "look at it, then remove it (rm -r {}) and generate again with the first \
-                     run's flags plus --pkcs12",
+                    "look at it (kimera-redis-init writes regular files of a few KiB), then \
+                     remove it (rm -r {}) and generate again with --pkcs12 --force (new \
+                     password and stores)",
                     crate::printable::text(&crate::render::escape::sh_word(
                         &dir.join(path).display().to_string()
                     ))
