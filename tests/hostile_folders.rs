@@ -151,6 +151,22 @@ fn a_fifo_in_place_of_a_file_of_the_folder_is_named_by_every_command() {
         refused_naming(&["renew", dir.to_str().unwrap()], &dir, rel, "is a FIFO");
         assert!(is_fifo(&fifo), "{rel}: a refusing run replaced it");
     }
+    // The journal of a killed run, read by the next writing run before anything else.
+    let tmp = tempdir();
+    let dir = tmp.path().join("prod");
+    let args = folder_with_stores(&dir);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let journal = ".kimera-redis-init.staging/journal.json";
+    fs::create_dir(dir.join(".kimera-redis-init.staging")).unwrap();
+    mkfifo(&dir.join(journal));
+    refused_naming(&args, &dir, journal, "is a FIFO");
+    refused_naming(
+        &["renew", dir.to_str().unwrap()],
+        &dir,
+        journal,
+        "is a FIFO",
+    );
+
     // Without a .env the folder cannot be read at all: every command stops, naming it.
     let tmp = tempdir();
     let dir = tmp.path().join("prod");
