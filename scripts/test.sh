@@ -5,8 +5,11 @@
 # client), python-dotenv and kubernetes-validate in a virtualenv under target/; node-redis
 # and ioredis under target/node-clients. Starts a Docker engine of its own for the
 # container and Kubernetes-simulation tests (scripts/docker-engine.sh) and stops it at
-# the end, also on failure. CI runs exactly this (.ci/run). Ends with one line:
-# "N passed, N failed".
+# the end, also on failure. After the cargo tests it builds the Python wheel (pyproject.toml,
+# maturin; once per source state, cached under target/python-wheel/) and runs the pytest
+# plugin's own suite (python/tests) in a fresh virtualenv; KIMERA_PYTHON_TESTS=0 skips
+# that, as does running only some tests. CI runs exactly this (.ci/run). Ends with one
+# line: "N passed, N failed" (the cargo and pytest counts together).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +53,7 @@ export KIMERA_TEST_NODE_MODULES="$PWD/$node_clients/node_modules"
 
 # The log is kept to add up the per-binary "test result:" lines into one closing line.
 test_log=$(mktemp)
+py_out=$(mktemp)
 corpus=""
 summary() {
   awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$test_log"
@@ -60,7 +64,7 @@ source scripts/docker-engine.sh
 # One clean-up for everything this script started or made, also on failure.
 cleanup() {
   stop_dockerd
-  rm -f "$test_log"
+  rm -f "$test_log" "$py_out"
   [ -z "$corpus" ] || rm -rf "$corpus"
 }
 trap cleanup EXIT
@@ -72,16 +76,83 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
-# The fuzz target (fuzz/): arbitrary profile files through parsing and rendering, for a
-# bounded time. cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets this machine's
-# stable toolchain accept them. KIMERA_FUZZ_SECONDS=0 skips it, as does running only some tests.
+# The Python distribution (pyproject.toml): maturin builds the release binary into a
+# wheel with the pytest plugin (python/kimera_redis_init). The build costs minutes on a
+# clean clone, so the wheel is kept under target/python-wheel/, keyed by a hash of every
+# file that goes into it; a later run with the same sources reuses it. It is installed,
+# as users install it, into a fresh virtualenv with pytest and redis-py, and the plugin's
+# suite (python/tests) runs there. Its counts join cargo's as one more "test result:" line.
+python_suite() {
+  local key wheel_dir pyvenv
+  key=$(
+    {
+      find Cargo.toml Cargo.lock pyproject.toml README.md .cargo src templates profiles \
+        python/kimera_redis_init -type f ! -path '*/__pycache__/*' -print0 |
+        LC_ALL=C sort -z | xargs -0 sha256sum
+      rustc --version
+    } | sha256sum | cut -c1-16
+  )
+  wheel_dir=target/python-wheel/$key
+  if ! compgen -G "$wheel_dir/*.whl" >/dev/null; then
+    rm -rf target/python-wheel
+    echo "python: building the wheel (maturin, release build; cached as $wheel_dir)"
+    "$venv/bin/python" -m pip wheel --quiet --disable-pip-version-check --no-deps \
+      --wheel-dir "$wheel_dir.partial" . || return 1
+    mv "$wheel_dir.partial" "$wheel_dir"
+  else
+    echo "python: reusing $wheel_dir"
+  fi
+  pyvenv=target/python-plugin-venv
+  rm -rf "$pyvenv"
+  python3 -m venv "$pyvenv"
+  "$pyvenv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "$wheel_dir"/*.whl 'pytest>=7' pytest-asyncio pytest-xdist 'redis>=6' || return 1
+  # Not activated on purpose: the plugin finds the binary in the virtualenv's bin/ itself.
+  "$pyvenv/bin/python" -m pytest python/tests -q -p no:cacheprovider
+}
+# pytest's last line ("2 failed, 35 passed, 1 error in 9.9s") as a cargo-style line that
+# summary() adds up; errors count as failures, and so does a build that did not finish.
+python_result() { # status
+  local last passed failed errors
+  last=$(tail -n 1 "$py_out")
+  passed=$(grep -oE '[0-9]+ passed' <<<"$last" | cut -d' ' -f1 || true)
+  failed=$(grep -oE '[0-9]+ failed' <<<"$last" | cut -d' ' -f1 || true)
+  errors=$(grep -oE '[0-9]+ errors?' <<<"$last" | cut -d' ' -f1 || true)
+  failed=$((${failed:-0} + ${errors:-0}))
+  if [ "$1" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  echo "test result: $([ "$1" -eq 0 ] && echo ok || echo FAILED). ${passed:-0} passed; $failed failed; (python/tests)"
+}
+if [ "${KIMERA_PYTHON_TESTS:-1}" != 0 ] && [ $# -eq 0 ]; then
+  py_status=0
+  python_suite 2>&1 | tee "$py_out" || py_status=$?
+  python_result "$py_status" | tee -a "$test_log"
+  if [ "$py_status" -ne 0 ]; then
+    summary
+    exit "$py_status"
+  fi
+fi
+
+# The fuzz targets (fuzz/): profile files through parsing and rendering (60 s), and each
+# parser of outside bytes (RESP, PKCS#12, redis.conf, users.acl, .env, the record, the
+# journal, PEM) for 10 s each, all from one build. cargo-fuzz needs nightly-only flags;
+# RUSTC_BOOTSTRAP lets this machine's stable toolchain accept them. KIMERA_FUZZ_SECONDS
+# sets profile_render's time (0 skips fuzzing), as does running only some tests.
 fuzz_seconds=${KIMERA_FUZZ_SECONDS:-60}
+parser_seconds=10
 if [ "$fuzz_seconds" -gt 0 ] && [ $# -eq 0 ]; then
   command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
   corpus=$(mktemp -d)
-  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus" seeds -- \
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build)
+  mkdir -p "$corpus/profile_render"
+  (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run profile_render "$corpus/profile_render" seeds -- \
     -max_total_time="$fuzz_seconds" -timeout=10)
   echo "fuzz: profile_render ran ${fuzz_seconds} s without a finding"
+  for target in resp pkcs12 redisconf acl env record journal pem; do
+    mkdir -p "$corpus/$target"
+    (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$corpus/$target" -- \
+      -max_total_time="$parser_seconds" -timeout=10 -rss_limit_mb=512)
+    echo "fuzz: $target ran ${parser_seconds} s without a finding"
+  done
 fi
 
 summary

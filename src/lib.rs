@@ -1,5 +1,5 @@
 //! kimera-redis-init: TLS certificates and every file that goes with them, for the
-//! KIMERA Redis profiles. Data flows one way (design.md), and the folders follow it:
+//! KIMERA Redis profiles. Data flows one way (ARCHITECTURE.md), and the folders follow it:
 //!
 //! `cli` (flags) -> `config` (validated settings) -> `pki` (keys, certificates) ->
 //! `render` (every file's text) -> `output` (the bundle in memory, the one writer).
@@ -54,7 +54,9 @@ pub fn main() -> ExitCode {
             json,
         }) => commands::verify::run(dir, *warn_days, *json),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
-        Some(Command::Doctor { dir, json }) => commands::doctor::run(dir, *json),
+        Some(Command::Doctor { dir, json, timeout }) => {
+            commands::doctor::run(dir, *json, std::time::Duration::from_secs(*timeout))
+        }
         None => commands::generate::run(&cli.generate, false).map(|()| true),
     };
     match result {
@@ -67,5 +69,59 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", printable::text(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Every `src/…` path named in the repository's documents, comments and manifests exists:
+/// a map that names a file that moved is a wrong map.
+#[cfg(test)]
+mod named_paths {
+    use std::path::Path;
+
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "corpus" {
+                    files(&path, out);
+                }
+            } else if [".rs", ".md", ".toml", ".sh", ".j2", ".py"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+            {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_src_path_named_anywhere_exists() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut all = Vec::new();
+        files(root, &mut all);
+        let mut missing = Vec::new();
+        for file in &all {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            for (i, _) in text.match_indices("src/") {
+                let before = text[..i].chars().last();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+                    continue;
+                }
+                let named: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '/' | '_' | '.' | '-'))
+                    .collect();
+                let named = named.trim_end_matches('.');
+                if named.ends_with(".rs") && !root.join(named).exists() {
+                    missing.push(format!("{}: {named}", file.display()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "named but not there:\n{}",
+            missing.join("\n")
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! The generate pipeline, written once for the CLI (`commands::generate`) and the
-//! library (`api::Setup`), in the one-way order of design.md: a request becomes
+//! library (`api::Setup`), in the one-way order of ARCHITECTURE.md: a request becomes
 //! settings, settings a PKI, both a bundle in memory, and the writer writes it.
 //!
 //! It belongs with the commands (`commands/`): like `renew`, it runs a whole job over a

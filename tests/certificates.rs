@@ -193,7 +193,7 @@ for host in ("localhost", "127.0.0.1"):
 
 #[test]
 fn ca_and_leaf_shape() {
-    // Invariant 2 of design.md, read back with OpenSSL's own text form.
+    // Strict validators' rules (README, "What it does"), read back with OpenSSL's own text form.
     if !have("openssl") {
         return;
     }

@@ -221,3 +221,27 @@ fn bad_tuning_is_refused() {
         &["--username kimera_admin", "administration"],
     );
 }
+
+#[test]
+fn kubernetes_names_are_checked_as_the_api_server_and_yaml_read_them() {
+    let k = |extra: &[&'static str]| {
+        [&["--profile", "production-tls", "--kubernetes"][..], extra].concat()
+    };
+    for ns in ["kube-system", "kube-public", "kube-node-lease", "default"] {
+        refused(
+            &k(&["--namespace", ns]),
+            &["--namespace", ns, "keeps for itself"],
+        );
+    }
+    for ns in ["no", "yes", "on", "null", "12345", "1e3", "0755"] {
+        refused(
+            &k(&["--namespace", ns]),
+            &["--namespace", ns, "YAML reads it as"],
+        );
+    }
+    refused(
+        &k(&["--name", "9redis"]),
+        &["--name \"9redis\"", "DNS-1035", "starting with a letter"],
+    );
+    refused(&k(&["--name", "true"]), &["--name", "YAML reads it as"]);
+}

@@ -6,7 +6,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
@@ -32,24 +31,6 @@ fn quoted<'a>(fix: &'a str, after: &str) -> &'a str {
     let start = rest.find('`').unwrap() + 1;
     let end = start + rest[start..].find('`').unwrap();
     &rest[start..end]
-}
-
-/// Paste a printed command into sh, with the tool on PATH under its bare name.
-fn paste(cmd: &str) {
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the printed command failed: {cmd}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn edit(dir: &Path, file: &str, f: impl FnOnce(Vec<String>) -> Vec<String>) {
@@ -158,7 +139,7 @@ fn apply(dir: &Path, fix: &str) {
         });
     }
     if fix.starts_with("chmod ") {
-        return paste(fix);
+        return paste_ok(fix);
     }
     if fix.starts_with("copy the value of redis.password in redis.properties") {
         let props = fs::read_to_string(dir.join("redis.properties")).unwrap();
@@ -182,11 +163,11 @@ fn apply(dir: &Path, fix: &str) {
                 .filter(|l| !l.starts_with("redis.password="))
                 .collect()
         });
-        return paste(quoted(fix, "then run"));
+        return paste_ok(quoted(fix, "then run"));
     }
     if fix.contains("run `") {
         // "restore ... from a backup; without one, ... run `CMD`": there is no backup here.
-        return paste(quoted(fix, "run"));
+        return paste_ok(quoted(fix, "run"));
     }
     panic!("no way to follow the printed fix: {fix}");
 }

@@ -440,14 +440,14 @@ fn reruns_keep_the_stores_and_new_leaves_refresh_them() {
     );
 
     // A password of the user's own choosing is kept as it is, and the stores follow it.
-    fs::write(dir.join("certs/pkcs12-password"), "my own pass!\n").unwrap();
+    fs::write(dir.join("certs/pkcs12-password"), "my own pass!").unwrap();
     let out = generate(&base);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("replaced      certs/redis-client.p12"),
         "{text}"
     );
-    assert_eq!(read("certs/pkcs12-password"), b"my own pass!\n");
+    assert_eq!(read("certs/pkcs12-password"), b"my own pass!");
     assert!(keytool(&["-list"], &dir, "certs/truststore.p12").contains("trustedCertEntry"));
     assert_eq!(
         stored_client_cert(&dir),

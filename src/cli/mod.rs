@@ -114,6 +114,12 @@ pub(crate) enum Command {
         /// Example: kimera-redis-init doctor ./redis-prod --json
         #[arg(long)]
         json: bool,
+        /// Seconds each server gets to answer everything doctor asks it (connect, TLS,
+        /// AUTH, PING); a server still answering then is reported as "no answer".
+        ///
+        /// Example: kimera-redis-init doctor ./redis-prod --timeout 3
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::readback::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: u64,
     },
 }
 
@@ -175,6 +181,14 @@ pub(crate) struct RenewArgs {
     /// Example: kimera-redis-init renew ./redis-prod --new-ca drop-old --discard-old-ca
     #[arg(long, requires = "new_ca")]
     pub(crate) discard_old_ca: bool,
+
+    /// With --apply or --reload-only: seconds each server gets for each step (the
+    /// check before anything is written, the reload and its proof); a server still
+    /// answering then is reported as "no answer" and nothing more is sent to it.
+    ///
+    /// Example: kimera-redis-init renew ./redis-prod --apply --timeout 30
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::readback::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout: u64,
 
     #[command(flatten)]
     pub(crate) ca: ExternalCa,

@@ -4,19 +4,24 @@
 //! the likely cause and the fix.
 
 use crate::commands::stdout::outln;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::ErrorKind;
+use std::net::ToSocketAddrs;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::{AlertDescription, CertificateError, ClientConfig, ClientConnection};
-use rustls_pki_types::ServerName;
+use rustls::{AlertDescription, CertificateError};
 
 use crate::error::Result;
+use crate::pki::trust;
+use crate::readback::deadline::{self, Deadline, Expired};
 use crate::readback::folder::Folder;
-use crate::readback::live::ClientTlsError;
+use crate::readback::live::{self, ClientTls, ClientTlsError};
+use crate::readback::pinned::Stranger;
 use crate::readback::resp;
+
+/// How long the check for a plain-text server behind a failed TLS hello may take, on top
+/// of the server's deadline: one PING on loopback or a LAN.
+const PLAIN_PROBE: Duration = Duration::from_secs(1);
 
 /// A failed check: what failed, the likely cause, and the fix.
 #[derive(Debug)]
@@ -48,10 +53,14 @@ struct Entry {
 }
 
 /// Print every check (as JSON with `json`); `Ok(true)` when the app would connect.
-pub(crate) fn run(dir: &Path, json: bool) -> Result<bool> {
-    let folder = Folder::read(dir)?;
+pub(crate) fn run(dir: &Path, json: bool, timeout: Duration) -> Result<bool> {
+    let mut folder = Folder::read(dir)?;
+    // Fix commands and the offline checks start from a record verify would believe.
+    for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
+        eprintln!("note: {finding}");
+    }
     folder.note_if_inferred();
-    let entries = diagnose(&folder);
+    let entries = diagnose(&folder, timeout);
     let healthy = entries.iter().all(|e| e.severity == "ok");
     if json {
         let findings: Vec<&Entry> = entries.iter().filter(|e| e.severity != "ok").collect();
@@ -91,11 +100,13 @@ pub(crate) fn run(dir: &Path, json: bool) -> Result<bool> {
 
 /// The certificate the server presents is the one its redis.conf names on disk: else a
 /// renew was never loaded (no reload, no restart) and the server still runs on the old
-/// one, which will expire as the old one does.
+/// one, which will expire as the old one does. Only ever reached for a server that
+/// proved to be ours, so the advice to reload (which authenticates) is safe.
 fn served_as_on_disk(
     folder: &Folder,
     host: &str,
     port: u16,
+    served: &[u8],
 ) -> std::result::Result<String, Diagnosis> {
     let Some(path) = folder
         .server_on(host, port)
@@ -106,15 +117,14 @@ fn served_as_on_disk(
     let on_disk = crate::regularfile::read_text(std::path::Path::new(path))
         .ok()
         .and_then(|pem| crate::readback::certinfo::from_pem(path, &pem).ok());
-    let served = crate::readback::live::served_certificate(folder, host, port, None);
-    match (on_disk, served) {
-        (Some((der, info)), Ok(served)) if der == served => Ok(format!(
+    match on_disk {
+        Some((der, info)) if der == served => Ok(format!(
             "serves {path} as on disk (serial {}, valid until {})",
             info.serial,
             info.not_after.date()
         )),
-        (Some((_, info)), Ok(served)) => {
-            let serial = crate::readback::certinfo::from_der("served", &served)
+        Some((_, info)) => {
+            let serial = crate::readback::certinfo::from_der("served", served)
                 .map(|i| i.serial)
                 .unwrap_or_else(|_| "?".into());
             Err(diag(
@@ -129,22 +139,17 @@ fn served_as_on_disk(
                 ),
             ))
         }
-        (None, _) => Err(diag(
+        None => Err(diag(
             format!("{path} cannot be read as a certificate"),
             "the file the server config names is missing or damaged",
             "restore it, or run `kimera-redis-init renew` on this folder",
-        )),
-        (_, Err(e)) => Err(diag(
-            format!("a second handshake failed: {e}"),
-            "the server went away between checks",
-            "start it again and re-run doctor",
         )),
     }
 }
 
 /// Every check, in order. A `.env` the app cannot parse stops here: the app would not
 /// start, so connecting with guessed values would only name the wrong failure.
-fn diagnose(folder: &Folder) -> Vec<Entry> {
+fn diagnose(folder: &Folder, timeout: Duration) -> Vec<Entry> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut entries = Vec::new();
     let mut report =
@@ -195,19 +200,23 @@ fn diagnose(folder: &Folder) -> Vec<Entry> {
     if !problems.is_empty() || nodes.is_empty() {
         return entries;
     }
-    let timeout = app.connect_timeout.unwrap_or(Duration::from_secs(5));
     let mut reachable = 0;
     for (host, port) in &nodes {
-        let r = check_node(folder, host, *port, timeout);
+        // Everything doctor asks one server shares one deadline.
+        let deadline = Deadline::after(timeout);
+        let (r, served) = match check_node(folder, host, *port, deadline) {
+            Ok((done, served)) => (Ok(done), served),
+            Err(d) => (Err(d), None),
+        };
         let ok = r.is_ok();
         report("connect", format!("{host}:{port}"), r);
         if ok {
             reachable += 1;
-            if folder.tls() {
+            if let Some(served) = served {
                 report(
                     "certificate",
                     format!("{host}:{port}"),
-                    served_as_on_disk(folder, host, *port),
+                    served_as_on_disk(folder, host, *port, &served),
                 );
             }
         }
@@ -219,25 +228,31 @@ fn diagnose(folder: &Folder) -> Vec<Entry> {
         report(
             "cluster",
             "cluster".into(),
-            check_cluster(folder, host, *port, timeout),
+            check_cluster(folder, host, *port, Deadline::after(timeout)),
         );
     }
     entries
 }
 
-/// TCP, then TLS (when on), then AUTH, SELECT and PING as the app does them.
+/// TCP, then TLS (when on), then AUTH, SELECT and PING as the app does them; with TLS,
+/// the certificate the server presented. AUTH is sent only to a server whose
+/// certificate chains to a CA the record pins.
 fn check_node(
     folder: &Folder,
     host: &str,
     port: u16,
-    timeout: Duration,
-) -> std::result::Result<String, Diagnosis> {
-    let stream = connect(host, port, timeout)?;
-    if folder.tls() {
+    deadline: Deadline,
+) -> std::result::Result<(String, Option<Vec<u8>>), Diagnosis> {
+    connect(host, port, deadline)?;
+    let (tls, served) = if folder.tls() {
         ca_valid(folder)?;
-        tls_probe(folder, host, stream, timeout)?;
-    }
-    let mut con = app_connection(folder, host, port, timeout)?;
+        let tls = tls_config(folder)?;
+        let served = tls_probe(folder, host, port, deadline, &tls)?;
+        (Some(tls), Some(served))
+    } else {
+        (None, None)
+    };
+    let mut con = app_connection(folder, host, port, deadline, tls.as_ref())?;
     let pong = con.text(&["PING"]).map_err(|e| redis_failure(folder, &e))?;
     let user = match folder.env("REDIS_USERNAME") {
         "" => "the default user".to_owned(),
@@ -248,45 +263,37 @@ fn check_node(
     } else {
         ""
     };
-    Ok(format!(
-        "{tls}AUTH as {user}, SELECT {}, PING -> {pong}",
-        folder.env("REDIS_DB")
+    Ok((
+        format!(
+            "{tls}AUTH as {user}, SELECT {}, PING -> {pong}",
+            folder.env("REDIS_DB")
+        ),
+        served,
     ))
 }
 
-fn connect(host: &str, port: u16, timeout: Duration) -> std::result::Result<TcpStream, Diagnosis> {
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            diag(
-                format!("cannot resolve {host}"),
-                format!("the name does not resolve here: {e}"),
-                format!("make {host} resolve (DNS or /etc/hosts), or set REDIS_HOST to an address"),
-            )
-        })?
-        .collect();
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
-        }
-    }
-    let e = last.expect("to_socket_addrs gave at least one address");
-    Err(match e.kind() {
-        ErrorKind::ConnectionRefused => diag(
+/// Whether anything accepts a TCP connection on `host:port` (the connection is closed
+/// again at once).
+fn connect(host: &str, port: u16, deadline: Deadline) -> std::result::Result<(), Diagnosis> {
+    (host, port).to_socket_addrs().map_err(|e| {
+        diag(
+            format!("cannot resolve {host}"),
+            format!("the name does not resolve here: {e}"),
+            format!("make {host} resolve (DNS or /etc/hosts), or set REDIS_HOST to an address"),
+        )
+    })?;
+    let e = match deadline::connect(host, port, deadline) {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    Err(match (e.kind(), deadline::expired_in(&e)) {
+        (_, Some(expired)) => no_answer(expired),
+        (ErrorKind::ConnectionRefused, _) => diag(
             "connection refused",
             format!(
                 "no server listens on {host}:{port}: it is not running, or listens on another port"
             ),
             "start it from this folder's config (redis-server <folder>/redis.conf, or the nodes' configs), or fix REDIS_PORT",
-        ),
-        ErrorKind::TimedOut | ErrorKind::WouldBlock => diag(
-            "no answer",
-            format!(
-                "nothing answered on {host}:{port} within {timeout:?}: a firewall, or a wrong host"
-            ),
-            "check REDIS_HOST and that the server is reachable from here",
         ),
         _ => diag(
             format!("cannot connect: {e}"),
@@ -296,42 +303,116 @@ fn connect(host: &str, port: u16, timeout: Duration) -> std::result::Result<TcpS
     })
 }
 
-/// A TLS handshake with exactly what the app uses, then one round trip, so that a client
-/// certificate the server refuses (reported after the handshake in TLS 1.3) shows too.
+/// A deadline that passed: the server is there but does not answer, which is neither a
+/// TLS nor a password problem.
+fn no_answer(e: &Expired) -> Diagnosis {
+    diag(
+        e.to_string(),
+        "it did not finish answering in time: the process is stopped (SIGSTOP) or overloaded, \
+         a firewall drops the packets, or what listens there is not a Redis server",
+        "check that the server process runs and is not stopped (kill -CONT PID), its log, and \
+         that REDIS_HOST and REDIS_PORT are the server's; --timeout gives it longer",
+    )
+}
+
+/// A server that is not this folder's: nothing but a TLS hello went to it, and no advice
+/// here would send it a password.
+fn stranger(s: &Stranger, port: u16) -> Diagnosis {
+    diag(
+        s.to_string(),
+        format!(
+            "a server this folder did not set up answers on the app's port: another setup's, or \
+             an impostor. Only the CA pinned in {} is trusted (a CA added to {} is not), so no \
+             AUTH and no password was sent to it",
+            crate::config::layout::RECORD,
+            crate::config::layout::CA_CERT
+        ),
+        format!(
+            "find what listens on port {port} (ss -ltnp 'sport = :{port}'), stop it, and start \
+             this folder's server there (redis-server <folder>/redis.conf); until then do not \
+             run the app, renew --apply or --reload-only against it"
+        ),
+    )
+}
+
+/// A TLS handshake with exactly what the app uses, trusting only the pinned CAs, then one
+/// round trip, so that a client certificate the server refuses (reported after the
+/// handshake in TLS 1.3) shows too. The certificate the server presented, once it is
+/// proved to be ours and one the app's REDIS_CA_CERTS accepts.
 fn tls_probe(
     folder: &Folder,
     host: &str,
-    mut tcp: TcpStream,
-    timeout: Duration,
-) -> std::result::Result<(), Diagnosis> {
-    let config = tls_config(folder)?;
-    let name = ServerName::try_from(host.to_owned()).map_err(|e| {
-        diag(
+    port: u16,
+    deadline: Deadline,
+    tls: &ClientTls,
+) -> std::result::Result<Vec<u8>, Diagnosis> {
+    if let Err(e) = rustls_pki_types::ServerName::try_from(host.to_owned()) {
+        return Err(diag(
             format!("REDIS_HOST {host} is not a valid TLS server name: {e}"),
             "a typo in .env",
             "set REDIS_HOST to a host name or IP address",
-        )
-    })?;
-    let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| {
-        diag(
-            format!("cannot start TLS: {e}"),
-            "the client certificate or key in .env is unusable",
-            "check REDIS_SSL_CERTFILE and REDIS_SSL_KEYFILE",
-        )
-    })?;
-    let _ = tcp.set_read_timeout(Some(timeout));
-    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-    let mut buf = [0u8; 64];
-    let result = tls.write_all(b"PING\r\n").and_then(|()| tls.read(&mut buf));
-    match result {
-        Ok(n) if n > 0 => Ok(()),
-        Ok(_) => Err(diag(
-            "the server closed the connection after the TLS handshake",
-            "it refused the client certificate without saying why",
-            "check that the server's tls-ca-cert-file is the CA that issued REDIS_SSL_CERTFILE",
-        )),
-        Err(e) => Err(tls_failure(folder, host, &e)),
+        ));
     }
+    let served = match live::served_certificate(host, port, deadline, tls) {
+        Ok(served) => served,
+        Err(resp::Error::Stranger(s)) => return Err(stranger(&s, port)),
+        Err(e) if !certificate_failure(&e) && speaks_plain(host, port, deadline) => {
+            return Err(diag(
+                "the server speaks plain text on this port, not TLS",
+                format!(
+                    "REDIS_SSL is true, but {host}:{port} answers a plain PING: the server runs without TLS there (port, not tls-port)"
+                ),
+                "start it from this folder's redis.conf (TLS on tls-port), or set REDIS_PORT to its tls-port",
+            ));
+        }
+        Err(resp::Error::NoAnswer(e)) => return Err(no_answer(&e)),
+        Err(resp::Error::Io(e)) => return Err(tls_failure(folder, host, &e)),
+        Err(e) => {
+            return Err(diag(
+                format!("TLS session failed: {e}"),
+                "the server answered something else than Redis over TLS",
+                "check that REDIS_PORT is the server's tls-port",
+            ));
+        }
+    };
+    let now = rustls_pki_types::UnixTime::now();
+    if trust::chains_to_any(&tls.app_cas, &served, trust::Usage::Server, now).is_err() {
+        return Err(diag(
+            "the server certificate is from an unknown CA",
+            format!(
+                "it was not issued by the CA in REDIS_CA_CERTS ({})",
+                folder.env("REDIS_CA_CERTS")
+            ),
+            "point REDIS_CA_CERTS at the CA that issued the server's certificate, or start the server with this folder's certificates",
+        ));
+    }
+    Ok(served)
+}
+
+/// Whether a failed TLS session was refused over a certificate (either side's), as
+/// opposed to a peer that sent no TLS at all or nothing in time.
+fn certificate_failure(e: &resp::Error) -> bool {
+    let resp::Error::Io(io) = e else {
+        return false;
+    };
+    matches!(
+        io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidCertificate(_) | rustls::Error::AlertReceived(_))
+    )
+}
+
+/// Whether `host:port` answers a plain-text PING (any RESP reply, NOAUTH included): a
+/// TLS hello to such a port gets no answer or garbage. Nothing secret is sent.
+fn speaks_plain(host: &str, port: u16, deadline: Deadline) -> bool {
+    let probe =
+        Deadline::after(PLAIN_PROBE).at_most(deadline.left().unwrap_or_default() + PLAIN_PROBE);
+    let Ok(mut con) = live::open(host, port, probe, None) else {
+        return false;
+    };
+    matches!(
+        con.command(&["PING"]),
+        Ok(_) | Err(resp::Error::Server { .. })
+    )
 }
 
 /// rustls takes the trust anchor's dates on faith; an expired CA must be named as such,
@@ -362,8 +443,8 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
 
 /// The app's TLS settings (the one client setup, `live::client_config`), its failures
 /// named for the user.
-fn tls_config(folder: &Folder) -> std::result::Result<ClientConfig, Diagnosis> {
-    crate::readback::live::client_config(folder, None).map_err(|e| match e {
+fn tls_config(folder: &Folder) -> std::result::Result<ClientTls, Diagnosis> {
+    live::client_config(folder, None).map_err(|e| match e {
         ClientTlsError::Unreadable { key, error, .. } => diag(
             format!("{key}={} cannot be loaded: {error}", folder.env(key)),
             "the file is missing or not PEM",
@@ -373,6 +454,14 @@ fn tls_config(folder: &Folder) -> std::result::Result<ClientConfig, Diagnosis> {
             format!("the client certificate and key do not go together: {e}"),
             "REDIS_SSL_KEYFILE is not the key of REDIS_SSL_CERTFILE",
             "restore the matching key, or run `kimera-redis-init renew` on this folder",
+        ),
+        ClientTlsError::Pins(e) => diag(
+            format!("no CA to trust: {e}"),
+            "doctor trusts only the CA the record pins, so that no password goes to a server of another CA",
+            format!(
+                "restore {} as generated (kimera-redis-init verify compares it with the record)",
+                crate::config::layout::CA_CERT
+            ),
         ),
     })
 }
@@ -474,6 +563,12 @@ fn redis_diagnosis(user: &str, tls: bool, e: &resp::Error) -> Diagnosis {
         resp::Error::Io(io) => Some(io.kind()),
         _ => None,
     };
+    // Neither is the password's fault nor a sign of TLS: each has its own advice.
+    match e {
+        resp::Error::NoAnswer(expired) => return no_answer(expired),
+        resp::Error::Stranger(s) => return stranger(s, 0),
+        _ => {}
+    }
     match e.code() {
         _ if e.auth_failed() => diag(
             format!("AUTH refused: {e}"),
@@ -515,9 +610,10 @@ fn check_cluster(
     folder: &Folder,
     host: &str,
     port: u16,
-    timeout: Duration,
+    deadline: Deadline,
 ) -> std::result::Result<String, Diagnosis> {
-    let mut con = app_connection(folder, host, port, timeout)?;
+    let tls = folder.tls().then(|| tls_config(folder)).transpose()?;
+    let mut con = app_connection(folder, host, port, deadline, tls.as_ref())?;
     let info = con
         .text(&["CLUSTER", "INFO"])
         .map_err(|e| redis_failure(folder, &e))?;
@@ -557,13 +653,15 @@ fn check_cluster(
 }
 
 /// The connection the app makes from `.env`: over TLS (when on) with the client
-/// certificate and CA and the host name checked, AUTH with user and password (when a
-/// password is set), SELECT of the db (not in cluster mode, nor for db 0).
+/// certificate, the pinned CA and the host name checked, AUTH with user and password
+/// (when a password is set, and only once the server proved to be ours), SELECT of the db
+/// (not in cluster mode, nor for db 0).
 fn app_connection(
     folder: &Folder,
     host: &str,
     port: u16,
-    timeout: Duration,
+    deadline: Deadline,
+    tls: Option<&ClientTls>,
 ) -> std::result::Result<resp::Connection, Diagnosis> {
     let db = match (folder.cluster(), folder.env("REDIS_DB")) {
         (true, _) | (false, "") => 0,
@@ -575,9 +673,8 @@ fn app_connection(
             )
         })?,
     };
-    let tls = folder.tls().then(|| tls_config(folder)).transpose()?;
     let fail = |e: resp::Error| redis_failure(folder, &e);
-    let mut con = crate::readback::live::open(host, port, timeout, tls).map_err(fail)?;
+    let mut con = live::open(host, port, deadline, tls).map_err(fail)?;
     match (folder.env("REDIS_USERNAME"), folder.env("REDIS_PASSWORD")) {
         (_, "") => {}
         ("", pass) => con.auth(None, pass).map_err(fail)?,
@@ -726,8 +823,13 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let e = crate::readback::live::open("127.0.0.1", port, Duration::from_secs(2), None)
-            .unwrap_err();
+        let e = live::open(
+            "127.0.0.1",
+            port,
+            Deadline::after(Duration::from_secs(2)),
+            None,
+        )
+        .unwrap_err();
         assert!(
             matches!(&e, resp::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused),
             "{e:?}"
@@ -761,7 +863,7 @@ mod tests {
                 prop_assert!(app.connect_timeout.is_some_and(|t| t <= Duration::from_secs(3600)));
             }
             // Port 1 on loopback: nothing listens, so a connect fails at once.
-            let entries = diagnose(&folder);
+            let entries = diagnose(&folder, Duration::from_secs(2));
             prop_assert!(!entries.is_empty());
             let (findings, _) = crate::commands::verify::check(&folder, 30, time::OffsetDateTime::now_utc());
             if !problems.is_empty() {

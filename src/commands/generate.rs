@@ -1,5 +1,5 @@
 //! `kimera-redis-init --profile NAME` (also `generate`): the main job, in the one-way
-//! order of design.md: settings, PKI, bundle, writer.
+//! order of ARCHITECTURE.md: settings, PKI, bundle, writer.
 
 use crate::cli::GenerateArgs;
 use crate::commands::stdout::{out, outln};

@@ -22,6 +22,7 @@ use crate::readback::folder::Folder;
 use crate::render::bundle::{Bundle, Kind};
 
 mod apply;
+mod precheck;
 mod rollover;
 
 pub(crate) use crate::readback::rollover::{note as rollover_note, refuse_mid_rollover};
@@ -35,12 +36,17 @@ pub(crate) fn run(args: &RenewArgs) -> Result<()> {
         Folder::read(dir)?;
     }
     let lock = FolderLock::acquire(dir)?;
-    let folder = Folder::read(dir)?;
+    let mut folder = Folder::read(dir)?;
     // A record that is there but no regular file (a FIFO, a link to /dev/zero) is no
     // record this tool wrote: refused, rather than renewing as if the folder had none.
     match crate::regularfile::check(&folder.dir.join(layout::RECORD)) {
         Err(e) if !e.is_missing() => return Err(e.at(&folder.dir.join(layout::RECORD))),
         _ => {}
+    }
+    // A record verify would not believe (edited: a key type, a validity) is not what the
+    // certificates are renewed from.
+    for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
+        eprintln!("note: {finding}");
     }
     folder.note_if_inferred();
     let days = crate::config::settings::check_days("--days", args.days)?;
@@ -50,9 +56,12 @@ pub(crate) fn run(args: &RenewArgs) -> Result<()> {
             dir.display()
         )));
     }
-    // Everything --apply needs is checked before anything is written.
+    // Everything --apply needs is checked before anything is written, every server
+    // included: each proves it is ours and that the admin may reload it.
     let plan = if args.apply || args.reload_only {
-        Some(apply::prepare(&folder)?)
+        let plan = apply::prepare(&folder, std::time::Duration::from_secs(args.timeout))?;
+        precheck::check(&folder, &plan)?;
+        Some(plan)
     } else {
         None
     };
@@ -82,7 +91,8 @@ fn renew_in_place(
     let dir = &args.dir;
     refuse_mid_rollover(dir, "renew")?;
     let (issuer, ca) = load_ca(dir, args, now)?;
-    let (bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    kubernetes_in_step(folder, &mut bundle)?;
     write_renewed(dir, &bundle, lock)?;
     for line in report {
         outln!("{line}");
@@ -120,7 +130,12 @@ fn renew_leaves(
     // chain to it are renewed; anything else dropped into certs/ is left alone.
     let trust = crate::regularfile::read_text(&dir.join(layout::CA_CERT))
         .unwrap_or_else(|_| ca.cert_pem.clone());
-    let trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
+    // Only leaves under a CA the folder pins are its own: one under a CA appended to
+    // ca.crt is not signed again.
+    let mut trusted = folder.pinned_cas();
+    if trusted.is_empty() {
+        trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
+    }
     let read =
         |r: &str| crate::regularfile::read_text(&dir.join(r)).map_err(|e| e.at(&dir.join(r)));
     let mut left_alone = Vec::new();
@@ -241,6 +256,14 @@ fn names_and_usages(info: &certinfo::CertInfo) -> (Vec<SanName>, Vec<ExtendedKey
         })
         .collect();
     (sans, usages)
+}
+
+/// A folder with Kubernetes manifests gets its Secrets rendered again from the files this
+/// bundle writes, in the same commit: the manifests never hold the old certificates.
+fn kubernetes_in_step(folder: &Folder, bundle: &mut Bundle) -> Result<()> {
+    let manifests = crate::commands::verify::regenerated::kubernetes_in_step(folder, bundle)?;
+    bundle.entries.extend(manifests);
+    Ok(())
 }
 
 /// Renewed leaves replace the old ones; the CA is never part of such a bundle.

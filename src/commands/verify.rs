@@ -15,9 +15,12 @@ use crate::pki::trust::{self, Usage};
 use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
+pub(crate) mod compare;
 mod files;
 pub(crate) mod fixes;
+mod pinned;
 mod recorded;
+pub(crate) mod regenerated;
 mod security;
 
 /// One problem: which check found it, where, what, how bad, and the fix.
@@ -28,7 +31,8 @@ pub(crate) struct Finding {
     /// The file (or `file line N`) the finding is about.
     #[serde(rename = "subject")]
     pub(crate) path: String,
-    /// `error`, or `warning` for a certificate that expires soon; both fail verify.
+    /// `error`, or `warning` for a certificate that expires soon: both fail verify;
+    /// `note` for harmless drift from what the tool writes, which does not.
     pub(crate) severity: &'static str,
     #[serde(rename = "message")]
     pub(crate) problem: String,
@@ -62,10 +66,14 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
             fix,
         })
         .collect();
-    let folder = match Folder::read(dir) {
+    let mut folder = match Folder::read(dir) {
         Err(_) if !interrupted.is_empty() => None,
         read => Some(read?),
     };
+    let settled = folder
+        .as_mut()
+        .map(regenerated::settle_record)
+        .unwrap_or_default();
     if let Some(folder) = &folder {
         folder.note_if_inferred();
     }
@@ -73,11 +81,12 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
         Some(folder) => check(folder, warn_days, OffsetDateTime::now_utc()),
         None => (Vec::new(), 0),
     };
-    findings.splice(0..0, interrupted);
+    findings.splice(0..0, interrupted.into_iter().chain(settled));
+    let failed = findings.iter().any(|f| f.severity != "note");
     if json {
         let report = serde_json::json!({
             "folder": dir.display().to_string(),
-            "ok": findings.is_empty(),
+            "ok": !failed,
             "checks": checks,
             "findings": findings,
         });
@@ -85,10 +94,14 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
             "{}",
             serde_json::to_string_pretty(&report).expect("findings serialize")
         );
-        return Ok(findings.is_empty());
+        return Ok(!failed);
     }
     for f in &findings {
-        outln!("{f}");
+        if f.severity == "note" {
+            outln!("note: {f}");
+        } else {
+            outln!("{f}");
+        }
     }
     if let Some(note) = folder
         .as_ref()
@@ -96,13 +109,13 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     {
         outln!("{note}");
     }
-    let problems = findings.len();
+    let problems = findings.iter().filter(|f| f.severity != "note").count();
     if problems == 0 {
         outln!("ok: {} checks passed in {}", checks, dir.display());
     } else {
         outln!("{problems} problem(s) found in {}", dir.display());
     }
-    Ok(findings.is_empty())
+    Ok(!failed)
 }
 
 /// Every check on `folder`, as of `now`: the findings and how many checks ran.
@@ -119,12 +132,16 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
     c.consistency();
     c.security();
     c.recorded();
+    let regenerated = c.regenerated();
     c.check = "certificates";
+    if folder.tls() || folder.dir.join(layout::CA_CERT).exists() {
+        c.pinned();
+    }
     if folder.tls() {
         c.certificates(warn_days, now);
     }
     c.check = "modes";
-    c.modes();
+    c.modes(regenerated.as_ref().map(|(_, bundle)| bundle));
     c.expect(
         layout::ENV,
         crate::config::url::check(&folder.env),
@@ -134,7 +151,7 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
             fixes::generate_command(folder)
         ),
     );
-    for s in crate::render::stores::checks(&folder.dir) {
+    for s in crate::render::stores::checks(&folder.dir, &folder.pinned_cas()) {
         c.expect(s.path, s.problem, s.fix);
     }
     c.files();
@@ -345,7 +362,7 @@ impl Checker<'_> {
     /// Chains, usages, names, key pairs and expiry.
     fn certificates(&mut self, warn_days: i64, now: OffsetDateTime) {
         let f = self.folder;
-        let Some((ca_der, ca)) = self.load_cert(layout::CA_CERT) else {
+        let Some((_, ca)) = self.load_cert(layout::CA_CERT) else {
             return;
         };
         self.expiry(layout::CA_CERT, &ca, warn_days, now,
@@ -356,11 +373,9 @@ impl Checker<'_> {
             "issue under a root CA: generate again with --ca-cert set to your root (self-signed) CA and --force",
         );
         let unix_now = crate::pki::issue::unix_time(now);
-        // Every CA the bundle trusts: two during a CA rollover (renew --new-ca).
-        let trusted: Vec<Vec<u8>> = crate::regularfile::read_text(&self.abs(layout::CA_CERT))
-            .ok()
-            .and_then(|pem| certinfo::all_from_pem(layout::CA_CERT, &pem).ok())
-            .unwrap_or_else(|| vec![ca_der.clone()]);
+        // The CAs the folder pins: two during a CA rollover (renew --new-ca); never
+        // whatever else was appended to ca.crt.
+        let trusted = f.pinned_cas();
         for leaf in &f.leaves {
             let Some((der, info)) = self.load_cert(leaf) else {
                 continue;
@@ -499,8 +514,9 @@ impl Checker<'_> {
         self.severity = "error";
     }
 
-    /// Files that hold secrets are readable by their owner only.
-    fn modes(&mut self) {
+    /// Files that hold secrets are readable by their owner only: every file the
+    /// regenerated bundle makes 0600, and the known ones when it could not be made.
+    fn modes(&mut self, bundle: Option<&crate::render::bundle::Bundle>) {
         let mut secret: Vec<String> = [
             layout::ENV,
             layout::PROPERTIES,
@@ -513,6 +529,14 @@ impl Checker<'_> {
         secret.push(layout::CA_KEY.to_owned());
         if self.folder.cluster() {
             secret.extend(self.folder.servers.iter().map(|s| s.rel.clone()));
+        }
+        for entry in bundle.map(|b| b.entries.as_slice()).unwrap_or_default() {
+            if entry.kind.mode() & 0o077 == 0
+                && entry.kind != crate::render::bundle::Kind::Dir
+                && !secret.contains(&entry.path)
+            {
+                secret.push(entry.path.clone());
+            }
         }
         for rel in secret {
             let Ok(meta) = fs::metadata(self.abs(&rel)) else {

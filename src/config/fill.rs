@@ -6,15 +6,9 @@
 //! (a profile file's own values are never overridden). Never taken: the Kubernetes
 //! options, an organisation's CA, and the run options.
 
-use clap::ValueEnum;
-
-use crate::config::network::{self, ComposeNetwork};
-use crate::config::node::host_port;
-use crate::config::profile;
 use crate::config::record::Record;
-use crate::config::request::{
-    DEFAULT_CA_DAYS, DEFAULT_DAYS, DEFAULT_IMAGE, DEFAULT_KEY_TYPE, Request,
-};
+use crate::config::replay;
+use crate::config::request::{DEFAULT_CA_DAYS, DEFAULT_DAYS, DEFAULT_KEY_TYPE, Request};
 
 /// One value taken from the record: its flag, and its value unless the flag is a switch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,142 +25,107 @@ fn take(taken: &mut Vec<Taken>, flag: &'static str, value: impl Into<String>) {
 }
 
 /// Fill what `req` leaves to the profile from `record`; returns what was taken, in flag
-/// order, only values that differ from what the profile alone would give.
+/// order, only values that differ from what the profile alone would give. The record's
+/// request is `replay::request`, the one record-to-request mapping; this only decides,
+/// flag by flag, whether the caller left the value open.
 pub(crate) fn fill_from(req: &mut Request, record: &Record) -> Vec<Taken> {
     let mut taken = Vec::new();
-    if req.profile_file.is_some() || !profile::names().contains(&record.profile.as_str()) {
+    if req.profile_file.is_some() || !replay::builtin(record) || record.nodes.is_empty() {
         return taken;
     }
     if req.profile.as_ref().is_some_and(|p| *p != record.profile) {
         return taken;
     }
-    let Ok(p) = profile::builtin(&record.profile) else {
-        return taken;
-    };
+    let full = replay::request(record, &req.out.clone().unwrap_or_default());
     if req.profile.is_none() {
         req.profile = Some(record.profile.clone());
         take(&mut taken, "--profile", record.profile.clone());
     }
-    let Some(first) = record.nodes.first() else {
-        return taken;
-    };
-    if let Some(replicas) = record.cluster_replicas {
-        let listed: Vec<String> = record
-            .nodes
-            .iter()
-            .map(|n| host_port(&n.host, n.port))
-            .collect();
+    if record.cluster_replicas.is_some() {
         if req.nodes.is_empty()
             && req.host.is_none()
             && req.port.is_none()
-            && listed != p.cluster_nodes
+            && !full.nodes.is_empty()
         {
-            take(&mut taken, "--nodes", listed.join(","));
-            req.nodes = listed;
+            req.nodes = full.nodes.clone();
+            take(&mut taken, "--nodes", full.nodes.join(","));
         }
-        if req.replicas.is_none() && i64::from(replicas) != p.replicas {
-            req.replicas = Some(i64::from(replicas));
-            take(&mut taken, "--replicas", replicas.to_string());
-        }
+        open(&mut taken, "--replicas", &mut req.replicas, &full.replicas);
     } else if req.nodes.is_empty() && req.replicas.is_none() {
-        if req.host.is_none() && first.host != p.host {
-            req.host = Some(first.host.clone());
-            take(&mut taken, "--host", first.host.clone());
-        }
-        if req.port.is_none() && i64::from(first.port) != p.port {
-            req.port = Some(i64::from(first.port));
-            take(&mut taken, "--port", first.port.to_string());
-        }
+        open(&mut taken, "--host", &mut req.host, &full.host);
+        open(&mut taken, "--port", &mut req.port, &full.port);
     }
     if req.san.is_empty() {
-        let base = [
-            first.host.as_str(),
-            "localhost",
-            "127.0.0.1",
-            "::1",
-            first.name.as_str(),
-        ];
-        for san in &first.sans {
-            if !base.iter().any(|b| b.eq_ignore_ascii_case(san)) {
-                req.san.push(san.clone());
-                take(&mut taken, "--san", san.clone());
-            }
+        for san in &full.san {
+            req.san.push(san.clone());
+            take(&mut taken, "--san", san.clone());
         }
     }
-    if let (None, Some(user)) = (&req.username, &record.username)
-        && *user != p.username
+    open(&mut taken, "--username", &mut req.username, &full.username);
+    open(&mut taken, "--db", &mut req.db, &full.db);
+    switch(&mut taken, "--tls", &mut req.tls, full.tls);
+    open(
+        &mut taken,
+        "--io-threads",
+        &mut req.io_threads,
+        &full.io_threads,
+    );
+    open(
+        &mut taken,
+        "--maxmemory",
+        &mut req.maxmemory,
+        &full.maxmemory,
+    );
+    open(&mut taken, "--image", &mut req.image, &full.image);
+    if record.cluster_replicas.is_some()
+        && req.compose_network.is_none()
+        && let Some(mode) = full.compose_network
     {
-        req.username = Some(user.clone());
-        take(&mut taken, "--username", user.clone());
-    }
-    if req.db.is_none() && i64::from(record.db) != p.db {
-        req.db = Some(i64::from(record.db));
-        take(&mut taken, "--db", record.db.to_string());
-    }
-    if !req.tls && record.tls && !p.tls {
-        req.tls = true;
-        taken.push(Taken {
-            flag: "--tls",
-            value: None,
-        });
-    }
-    if req.io_threads.is_none() && record.server.io_threads != p.server.io_threads {
-        req.io_threads = Some(record.server.io_threads);
+        req.compose_network = Some(mode);
         take(
             &mut taken,
-            "--io-threads",
-            record.server.io_threads.to_string(),
+            "--compose-network",
+            record.compose_network.clone(),
         );
     }
-    if req.maxmemory.is_none() && record.server.maxmemory != p.server.maxmemory {
-        req.maxmemory = Some(record.server.maxmemory.clone());
-        take(&mut taken, "--maxmemory", record.server.maxmemory.clone());
-    }
-    if req.image.is_none() && record.image != DEFAULT_IMAGE {
-        req.image = Some(record.image.clone());
-        take(&mut taken, "--image", record.image.clone());
-    }
-    if req.compose_network.is_none()
-        && record.cluster_replicas.is_some()
-        && let Ok(mode) = ComposeNetwork::from_str(&record.compose_network, false)
+    // Key type and validity have defaults rather than `None`: open when not named and
+    // still the default.
+    if !req.asked.key_type && req.key_type == DEFAULT_KEY_TYPE && full.key_type != DEFAULT_KEY_TYPE
     {
-        let hosts: Vec<&str> = record.nodes.iter().map(|n| n.host.as_str()).collect();
-        if mode != network::default_for(&hosts) {
-            req.compose_network = Some(mode);
-            take(
-                &mut taken,
-                "--compose-network",
-                record.compose_network.clone(),
-            );
-        }
+        req.key_type = full.key_type;
+        take(&mut taken, "--key-type", full.key_type.name());
     }
-    if let Some(key_type) = record.key_type()
-        && !req.asked.key_type
-        && req.key_type == DEFAULT_KEY_TYPE
-        && key_type != DEFAULT_KEY_TYPE
-    {
-        req.key_type = key_type;
-        take(&mut taken, "--key-type", key_type.name());
+    if !req.asked.days && req.days == DEFAULT_DAYS && full.days != DEFAULT_DAYS {
+        req.days = full.days;
+        take(&mut taken, "--days", full.days.to_string());
     }
-    if !req.asked.days && req.days == DEFAULT_DAYS && i64::from(record.leaf_days) != DEFAULT_DAYS {
-        req.days = i64::from(record.leaf_days);
-        take(&mut taken, "--days", record.leaf_days.to_string());
+    if !req.asked.ca_days && req.ca_days == DEFAULT_CA_DAYS && full.ca_days != DEFAULT_CA_DAYS {
+        req.ca_days = full.ca_days;
+        take(&mut taken, "--ca-days", full.ca_days.to_string());
     }
-    if !req.asked.ca_days
-        && req.ca_days == DEFAULT_CA_DAYS
-        && i64::from(record.ca_days) != DEFAULT_CA_DAYS
-    {
-        req.ca_days = i64::from(record.ca_days);
-        take(&mut taken, "--ca-days", record.ca_days.to_string());
-    }
-    if !req.pkcs12 && record.pkcs12 {
-        req.pkcs12 = true;
-        taken.push(Taken {
-            flag: "--pkcs12",
-            value: None,
-        });
-    }
+    switch(&mut taken, "--pkcs12", &mut req.pkcs12, full.pkcs12);
     taken
+}
+
+/// A value the caller left open (`None`) that the record names.
+fn open<T: Clone + ToString>(
+    taken: &mut Vec<Taken>,
+    flag: &'static str,
+    mine: &mut Option<T>,
+    recorded: &Option<T>,
+) {
+    if let (None, Some(v)) = (&mine, recorded) {
+        take(taken, flag, v.to_string());
+        *mine = Some(v.clone());
+    }
+}
+
+/// A switch the caller left off that the record has on.
+fn switch(taken: &mut Vec<Taken>, flag: &'static str, mine: &mut bool, recorded: bool) {
+    if !*mine && recorded {
+        *mine = true;
+        taken.push(Taken { flag, value: None });
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +139,10 @@ mod tests {
             out: Some("/nonexistent/kimera-fill-test".into()),
             ..req
         };
-        Record::from_settings(&Settings::resolve(&req, &RunOptions::default()).unwrap())
+        Record::from_settings(
+            &Settings::resolve(&req, &RunOptions::default()).unwrap(),
+            None,
+        )
     }
 
     fn flags(taken: &[Taken]) -> Vec<&str> {

@@ -90,16 +90,8 @@ pub(crate) fn resolve(
              or high-performance"
         )));
     }
-    let namespace = label(
-        "--namespace",
-        args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
-        63,
-    )?;
-    let name = label(
-        "--name",
-        args.name.as_deref().unwrap_or(DEFAULT_NAME),
-        NAME_MAX,
-    )?;
+    let namespace = namespace(args.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE))?;
+    let name = service_name(args.name.as_deref().unwrap_or(DEFAULT_NAME))?;
     let cluster_domain = subdomain(
         "--cluster-domain",
         args.cluster_domain.as_deref().unwrap_or(DEFAULT_DOMAIN),
@@ -130,6 +122,49 @@ fn label_ok(l: &str, max: usize) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
+}
+
+/// Namespaces Kubernetes keeps for itself: the manifests would relabel them with a
+/// restricted PodSecurity level and put the app's Secrets among the system's.
+const RESERVED_NAMESPACES: [&str; 4] = ["kube-system", "kube-public", "kube-node-lease", "default"];
+
+/// `--namespace`: a DNS-1123 label of the setup's own, that YAML reads as a string.
+fn namespace(value: &str) -> Result<String> {
+    let ns = label("--namespace", value, 63)?;
+    if RESERVED_NAMESPACES.contains(&value) {
+        return Err(Error::usage(format!(
+            "--namespace {value}: a namespace Kubernetes keeps for itself, which the \
+             manifests would relabel (PodSecurity restricted); allowed: a namespace of the \
+             setup's own, such as {DEFAULT_NAMESPACE}"
+        )));
+    }
+    yaml_string("--namespace", &ns)?;
+    Ok(ns)
+}
+
+/// `--name`: the Services are called this, so a DNS-1035 label (starting with a letter).
+fn service_name(value: &str) -> Result<String> {
+    let name = label("--name", value, NAME_MAX)?;
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(Error::usage(format!(
+            "--name {value:?}: Service names are DNS-1035 labels; allowed: 1 to {NAME_MAX} \
+             characters from a-z, 0-9 and '-', starting with a letter and ending with a \
+             letter or digit"
+        )));
+    }
+    yaml_string("--name", &name)?;
+    Ok(name)
+}
+
+/// A name the manifests write as a plain YAML scalar must read back as that string.
+fn yaml_string(flag: &str, value: &str) -> Result<()> {
+    if crate::config::yamlscalar::typed(value) {
+        return Err(Error::usage(format!(
+            "{flag} {value}: YAML reads it as a boolean, null, number or date, not a name; \
+             allowed: a name with a letter that is not yes/no/on/off/true/false/null"
+        )));
+    }
+    Ok(())
 }
 
 /// A DNS-1123 label: what namespaces, Services and pod names must be.

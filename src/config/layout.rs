@@ -1,4 +1,4 @@
-//! Where each file of a bundle lives, relative to the output folder (design.md).
+//! Where each file of a bundle lives, relative to the output folder (README.md, "Output").
 
 pub(crate) const ENV: &str = ".env";
 /// The settings the folder was made with, secret-free (see `record`).

@@ -11,6 +11,8 @@ pub(crate) mod network;
 pub(crate) mod node;
 pub(crate) mod profile;
 pub(crate) mod record;
+pub(crate) mod replay;
 pub(crate) mod request;
 pub(crate) mod settings;
 pub(crate) mod url;
+pub(crate) mod yamlscalar;

@@ -44,6 +44,25 @@ pub(crate) struct Record {
     /// `--kubernetes`: the manifests' namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kubernetes_namespace: Option<String>,
+    /// `--kubernetes`: the other options the manifests were made with (absent in records
+    /// written before they were kept: the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kubernetes_cluster_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kubernetes_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kubernetes_storage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kubernetes_storage_class: Option<String>,
+    /// The CA this folder trusts, pinned: the SHA-256 fingerprint of `certs/ca.crt`'s
+    /// certificate as `openssl x509 -fingerprint -sha256` prints it. Whatever is later
+    /// appended to `ca.crt`, only this CA (and `next_ca_sha256` during a rollover) is
+    /// trusted by verify and by every command that dials a server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ca_sha256: Option<String>,
+    /// During a CA rollover (`renew --new-ca trust-both` until `drop-old`): the next CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next_ca_sha256: Option<String>,
     pub(crate) pool: Pool,
     pub(crate) kimera: Kimera,
     pub(crate) server: Server,
@@ -66,7 +85,9 @@ const HEADER: &str = "\
 ";
 
 impl Record {
-    pub(crate) fn from_settings(s: &Settings) -> Record {
+    /// The record of `s`; `ca_sha256` is the fingerprint of the CA it was issued under
+    /// (`None` without TLS).
+    pub(crate) fn from_settings(s: &Settings, ca_sha256: Option<&str>) -> Record {
         Record {
             format: FORMAT,
             generated_by: env!("CARGO_PKG_VERSION").to_owned(),
@@ -87,6 +108,12 @@ impl Record {
                 .map(|v| v.get_name().to_owned())
                 .unwrap_or_default(),
             kubernetes_namespace: s.kubernetes.as_ref().map(|k| k.namespace.clone()),
+            kubernetes_cluster_domain: s.kubernetes.as_ref().map(|k| k.cluster_domain.clone()),
+            kubernetes_name: s.kubernetes.as_ref().map(|k| k.name.clone()),
+            kubernetes_storage: s.kubernetes.as_ref().map(|k| k.storage.clone()),
+            kubernetes_storage_class: s.kubernetes.as_ref().and_then(|k| k.storage_class.clone()),
+            ca_sha256: ca_sha256.map(str::to_owned),
+            next_ca_sha256: None,
             pool: s.pool.clone(),
             kimera: s.kimera.clone(),
             server: s.server.clone(),
@@ -153,6 +180,12 @@ mod tests {
             image: "redis:7.4".into(),
             compose_network: "bridge".into(),
             kubernetes_namespace: None,
+            kubernetes_cluster_domain: None,
+            kubernetes_name: None,
+            kubernetes_storage: None,
+            kubernetes_storage_class: None,
+            ca_sha256: None,
+            next_ca_sha256: None,
             pool: Pool {
                 max_connections: 50,
                 socket_timeout: 5.0,

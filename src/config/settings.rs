@@ -317,7 +317,7 @@ fn external_ca(name: &str, req: &Request, tls: bool) -> Result<Option<(PathBuf, 
 
 /// A server certificate's names: its host, the loopback names (clients such as redis-py
 /// resolve `localhost` and dial the IP), its compose service, and every `--san`.
-fn sans_for(host: &str, service: &str, extra: &[SanName]) -> Result<Vec<SanName>> {
+pub(crate) fn sans_for(host: &str, service: &str, extra: &[SanName]) -> Result<Vec<SanName>> {
     let mut sans = Vec::new();
     for n in [host, "localhost", "127.0.0.1", "::1"] {
         push_unique(&mut sans, san_name("--host", n)?);

@@ -168,6 +168,14 @@ fn finish(out_dir: &Path, staging: &Path, moves: &[(String, String)], run: bool)
     sync_dir(out_dir)
 }
 
+/// The journal's moves, `(staged name, destination)` each, when it is one this tool
+/// wrote: JSON, and every path a plain relative one inside the folder.
+pub(crate) fn parse_moves(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    serde_json::from_slice(bytes)
+        .ok()
+        .filter(|m: &Vec<(String, String)>| m.iter().all(|(n, r)| safe(n) && safe(r)))
+}
+
 /// Whether `out_dir` holds a written journal: a commit that the next run finishes, so
 /// the folders its files go to must stay.
 pub(crate) fn pending(out_dir: &Path) -> bool {
@@ -185,16 +193,13 @@ pub(crate) fn recover(out_dir: &Path) -> Result<()> {
         }
         Ok(_) => match crate::regularfile::read(&staging.join(JOURNAL)) {
             Ok(bytes) => {
-                let moves: Vec<(String, String)> = serde_json::from_slice(&bytes)
-                    .ok()
-                    .filter(|m: &Vec<(String, String)>| m.iter().all(|(n, r)| safe(n) && safe(r)))
-                    .ok_or_else(|| {
-                        Error::failed(format!(
-                            "{}: not a journal this tool wrote; look at it, then remove {}",
-                            staging.join(JOURNAL).display(),
-                            staging.display()
-                        ))
-                    })?;
+                let moves = parse_moves(&bytes).ok_or_else(|| {
+                    Error::failed(format!(
+                        "{}: not a journal this tool wrote; look at it, then remove {}",
+                        staging.join(JOURNAL).display(),
+                        staging.display()
+                    ))
+                })?;
                 finish(out_dir, &staging, &moves, false)?;
                 eprintln!(
                     "note: finished writing the files of an interrupted run in {}",

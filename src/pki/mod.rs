@@ -144,6 +144,64 @@ pub(crate) fn build(
     })
 }
 
+/// The PKI as the folder holds it, for verify's regeneration: every certificate and key
+/// read as it is, nothing checked, issued or signed (verify judges them itself). A file
+/// that is missing or does not parse is an empty entry: the files rendered from the PKI
+/// (Kubernetes Secrets, PKCS#12 stores) then differ from what is there, and say so. The
+/// CA is `pinned` alone (the folder's CAs, as DER; all of ca.crt when empty): what the
+/// tool writes, whatever else was appended to ca.crt.
+pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u8>]) -> Pki {
+    let k8s_names = settings
+        .kubernetes
+        .as_ref()
+        .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
+    let found = |cert: &str, key: &str| {
+        let cert_pem = existing.get(cert).unwrap_or_default().to_owned();
+        let info = certinfo::from_pem(cert, &cert_pem)
+            .map(|(_, info)| info)
+            .unwrap_or_else(|_| CertInfo::unreadable());
+        CertKey {
+            cert_pem,
+            key_pem: existing.get(key).unwrap_or_default().to_owned(),
+            info,
+        }
+    };
+    let mut leaves: Vec<CertKey> = leaf_specs(settings, k8s_names.as_ref())
+        .iter()
+        .map(|spec| found(spec.cert_path, spec.key_path))
+        .collect();
+    let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
+    let client = leaves.pop().expect("the client's spec is always there");
+    let mut ca = found(layout::CA_CERT, layout::CA_KEY);
+    if !pinned.is_empty() {
+        ca.cert_pem = only_pinned(&ca.cert_pem, pinned);
+    }
+    Pki {
+        issuer: None,
+        now: now(),
+        ca,
+        servers: leaves,
+        client,
+        kubernetes,
+    }
+}
+
+/// The PEM blocks of `pem` whose certificate is one of `pinned`, as they are written.
+fn only_pinned(pem: &str, pinned: &[Vec<u8>]) -> String {
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = String::new();
+    let mut rest = pem;
+    while let Some(i) = rest.find(END) {
+        let block = &rest[..i + END.len()];
+        rest = rest[i + END.len()..].trim_start_matches(['\r', '\n']);
+        if certinfo::from_pem(layout::CA_CERT, block).is_ok_and(|(der, _)| pinned.contains(&der)) {
+            out.push_str(block.trim_start_matches(['\r', '\n']));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Every leaf, in output order: the servers (one per node), the client, the pods' (with
 /// `--kubernetes`: `k8s` is their names and the Service clients dial).
 fn leaf_specs<'a>(

@@ -180,10 +180,89 @@ pub(crate) fn write(
     }))
 }
 
+/// yasna's parsers after a check that every length in `bytes` fits inside what holds it:
+/// yasna adds a length read from the input to its position, and a length near
+/// `usize::MAX` overflows that sum (a panic with overflow checks, a position that wraps
+/// back without them). Found by the `pkcs12` fuzz target.
+fn parse_ber<'a, T, F>(bytes: &'a [u8], f: F) -> ASN1Result<T>
+where
+    F: for<'b> FnOnce(BERReader<'a, 'b>) -> ASN1Result<T>,
+{
+    if !lengths_fit(bytes) {
+        return Err(invalid());
+    }
+    yasna::parse_ber(bytes, f)
+}
+
+fn parse_der<'a, T, F>(bytes: &'a [u8], f: F) -> ASN1Result<T>
+where
+    F: for<'b> FnOnce(BERReader<'a, 'b>) -> ASN1Result<T>,
+{
+    if !lengths_fit(bytes) {
+        return Err(invalid());
+    }
+    yasna::parse_der(bytes, f)
+}
+
+/// Whether `bytes` is BER elements whose lengths all fit inside their parents (definite
+/// or, for constructed ones, indefinite), nested at most 64 deep.
+fn lengths_fit(bytes: &[u8]) -> bool {
+    fn elements(mut b: &[u8], depth: usize, until_end_marker: bool) -> Option<usize> {
+        let start = b.len();
+        if depth > 64 {
+            return None;
+        }
+        loop {
+            if b.is_empty() {
+                return (!until_end_marker).then_some(start);
+            }
+            if until_end_marker && b.starts_with(&[0, 0]) {
+                return Some(start - b.len() + 2);
+            }
+            let (&first, mut rest) = b.split_first()?;
+            if first & 0x1f == 0x1f {
+                // A tag number in base 128, at most 4 bytes of it.
+                let n = rest.iter().take(4).position(|t| t & 0x80 == 0)? + 1;
+                rest = &rest[n..];
+            }
+            let (&len_byte, mut rest) = rest.split_first()?;
+            let constructed = first & 0x20 != 0;
+            let used = match len_byte {
+                0x80 if constructed => elements(rest, depth + 1, true)?,
+                0x80 => return None,
+                l if l < 0x80 => {
+                    let l = usize::from(l);
+                    if constructed {
+                        elements(rest.get(..l)?, depth + 1, false)?;
+                    }
+                    rest.get(..l)?;
+                    l
+                }
+                l => {
+                    let n = usize::from(l & 0x7f);
+                    if n > 8 {
+                        return None;
+                    }
+                    let digits = rest.get(..n)?;
+                    rest = &rest[n..];
+                    let l = digits.iter().fold(0u64, |v, d| (v << 8) | u64::from(*d));
+                    let l = usize::try_from(l).ok().filter(|l| *l <= rest.len())?;
+                    if constructed {
+                        elements(&rest[..l], depth + 1, false)?;
+                    }
+                    l
+                }
+            };
+            b = rest.get(used..)?;
+        }
+    }
+    elements(bytes, 0, false).is_some()
+}
+
 /// What `bytes` holds, when it is a PKCS#12 file this module reads and its MAC verifies
 /// with `password`; None for a wrong password, a changed byte, or a format not read.
 pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
-    let pfx = yasna::parse_ber(bytes, |r| {
+    let pfx = parse_ber(bytes, |r| {
         r.read_sequence(|r| {
             if r.next().read_u8()? != 3 {
                 return Err(invalid());
@@ -219,7 +298,7 @@ pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
         return None;
     }
 
-    let safes = yasna::parse_ber(&auth_safe, |r| {
+    let safes = parse_ber(&auth_safe, |r| {
         r.collect_sequence_of(|r| read_content_info(r))
     })
     .ok()?;
@@ -228,7 +307,7 @@ pub(crate) fn read(bytes: &[u8], password: &str) -> Option<Contents> {
         let safe_contents = if content_type == id(oid::DATA) {
             parse_octets(&content)?
         } else if content_type == id(oid::ENCRYPTED_DATA) {
-            let (alg, encrypted) = yasna::parse_ber(&content, |r| {
+            let (alg, encrypted) = parse_ber(&content, |r| {
                 r.read_sequence(|r| {
                     if r.next().read_u8()? != 0 {
                         return Err(invalid());
@@ -261,7 +340,7 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
         value: Vec<u8>,
         attributes: Vec<(ObjectIdentifier, Vec<Vec<u8>>)>,
     }
-    let bags = yasna::parse_ber(safe_contents, |r| {
+    let bags = parse_ber(safe_contents, |r| {
         r.collect_sequence_of(|r| {
             r.read_sequence(|r| {
                 let kind = r.next().read_oid()?;
@@ -295,18 +374,18 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
                 .and_then(|(_, values)| values.first())
         };
         let friendly_name = match first(oid::FRIENDLY_NAME) {
-            Some(v) => Some(yasna::parse_der(v, |r| r.read_bmp_string()).ok()?),
+            Some(v) => Some(parse_der(v, |r| r.read_bmp_string()).ok()?),
             None => None,
         };
         let local_key_id = match first(oid::LOCAL_KEY_ID) {
-            Some(v) => Some(yasna::parse_der(v, |r| r.read_bytes()).ok()?),
+            Some(v) => Some(parse_der(v, |r| r.read_bytes()).ok()?),
             None => None,
         };
         let trusted = first(oid::JAVA_TRUSTED_USAGE)
-            .and_then(|v| yasna::parse_der(v, |r| r.read_oid()).ok())
+            .and_then(|v| parse_der(v, |r| r.read_oid()).ok())
             .is_some_and(|o| o == id(oid::ANY_EXTENDED_KEY_USAGE));
         if bag.kind == id(oid::CERT_BAG) {
-            let der = yasna::parse_ber(&bag.value, |r| {
+            let der = parse_ber(&bag.value, |r| {
                 r.read_sequence(|r| {
                     if r.next().read_oid()? != id(oid::X509_CERTIFICATE) {
                         return Err(invalid());
@@ -325,7 +404,7 @@ fn read_bags(safe_contents: &[u8], password: &str, out: &mut Contents) -> Option
             let pkcs8 = if bag.kind == id(oid::KEY_BAG) {
                 bag.value
             } else {
-                let (alg, encrypted) = yasna::parse_ber(&bag.value, |r| {
+                let (alg, encrypted) = parse_ber(&bag.value, |r| {
                     r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))
                 })
                 .ok()?;
@@ -397,7 +476,7 @@ fn read_content_info(r: BERReader<'_, '_>) -> ASN1Result<(ObjectIdentifier, Vec<
 
 /// The contents of a DER/BER OCTET STRING.
 fn parse_octets(der: &[u8]) -> Option<Vec<u8>> {
-    yasna::parse_ber(der, |r| r.read_bytes()).ok()
+    parse_ber(der, |r| r.read_bytes()).ok()
 }
 
 /// An AlgorithmIdentifier: its OID and the DER of its parameters, if any.
@@ -471,7 +550,7 @@ fn pbes2_decrypt(password: &str, alg_der: &[u8], data: &[u8]) -> Option<Vec<u8>>
         cipher: ObjectIdentifier,
         iv: Vec<u8>,
     }
-    let p = yasna::parse_ber(alg_der, |r| {
+    let p = parse_ber(alg_der, |r| {
         r.read_sequence(|r| {
             if r.next().read_oid()? != id(oid::PBES2) {
                 return Err(invalid());
@@ -664,6 +743,23 @@ fn invalid() -> ASN1Error {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    /// The pkcs12 fuzz target's first find: BER whose lengths are near `usize::MAX`.
+    #[test]
+    fn lengths_past_the_end_are_refused_before_yasna_sees_them() {
+        let mut crash = vec![
+            0x30, 0x80, 0x02, 0x01, 0x03, 0x30, 0x80, 0x06, 0x01, 0x30, 0xa0, 0x80,
+        ];
+        crash.extend([0x2c, 0x11]);
+        crash.extend([0xff; 30]);
+        assert!(!lengths_fit(&crash));
+        assert!(read(&crash, "x").is_none());
+        assert!(lengths_fit(&[0x30, 0x03, 0x02, 0x01, 0x05]));
+        assert!(!lengths_fit(&[
+            0x30, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0
+        ]));
+        assert!(lengths_fit(&[0x30, 0x80, 0x02, 0x01, 0x05, 0x00, 0x00]));
+    }
+
     use super::*;
 
     /// Bytes from hex digits (test fixtures).
@@ -843,7 +939,7 @@ pub(crate) mod tests {
 
     #[test]
     fn decrypts_pbes2_with_the_default_prf_and_aes_128() {
-        let (alg, encrypted) = yasna::parse_der(&hex(OPENSSL_PKCS8_SHA1_PRF), |r| {
+        let (alg, encrypted) = parse_der(&hex(OPENSSL_PKCS8_SHA1_PRF), |r| {
             r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))
         })
         .unwrap();
@@ -938,7 +1034,7 @@ pub(crate) mod tests {
             }],
         )
         .unwrap();
-        let (auth_safe, mac) = yasna::parse_der(&bytes, |r| {
+        let (auth_safe, mac) = parse_der(&bytes, |r| {
             r.read_sequence(|r| {
                 assert_eq!(r.next().read_u8()?, 3);
                 let auth_safe = read_content_info(r.next())?;
@@ -948,7 +1044,7 @@ pub(crate) mod tests {
         })
         .unwrap();
         assert_eq!(auth_safe.0, id(oid::DATA));
-        let (mac_alg, digest_len, salt_len, iterations) = yasna::parse_der(&mac, |r| {
+        let (mac_alg, digest_len, salt_len, iterations) = parse_der(&mac, |r| {
             r.read_sequence(|r| {
                 let (alg, len) = r.next().read_sequence(|r| {
                     Ok((read_algorithm(r.next())?, r.next().read_bytes()?.len()))
@@ -960,13 +1056,13 @@ pub(crate) mod tests {
         assert_eq!(mac_alg, (id(oid::SHA256), None));
         assert_eq!((digest_len, salt_len, iterations), (32, 16, 10_000));
 
-        let safes = yasna::parse_der(&parse_octets(&auth_safe.1).unwrap(), |r| {
+        let safes = parse_der(&parse_octets(&auth_safe.1).unwrap(), |r| {
             r.collect_sequence_of(read_content_info)
         })
         .unwrap();
         let kinds: Vec<_> = safes.iter().map(|(kind, _)| kind.clone()).collect();
         assert_eq!(kinds, [id(oid::ENCRYPTED_DATA), id(oid::DATA)]);
-        let cert_alg = yasna::parse_der(&safes[0].1, |r| {
+        let cert_alg = parse_der(&safes[0].1, |r| {
             r.read_sequence(|r| {
                 r.next().read_u8()?;
                 r.next().read_sequence(|r| {
@@ -978,7 +1074,7 @@ pub(crate) mod tests {
             })
         })
         .unwrap();
-        let key_alg = yasna::parse_der(&parse_octets(&safes[1].1).unwrap(), |r| {
+        let key_alg = parse_der(&parse_octets(&safes[1].1).unwrap(), |r| {
             r.read_sequence(|r| {
                 r.next().read_sequence(|r| {
                     assert_eq!(r.next().read_oid()?, id(oid::SHROUDED_KEY_BAG));
@@ -996,7 +1092,7 @@ pub(crate) mod tests {
         })
         .unwrap();
         for alg in [cert_alg, key_alg] {
-            let (salt_len, iterations, prf, cipher, iv_len) = yasna::parse_der(&alg, |r| {
+            let (salt_len, iterations, prf, cipher, iv_len) = parse_der(&alg, |r| {
                 r.read_sequence(|r| {
                     assert_eq!(r.next().read_oid()?, id(oid::PBES2));
                     r.next().read_sequence(|r| {

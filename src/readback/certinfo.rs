@@ -124,6 +124,26 @@ pub(crate) struct CertInfo {
     pub(crate) public_key: Vec<u8>,
 }
 
+impl CertInfo {
+    /// What is shown for a certificate that does not parse: nothing, dated 1970.
+    pub(crate) fn unreadable() -> CertInfo {
+        CertInfo {
+            subject: String::new(),
+            issuer: String::new(),
+            sans: Vec::new(),
+            serial: String::new(),
+            not_before: OffsetDateTime::UNIX_EPOCH,
+            not_after: OffsetDateTime::UNIX_EPOCH,
+            sha256_fingerprint: String::new(),
+            key: String::new(),
+            is_ca: false,
+            key_usage: Vec::new(),
+            extended_key_usage: Vec::new(),
+            public_key: Vec::new(),
+        }
+    }
+}
+
 /// Parse a PEM certificate (the first one in the text).
 pub(crate) fn from_pem(label: &str, pem_text: &str) -> Result<(Vec<u8>, CertInfo)> {
     use rustls_pki_types::pem::PemObject;

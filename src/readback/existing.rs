@@ -104,6 +104,12 @@ impl Existing {
             .map(|(c, k)| (c.as_str(), k.as_str()))
     }
 
+    /// The folder as it will be once `text` is written at `rel` (a renewed certificate,
+    /// say), for rendering what depends on it; nothing is written here.
+    pub(crate) fn overlay(&mut self, rel: &str, text: String) {
+        self.files.insert(rel.to_owned(), text);
+    }
+
     pub(crate) fn get(&self, rel: &str) -> Option<&str> {
         self.files.get(rel).map(String::as_str)
     }

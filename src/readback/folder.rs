@@ -185,6 +185,54 @@ impl Folder {
         })
     }
 
+    /// The fingerprints the record pins: the CA, and the next one during a rollover.
+    /// `None` for a folder whose record pins nothing (made before pins) or has no record.
+    pub(crate) fn pins(&self) -> Option<Vec<&str>> {
+        let record = self.recorded()?;
+        let ca = record.ca_sha256.as_deref()?;
+        Some(
+            [Some(ca), record.next_ca_sha256.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+        )
+    }
+
+    /// The CAs this folder trusts, as DER, in `certs/ca.crt`'s order: those the record
+    /// pins. Whatever else was appended to `ca.crt` is never trusted. A folder whose
+    /// record pins nothing trusts the certificates of `ca.crt` whose key it holds
+    /// (`certs/ca.key`, `ca-rollover/ca-next.key`), or, issued under an organisation's
+    /// CA (no key here), the first one alone.
+    pub(crate) fn pinned_cas(&self) -> Vec<Vec<u8>> {
+        let Ok(pem) = crate::regularfile::read_text(&self.dir.join(layout::CA_CERT)) else {
+            return Vec::new();
+        };
+        let Ok(all) = crate::readback::certinfo::all_from_pem(layout::CA_CERT, &pem) else {
+            return Vec::new();
+        };
+        if let Some(pins) = self.pins() {
+            return all
+                .into_iter()
+                .filter(|der| pins.contains(&crate::digest::fingerprint(der).as_str()))
+                .collect();
+        }
+        let own_keys: Vec<Vec<u8>> = [layout::CA_KEY, layout::CA_NEXT_KEY]
+            .iter()
+            .filter_map(|rel| crate::regularfile::read_text(&self.dir.join(rel)).ok())
+            .filter_map(|pem| rcgen::KeyPair::from_pem(&pem).ok())
+            .map(|key| rcgen::PublicKeyData::der_bytes(&key).to_vec())
+            .collect();
+        if own_keys.is_empty() {
+            return all.into_iter().take(1).collect();
+        }
+        all.into_iter()
+            .filter(|der| {
+                crate::readback::certinfo::from_der(layout::CA_CERT, der)
+                    .is_ok_and(|info| own_keys.contains(&info.public_key))
+            })
+            .collect()
+    }
+
     /// The private key that goes with a certificate: same name, `.key`.
     pub(crate) fn key_for(cert_rel: &str) -> String {
         format!("{}.key", cert_rel.trim_end_matches(".crt"))

@@ -1,9 +1,9 @@
 //! The running servers of a folder: which ones there are, the certificate each one
 //! serves, and a live reload of their TLS files (`CONFIG SET`, Redis >= 7.0.1) as the
-//! admin user. Used by `renew --apply`; nothing here writes to the disk.
+//! admin user. Used by doctor and `renew --apply`; nothing here writes to the disk.
+//! Every dial trusts the folder's pinned CAs alone and finishes the TLS handshake before
+//! it writes a command, and every conversation ends by its deadline.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,10 +11,10 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
+use crate::readback::deadline::{self, Bounded, Deadline};
 use crate::readback::folder::{Folder, ServerConf, read_env};
+use crate::readback::pinned::{PinError, PinnedVerifier};
 use crate::{config::layout, readback::resp};
-
-const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One server of the folder, as the admin reaches it.
 #[derive(Debug, Clone)]
@@ -86,6 +86,12 @@ impl std::fmt::Debug for Admin {
     }
 }
 
+impl Admin {
+    pub(crate) fn user(&self) -> &str {
+        &self.user
+    }
+}
+
 /// Reads admin.env; `Err` says what is missing, for a usage error.
 pub(crate) fn admin(folder: &Folder) -> Result<Admin, String> {
     let path = folder.dir.join(layout::ADMIN_ENV);
@@ -124,6 +130,8 @@ pub(crate) enum ClientTlsError {
     },
     /// The client certificate and key do not go together.
     Mismatch(String),
+    /// No CA to trust: `certs/ca.crt` holds none that the record pins.
+    Pins(PinError),
 }
 
 impl std::fmt::Display for ClientTlsError {
@@ -134,17 +142,51 @@ impl std::fmt::Display for ClientTlsError {
             ClientTlsError::Mismatch(e) => {
                 write!(f, "the app's client certificate and key: {e}")
             }
+            ClientTlsError::Pins(e) => e.fmt(f),
         }
     }
 }
 
-/// TLS as the app does it: the folder's CA bundle (`REDIS_CA_CERTS`), the app's client
-/// certificate (or `identity`), and the host name checked. The one client setup of doctor
-/// and `renew --apply`.
+/// The client side of TLS to a server of the folder: the pinned CAs as the only trust
+/// (not whatever `certs/ca.crt` or `REDIS_CA_CERTS` holds now), and a client
+/// certificate.
+pub(crate) struct ClientTls {
+    pinned: Vec<Vec<u8>>,
+    /// The CAs the app trusts (`REDIS_CA_CERTS`), to say whether the app would accept
+    /// a server; never used to decide whether to talk to it.
+    pub(crate) app_cas: Vec<Vec<u8>>,
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientTls { key: <redacted> }")
+    }
+}
+
+impl ClientTls {
+    /// A config for one connection, and its verifier, which remembers the certificate
+    /// the server presented.
+    fn config(&self) -> resp::Result<(ClientConfig, Arc<PinnedVerifier>)> {
+        let verifier = PinnedVerifier::new(self.pinned.clone())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let config = ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_client_auth_cert(self.certs.clone(), self.key.clone_key())
+            .map_err(std::io::Error::other)?;
+        Ok((config, verifier))
+    }
+}
+
+/// TLS as the app does it, with the folder's pinned CAs as the only trust: the app's
+/// client certificate (or `identity`), and the host name checked. The one client setup
+/// of doctor and `renew --apply`.
 pub(crate) fn client_config(
     folder: &Folder,
     identity: Option<&Identity>,
-) -> Result<ClientConfig, ClientTlsError> {
+) -> Result<ClientTls, ClientTlsError> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let unreadable = |key: &'static str, e: &dyn std::fmt::Display| ClientTlsError::Unreadable {
         key,
@@ -155,18 +197,18 @@ pub(crate) fn client_config(
         },
         error: e.to_string(),
     };
-    let mut roots = RootCertStore::empty();
     let ca = "REDIS_CA_CERTS";
     // Through `regularfile`: the paths come from .env, and a FIFO there must not hang.
     let file = |key: &'static str| {
         crate::regularfile::read(std::path::Path::new(folder.env(key)))
             .map_err(|e| unreadable(key, &e))
     };
-    for der in CertificateDer::pem_slice_iter(&file(ca)?) {
-        roots
-            .add(der.map_err(|e| unreadable(ca, &e))?)
-            .map_err(|e| unreadable(ca, &e))?;
-    }
+    let app_cas = CertificateDer::pem_slice_iter(&file(ca)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unreadable(ca, &e))?
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
     let (certs, key) = match identity {
         Some(id) => (
             CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
@@ -185,100 +227,167 @@ pub(crate) fn client_config(
             )
         }
     };
+    let pinned = folder.pinned_cas();
+    PinnedVerifier::new(pinned.clone()).map_err(ClientTlsError::Pins)?;
+    // The pair is checked once here, so a mismatch is named before any dial.
     ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(certs, key)
-        .map_err(|e| ClientTlsError::Mismatch(e.to_string()))
+        .with_root_certificates(RootCertStore::empty())
+        .with_client_auth_cert(certs.clone(), key.clone_key())
+        .map_err(|e| ClientTlsError::Mismatch(e.to_string()))?;
+    Ok(ClientTls {
+        pinned,
+        app_cas,
+        certs,
+        key,
+    })
 }
 
-/// A TCP connection to the first address of `host` that answers.
-fn tcp(host: &str, port: u16, timeout: Duration) -> std::io::Result<TcpStream> {
-    let mut last = std::io::Error::new(
-        std::io::ErrorKind::NotFound,
-        format!("{host} does not resolve"),
-    );
-    for addr in (host, port).to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
-/// A RESP connection to `host:port`, over TLS with `tls` (the host name checked against
-/// the server's certificate; the handshake runs with the first command). Reads and writes
-/// time out after `timeout`.
-pub(crate) fn open(
+/// TLS to `host:port`, the handshake completed before anything else is written: the
+/// server has proved it holds a certificate of a pinned CA for `host`, else the result is
+/// [`resp::Error::Stranger`] (or the TLS error of one of ours), and no command, AUTH
+/// least of all, ever reaches it.
+pub(crate) fn handshake(
     host: &str,
     port: u16,
-    timeout: Duration,
-    tls: Option<ClientConfig>,
-) -> resp::Result<resp::Connection> {
-    let sock = tcp(host, port, timeout)?;
-    sock.set_read_timeout(Some(timeout))?;
-    sock.set_write_timeout(Some(timeout))?;
-    let Some(config) = tls else {
-        return Ok(resp::Connection::new(sock));
-    };
+    deadline: Deadline,
+    tls: &ClientTls,
+) -> resp::Result<rustls::StreamOwned<ClientConnection, Bounded>> {
+    let addr = crate::config::node::host_port(host, port);
+    let (config, verifier) = tls.config()?;
     let name = ServerName::try_from(host.to_owned()).map_err(|e| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{host} is not a valid TLS server name: {e}"),
         )
     })?;
-    let conn = ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
-    Ok(resp::Connection::new(rustls::StreamOwned::new(conn, sock)))
+    let mut conn = ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+    let mut sock = deadline::connect(host, port, deadline)?;
+    while conn.is_handshaking() {
+        let failed = match conn.complete_io(&mut sock) {
+            Ok((0, 0)) => std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the server closed the connection during the TLS handshake",
+            ),
+            Ok(_) => continue,
+            Err(e) => e,
+        };
+        return Err(match verifier.stranger(&addr) {
+            Some(stranger) => resp::Error::Stranger(stranger),
+            None => failed.into(),
+        });
+    }
+    Ok(rustls::StreamOwned::new(conn, sock))
 }
 
-/// A fresh handshake with the app's TLS settings (its client certificate, or `identity`):
-/// the certificate the server presents (DER). A PING round trip follows, so a client
-/// certificate the server refuses after the handshake (TLS 1.3) is an error too.
-pub(crate) fn served_certificate(
-    folder: &Folder,
+/// A RESP connection to `host:port`, over TLS with `tls` (see [`handshake`]: the
+/// server's identity is proved before this returns). Everything on it ends by
+/// `deadline`.
+pub(crate) fn open(
     host: &str,
     port: u16,
-    identity: Option<&Identity>,
-) -> Result<Vec<u8>, String> {
-    let config = client_config(folder, identity).map_err(|e| e.to_string())?;
-    let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
-    let mut conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut sock = tcp(host, port, TIMEOUT).map_err(|e| e.to_string())?;
-    let _ = sock.set_read_timeout(Some(TIMEOUT));
-    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
-    let mut buf = [0u8; 64];
-    match tls.write_all(b"PING\r\n").and_then(|()| tls.read(&mut buf)) {
-        Ok(n) if n > 0 => {}
-        Ok(_) => return Err("the server closed the connection after the handshake".into()),
-        Err(e) => return Err(format!("TLS: {e}")),
-    }
-    conn.peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| c.to_vec())
-        .ok_or_else(|| "the server presented no certificate".into())
+    deadline: Deadline,
+    tls: Option<&ClientTls>,
+) -> resp::Result<resp::Connection> {
+    Ok(match tls {
+        None => resp::Connection::new(deadline::connect(host, port, deadline)?),
+        Some(tls) => resp::Connection::new(handshake(host, port, deadline, tls)?),
+    })
 }
 
-/// Whether an error of `served_certificate` is the TLS handshake or the round trip after
-/// it failing (the server answered), not the network.
-pub(crate) fn is_tls_failure(error: &str) -> bool {
-    error.starts_with("TLS: ") || error.starts_with("the server closed")
+/// A fresh handshake with `tls`: the certificate the server presents (DER). A PING round
+/// trip follows, so a client certificate the server refuses after the handshake (TLS
+/// 1.3) is an error too; any reply, NOAUTH included, shows it accepted the session.
+pub(crate) fn served_certificate(
+    host: &str,
+    port: u16,
+    deadline: Deadline,
+    tls: &ClientTls,
+) -> resp::Result<Vec<u8>> {
+    let stream = handshake(host, port, deadline, tls)?;
+    let served = stream
+        .conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec());
+    let mut con = resp::Connection::new(stream);
+    match con.command(&["PING"]) {
+        Ok(_) | Err(resp::Error::Server { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    served.ok_or_else(|| resp::Error::Protocol("the server presented no certificate".into()))
+}
+
+/// Whether an error of `served_certificate` is a server of ours answering but refusing
+/// the TLS session (its handshake failing, or the connection closed right after it), not
+/// the network, a deadline or a stranger.
+pub(crate) fn is_tls_failure(error: &resp::Error) -> bool {
+    match error {
+        resp::Error::Io(e) => {
+            e.get_ref().is_some_and(|i| i.is::<rustls::Error>())
+                || matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                )
+        }
+        _ => false,
+    }
 }
 
 /// An admin connection to one server, over TLS with the app's client certificate,
-/// authenticated as the admin user.
+/// authenticated as the admin user once the server proved to be ours.
 pub(crate) fn admin_connection(
-    folder: &Folder,
+    tls: &ClientTls,
     admin: &Admin,
     host: &str,
     port: u16,
-) -> Result<resp::Connection, String> {
-    let config = client_config(folder, None).map_err(|e| e.to_string())?;
+    deadline: Deadline,
+) -> resp::Result<resp::Connection> {
     // The host without brackets: it resolves and is checked against the certificate as
     // it is.
-    let mut con = open(host, port, TIMEOUT, Some(config)).map_err(|e| e.to_string())?;
-    con.auth(Some(&admin.user), &admin.password)
-        .map_err(|e| e.to_string())?;
+    let mut con = open(host, port, deadline, Some(tls))?;
+    con.auth(Some(&admin.user), &admin.password)?;
     Ok(con)
+}
+
+/// Why the admin may not reload a server's TLS files, found without changing anything.
+#[derive(Debug)]
+pub(crate) enum NoReload {
+    /// The dial, the handshake, AUTH or the check itself failed.
+    Dial(resp::Error),
+    /// ACL DRYRUN says the admin may not run this CONFIG SET (Redis's words).
+    Denied(String),
+}
+
+/// Whether `admin` may run the reload's exact `CONFIG SET` on `con`: `ACL DRYRUN`
+/// (Redis >= 7.0) answers for the command as it would run, renamed commands and ACL
+/// rules included, and changes nothing.
+pub(crate) fn may_reload(
+    con: &mut resp::Connection,
+    admin: &Admin,
+    t: &Target,
+) -> Result<(), NoReload> {
+    let args = [
+        "ACL",
+        "DRYRUN",
+        &admin.user,
+        "CONFIG",
+        "SET",
+        "tls-cert-file",
+        &t.cert_file,
+        "tls-key-file",
+        &t.key_file,
+        "tls-ca-cert-file",
+        &t.ca_file,
+    ];
+    match con.command(&args).map_err(NoReload::Dial)? {
+        resp::Reply::Simple(ok) if ok == "OK" => Ok(()),
+        resp::Reply::Bulk(Some(why)) => Err(NoReload::Denied(
+            String::from_utf8_lossy(&why).escape_debug().to_string(),
+        )),
+        other => Err(NoReload::Dial(resp::Error::Protocol(format!(
+            "ACL DRYRUN answered {other:?}"
+        )))),
+    }
 }
 
 /// The server's version from INFO, as (major, minor, patch).

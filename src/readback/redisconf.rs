@@ -9,7 +9,7 @@ pub fn parse(text: &str) -> Vec<(String, Vec<String>)> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
-            let mut args = split(l);
+            let mut args = split_args(l);
             if args.is_empty() {
                 return None;
             }
@@ -32,7 +32,8 @@ pub(crate) fn value<'a>(conf: &'a [(String, Vec<String>)], name: &str) -> Option
     get(conf, name).and_then(|a| a.first()).map(String::as_str)
 }
 
-fn split(line: &str) -> Vec<String> {
+/// One line's words as Redis splits them (its `sdssplitargs`).
+pub(crate) fn split_args(line: &str) -> Vec<String> {
     let bytes = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -10,9 +10,12 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-/// The longest bulk string or array accepted in a reply: an INFO reply is a few KiB, so a
-/// length beyond this is a broken or hostile peer, not a reason to allocate.
-const MAX_LEN: usize = 64 * 1024 * 1024;
+use crate::readback::deadline::Expired;
+use crate::readback::pinned::Stranger;
+
+/// The most bytes one reply may take, all its parts together: an INFO reply is a few
+/// KiB, so more is a broken or hostile peer, not a reason to allocate.
+pub(crate) const MAX_REPLY: usize = 1024 * 1024;
 
 /// A stream a connection can run over.
 pub(crate) trait Stream: Read + Write + Send {}
@@ -30,8 +33,12 @@ pub(crate) enum Reply {
 /// Why a command failed.
 #[derive(Debug)]
 pub(crate) enum Error {
-    /// The stream failed: connect, TLS, timeout, or the server closed it.
+    /// The stream failed: connect, TLS, or the server closed or reset it.
     Io(io::Error),
+    /// The conversation's deadline passed before the server finished answering.
+    NoAnswer(Expired),
+    /// The TLS peer is not a server of this folder: nothing but a TLS hello was sent.
+    Stranger(Stranger),
     /// The server answered an error reply to `command` (its name only): `code` is the first
     /// word (`WRONGPASS`, `NOAUTH`, `NOPERM`, `ERR`), `message` the whole line.
     Server {
@@ -62,6 +69,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => e.fmt(f),
+            Error::NoAnswer(e) => e.fmt(f),
+            Error::Stranger(s) => s.fmt(f),
             Error::Server { message, .. } => f.write_str(message),
             Error::Protocol(why) => write!(f, "protocol error: {why}"),
         }
@@ -71,8 +80,12 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl From<io::Error> for Error {
+    /// A deadline that passed (however deep a TLS layer passed it on) is its own error.
     fn from(e: io::Error) -> Self {
-        Error::Io(e)
+        match crate::readback::deadline::expired_in(&e) {
+            Some(expired) => Error::NoAnswer(expired.clone()),
+            None => Error::Io(e),
+        }
     }
 }
 
@@ -162,16 +175,34 @@ fn encode(args: &[&str]) -> Vec<u8> {
     out
 }
 
+/// What is left of a reply's [`MAX_REPLY`] bytes.
+struct Budget(usize);
+
+impl Budget {
+    fn take(&mut self, n: usize) -> Result<()> {
+        self.0 = self.0.checked_sub(n).ok_or_else(too_large)?;
+        Ok(())
+    }
+}
+
+fn too_large() -> Error {
+    Error::Protocol(format!("a reply larger than {} KiB", MAX_REPLY / 1024))
+}
+
 /// One line up to CRLF, without it. The end of the stream is `UnexpectedEof`: the
 /// server closed the connection.
-fn line(r: &mut impl BufRead) -> Result<String> {
+fn line(r: &mut impl BufRead, budget: &mut Budget) -> Result<String> {
     let mut buf = Vec::new();
-    let n = r.take(MAX_LEN as u64).read_until(b'\n', &mut buf)?;
-    if n == 0 {
+    let n = r.take(budget.0 as u64).read_until(b'\n', &mut buf)?;
+    if n == 0 && budget.0 > 0 {
         return Err(Error::Io(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "the server closed the connection",
         )));
+    }
+    budget.take(n)?;
+    if !buf.ends_with(b"\n") && budget.0 == 0 {
+        return Err(too_large());
     }
     if !buf.ends_with(b"\r\n") {
         return Err(Error::Protocol("a reply line does not end in CRLF".into()));
@@ -186,7 +217,8 @@ fn length(text: &str) -> Result<Option<usize>> {
         return Ok(None);
     }
     match text.parse::<usize>() {
-        Ok(n) if n <= MAX_LEN => Ok(Some(n)),
+        Ok(n) if n <= MAX_REPLY => Ok(Some(n)),
+        Ok(_) => Err(too_large()),
         _ => Err(Error::Protocol(format!("bad length {text:?}"))),
     }
 }
@@ -197,17 +229,17 @@ fn length(text: &str) -> Result<Option<usize>> {
 const MAX_DEPTH: usize = 32;
 
 /// One reply. An error reply inside an array fails the whole reply.
-fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
-    read_nested(r, 0)
+pub(crate) fn read_reply(r: &mut impl BufRead) -> Result<Reply> {
+    read_nested(r, 0, &mut Budget(MAX_REPLY))
 }
 
-fn read_nested(r: &mut impl BufRead, depth: usize) -> Result<Reply> {
+fn read_nested(r: &mut impl BufRead, depth: usize, budget: &mut Budget) -> Result<Reply> {
     if depth > MAX_DEPTH {
         return Err(Error::Protocol(format!(
             "arrays nested deeper than {MAX_DEPTH} levels"
         )));
     }
-    let l = line(r)?;
+    let l = line(r, budget)?;
     let (kind, rest) = l.split_at(l.chars().next().map_or(0, char::len_utf8));
     match kind {
         "+" => Ok(Reply::Simple(rest.to_owned())),
@@ -223,6 +255,7 @@ fn read_nested(r: &mut impl BufRead, depth: usize) -> Result<Reply> {
         "$" => match length(rest)? {
             None => Ok(Reply::Bulk(None)),
             Some(n) => {
+                budget.take(n + 2)?;
                 let mut data = vec![0; n + 2];
                 r.read_exact(&mut data)?;
                 if !data.ends_with(b"\r\n") {
@@ -235,9 +268,14 @@ fn read_nested(r: &mut impl BufRead, depth: usize) -> Result<Reply> {
         "*" => match length(rest)? {
             None => Ok(Reply::Array(None)),
             Some(n) => {
+                // Each element takes at least 3 bytes (`+\r\n`): a count the budget
+                // cannot hold is refused before anything is allocated for it.
+                if n.saturating_mul(3) > budget.0 {
+                    return Err(too_large());
+                }
                 let mut items = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
-                    items.push(read_nested(r, depth + 1)?);
+                    items.push(read_nested(r, depth + 1, budget)?);
                 }
                 Ok(Reply::Array(Some(items)))
             }
@@ -394,6 +432,32 @@ mod tests {
         let (mut con, _) = scripted(b":1\r\n+QUEUED\r\n");
         assert!(matches!(con.text(&["PING"]), Err(Error::Protocol(_))));
         assert!(matches!(con.ok(&["SELECT", "1"]), Err(Error::Protocol(_))));
+    }
+
+    #[test]
+    fn a_reply_larger_than_the_cap_is_refused_before_it_is_read() {
+        let cap = format!("a reply larger than {} KiB", MAX_REPLY / 1024);
+        // Huge counts refuse at once, nested or not, and allocate nothing for them.
+        let headers = b"*67108864\r\n".repeat(100_000);
+        for bad in [
+            headers,
+            format!("${}\r\n", MAX_REPLY + 1).into_bytes(),
+            [b"+".as_slice(), &vec![b'a'; MAX_REPLY + 10], b"\r\n"].concat(),
+        ] {
+            let err = parse(&bad).unwrap_err();
+            assert_eq!(err.to_string(), format!("protocol error: {cap}"));
+        }
+        // Parts that pass one by one still count together.
+        let part = format!("${}\r\n{}\r\n", MAX_REPLY / 4, "x".repeat(MAX_REPLY / 4));
+        let mut four = b"*4\r\n".to_vec();
+        four.extend(part.repeat(4).into_bytes());
+        assert_eq!(
+            parse(&four).unwrap_err().to_string(),
+            format!("protocol error: {cap}")
+        );
+        let mut three = b"*3\r\n".to_vec();
+        three.extend(part.repeat(3).into_bytes());
+        assert!(parse(&three).is_ok());
     }
 
     #[test]

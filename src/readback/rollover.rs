@@ -35,7 +35,7 @@ impl CaStep {
     }
 }
 
-/// What `certs/ca-rollover.toml` records: the last step done and the two CAs, by their
+/// What `ca-rollover/state.toml` records: the last step done and the two CAs, by their
 /// SHA-256 fingerprints.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

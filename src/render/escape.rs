@@ -228,7 +228,7 @@ fn plain(format: &str, value: &str) -> Result<String, Error> {
         SH => word(b"_./:,=@%+-"),
         // A plain YAML scalar that every YAML version reads as this string: no indicator,
         // not a number, boolean or null.
-        COMPOSE | YAML => word(b"_./-") && !yaml_typed(value),
+        COMPOSE | YAML => word(b"_./-") && !crate::config::yamlscalar::typed(value),
         _ => false,
     };
     if ok {
@@ -238,25 +238,6 @@ fn plain(format: &str, value: &str) -> Result<String, Error> {
             "{value:?} cannot be written unquoted in {format}"
         )))
     }
-}
-
-/// Whether YAML 1.1 or 1.2 would read the plain scalar `value` (letters, digits, `_./-`)
-/// as something other than a string: a boolean, null, number or date, or only
-/// indicators.
-fn yaml_typed(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    let number = lower.trim_start_matches(['-', '+']).replace('_', "");
-    matches!(
-        lower.as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-    ) || value.bytes().all(|b| b == b'-' || b == b'.')
-        || number.parse::<f64>().is_ok()
-        || number.starts_with(['.', '0'])
-            && number.trim_start_matches(['.', '0']).parse::<f64>().is_ok()
-        || ["0x", "0o", "0b", ".inf", ".nan"]
-            .iter()
-            .any(|p| number.starts_with(p))
-        || value.len() >= 5 && value[..4].bytes().all(|b| b.is_ascii_digit()) && &value[4..5] == "-"
 }
 
 /// `|bare`: a word printed unquoted where the format's quoting would change it (a key, a
@@ -507,7 +488,7 @@ mod tests {
             "2024-01-02",
             "007",
         ] {
-            assert!(yaml_typed(typed), "{typed}");
+            assert!(crate::config::yamlscalar::typed(typed), "{typed}");
         }
         for string in [
             "redis",
@@ -518,7 +499,7 @@ mod tests {
             "v1.2.3",
             "a1",
         ] {
-            assert!(!yaml_typed(string), "{string}");
+            assert!(!crate::config::yamlscalar::typed(string), "{string}");
         }
     }
 }

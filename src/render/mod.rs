@@ -200,7 +200,7 @@ pub(crate) fn render(
     servers(settings, &view, &templates, &mut bundle)?;
     app_files(secrets.is_some(), &templates, &mut bundle)?;
     containers(settings, &view, &templates, &mut bundle)?;
-    record(settings, &mut bundle);
+    record(settings, pki, &mut bundle);
     Ok(bundle)
 }
 
@@ -642,11 +642,12 @@ fn path_string(p: &Path) -> String {
 
 /// The settings the folder was made with (no secrets), as one more file of the bundle:
 /// renew, verify and doctor read it back (`config::record`).
-fn record(settings: &Settings, bundle: &mut Bundle) {
+fn record(settings: &Settings, pki: Option<&Pki>, bundle: &mut Bundle) {
+    let pin = pki.map(|p| p.ca.info.sha256_fingerprint.as_str());
     bundle.file(
         layout::RECORD,
         Kind::Config,
-        crate::config::record::Record::from_settings(settings).render(),
+        crate::config::record::Record::from_settings(settings, pin).render(),
         "the settings this folder was made with (no secrets): renew, verify and doctor read it",
     );
 }

@@ -22,6 +22,7 @@ use crate::pki::issue::CertKey;
 use crate::pki::pkcs12::{self, CertIn, KeyIn};
 use crate::regularfile::Unreadable;
 use crate::render::bundle::{Bundle, Kind};
+use crate::render::escape::sh_word;
 
 /// The key entry's alias in `redis-client.p12` (`keytool -list` shows it).
 pub(crate) const CLIENT_ALIAS: &str = "redis-client";
@@ -142,15 +143,19 @@ fn add_stores(
 
     let keystore = match on_disk.keystore.as_deref() {
         Some(bytes)
-            if key_entry(bytes, password)
-                .is_some_and(|e| e == (key.clone(), vec![cert.clone(), ca.clone()])) =>
+            if extra_entries(bytes, password, 1, 2).is_none()
+                && key_entry(bytes, password)
+                    .is_some_and(|e| e == (key.clone(), vec![cert.clone(), ca.clone()])) =>
         {
             bytes.to_vec()
         }
         _ => write_keystore(&key, &cert, &ca, password)?,
     };
     let truststore = match on_disk.truststore.as_deref() {
-        Some(bytes) if trusted_entries(bytes, password).is_some_and(|t| t == trusted) => {
+        Some(bytes)
+            if extra_entries(bytes, password, 0, trusted.len()).is_none()
+                && trusted_entries(bytes, password).is_some_and(|t| t == trusted) =>
+        {
             bytes.to_vec()
         }
         _ => write_truststore(&trusted, password)?,
@@ -237,6 +242,20 @@ fn issuer_of(cert: &[u8], cas: &[Vec<u8>]) -> Option<Vec<u8>> {
         .cloned()
 }
 
+/// A store that opens but holds other than the `keys` and `certs` the tool writes there
+/// (a CA's or a server's private key added as an extra entry, say): the problem.
+fn extra_entries(bytes: &[u8], password: &str, keys: usize, certs: usize) -> Option<String> {
+    let store = pkcs12::read(bytes, password)?;
+    (store.keys.len() != keys || store.certs.len() != certs).then(|| {
+        format!(
+            "weakens security: holds {} private key(s) and {} certificate(s); kimera-redis-init \
+             writes {keys} and {certs}: whoever gets the store gets what else was put in it",
+            store.keys.len(),
+            store.certs.len()
+        )
+    })
+}
+
 /// The key store's key entry: PKCS#8 key and certificate chain (DER), when it opens.
 /// The key is the first one whose local key id a certificate shares; the chain goes from
 /// that certificate up through the untrusted certificates of the store by issuer name.
@@ -321,7 +340,9 @@ pub(crate) struct Check {
 /// The stores of `dir`, when it has any: they open with the password file, the key store
 /// holds certs/redis-client.key with certs/redis-client.crt and certs/ca.crt, the trust
 /// store holds exactly certs/ca.crt as a trusted entry, and the secret holders are 0600.
-pub(crate) fn checks(dir: &Path) -> Vec<Check> {
+/// `pinned` is the CAs the folder pins: the trust store must hold exactly those, whatever
+/// else was appended to ca.crt.
+pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     let on_disk = match OnDisk::read_each(dir) {
         Ok(d) => d,
         Err((path, e)) => {
@@ -342,7 +363,10 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
     if !on_disk.present() {
         return Vec::new();
     }
-    let again = "generate again with the first run's flags plus --pkcs12 (it rewrites only stale stores), or run `kimera-redis-init renew` on this folder";
+    let again = format!(
+        "run `kimera-redis-init --out {}` (a re-run from the record: it writes stale stores again from the PEM files, same password)",
+        sh_word(&dir.display().to_string())
+    );
     let mut out = Vec::new();
     let Some(password) = on_disk.password.as_deref() else {
         out.push(Check {
@@ -353,15 +377,33 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
         });
         return out;
     };
+    // The file's bytes are the password Java's keytool and JSSE are given: a newline
+    // after it is part of it for them.
+    if on_disk.password_file.as_deref() != Some(password.as_bytes()) {
+        let p = sh_word(&dir.join(layout::STORE_PASSWORD).display().to_string());
+        out.push(Check {
+            path: layout::STORE_PASSWORD,
+            problem: Some(
+                "holds whitespace around the password (a newline, say): Java reads the file's \
+                 bytes as the password and cannot open the stores with them"
+                    .into(),
+            ),
+            fix: format!(
+                "run `(umask 077 && tr -d ' \\t\\r\\n' < {p} > {p}.new) && mv {p}.new {p}`"
+            ),
+        });
+    }
     // Unreadable PEM files are verify's own findings; here they only fail the match.
     let read = |rel: &str| crate::regularfile::read_text(&dir.join(rel)).ok();
-    let trusted = read(layout::CA_CERT)
-        .and_then(|p| crate::readback::certinfo::all_from_pem(layout::CA_CERT, &p).ok());
+    let trusted = Some(pinned.to_vec()).filter(|p| !p.is_empty());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
 
     let problem = match on_disk.keystore.as_deref() {
         None => Some("is missing".to_owned()),
+        Some(bytes) if extra_entries(bytes, password, 1, 2).is_some() => {
+            extra_entries(bytes, password, 1, 2)
+        }
         Some(bytes) => match key_entry(bytes, password) {
             None => Some(format!(
                 "cannot be opened with the password in {} (or holds no key entry)",
@@ -391,10 +433,13 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
     out.push(Check {
         path: layout::CLIENT_P12,
         problem,
-        fix: again.into(),
+        fix: again.clone(),
     });
     let problem = match on_disk.truststore.as_deref() {
         None => Some("is missing".to_owned()),
+        Some(bytes) if extra_entries(bytes, password, 0, pinned.len()).is_some() => {
+            extra_entries(bytes, password, 0, pinned.len())
+        }
         Some(bytes) => match trusted_entries(bytes, password) {
             None => Some(format!(
                 "cannot be opened with the password in {}",
@@ -413,7 +458,7 @@ pub(crate) fn checks(dir: &Path) -> Vec<Check> {
     out.push(Check {
         path: layout::TRUSTSTORE_P12,
         problem,
-        fix: again.into(),
+        fix: again.clone(),
     });
     for rel in [layout::STORE_PASSWORD, layout::CLIENT_P12] {
         let Ok(meta) = fs::metadata(dir.join(rel)) else {
@@ -478,7 +523,7 @@ mod tests {
     use crate::pki::pkcs12::tests::hex;
 
     /// The stores of `generate --profile production-tls --host localhost --pkcs12` as the
-    /// build before src/pkcs12.rs wrote them with p12-keystore 0.4.1 (an 8-byte MAC salt),
+    /// build before src/pki/pkcs12.rs wrote them with p12-keystore 0.4.1 (an 8-byte MAC salt),
     /// with their password: folders made then must still verify, inspect and be kept.
     /// certs/redis-client.p12 of that folder.
     const OLD_KEYSTORE: &str = concat!(

@@ -171,6 +171,27 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// A free loopback port below the kernel's ephemeral range (32768 on Linux), so no
+/// outgoing connection of another test can take it between the choice and the bind.
+pub fn free_low_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Each test binary starts at its own place (its PID), then walks the range.
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id(),
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..12000 {
+        let port = 20000 + (NEXT.fetch_add(1, Ordering::SeqCst) % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000..32000");
+}
+
 /// `n` distinct free ports whose cluster bus port (port + 10000) is free too.
 pub fn free_cluster_ports(n: usize) -> Vec<u16> {
     let mut ports: Vec<u16> = Vec::new();
@@ -451,4 +472,34 @@ pub fn python(script: &str, envs: &HashMap<String, String>) -> Output {
         .envs(envs)
         .output()
         .expect("python3 runs")
+}
+
+/// Run a command a user pastes from the tool's output, in sh, with this build on PATH
+/// as `kimera-redis-init`.
+#[allow(dead_code)]
+pub fn paste(cmd: &str) -> Output {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("PATH", path)
+        .output()
+        .expect("sh runs")
+}
+
+/// `paste`, which must succeed.
+#[allow(dead_code)]
+pub fn paste_ok(cmd: &str) {
+    let out = paste(cmd);
+    assert!(
+        out.status.success(),
+        "the printed command failed: {cmd}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -13,19 +13,28 @@ use crate::config::layout;
 use crate::error::{Error, Result};
 use crate::pki;
 use crate::readback::certinfo;
+use crate::readback::deadline::Deadline;
 use crate::readback::folder::Folder;
-use crate::readback::live::{self, Admin, Identity, Target};
+use crate::readback::live::{self, Admin, ClientTls, Identity, Target};
+use crate::readback::resp;
 use crate::readback::rollover::CaStep;
+
+/// How long a cluster node may take to report a healthy cluster after its reload.
+const HEALTH_WAIT: Duration = Duration::from_secs(30);
 
 /// What `--apply` needs, checked before renew writes anything.
 pub(crate) struct Plan {
-    admin: Admin,
-    targets: Vec<Target>,
+    pub(super) admin: Admin,
+    pub(super) targets: Vec<Target>,
+    /// TLS with the app's client certificate, trusting the pinned CAs alone.
+    pub(super) tls: ClientTls,
+    /// Each server's conversations end within this (`--timeout`).
+    pub(super) timeout: Duration,
 }
 
 /// The usage errors of `--apply`: a folder without TLS, without the admin's password, or
 /// whose servers cannot be told apart.
-pub(super) fn prepare(folder: &Folder) -> Result<Plan> {
+pub(super) fn prepare(folder: &Folder, timeout: Duration) -> Result<Plan> {
     if !folder.tls() {
         return Err(Error::usage(format!(
             "--apply: {} serves no TLS (REDIS_SSL is not true), so there is nothing to reload; \
@@ -47,7 +56,18 @@ pub(super) fn prepare(folder: &Folder) -> Result<Plan> {
             folder.dir.display()
         )));
     }
-    Ok(Plan { admin, targets })
+    let tls = live::client_config(folder, None).map_err(|e| {
+        Error::failed(format!(
+            "--apply: the TLS client settings do not load ({e}); nothing was changed on any \
+             server"
+        ))
+    })?;
+    Ok(Plan {
+        admin,
+        targets,
+        tls,
+        timeout,
+    })
 }
 
 /// Reload every server; `Err` (exit 1) when any server does not serve the files on disk
@@ -72,8 +92,10 @@ pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
     }
     if folder.cluster() && failed == 0 {
         for t in &plan.targets {
-            let health = live::admin_connection(folder, &plan.admin, &t.host, t.port)
-                .and_then(|mut con| live::cluster_healthy(&mut con, Duration::from_secs(30)));
+            let deadline = Deadline::after(HEALTH_WAIT + plan.timeout);
+            let health = live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
+                .map_err(|e| e.to_string())
+                .and_then(|mut con| live::cluster_healthy(&mut con, HEALTH_WAIT));
             match health {
                 Ok(state) => outln!("cluster {}: {state}", t.addr()),
                 Err(why) => {
@@ -105,17 +127,20 @@ fn reload(
     folder: &Folder,
     plan: &Plan,
     t: &Target,
-    probe: Option<&Identity>,
+    probe: Option<&ClientTls>,
 ) -> std::result::Result<String, String> {
-    let unreachable = |e: String| {
-        format!(
+    let deadline = Deadline::after(plan.timeout);
+    let unreachable = |e: resp::Error| match e {
+        resp::Error::Stranger(_) => format!("{e}; it got nothing but a TLS hello"),
+        resp::Error::NoAnswer(_) => format!("{e}; it was not changed"),
+        e => format!(
             "not reachable ({e}); it was not changed. It reads the new files when it starts: \
              restart it (redis-server {}/{}), or start it and run renew --reload-only",
             folder.dir.display(),
             t.conf
-        )
+        ),
     };
-    let before = live::served_certificate(folder, &t.host, t.port, None).map_err(|e| {
+    let before = live::served_certificate(&t.host, t.port, deadline, &plan.tls).map_err(|e| {
         if live::is_tls_failure(&e) {
             // Reachable, but the app's own TLS settings fail: a reload as admin uses them
             // too, so only a restart loads the files on disk.
@@ -130,16 +155,9 @@ fn reload(
             unreachable(e)
         }
     })?;
-    let mut con =
-        live::admin_connection(folder, &plan.admin, &t.host, t.port).map_err(unreachable)?;
-    let version = live::version(&mut con)?;
-    if version < (7, 0, 1) {
-        return Err(format!(
-            "Redis {}.{}.{} reloads a certificate file of the same name only from 7.0.1 on \
-             (redis#10713); it was not changed: restart it to load the new files",
-            version.0, version.1, version.2
-        ));
-    }
+    let mut con = live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
+        .map_err(unreachable)?;
+    super::precheck::reloads_same_name(&mut con)?;
     let on_disk = first_certificate(&t.cert_file)?;
     live::config_set(
         &mut con,
@@ -158,7 +176,7 @@ fn reload(
             t.key_file
         )
     })?;
-    let after = live::served_certificate(folder, &t.host, t.port, None)
+    let after = live::served_certificate(&t.host, t.port, deadline, &plan.tls)
         .map_err(|e| format!("after the reload a fresh handshake failed: {e}"))?;
     if after != on_disk {
         return Err(format!(
@@ -174,7 +192,7 @@ fn reload(
     }
     let trusts_new = match probe {
         Some(id) => {
-            live::served_certificate(folder, &t.host, t.port, Some(id)).map_err(|e| {
+            live::served_certificate(&t.host, t.port, deadline, id).map_err(|e| {
                 format!(
                     "after the reload it does not accept a certificate of the new CA ({e}): \
                      the next rollover step would lock clients out; check {}",
@@ -197,7 +215,7 @@ fn reload(
 /// certificate of the new CA (it reloaded the trust bundle). Before `drop-old`: it
 /// serves a certificate of the new CA (it reloaded its new leaf). A server that does not
 /// answer is left to read the files when it starts. Exit 2, nothing changed, otherwise.
-pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<()> {
+pub(super) fn ready_for(folder: &Folder, plan: &Plan, step: CaStep) -> Result<()> {
     let not_yet = |t: &Target, what: &str| {
         Error::usage(format!(
             "--new-ca {}: {} ({}) {what}; the step would lock the app out of it. Allowed: \
@@ -217,7 +235,8 @@ pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<(
                 return Ok(());
             };
             for t in &targets {
-                match live::served_certificate(folder, &t.host, t.port, Some(&probe)) {
+                let deadline = Deadline::after(plan.timeout);
+                match live::served_certificate(&t.host, t.port, deadline, &probe) {
                     Err(e) if live::is_tls_failure(&e) => {
                         return Err(not_yet(t, "does not trust the new CA yet"));
                     }
@@ -235,7 +254,9 @@ pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<(
             };
             let now = rustls_pki_types::UnixTime::now();
             for t in &targets {
-                let Ok(served) = live::served_certificate(folder, &t.host, t.port, None) else {
+                let deadline = Deadline::after(plan.timeout);
+                let Ok(served) = live::served_certificate(&t.host, t.port, deadline, &plan.tls)
+                else {
                     continue;
                 };
                 if crate::pki::trust::chains(
@@ -254,10 +275,10 @@ pub(super) fn ready_for(folder: &Folder, _plan: &Plan, step: CaStep) -> Result<(
     }
 }
 
-/// During a CA rollover: a throwaway client certificate of the new CA, made in memory
-/// and never written, to prove that each server trusts the new CA before any leaf moves
-/// to it.
-fn new_ca_probe(folder: &Folder) -> Result<Option<Identity>> {
+/// During a CA rollover: TLS with a throwaway client certificate of the new CA, made in
+/// memory and never written, to prove that each server trusts the new CA before any leaf
+/// moves to it.
+fn new_ca_probe(folder: &Folder) -> Result<Option<ClientTls>> {
     let (cert, key) = (
         folder.dir.join(layout::CA_NEXT_CERT),
         folder.dir.join(layout::CA_NEXT_KEY),
@@ -281,10 +302,13 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<Identity>> {
         pki::issue::validity(now, 1),
         "probe",
     )?;
-    Ok(Some(Identity {
+    let probe = Identity {
         cert_pem: leaf.cert_pem,
         key_pem: leaf.key_pem,
-    }))
+    };
+    live::client_config(folder, Some(&probe))
+        .map(Some)
+        .map_err(|e| Error::failed(format!("the rollover probe's TLS settings: {e}")))
 }
 
 fn first_certificate(path: &str) -> std::result::Result<Vec<u8>, String> {

@@ -181,6 +181,8 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
         "the trust bundle: old and new CA",
     );
     state.record(&mut bundle);
+    pin(folder, &mut bundle, &state.old_ca, Some(&state.new_ca));
+    super::kubernetes_in_step(folder, &mut bundle)?;
     write(folder, &bundle, lock)?;
     outln!(
         "step trust-both: new CA {} ({}), valid until {}; {} now trusts the old and the new CA",
@@ -211,6 +213,7 @@ fn issue(
     let (issuer, ca) =
         pki::issue::load_issuer(layout::CA_NEXT_CERT, &cert, layout::CA_NEXT_KEY, &key, now)?;
     let (mut bundle, report) = renew_leaves(folder, args, &issuer, &ca, days, now)?;
+    super::kubernetes_in_step(folder, &mut bundle)?;
     state.step = CaStep::Issue;
     state.record(&mut bundle);
     write_renewed(&folder.dir, &bundle, lock)?;
@@ -277,6 +280,8 @@ fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLo
     }
     state.step = CaStep::DropOld;
     state.record(&mut bundle);
+    pin(folder, &mut bundle, &state.new_ca, None);
+    super::kubernetes_in_step(folder, &mut bundle)?;
     write(folder, &bundle, lock)?;
     writer::remove(
         &folder.dir,
@@ -312,6 +317,23 @@ fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Resu
         info,
     };
     crate::render::stores::refresh(&folder.dir, bundle, &client, trust_pem).map(drop)
+}
+
+/// The folder's record pins the CAs `certs/ca.crt` holds after a step, in the step's own
+/// commit: both during the rollover, the new one alone after it. A folder without a
+/// record has no pin to move (its trust is read from its CA keys: `Folder::pinned_cas`).
+fn pin(folder: &Folder, bundle: &mut Bundle, ca: &str, next: Option<&str>) {
+    if let Some(record) = folder.recorded() {
+        let mut record = record.clone();
+        record.ca_sha256 = Some(ca.to_owned());
+        record.next_ca_sha256 = next.map(str::to_owned);
+        bundle.file(
+            layout::RECORD,
+            Kind::Config,
+            record.render(),
+            "the settings this folder was made with, its CA pins moved",
+        );
+    }
 }
 
 /// The CA files of a step replace what is there: that is the point of the step.

@@ -3,18 +3,27 @@
 //! what to do about a lost CA certificate or a password that no longer matches.
 
 use crate::config::layout;
-use crate::config::record::Record;
+use crate::config::replay;
+use crate::config::request::{
+    DEFAULT_CA_DAYS, DEFAULT_DAYS, DEFAULT_KEY_TYPE, KeyType, RunOptions,
+};
+use crate::config::settings::Settings;
 use crate::digest::sha256_hex;
+use crate::readback::certinfo;
 use crate::readback::folder::Folder;
 use crate::render::escape::sh_word;
 
 /// `kimera-redis-init --profile P --out DIR --host H ...`: the folder's own settings as
 /// flags, shell-quoted so the line pastes safely. From the folder's record when it has
-/// one (what was asked for, whatever was edited since); otherwise inferred from its files.
+/// one verify trusts (what was asked for, whatever was edited since); otherwise inferred
+/// from its files.
 pub(crate) fn generate_command(folder: &Folder) -> String {
     let args = match folder.recorded() {
-        Some(record) => recorded_flags(folder, record),
-        None => inferred_flags(folder),
+        Some(record) => replay::args(
+            &replay::request(record, &folder.dir),
+            replay::builtin(record),
+        ),
+        None => inferred_args(folder),
     };
     args.iter()
         .map(|a| sh_word(a))
@@ -22,65 +31,19 @@ pub(crate) fn generate_command(folder: &Folder) -> String {
         .join(" ")
 }
 
-/// The flags that make the recorded settings again (defaults left out).
-fn recorded_flags(folder: &Folder, r: &Record) -> Vec<String> {
-    let mut args: Vec<String> = vec!["kimera-redis-init".into()];
-    if crate::config::profile::names().contains(&r.profile.as_str()) {
-        args.extend(["--profile".into(), r.profile.clone()]);
-    } else {
-        args.extend(["--profile-file".into(), "<your profile file>".into()]);
-    }
-    args.extend(["--out".into(), folder.dir.display().to_string()]);
-    match r.cluster_replicas {
-        Some(replicas) => {
-            let nodes: Vec<String> = r
-                .nodes
-                .iter()
-                .map(|n| crate::config::node::host_port(&n.host, n.port))
-                .collect();
-            args.extend(["--nodes".into(), nodes.join(",")]);
-            if replicas != 0 {
-                args.extend(["--replicas".into(), replicas.to_string()]);
-            }
-        }
-        None => {
-            if let Some(n) = r.nodes.first() {
-                args.extend(["--host".into(), n.host.clone()]);
-                args.extend(["--port".into(), n.port.to_string()]);
-            }
-            if r.db != 0 {
-                args.extend(["--db".into(), r.db.to_string()]);
-            }
-        }
-    }
-    if let Some(u) = &r.username {
-        args.extend(["--username".into(), u.clone()]);
-    }
-    if r.tls && r.profile != "production-tls" {
-        args.push("--tls".into());
-    }
-    let redis_default = crate::config::profile::Server::default();
-    if r.server.maxmemory != redis_default.maxmemory {
-        args.extend(["--maxmemory".into(), r.server.maxmemory.clone()]);
-    }
-    if r.server.io_threads != redis_default.io_threads {
-        args.extend(["--io-threads".into(), r.server.io_threads.to_string()]);
-    }
-    // generate's defaults (cli.rs): named only when the folder was made with others.
-    if r.key_type != "ecdsa-p256" {
-        args.extend(["--key-type".into(), r.key_type.clone()]);
-    }
-    if r.leaf_days != 365 {
-        args.extend(["--days".into(), r.leaf_days.to_string()]);
-    }
-    if r.ca_days != 3650 {
-        args.extend(["--ca-days".into(), r.ca_days.to_string()]);
-    }
-    args
+/// The settings a folder without a (trusted) record was made with, as far as its files
+/// tell: `None` when they name no built-in profile.
+pub(crate) fn inferred_settings(folder: &Folder) -> Option<Settings> {
+    let args = inferred_args(folder);
+    profile_name(folder)?;
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(&args).ok()?;
+    Settings::resolve(&cli.generate.request(), &RunOptions::default()).ok()
 }
 
-/// The flags of a folder made before it recorded its settings, read from its files.
-fn inferred_flags(folder: &Folder) -> Vec<String> {
+/// The flags of a folder without a record, read from its files: the profile from the
+/// `.env` header, where the app connects from `.env`, the key type, validity and extra
+/// names from the server certificate, the image from the compose file.
+fn inferred_args(folder: &Folder) -> Vec<String> {
     let mut args: Vec<String> = vec!["kimera-redis-init".into()];
     let profile = profile_name(folder);
     match &profile {
@@ -134,6 +97,139 @@ fn inferred_flags(folder: &Folder) -> Vec<String> {
             if let Some(v) = s.value(d) {
                 args.extend([flag.into(), v.to_owned()]);
             }
+        }
+    }
+    args.extend(certificate_flags(folder));
+    let compose =
+        crate::regularfile::read_text(&folder.dir.join(layout::COMPOSE)).unwrap_or_default();
+    if let Some(image) = compose
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image: "))
+        .map(|i| i.trim_matches(['"', '\'']))
+        .filter(|i| *i != crate::config::request::DEFAULT_IMAGE)
+    {
+        args.extend(["--image".into(), image.to_owned()]);
+    }
+    if folder.dir.join(layout::CLIENT_P12).exists() {
+        args.push("--pkcs12".into());
+    }
+    args.extend(kubernetes_flags(folder));
+    args
+}
+
+/// `--kubernetes` and its options, read back from the manifests the folder holds: the
+/// StatefulSet's name and namespace, its volume claim, and the cluster domain from the
+/// Service name the app dials.
+fn kubernetes_flags(folder: &Folder) -> Vec<String> {
+    let dir = folder.dir.join(crate::render::kubernetes::DIR);
+    let Ok(sts) = crate::regularfile::read_text(&dir.join("statefulset.yaml")) else {
+        return Vec::new();
+    };
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+    };
+    let mut args = vec!["--kubernetes".to_owned()];
+    let (Some(name), Some(namespace)) = (field(&sts, "name: "), field(&sts, "namespace: ")) else {
+        return args;
+    };
+    let app = crate::regularfile::read_text(&dir.join("secret-app.yaml")).unwrap_or_default();
+    let domain = field(&app, "REDIS_HOST: ")
+        .or_else(|| {
+            field(&app, "REDIS_CLUSTER_NODES: ").and_then(|n| {
+                n.split(',')
+                    .next()
+                    .map(|h| h.rsplit_once(':').map_or(h, |x| x.0).to_owned())
+            })
+        })
+        .and_then(|host| host.split_once(".svc.").map(|(_, d)| d.to_owned()));
+    for (flag, value, default) in [
+        (
+            "--namespace",
+            Some(namespace),
+            crate::config::kubernetes::DEFAULT_NAMESPACE,
+        ),
+        (
+            "--name",
+            Some(name),
+            crate::config::kubernetes::DEFAULT_NAME,
+        ),
+        (
+            "--cluster-domain",
+            domain,
+            crate::config::kubernetes::DEFAULT_DOMAIN,
+        ),
+        (
+            "--storage",
+            field(&sts, "storage: "),
+            crate::config::kubernetes::DEFAULT_STORAGE,
+        ),
+        ("--storage-class", field(&sts, "storageClassName: "), ""),
+    ] {
+        if let Some(v) = value.filter(|v| v != default) {
+            args.extend([flag.to_owned(), v]);
+        }
+    }
+    args
+}
+
+/// What the certificates tell of the first run: its key type, leaf and CA validity, and
+/// the names it added to the server certificate (`--san`).
+fn certificate_flags(folder: &Folder) -> Vec<String> {
+    let info = |rel: &str| {
+        crate::regularfile::read_text(&folder.dir.join(rel))
+            .ok()
+            .and_then(|pem| certinfo::from_pem(rel, &pem).ok())
+            .map(|(_, info)| info)
+    };
+    let server_cert = folder
+        .servers
+        .first()
+        .and_then(|s| s.value("tls-cert-file"))
+        .and_then(|p| {
+            p.strip_prefix(&format!("{}/", folder.dir.display()))
+                .map(str::to_owned)
+        });
+    let Some(server) = server_cert.as_deref().and_then(info) else {
+        return Vec::new();
+    };
+    let mut args = Vec::new();
+    if let Some(k) = KeyType::from_description(&server.key).filter(|k| *k != DEFAULT_KEY_TYPE) {
+        args.extend(["--key-type".into(), k.name().to_owned()]);
+    }
+    let days = (server.not_after - server.not_before).whole_days();
+    if days != DEFAULT_DAYS {
+        args.extend(["--days".into(), days.to_string()]);
+    }
+    if let Some(ca) = info(layout::CA_CERT) {
+        let ca_days = (ca.not_after - ca.not_before).whole_days();
+        if ca_days != DEFAULT_CA_DAYS {
+            args.extend(["--ca-days".into(), ca_days.to_string()]);
+        }
+    }
+    let (app, _) = folder.app_env();
+    let host = app
+        .host
+        .clone()
+        .or_else(|| app.nodes.first().map(|n| n.0.clone()))
+        .unwrap_or_default();
+    let mut base = vec![
+        host,
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+        "redis".into(),
+    ];
+    base.extend(app.nodes.iter().map(|n| n.0.clone()));
+    for san in &server.sans {
+        let name = san
+            .strip_prefix("DNS:")
+            .or_else(|| san.strip_prefix("IP:"))
+            .unwrap_or(san);
+        let node_name = name.starts_with("redis-") && folder.cluster();
+        if !node_name && !base.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+            args.extend(["--san".into(), name.to_owned()]);
         }
     }
     args
