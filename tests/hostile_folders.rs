@@ -293,6 +293,18 @@ fn hosts_with_terminal_escapes_are_never_printed_raw() {
         "verify with the edited record",
         &run_bounded(&["verify", d], None),
     );
+
+    // A host in .env, which doctor dials and quotes.
+    fs::write(&record, text_before).unwrap();
+    let env = fs::read_to_string(dir.join(".env")).unwrap();
+    let edited = env.replace("REDIS_HOST=localhost", "REDIS_HOST=x\u{1b}[2J");
+    assert_ne!(edited, env, "{env}");
+    fs::write(dir.join(".env"), edited).unwrap();
+    for args in [&["doctor", d, "--timeout", "2"][..], &["verify", d]] {
+        let out = run_bounded(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out).1);
+        no_escape(&format!("{args:?} with the host in .env"), &out);
+    }
 }
 
 #[test]

@@ -77,14 +77,16 @@ pub(crate) fn run(dir: &Path, json: bool, timeout: Duration) -> Result<bool> {
         );
         return Ok(healthy);
     }
+    // Entries quote .env values and servers' replies: shown escaped (JSON is by serde).
+    let p = crate::printable::text;
     for e in &entries {
         match (&e.cause, &e.fix) {
             (Some(cause), Some(fix)) => {
-                outln!("FAIL  {}: {}", e.subject, e.message);
-                outln!("      cause: {cause}");
-                outln!("      fix:   {fix}");
+                outln!("FAIL  {}: {}", p(&e.subject), p(&e.message));
+                outln!("      cause: {}", p(cause));
+                outln!("      fix:   {}", p(fix));
             }
-            _ => outln!("ok    {}: {}", e.subject, e.message),
+            _ => outln!("ok    {}: {}", p(&e.subject), p(&e.message)),
         }
     }
     outln!(
