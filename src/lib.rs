@@ -19,8 +19,10 @@ mod output;
 mod parallel;
 mod pipeline;
 mod pki;
+mod printable;
 mod readback;
 mod redact;
+mod regularfile;
 mod render;
 #[doc(hidden)]
 pub mod testing;
@@ -61,8 +63,10 @@ pub fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            // The same prefix clap uses for its own errors.
-            eprintln!("error: {e}");
+            // The same prefix clap uses for its own errors. Escaped as a whole too: a value
+            // quoted without `printable` somewhere still cannot drive the terminal (no
+            // message is meant to span lines).
+            eprintln!("error: {}", printable::text(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

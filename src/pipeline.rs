@@ -17,7 +17,9 @@ use crate::output::lock::FolderLock;
 use crate::output::writer::{self, Action};
 use crate::pki;
 use crate::pki::secrets;
+use crate::printable;
 use crate::readback::existing::Existing;
+use crate::regularfile::{self, Unreadable};
 use crate::render;
 use crate::render::bundle::{Bundle, Kind};
 use crate::render::escape::sh_word;
@@ -98,9 +100,11 @@ fn refuse_stale_kubernetes(settings: &Settings, run: &RunOptions) -> Result<()> 
 /// `--force`, which rewrites from the flags given (so a value can be dropped), and not
 /// for the library (`api`), whose builder says everything it wants. A folder without a
 /// record is run as the flags say; one whose record does not parse too, with a note.
-pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: bool) {
+/// A record that is not a regular file of sane size (a FIFO, a link to `/dev/zero`) is
+/// refused naming it: it is no record this tool wrote, and reading it would never end.
+pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: bool) -> Result<()> {
     if req.profile_file.is_some() {
-        return;
+        return Ok(());
     }
     let profile = match (&req.profile, fixtures) {
         (Some(p), _) => Some(p.as_str()),
@@ -108,61 +112,59 @@ pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: b
         (None, false) => None,
     };
     let Some(dir) = req.out.clone().or_else(|| profile.map(PathBuf::from)) else {
-        return;
+        return Ok(());
     };
     let path = dir.join(crate::config::layout::RECORD);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return;
+    let parsed = match regularfile::read_text(&path) {
+        Ok(text) => Record::parse(&text).map_err(|e| e.to_string()),
+        Err(e @ Unreadable::NotText) => Err(e.to_string()),
+        Err(e @ (Unreadable::NotRegular(_) | Unreadable::TooLarge { .. })) => {
+            return Err(Error::failed(format!(
+                "{}: {e}; remove it (rm -r {}) or put the record of this folder back, then run \
+                 again",
+                printable::path(&path),
+                printable::text(&sh_word(&path.display().to_string()))
+            )));
+        }
+        // No record, or an --out that cannot hold one (its own refusals say why).
+        Err(Unreadable::Io(_)) => return Ok(()),
     };
-    let record = match Record::parse(&text) {
+    let record = match parsed {
         Ok(record) => record,
         Err(e) => {
             eprintln!(
                 "note: {}: cannot be read ({}); the first run's flags are not taken, only the \
                  ones given",
-                path.display(),
-                printable(&e.to_string())
+                printable::path(&path),
+                printable::text(&e)
             );
-            return;
+            return Ok(());
         }
     };
     if run.force {
         eprintln!(
             "note: --force rewrites from the flags given; the first run's in {} are not taken",
-            path.display()
+            printable::path(&path)
         );
-        return;
+        return Ok(());
     }
     let taken = fill::fill_from(req, &record);
     if taken.is_empty() {
-        return;
+        return Ok(());
     }
     let words: Vec<String> = taken
         .iter()
         .map(|t| match &t.value {
-            Some(v) => format!("{} {}", t.flag, printable(&sh_word(v))),
+            Some(v) => format!("{} {}", t.flag, printable::text(&sh_word(v))),
             None => t.flag.to_owned(),
         })
         .collect();
     eprintln!(
         "note: {}: taking {} from the first run",
-        path.display(),
+        printable::path(&path),
         words.join(" ")
     );
-}
-
-/// `text` with control characters shown escaped: a record edited by hand (or not made
-/// here) must not put terminal escape sequences on the user's screen.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    Ok(())
 }
 
 /// The request's settings, refused where a run cannot start: in a folder halfway through
@@ -205,7 +207,7 @@ pub(crate) fn build(
     let mut bundle = render::render(settings, pki.as_ref(), secrets.as_ref())?;
     if let Some(pki) = &pki {
         // Once a folder has stores, every run keeps them in step with the PEM files.
-        let on_disk = crate::render::stores::OnDisk::read(&settings.out_dir);
+        let on_disk = crate::render::stores::OnDisk::read(&settings.out_dir)?;
         if settings.pkcs12 || on_disk.present() {
             crate::render::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
         }

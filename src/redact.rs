@@ -64,17 +64,3 @@ impl fmt::Debug for Directives<'_> {
         list.finish()
     }
 }
-
-/// `text` with control characters shown escaped (`\u{1b}`, `\n`): a value read from a
-/// file or a flag must not put terminal escape sequences or forged lines on the screen.
-pub(crate) fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}

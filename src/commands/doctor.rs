@@ -77,14 +77,16 @@ pub(crate) fn run(dir: &Path, json: bool, timeout: Duration) -> Result<bool> {
         );
         return Ok(healthy);
     }
+    // Entries quote .env values and servers' replies: shown escaped (JSON is by serde).
+    let p = crate::printable::text;
     for e in &entries {
         match (&e.cause, &e.fix) {
             (Some(cause), Some(fix)) => {
-                outln!("FAIL  {}: {}", e.subject, e.message);
-                outln!("      cause: {cause}");
-                outln!("      fix:   {fix}");
+                outln!("FAIL  {}: {}", p(&e.subject), p(&e.message));
+                outln!("      cause: {}", p(cause));
+                outln!("      fix:   {}", p(fix));
             }
-            _ => outln!("ok    {}: {}", e.subject, e.message),
+            _ => outln!("ok    {}: {}", p(&e.subject), p(&e.message)),
         }
     }
     outln!(
@@ -114,7 +116,7 @@ fn served_as_on_disk(
     else {
         return Ok("no server config of this folder listens there; not compared".into());
     };
-    let on_disk = std::fs::read_to_string(path)
+    let on_disk = crate::regularfile::read_text(std::path::Path::new(path))
         .ok()
         .and_then(|pem| crate::readback::certinfo::from_pem(path, &pem).ok());
     match on_disk {
@@ -419,7 +421,7 @@ fn speaks_plain(host: &str, port: u16, deadline: Deadline) -> bool {
 /// not as the leaf certificates it makes unusable.
 fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     let path = folder.env("REDIS_CA_CERTS");
-    let Ok(pem) = std::fs::read_to_string(path) else {
+    let Ok(pem) = crate::regularfile::read_text(std::path::Path::new(path)) else {
         return Ok(()); // reported by the handshake with its own cause
     };
     let Ok((_, info)) = crate::readback::certinfo::from_pem(path, &pem) else {

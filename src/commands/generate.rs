@@ -79,6 +79,6 @@ fn notes(outcome: &Outcome) -> Vec<String> {
 pub(crate) fn generate(args: &GenerateArgs, fixtures: bool) -> Result<Outcome> {
     let mut request = args.request();
     let run = args.run_options();
-    pipeline::start_from_record(&mut request, &run, fixtures);
+    pipeline::start_from_record(&mut request, &run, fixtures)?;
     pipeline::generate(&request, &run, fixtures)
 }

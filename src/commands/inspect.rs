@@ -2,7 +2,6 @@
 //! generated folder, as text or JSON.
 
 use crate::commands::stdout::outln;
-use std::fs;
 use std::path::Path;
 
 use rustls_pki_types::CertificateDer;
@@ -28,7 +27,8 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         let folder = Folder::read(path)?;
         std::iter::once(layout::CA_CERT.to_owned())
             .chain(folder.leaves.iter().cloned())
-            .filter(|rel| path.join(rel).is_file())
+            // Present (a FIFO or a device in their place is refused when read).
+            .filter(|rel| path.join(rel).symlink_metadata().is_ok())
             .map(|rel| (rel.clone(), path.join(rel)))
             .collect()
     } else {
@@ -50,8 +50,8 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         Vec::new()
     };
     for (label, file) in files {
-        let pem = fs::read(&file)
-            .map_err(|e| Error::usage(format!("{}: cannot be read: {e}", file.display())))?;
+        let pem = crate::regularfile::read(&file)
+            .map_err(|e| Error::usage(format!("{}: {e}", crate::printable::path(&file))))?;
         let ders: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| {

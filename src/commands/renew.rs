@@ -3,7 +3,6 @@
 //! validity; new keys unless `--keep-keys`. The CA is never touched.
 
 use crate::commands::stdout::outln;
-use std::fs;
 use std::path::Path;
 
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
@@ -38,6 +37,12 @@ pub(crate) fn run(args: &RenewArgs) -> Result<()> {
     }
     let lock = FolderLock::acquire(dir)?;
     let mut folder = Folder::read(dir)?;
+    // A record that is there but no regular file (a FIFO, a link to /dev/zero) is no
+    // record this tool wrote: refused, rather than renewing as if the folder had none.
+    match crate::regularfile::check(&folder.dir.join(layout::RECORD)) {
+        Err(e) if !e.is_missing() => return Err(e.at(&folder.dir.join(layout::RECORD))),
+        _ => {}
+    }
     // A record verify would not believe (edited: a key type, a validity) is not what the
     // certificates are renewed from.
     for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
@@ -123,18 +128,16 @@ fn renew_leaves(
     let mut client = None;
     // certs/ca.crt as it is (two CAs in the middle of a CA rollover): only leaves that
     // chain to it are renewed; anything else dropped into certs/ is left alone.
-    let trust =
-        fs::read_to_string(dir.join(layout::CA_CERT)).unwrap_or_else(|_| ca.cert_pem.clone());
+    let trust = crate::regularfile::read_text(&dir.join(layout::CA_CERT))
+        .unwrap_or_else(|_| ca.cert_pem.clone());
     // Only leaves under a CA the folder pins are its own: one under a CA appended to
     // ca.crt is not signed again.
     let mut trusted = folder.pinned_cas();
     if trusted.is_empty() {
         trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
     }
-    let read = |r: &str| {
-        fs::read_to_string(dir.join(r))
-            .map_err(|e| Error::failed(format!("{r}: cannot be read: {e}")))
-    };
+    let read =
+        |r: &str| crate::regularfile::read_text(&dir.join(r)).map_err(|e| e.at(&dir.join(r)));
     let mut left_alone = Vec::new();
     for rel in &folder.leaves {
         let key_rel = Folder::key_for(rel);
@@ -284,8 +287,8 @@ fn load_ca(
     now: OffsetDateTime,
 ) -> Result<(rcgen::Issuer<'static, rcgen::KeyPair>, pki::issue::CertKey)> {
     let read = |label: &str, p: &Path, usage: bool| {
-        fs::read_to_string(p).map_err(|e| {
-            let msg = format!("{label} {}: cannot be read: {e}", p.display());
+        crate::regularfile::read_text(p).map_err(|e| {
+            let msg = format!("{label} {}: {e}", crate::printable::path(p));
             if usage {
                 Error::usage(msg)
             } else {

@@ -16,6 +16,7 @@ use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
 pub(crate) mod compare;
+mod files;
 pub(crate) mod fixes;
 mod pinned;
 mod recorded;
@@ -40,7 +41,15 @@ pub(crate) struct Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}; fix: {}", self.path, self.problem, self.fix)
+        // Findings quote the folder's files: shown escaped (the JSON form is escaped by serde).
+        let p = crate::printable::text;
+        write!(
+            f,
+            "{}: {}; fix: {}",
+            p(&self.path),
+            p(&self.problem),
+            p(&self.fix)
+        )
     }
 }
 
@@ -145,6 +154,7 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
     for s in crate::render::stores::checks(&folder.dir, &folder.pinned_cas()) {
         c.expect(s.path, s.problem, s.fix);
     }
+    c.files();
     (c.findings, c.checks)
 }
 
@@ -283,7 +293,7 @@ impl Checker<'_> {
             }
             return;
         };
-        let Ok(acl) = fs::read_to_string(aclfile) else {
+        let Ok(acl) = crate::regularfile::read_text(Path::new(aclfile)) else {
             return; // reported with the paths redis.conf names, with its fix
         };
         // Every password the setup uses, where it is kept, against its users.acl hash.
@@ -390,7 +400,7 @@ impl Checker<'_> {
             else {
                 continue;
             };
-            let Ok(pem) = fs::read_to_string(cert) else {
+            let Ok(pem) = crate::regularfile::read_text(Path::new(cert)) else {
                 continue;
             };
             let Ok((der, _)) = certinfo::from_pem(cert, &pem) else {
@@ -426,7 +436,7 @@ impl Checker<'_> {
     }
 
     fn load_cert(&mut self, rel: &str) -> Option<(Vec<u8>, CertInfo)> {
-        let loaded = fs::read_to_string(self.abs(rel))
+        let loaded = crate::regularfile::read_text(&self.abs(rel))
             .map_err(|e| e.to_string())
             .and_then(|pem| certinfo::from_pem(rel, &pem).map_err(|e| e.to_string()));
         match loaded {
@@ -452,7 +462,7 @@ impl Checker<'_> {
 
     fn key_pair(&mut self, cert_rel: &str, info: &CertInfo) {
         let key_rel = Folder::key_for(cert_rel);
-        let key = fs::read_to_string(self.abs(&key_rel))
+        let key = crate::regularfile::read_text(&self.abs(&key_rel))
             .ok()
             .and_then(|pem| rcgen::KeyPair::from_pem(&pem).ok());
         let problem = match key {

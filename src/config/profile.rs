@@ -128,7 +128,8 @@ pub(crate) fn names() -> Vec<&'static str> {
 pub(crate) fn builtin(name: &str) -> Result<Profile> {
     let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| {
         Error::usage(format!(
-            "--profile {name}: unknown profile; allowed: {}",
+            "--profile {}: unknown profile; allowed: {}",
+            crate::printable::text(name),
             names().join(", ")
         ))
     })?;
@@ -203,7 +204,7 @@ pub(crate) fn from_file(path: &std::path::Path) -> Result<(String, Profile)> {
 
 /// Parse a profile file's text; `path` names it in errors and gives the profile's name.
 pub(crate) fn from_text(path: &std::path::Path, text: &str) -> Result<(String, Profile)> {
-    let shown = path.display();
+    let shown = crate::printable::path(path);
     let located = |e: toml::de::Error| {
         let (line, col) = e
             .span()
@@ -217,7 +218,7 @@ pub(crate) fn from_text(path: &std::path::Path, text: &str) -> Result<(String, P
             .unwrap_or((1, 1));
         Error::usage(format!(
             "--profile-file {shown}:{line}:{col}: {}",
-            e.message().trim()
+            crate::printable::text(e.message().trim())
         ))
     };
     let overlay: Overlay = toml::from_str(text).map_err(located)?;

@@ -10,6 +10,7 @@ use crate::config::node::{Node, SanName, is_loopback};
 use crate::config::profile::{self, Kimera, Pool, Profile, Server};
 use crate::config::request::{Asked, KeyType, Request, RunOptions};
 use crate::error::{Error, Result};
+use crate::printable;
 
 /// The compose service name; it is also a SAN on the server certificate so that other
 /// containers on the compose network can verify the server by that name.
@@ -100,6 +101,7 @@ impl Settings {
         check_pool(&p.pool)?;
         check_profile_text(&p)?;
         let server = server(&p, req, tls)?;
+        check_san_count(&req.san)?;
         let extra_sans = req
             .san
             .iter()
@@ -517,6 +519,26 @@ fn is_memory_size(m: &str) -> bool {
             .is_some_and(|n| i64::try_from(n).is_ok())
 }
 
+/// The most `--san` names a run takes, and their most bytes in all. Every name goes into
+/// each server certificate (every node's, in a cluster): 20,000 of them made a 527 KB
+/// certificate that clients and the tool's own verify refuse. 100 names of up to 253
+/// characters would be 25 KB; 8 KiB in all keeps each certificate a few KiB.
+const MAX_SANS: usize = 100;
+const MAX_SAN_BYTES: usize = 8 * 1024;
+
+fn check_san_count(sans: &[String]) -> Result<()> {
+    let bytes: usize = sans.iter().map(String::len).sum();
+    if sans.len() > MAX_SANS || bytes > MAX_SAN_BYTES {
+        return Err(Error::usage(format!(
+            "--san: {} name(s), {bytes} bytes in all; allowed: at most {MAX_SANS} names of at \
+             most {} KiB in all",
+            sans.len(),
+            MAX_SAN_BYTES / 1024
+        )));
+    }
+    Ok(())
+}
+
 fn push_unique(list: &mut Vec<SanName>, name: SanName) {
     if !list.contains(&name) {
         list.push(name);
@@ -565,8 +587,9 @@ fn check_host(what: &str, value: &str) -> Result<String> {
     };
     if numeric(last) {
         return Err(Error::usage(format!(
-            "{what} {value}: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
-             without leading zeros, such as 127.0.0.1, or a host name"
+            "{what} {}: not a valid IPv4 address; allowed: four decimal numbers 0-255 \
+             without leading zeros, such as 127.0.0.1, or a host name",
+            printable::text(value)
         )));
     }
     // What webpki takes as a DNS name (labels of letters, digits and '-', up to 63
@@ -684,7 +707,7 @@ fn check_pool(pool: &Pool) -> Result<()> {
 /// The output folder as an absolute path; it may not exist yet, but it may not be a file.
 fn check_out(out: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(out)
-        .map_err(|e| Error::usage(format!("--out {}: {e}", out.display())))?;
+        .map_err(|e| Error::usage(format!("--out {}: {e}", printable::path(out))))?;
     if abs.exists() && !abs.is_dir() {
         return Err(Error::usage(format!(
             "--out {}: exists and is not a folder; allowed: a folder or a path that does not exist yet",

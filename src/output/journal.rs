@@ -191,7 +191,7 @@ pub(crate) fn recover(out_dir: &Path) -> Result<()> {
         Ok(meta) if !meta.is_dir() => {
             fs::remove_file(&staging).map_err(|e| fail("remove", &staging, e))?;
         }
-        Ok(_) => match fs::read(staging.join(JOURNAL)) {
+        Ok(_) => match crate::regularfile::read(&staging.join(JOURNAL)) {
             Ok(bytes) => {
                 let moves = parse_moves(&bytes).ok_or_else(|| {
                     Error::failed(format!(
@@ -206,11 +206,19 @@ pub(crate) fn recover(out_dir: &Path) -> Result<()> {
                     out_dir.display()
                 );
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => {
+            Err(e) if e.is_missing() => {
                 fs::remove_dir_all(&staging).map_err(|e| fail("remove", &staging, e))?;
                 sync_dir(out_dir)?;
             }
-            Err(e) => return Err(fail("read", &staging.join(JOURNAL), e)),
+            // Not a journal this tool wrote (a FIFO would hang the run): named, and
+            // left for the user to look at.
+            Err(e) => {
+                return Err(Error::failed(format!(
+                    "{}: {e}; look at it, then remove {}",
+                    crate::printable::path(&staging.join(JOURNAL)),
+                    crate::printable::path(&staging)
+                )));
+            }
         },
     }
     for path in old_temp_files(out_dir) {

@@ -7,8 +7,8 @@
 //! every run starts from a consistent folder.
 
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
-use std::io::{ErrorKind, Read, Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::{ErrorKind, Seek, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -122,23 +122,89 @@ impl Drop for FolderLock {
     }
 }
 
-/// Open (or create, 0600) the lock file without following a symlink.
+/// Open (or create, 0600) the lock file. Only a regular file is a lock file: a link is
+/// not followed (it could point anywhere), and a folder, a FIFO or a device in its place
+/// would block every run with an error that gives no way out, so each is named with the
+/// fix.
 fn open_lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
+    not_a_lock_file(path, fs::symlink_metadata(path).ok().map(|m| m.file_type()))?;
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        // O_NONBLOCK: a FIFO put there since the look above opens at once.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| Error::failed(format!("cannot open {}: {e}", path.display())))
+        .map_err(|e| match e.raw_os_error() {
+            // Swapped for a link or a folder since the look above.
+            Some(libc::ELOOP | libc::EISDIR) => {
+                not_a_lock_file(path, fs::symlink_metadata(path).ok().map(|m| m.file_type()))
+                    .err()
+                    .unwrap_or_else(|| open_failed(path, e))
+            }
+            _ => open_failed(path, e),
+        })?;
+    let meta = file.metadata().map_err(|e| open_failed(path, e))?;
+    not_a_lock_file(path, Some(meta.file_type()))?;
+    Ok(file)
+}
+
+fn open_failed(path: &Path, e: std::io::Error) -> Error {
+    Error::failed(format!("cannot open {}: {e}", crate::printable::path(path)))
+}
+
+/// Refused unless `found` (what is at `path`, if anything) is a regular file.
+fn not_a_lock_file(path: &Path, found: Option<fs::FileType>) -> Result<()> {
+    match problem(path, found) {
+        Some((problem, fix)) => Err(Error::failed(format!(
+            "{}: {problem}; {fix}",
+            crate::printable::path(path)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// For `verify`: what is wrong with the lock path of `dir`, and the fix, when something
+/// other than a lock file is there (every writing run would be refused).
+pub(crate) fn lock_path_problem(dir: &Path) -> Option<(String, String)> {
+    let path = dir.join(LOCK_FILE);
+    problem(
+        &path,
+        fs::symlink_metadata(&path).ok().map(|m| m.file_type()),
+    )
+}
+
+fn problem(path: &Path, found: Option<fs::FileType>) -> Option<(String, String)> {
+    let t = found?;
+    let what = if t.is_file() {
+        return None;
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else {
+        "a device or socket"
+    };
+    Some((
+        format!("is {what}, not the lock file kimera-redis-init keeps there while it writes"),
+        format!(
+            "nothing else belongs at that path: remove it (rm -r {}) and run again",
+            crate::printable::text(&crate::render::escape::sh_word(&path.display().to_string()))
+        ),
+    ))
 }
 
 /// Who holds the lock, as its PID says in the lock file.
 fn holder(path: &Path) -> String {
-    let mut text = String::new();
-    let _ = File::open(path).and_then(|mut f| f.read_to_string(&mut text));
+    // A PID and a newline; anything longer is not one.
+    let text = crate::regularfile::read_capped(path, 32)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
     match text.trim().parse::<u32>() {
         Ok(pid) => format!("held by process {pid}"),
         Err(_) => "held by a process that has not written its PID yet".to_owned(),

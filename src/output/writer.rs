@@ -57,25 +57,57 @@ pub(crate) fn plan(bundle: &Bundle, out_dir: &Path, policy: Policy) -> Result<Ve
                         "file"
                     }
                 ))),
-                // A store is derived from the PEM files: the stores module hands over the
-                // bytes on disk when they still hold the same key and certificates.
-                Ok(_) if e.kind == Kind::Store => {
-                    Ok(if fs::read(&path).is_ok_and(|b| b == e.contents) {
-                        Action::Keep
-                    } else {
-                        Action::Replace
-                    })
-                }
-                Ok(_) if policy.force && e.kind.force_replaces() => Ok(Action::Replace),
-                Ok(_)
-                    if policy.replace_ca && matches!(e.kind, Kind::CaKey | Kind::CaCertificate) =>
-                {
-                    Ok(Action::Replace)
+                // A FIFO, a device, a link to one: nothing this tool wrote, and reading
+                // or keeping it would hang or mislead every later command.
+                Ok(_) if e.kind != Kind::Dir => {
+                    not_a_file(&path)?;
+                    Ok(file_action(e, &path, policy))
                 }
                 Ok(_) => Ok(Action::Keep),
             }
         })
         .collect()
+}
+
+/// Refused when `path` is there but is no regular file (a dangling link is left to the
+/// rename that replaces it, as before).
+fn not_a_file(path: &Path) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(Error::failed(format!(
+            "{}: {}; it is not a file kimera-redis-init wrote: look at it, and remove it \
+             (rm -r {}) to have it written again",
+            crate::printable::path(path),
+            crate::regularfile::check(path)
+                .err()
+                .map_or_else(|| "not a regular file".to_owned(), |e| e.to_string()),
+            crate::printable::text(&crate::render::escape::sh_word(&path.display().to_string()))
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What `plan` does with an existing file.
+fn file_action(e: &Entry, path: &Path, policy: Policy) -> Action {
+    if e.kind == Kind::Store {
+        // A store is derived from the PEM files: the stores module hands over the bytes
+        // on disk when they still hold the same key and certificates.
+        if same_contents(path, &e.contents) {
+            Action::Keep
+        } else {
+            Action::Replace
+        }
+    } else if policy.force && e.kind.force_replaces()
+        || policy.replace_ca && matches!(e.kind, Kind::CaKey | Kind::CaCertificate)
+    {
+        Action::Replace
+    } else {
+        Action::Keep
+    }
+}
+
+/// Whether the file at `path` holds exactly `contents`; never reads more than that.
+fn same_contents(path: &Path, contents: &[u8]) -> bool {
+    crate::regularfile::read_capped(path, contents.len() as u64).is_ok_and(|b| b == contents)
 }
 
 /// The mode a report shows for an entry: as it is on disk for a kept file (not what a
@@ -136,9 +168,7 @@ pub(crate) fn kept_but_different(
         // The record of the first run's settings is no file of the setup: a re-run with
         // other flags keeps it, and it neither blocks nor is reported.
         .filter(|(e, _)| e.path != crate::config::layout::RECORD)
-        .filter(|(e, _)| {
-            fs::read(out_dir.join(&e.path)).map_or(true, |on_disk| on_disk != e.contents)
-        })
+        .filter(|(e, _)| !same_contents(&out_dir.join(&e.path), &e.contents))
         .map(|(e, _)| e.path.clone())
         .collect()
 }

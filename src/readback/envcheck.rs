@@ -33,15 +33,28 @@ pub(crate) fn parse_env(text: &str) -> std::result::Result<BTreeMap<String, Stri
 
 /// A `.env` file read with [`parse_env`]; the error names the file and the way out.
 pub(crate) fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
-    std::fs::read_to_string(path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| parse_env(&text))
-        .map_err(|why| {
-            Error::failed(format!(
-                "{}: cannot be read: {why}; fix it by hand, or generate the folder again with --force",
-                path.display()
-            ))
-        })
+    use crate::regularfile::Unreadable;
+    let text = match crate::regularfile::read_text(path) {
+        Ok(text) => Ok(text),
+        // No file the tool wrote (a FIFO, a device, a huge file): a re-run would refuse
+        // it too, so it has to go first.
+        Err(e @ (Unreadable::NotRegular(_) | Unreadable::TooLarge { .. })) => {
+            return Err(Error::failed(format!(
+                "{}: {e}; remove it (rm -r {}), then generate the folder again with --force",
+                crate::printable::path(path),
+                crate::printable::text(&crate::render::escape::sh_word(
+                    &path.display().to_string()
+                ))
+            )));
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    text.and_then(|text| parse_env(&text)).map_err(|why| {
+        Error::failed(format!(
+            "{}: cannot be read: {why}; fix it by hand, or generate the folder again with --force",
+            path.display()
+        ))
+    })
 }
 
 /// One `.env` value the app cannot use: the variable, what is wrong, and the fix.

@@ -5,12 +5,11 @@
 //! by `redisconf`, so a value verify accepts is one a re-run reuses.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io::ErrorKind;
 
 use crate::config::layout;
 use crate::config::settings::Settings;
 use crate::error::{Error, Result};
+use crate::regularfile::Unreadable;
 
 /// The files of an earlier bundle that this run builds on, by relative path.
 #[derive(Default)]
@@ -62,23 +61,30 @@ impl Existing {
         let mut files = HashMap::new();
         for rel in paths {
             let path = settings.out_dir.join(&rel);
-            match fs::read_to_string(&path) {
+            match crate::regularfile::read_text(&path) {
                 Ok(text) => {
                     files.insert(rel, text);
                 }
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(_) if path.is_dir() => {
+                Err(e) if e.is_missing() => {}
+                Err(Unreadable::NotRegular("a folder")) => {
                     return Err(Error::failed(format!(
                         "{} is in the way: expected a file, found a folder",
-                        path.display()
+                        crate::printable::path(&path)
                     )));
                 }
-                Err(e) => {
+                // A FIFO would hang the run, a link to /dev/zero exhaust its memory: the
+                // file is not one this tool wrote, and is named rather than replaced.
+                Err(e @ (Unreadable::NotRegular(_) | Unreadable::TooLarge { .. })) => {
                     return Err(Error::failed(format!(
-                        "cannot read {}: {e}",
-                        path.display()
+                        "{}: {e}; it is not a file kimera-redis-init wrote: look at it, and \
+                         remove it (rm -r {}) to have it written again",
+                        crate::printable::path(&path),
+                        crate::printable::text(&crate::render::escape::sh_word(
+                            &path.display().to_string()
+                        ))
                     )));
                 }
+                Err(e) => return Err(e.at(&path)),
             }
         }
         let external_ca = match &settings.external_ca {

@@ -74,7 +74,8 @@ impl Folder {
         let dir = &std::path::absolute(dir)
             .map_err(|e| Error::usage(format!("{}: {e}", dir.display())))?;
         let env_path = dir.join(layout::ENV);
-        if !env_path.is_file() {
+        // Absent, not merely unreadable: a FIFO or a folder there is named by read_env.
+        if env_path.symlink_metadata().is_err() {
             return Err(Error::usage(format!(
                 "{}: not a folder made by kimera-redis-init (it has no .env); allowed: the --out folder of a generate run",
                 dir.display()
@@ -95,8 +96,7 @@ impl Folder {
         let servers = conf_paths
             .into_iter()
             .map(|rel| {
-                let text = fs::read_to_string(dir.join(&rel))
-                    .map_err(|e| Error::failed(format!("{rel}: cannot be read: {e}")))?;
+                let text = crate::regularfile::text(&dir.join(&rel))?;
                 Ok(ServerConf {
                     directives: redisconf::parse(&text),
                     rel,
@@ -109,10 +109,10 @@ impl Folder {
             .filter(|n| n.ends_with(".crt") && n != "ca.crt")
             .map(|n| format!("{}/{n}", layout::CERTS_DIR))
             .collect();
-        let record = match fs::read_to_string(dir.join(layout::RECORD)) {
+        let record = match crate::regularfile::read_text(&dir.join(layout::RECORD)) {
             Ok(text) => Record::parse(&text)
                 .map_err(|why| format!("{} cannot be read ({why})", layout::RECORD)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            Err(e) if e.is_missing() => Err(format!(
                 "has no {} (made before folders recorded their settings)",
                 layout::RECORD
             )),
@@ -137,8 +137,9 @@ impl Folder {
     pub(crate) fn note_if_inferred(&self) {
         if let Err(why) = &self.record {
             eprintln!(
-                "note: {} {why}: its settings are inferred from its files; a re-run of generate with its flags records them",
-                self.dir.display()
+                "note: {} {}: its settings are inferred from its files; a re-run of generate with its flags records them",
+                crate::printable::path(&self.dir),
+                crate::printable::text(why)
             );
         }
     }
@@ -203,7 +204,7 @@ impl Folder {
     /// (`certs/ca.key`, `ca-rollover/ca-next.key`), or, issued under an organisation's
     /// CA (no key here), the first one alone.
     pub(crate) fn pinned_cas(&self) -> Vec<Vec<u8>> {
-        let Ok(pem) = fs::read_to_string(self.dir.join(layout::CA_CERT)) else {
+        let Ok(pem) = crate::regularfile::read_text(&self.dir.join(layout::CA_CERT)) else {
             return Vec::new();
         };
         let Ok(all) = crate::readback::certinfo::all_from_pem(layout::CA_CERT, &pem) else {
@@ -217,7 +218,7 @@ impl Folder {
         }
         let own_keys: Vec<Vec<u8>> = [layout::CA_KEY, layout::CA_NEXT_KEY]
             .iter()
-            .filter_map(|rel| fs::read_to_string(self.dir.join(rel)).ok())
+            .filter_map(|rel| crate::regularfile::read_text(&self.dir.join(rel)).ok())
             .filter_map(|pem| rcgen::KeyPair::from_pem(&pem).ok())
             .map(|key| rcgen::PublicKeyData::der_bytes(&key).to_vec())
             .collect();

@@ -198,8 +198,13 @@ pub(crate) fn client_config(
         error: e.to_string(),
     };
     let ca = "REDIS_CA_CERTS";
-    let app_cas = CertificateDer::pem_file_iter(folder.env(ca))
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+    // Through `regularfile`: the paths come from .env, and a FIFO there must not hang.
+    let file = |key: &'static str| {
+        crate::regularfile::read(std::path::Path::new(folder.env(key)))
+            .map_err(|e| unreadable(key, &e))
+    };
+    let app_cas = CertificateDer::pem_slice_iter(&file(ca)?)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| unreadable(ca, &e))?
         .into_iter()
         .map(|c| c.to_vec())
@@ -214,10 +219,10 @@ pub(crate) fn client_config(
         None => {
             let (cert_file, key_file) = ("REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE");
             (
-                CertificateDer::pem_file_iter(folder.env(cert_file))
-                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                CertificateDer::pem_slice_iter(&file(cert_file)?)
+                    .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| unreadable(cert_file, &e))?,
-                PrivateKeyDer::from_pem_file(folder.env(key_file))
+                PrivateKeyDer::from_pem_slice(&file(key_file)?)
                     .map_err(|e| unreadable(key_file, &e))?,
             )
         }

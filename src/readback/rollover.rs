@@ -3,7 +3,6 @@
 //! that must not issue under one CA alone in the middle of it. Written by
 //! `commands::renew::rollover`.
 
-use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -54,10 +53,12 @@ pub(crate) fn state(folder: &Folder) -> Result<Option<State>> {
 pub(crate) fn state_at(dir: &Path) -> Result<Option<State>> {
     let path = dir.join(layout::CA_ROLLOVER);
     // No such file, or a folder that cannot hold one (the refusals of --out say why).
-    if !path.is_file() {
+    // Anything else there is read, or refused: a FIFO in its place must not hide a
+    // rollover in progress.
+    if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
-    match fs::read_to_string(&path) {
+    match crate::regularfile::read_text(&path) {
         Ok(text) => {
             let unusable =
                 |why: String| Error::failed(format!("{}: {why}; restore it", layout::CA_ROLLOVER));
@@ -74,11 +75,8 @@ pub(crate) fn state_at(dir: &Path) -> Result<Option<State>> {
             }
             Ok(Some(state))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::failed(format!(
-            "{}: cannot be read: {e}",
-            layout::CA_ROLLOVER
-        ))),
+        Err(e) if e.is_missing() => Ok(None),
+        Err(e) => Err(e.at(&path)),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::pki;
 use crate::pki::issue::CertKey;
 use crate::pki::pkcs12::{self, CertIn, KeyIn};
+use crate::regularfile::Unreadable;
 use crate::render::bundle::{Bundle, Kind};
 use crate::render::escape::sh_word;
 
@@ -40,20 +41,32 @@ pub(crate) struct OnDisk {
 }
 
 impl OnDisk {
-    /// What `dir` holds; read before anything is built, writes nothing.
-    pub(crate) fn read(dir: &Path) -> OnDisk {
-        let password_file = fs::read(dir.join(layout::STORE_PASSWORD)).ok();
+    /// What `dir` holds; read before anything is built, writes nothing. A store or
+    /// password file that is there but is no regular file of sane size (a FIFO, a link
+    /// to /dev/zero) is refused naming it.
+    pub(crate) fn read(dir: &Path) -> Result<OnDisk> {
+        Self::read_each(dir).map_err(|(rel, e)| e.at(&dir.join(rel)))
+    }
+
+    /// `read`, saying which file could not be read.
+    fn read_each(dir: &Path) -> std::result::Result<OnDisk, (&'static str, Unreadable)> {
+        let read = |rel: &'static str| match crate::regularfile::read(&dir.join(rel)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.is_missing() => Ok(None),
+            Err(e) => Err((rel, e)),
+        };
+        let password_file = read(layout::STORE_PASSWORD)?;
         let password = password_file
             .as_deref()
             .and_then(|b| std::str::from_utf8(b).ok())
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty());
-        OnDisk {
+        Ok(OnDisk {
             password_file,
             password,
-            keystore: fs::read(dir.join(layout::CLIENT_P12)).ok(),
-            truststore: fs::read(dir.join(layout::TRUSTSTORE_P12)).ok(),
-        }
+            keystore: read(layout::CLIENT_P12)?,
+            truststore: read(layout::TRUSTSTORE_P12)?,
+        })
     }
 
     /// Whether the folder already has stores, which every later run keeps up to date.
@@ -94,7 +107,7 @@ pub(crate) fn refresh(
     client: &CertKey,
     ca_pem: &str,
 ) -> Result<bool> {
-    let on_disk = OnDisk::read(dir);
+    let on_disk = OnDisk::read(dir)?;
     if !on_disk.present() {
         return Ok(false);
     }
@@ -330,7 +343,23 @@ pub(crate) struct Check {
 /// `pinned` is the CAs the folder pins: the trust store must hold exactly those, whatever
 /// else was appended to ca.crt.
 pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
-    let on_disk = OnDisk::read(dir);
+    let on_disk = match OnDisk::read_each(dir) {
+        Ok(d) => d,
+        Err((path, e)) => {
+            return vec![Check {
+                path,
+                problem: Some(e.to_string()),
+                fix: format!(
+                    "look at it (kimera-redis-init writes regular files of a few KiB), then \
+                     remove it (rm -r {}) and generate again with --pkcs12 --force (new \
+                     password and stores)",
+                    crate::printable::text(&crate::render::escape::sh_word(
+                        &dir.join(path).display().to_string()
+                    ))
+                ),
+            }];
+        }
+    };
     if !on_disk.present() {
         return Vec::new();
     }
@@ -364,7 +393,8 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
             ),
         });
     }
-    let read = |rel: &str| fs::read_to_string(dir.join(rel)).ok();
+    // Unreadable PEM files are verify's own findings; here they only fail the match.
+    let read = |rel: &str| crate::regularfile::read_text(&dir.join(rel)).ok();
     let trusted = Some(pinned.to_vec()).filter(|p| !p.is_empty());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
@@ -452,7 +482,7 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
 /// For `inspect`: each certificate in the stores of `dir`, labelled with its store and
 /// entry. An error when a store does not open with the password file.
 pub(crate) fn certificates(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let on_disk = OnDisk::read(dir);
+    let on_disk = OnDisk::read(dir)?;
     let mut out = Vec::new();
     if on_disk.keystore.is_none() && on_disk.truststore.is_none() {
         return Ok(out);

@@ -246,7 +246,7 @@ pub(super) fn ready_for(folder: &Folder, plan: &Plan, step: CaStep) -> Result<()
             Ok(())
         }
         CaStep::DropOld => {
-            let next = std::fs::read_to_string(folder.dir.join(layout::CA_NEXT_CERT))
+            let next = crate::regularfile::read_text(&folder.dir.join(layout::CA_NEXT_CERT))
                 .ok()
                 .and_then(|pem| certinfo::from_pem(layout::CA_NEXT_CERT, &pem).ok());
             let Some((next_der, _)) = next else {
@@ -283,7 +283,10 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<ClientTls>> {
         folder.dir.join(layout::CA_NEXT_CERT),
         folder.dir.join(layout::CA_NEXT_KEY),
     );
-    let (Ok(cert), Ok(key)) = (std::fs::read_to_string(cert), std::fs::read_to_string(key)) else {
+    let (Ok(cert), Ok(key)) = (
+        crate::regularfile::read_text(&cert),
+        crate::regularfile::read_text(&key),
+    ) else {
         return Ok(None);
     };
     let now = time::OffsetDateTime::now_utc();
@@ -309,7 +312,8 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<ClientTls>> {
 }
 
 fn first_certificate(path: &str) -> std::result::Result<Vec<u8>, String> {
-    let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let pem = crate::regularfile::read_text(std::path::Path::new(path))
+        .map_err(|e| format!("{path}: {e}"))?;
     certinfo::from_pem(path, &pem)
         .map(|(der, _)| der)
         .map_err(|e| e.to_string())

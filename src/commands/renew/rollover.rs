@@ -11,7 +11,6 @@
 //!    archived under `ca-rollover/retired/` (or removed with `--discard-old-ca`).
 
 use crate::commands::stdout::outln;
-use std::fs;
 
 use time::OffsetDateTime;
 
@@ -125,8 +124,8 @@ pub(super) fn run(
 }
 
 fn read(folder: &Folder, rel: &str) -> Result<String> {
-    fs::read_to_string(folder.dir.join(rel))
-        .map_err(|e| Error::failed(format!("{rel}: cannot be read: {e}")))
+    crate::regularfile::read_text(&folder.dir.join(rel))
+        .map_err(|e| Error::failed(format!("{rel}: {e}")))
 }
 
 /// Step 1: a new CA beside the old one, and a trust bundle of both.

@@ -2,8 +2,6 @@
 //! (rebuilt from what the folder says, so a pasted fix regenerates the same setup), and
 //! what to do about a lost CA certificate or a password that no longer matches.
 
-use std::fs;
-
 use crate::config::layout;
 use crate::config::replay;
 use crate::config::request::{
@@ -61,8 +59,8 @@ fn inferred_args(folder: &Folder) -> Vec<String> {
             .map(|(h, p)| crate::config::node::host_port(h, *p))
             .collect();
         args.extend(["--nodes".into(), nodes.join(",")]);
-        let script =
-            fs::read_to_string(folder.dir.join(layout::CLUSTER_CREATE)).unwrap_or_default();
+        let script = crate::regularfile::read_text(&folder.dir.join(layout::CLUSTER_CREATE))
+            .unwrap_or_default();
         if let Some(r) = script
             .split("--cluster-replicas ")
             .nth(1)
@@ -102,7 +100,8 @@ fn inferred_args(folder: &Folder) -> Vec<String> {
         }
     }
     args.extend(certificate_flags(folder));
-    let compose = fs::read_to_string(folder.dir.join(layout::COMPOSE)).unwrap_or_default();
+    let compose =
+        crate::regularfile::read_text(&folder.dir.join(layout::COMPOSE)).unwrap_or_default();
     if let Some(image) = compose
         .lines()
         .find_map(|l| l.trim().strip_prefix("image: "))
@@ -123,7 +122,7 @@ fn inferred_args(folder: &Folder) -> Vec<String> {
 /// Service name the app dials.
 fn kubernetes_flags(folder: &Folder) -> Vec<String> {
     let dir = folder.dir.join(crate::render::kubernetes::DIR);
-    let Ok(sts) = fs::read_to_string(dir.join("statefulset.yaml")) else {
+    let Ok(sts) = crate::regularfile::read_text(&dir.join("statefulset.yaml")) else {
         return Vec::new();
     };
     let field = |text: &str, key: &str| {
@@ -135,7 +134,7 @@ fn kubernetes_flags(folder: &Folder) -> Vec<String> {
     let (Some(name), Some(namespace)) = (field(&sts, "name: "), field(&sts, "namespace: ")) else {
         return args;
     };
-    let app = fs::read_to_string(dir.join("secret-app.yaml")).unwrap_or_default();
+    let app = crate::regularfile::read_text(&dir.join("secret-app.yaml")).unwrap_or_default();
     let domain = field(&app, "REDIS_HOST: ")
         .or_else(|| {
             field(&app, "REDIS_CLUSTER_NODES: ").and_then(|n| {
@@ -179,7 +178,7 @@ fn kubernetes_flags(folder: &Folder) -> Vec<String> {
 /// the names it added to the server certificate (`--san`).
 fn certificate_flags(folder: &Folder) -> Vec<String> {
     let info = |rel: &str| {
-        fs::read_to_string(folder.dir.join(rel))
+        crate::regularfile::read_text(&folder.dir.join(rel))
             .ok()
             .and_then(|pem| certinfo::from_pem(rel, &pem).ok())
             .map(|(_, info)| info)
@@ -247,7 +246,7 @@ pub(crate) fn lost_ca(folder: &Folder) -> String {
 
 /// REDIS_PASSWORD in .env is not the one users.acl holds the hash of (`want_hash`).
 pub(crate) fn app_password(folder: &Folder, want_hash: &str) -> String {
-    let properties = fs::read_to_string(folder.dir.join(layout::PROPERTIES))
+    let properties = crate::regularfile::read_text(&folder.dir.join(layout::PROPERTIES))
         .ok()
         .and_then(|t| {
             t.lines()
@@ -282,7 +281,7 @@ pub(crate) fn missing_file(folder: &Folder, path: &str) -> String {
 
 /// The built-in profile the folder was generated from, as its `.env` header names it.
 fn profile_name(folder: &Folder) -> Option<String> {
-    let header = fs::read_to_string(folder.dir.join(layout::ENV)).unwrap_or_default();
+    let header = crate::regularfile::read_text(&folder.dir.join(layout::ENV)).unwrap_or_default();
     header
         .lines()
         .next()

@@ -3,8 +3,6 @@
 //! trusted by every server and client that reads it; it is found here by fingerprint,
 //! not by looking for anything in particular.
 
-use std::fs;
-
 use crate::config::layout;
 use crate::digest::fingerprint;
 use crate::readback::certinfo;
@@ -13,7 +11,7 @@ use crate::render::escape::sh_word;
 impl super::Checker<'_> {
     pub(super) fn pinned(&mut self) {
         let f = self.folder;
-        let Ok(pem) = fs::read_to_string(f.dir.join(layout::CA_CERT)) else {
+        let Ok(pem) = crate::regularfile::read_text(&f.dir.join(layout::CA_CERT)) else {
             return; // reported by the certificate checks, with their fix
         };
         let Ok(all) = certinfo::all_from_pem(layout::CA_CERT, &pem) else {
@@ -34,7 +32,7 @@ impl super::Checker<'_> {
                 format!(
                     "weakens security: holds a CA the folder does not pin ({}, SHA-256 {}): \
                      every server and client that reads ca.crt would trust what it signs",
-                    crate::redact::printable(&subject),
+                    crate::printable::text(&subject),
                     fingerprint(der)
                 )
             });
@@ -53,7 +51,7 @@ impl super::Checker<'_> {
                     (!held.iter().any(|h| h == pin)).then(|| {
                         format!(
                             "lacks the CA the record pins (SHA-256 {}): the folder's certificates cannot be trusted without it",
-                            crate::redact::printable(pin)
+                            crate::printable::text(pin)
                         )
                     }),
                     format!("restore {} from a backup", layout::CA_CERT),
@@ -67,7 +65,7 @@ impl super::Checker<'_> {
     /// (the current one; the next one's key is in ca-rollover/ during a rollover).
     fn ca_key_is_the_pinned_ones(&mut self, pinned: &[Vec<u8>]) {
         let f = self.folder;
-        let Ok(key_pem) = fs::read_to_string(f.dir.join(layout::CA_KEY)) else {
+        let Ok(key_pem) = crate::regularfile::read_text(&f.dir.join(layout::CA_KEY)) else {
             return;
         };
         let Some(ca) = pinned

@@ -6,7 +6,6 @@
 //! against the settings it resolves to; a folder without one is judged from the
 //! profile its `.env` names.
 
-use std::fs;
 use std::path::Path;
 
 use super::compare::{self, Class};
@@ -69,18 +68,26 @@ impl super::Checker<'_> {
                 Err(e) => {
                     let problem = format!(
                         "holds settings generate refuses ({}): it was not written by kimera-redis-init",
-                        crate::redact::printable(&e.to_string())
+                        crate::printable::text(&e.to_string())
                     );
                     self.expect(layout::RECORD, Some(problem), fix_record());
                     None
                 }
             },
             Err(why) => {
-                // A record set aside by `settle_record` was reported there.
-                if f.dir.join(layout::RECORD).exists() && !why.starts_with(SET_ASIDE) {
+                // A record set aside by `settle_record` was reported there; one that is
+                // no regular file (a FIFO, a device) by the files check, whose fix
+                // removes it first (a re-run refuses it).
+                let not_a_file = matches!(
+                    crate::regularfile::check(&f.dir.join(layout::RECORD)),
+                    Err(crate::regularfile::Unreadable::NotRegular(_)
+                        | crate::regularfile::Unreadable::TooLarge { .. })
+                );
+                if f.dir.join(layout::RECORD).exists() && !why.starts_with(SET_ASIDE) && !not_a_file
+                {
                     self.expect(
                         layout::RECORD,
-                        Some(crate::redact::printable(why)),
+                        Some(crate::printable::text(why)),
                         fix_record(),
                     );
                 }
@@ -111,7 +118,7 @@ impl super::Checker<'_> {
                 Some(n) => format!("{rel} line {n}"),
                 None => rel.to_owned(),
             };
-            let show = |s: &str| crate::redact::printable(&redact_secret(rel, s));
+            let show = |s: &str| crate::printable::text(&redact_secret(rel, s));
             let problem = match (&d.found, &d.wants) {
                 (Some(f), Some(w)) => format!(
                     "`{}`, where kimera-redis-init writes `{}`",
@@ -166,10 +173,7 @@ fn differences(dir: &Path, bundle: &Bundle) -> Vec<(String, Vec<compare::Diff>)>
             continue;
         }
         let path = dir.join(&entry.path);
-        let found = fs::metadata(&path)
-            .ok()
-            .filter(|m| m.is_file() && m.len() <= MAX_RENDERED)
-            .and_then(|_| fs::read(&path).ok());
+        let found = crate::regularfile::read_capped(&path, MAX_RENDERED).ok();
         let diffs = match found.as_deref().map(std::str::from_utf8) {
             None => vec![compare::Diff {
                 line: None,
@@ -219,7 +223,7 @@ pub(crate) fn settle_record(folder: &mut Folder) -> Vec<super::Finding> {
     match replay::settings(&record, &folder.dir) {
         Err(e) => problems.push(format!(
             "holds settings generate refuses ({})",
-            crate::redact::printable(&e.to_string())
+            crate::printable::text(&e.to_string())
         )),
         Ok(settings) => {
             problems.extend(profile_disagreements(&record, &settings));
@@ -263,8 +267,8 @@ fn profile_disagreements(record: &Record, settings: &Settings) -> Vec<String> {
         .map(|(key, value)| {
             format!(
                 "{key} = {} is not what profile {} gives with the recorded flags ({})",
-                crate::redact::printable(value),
-                crate::redact::printable(&record.profile),
+                crate::printable::text(value),
+                crate::printable::text(&record.profile),
                 want.get(key).map_or("nothing", String::as_str)
             )
         })
@@ -284,7 +288,7 @@ fn certificate_disagreements(dir: &Path, settings: &Settings) -> Vec<String> {
     let keys: Vec<(&str, String)> = paths
         .into_iter()
         .filter_map(|rel| {
-            let pem = fs::read_to_string(dir.join(rel)).ok()?;
+            let pem = crate::regularfile::read_text(&dir.join(rel)).ok()?;
             Some((rel, certinfo::from_pem(rel, &pem).ok()?.1.key))
         })
         .collect();
@@ -339,10 +343,10 @@ fn odd_one_out(folder: &Folder, record: &Record, settings: &Settings) -> Vec<Str
         .map(|(key, value)| {
             format!(
                 "{key} = {}, but every file of the folder says {}",
-                crate::redact::printable(value),
+                crate::printable::text(value),
                 files
                     .get(key)
-                    .map_or("nothing".into(), |v| crate::redact::printable(v))
+                    .map_or("nothing".into(), |v| crate::printable::text(v))
             )
         })
         .collect()

@@ -4,7 +4,6 @@
 //! to TLS). A folder weakened by hand is a finding, never "ok".
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::net::IpAddr;
 
 use crate::config::acl::{
@@ -96,7 +95,7 @@ impl super::Checker<'_> {
     }
 
     fn users(&mut self, aclfile: &str) {
-        let Ok(text) = fs::read_to_string(aclfile) else {
+        let Ok(text) = crate::regularfile::read_text(std::path::Path::new(aclfile)) else {
             return; // a missing aclfile is reported with the paths
         };
         let f = self.folder;
