@@ -226,7 +226,11 @@ proptest! {
         if env_hazard(dir.to_str().unwrap()) {
             let stderr = String::from_utf8_lossy(&out.stderr);
             prop_assert_eq!(out.status.code(), Some(2), "{:?} was not refused: {}", name, stderr);
-            prop_assert_eq!(stderr.as_ref(), format!("error: --out {}: allowed: a UTF-8 path without control characters, single quotes, backslashes or ${{ (.env readers cannot take them back unchanged)\n", dir.display()));
+            // One line naming the flag and what is allowed; the path is shown with its
+            // control characters escaped, so it cannot forge a second line.
+            prop_assert!(stderr.starts_with("error: --out "), "{}", stderr);
+            prop_assert!(stderr.ends_with(": allowed: a UTF-8 path without control characters, single quotes, backslashes or ${ (.env readers cannot take them back unchanged)\n"), "{}", stderr);
+            prop_assert!(!stderr.trim_end_matches('\n').chars().any(char::is_control), "{:?}", stderr);
             prop_assert!(!dir.exists());
             return Ok(());
         }
