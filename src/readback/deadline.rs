@@ -124,12 +124,12 @@ impl Write for Bounded {
     }
 }
 
-/// A TCP connection to the first address of `host` that answers, within the deadline.
-/// The name lookup itself is the system resolver's and is not bounded here.
+/// A TCP connection to the first address of `host` that answers, within the deadline,
+/// the name lookup included.
 pub(crate) fn connect(host: &str, port: u16, deadline: Deadline) -> io::Result<Bounded> {
     let addr = crate::config::node::host_port(host, port);
     let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} does not resolve"));
-    for sa in (host, port).to_socket_addrs()? {
+    for sa in resolve(host, port, deadline, &addr)? {
         let left = deadline.left().ok_or_else(|| deadline.expired(&addr))?;
         match TcpStream::connect_timeout(&sa, left) {
             Ok(sock) => {
@@ -153,6 +153,36 @@ pub(crate) fn connect(host: &str, port: u16, deadline: Deadline) -> io::Result<B
     Err(last)
 }
 
+/// The addresses of `host`, from the system resolver, within the deadline. The resolver
+/// cannot be interrupted, so a lookup that hangs (an unreachable DNS server) is left to
+/// finish on its own thread while the command goes on with "no answer".
+fn resolve(
+    host: &str,
+    port: u16,
+    deadline: Deadline,
+    addr: &str,
+) -> io::Result<Vec<std::net::SocketAddr>> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                (name.as_str(), port)
+                    .to_socket_addrs()
+                    .map(Iterator::collect),
+            );
+        })?;
+    let left = deadline.left().ok_or_else(|| deadline.expired(addr))?;
+    match rx.recv_timeout(left) {
+        Ok(found) => found,
+        Err(_) => Err(deadline.expired(addr)),
+    }
+}
+
 /// The deadline error inside an I/O error, however deep a TLS layer passed it on.
 pub(crate) fn expired_in(e: &io::Error) -> Option<&Expired> {
     e.get_ref()?.downcast_ref::<Expired>()
@@ -160,6 +190,17 @@ pub(crate) fn expired_in(e: &io::Error) -> Option<&Expired> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_name_lookup_is_bounded_by_the_deadline_too() {
+        let fresh = Deadline::after(Duration::from_secs(5));
+        assert_eq!(resolve("127.0.0.1", 7, fresh, "a").unwrap().len(), 1);
+        assert!(!resolve("localhost", 7, fresh, "a").unwrap().is_empty());
+        let spent = Deadline::after(Duration::ZERO);
+        let err = resolve("localhost", 7, spent, "localhost:7").unwrap_err();
+        assert!(expired_in(&err).is_some(), "{err}");
+    }
+
     use super::*;
     use std::net::TcpListener;
 
