@@ -738,3 +738,42 @@ fn renew_and_every_ca_rollover_step_keep_the_kubernetes_secrets_in_step() {
         "the Secret still holds the first certificates"
     );
 }
+
+/// A finding shows the line that differs, never the password in it: not the one
+/// generated, not the one an edit put there, in any format that holds one.
+#[test]
+fn findings_never_show_a_password() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("s");
+    generate_prod(&dir, &["--kubernetes"]);
+    let app = read_env(&dir)["REDIS_PASSWORD"].clone();
+    let (_, admin) = read_admin(&dir);
+    let edited = "Edited0Password0Nobody0Should0See";
+    replace(
+        &dir,
+        "redis.properties",
+        &format!("redis.password={app}"),
+        &format!("redis.password={edited}"),
+    );
+    replace(
+        &dir,
+        ".env",
+        &format!("REDIS_PASSWORD={app}"),
+        &format!("REDIS_PASSWORD={edited}"),
+    );
+    replace(&dir, "kubernetes/secret-auth.yaml", &admin, edited);
+    let secret_app = fs::read_to_string(dir.join("kubernetes/secret-app.yaml")).unwrap();
+    assert!(secret_app.contains(&format!(":{app}@")), "{secret_app}");
+    replace(
+        &dir,
+        "kubernetes/secret-app.yaml",
+        &format!(":{app}@"),
+        &format!(":{edited}@"),
+    );
+    let v = verify(&dir);
+    assert_eq!(v.code, Some(1), "{}", v.text);
+    for secret in [app.as_str(), admin.as_str(), edited] {
+        assert!(!v.text.contains(secret), "a password is shown:\n{}", v.text);
+    }
+    assert!(v.text.contains("<hidden>"), "{}", v.text);
+}

@@ -26,7 +26,8 @@ mod security;
 /// One problem: which check found it, where, what, how bad, and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Finding {
-    /// The group of checks: env, consistency, security, certificates, modes.
+    /// The group of checks: interrupted, env, consistency, security, record,
+    /// regenerated, certificates, modes, files.
     pub(crate) check: &'static str,
     /// The file (or `file line N`) the finding is about.
     #[serde(rename = "subject")]

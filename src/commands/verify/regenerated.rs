@@ -23,9 +23,6 @@ use crate::render::bundle::{Bundle, Kind};
 /// How a record that `settle_record` set aside is named.
 const SET_ASIDE: &str = "kimera-redis.toml is not believed";
 
-/// A bigger file than this is not one the tool wrote: compared as missing.
-const MAX_RENDERED: u64 = 4 << 20;
-
 impl super::Checker<'_> {
     /// Compare every rendered file with the folder; the regenerated bundle, when the
     /// folder's settings could be known, for the checks that iterate its layout.
@@ -118,7 +115,7 @@ impl super::Checker<'_> {
                 Some(n) => format!("{rel} line {n}"),
                 None => rel.to_owned(),
             };
-            let show = |s: &str| crate::printable::text(&redact_secret(rel, s));
+            let show = |s: &str| crate::printable::text(&redact_secret(s));
             let problem = match (&d.found, &d.wants) {
                 (Some(f), Some(w)) => format!(
                     "`{}`, where kimera-redis-init writes `{}`",
@@ -173,7 +170,7 @@ fn differences(dir: &Path, bundle: &Bundle) -> Vec<(String, Vec<compare::Diff>)>
             continue;
         }
         let path = dir.join(&entry.path);
-        let found = crate::regularfile::read_capped(&path, MAX_RENDERED).ok();
+        let found = crate::regularfile::read(&path).ok();
         let diffs = match found.as_deref().map(std::str::from_utf8) {
             None => vec![compare::Diff {
                 line: None,
@@ -439,32 +436,71 @@ pub(crate) fn kubernetes_in_step(
         .collect())
 }
 
-/// Lines of files that hold passwords are shown with the password hidden.
-fn redact_secret(rel: &str, line: &str) -> String {
-    let secret_key =
-        |k: &str| k.contains("PASSWORD") || k.ends_with("_URL") || k.contains("password");
-    if let Some((k, _)) = line.split_once('=')
-        && secret_key(k)
+/// A line as a finding shows it, with every password in it hidden, whatever the file's
+/// format: a value whose key names a password (`REDIS_PASSWORD=`, `redis.password=`,
+/// `admin-password:`, `masterauth`, `requirepass`), the password in a URL's user info
+/// (`REDIS_URL`, `redis.url`), and an ACL rule's `>password`.
+fn redact_secret(line: &str) -> String {
+    let trimmed = line.trim_start();
+    let indent = &line[..line.len() - trimmed.len()];
+    let key_end = trimmed.find(['=', ':', ' ', '\t']).unwrap_or(trimmed.len());
+    let key = trimmed[..key_end].to_ascii_lowercase();
+    if key.contains("password") || key == "masterauth" || key == "requirepass" {
+        let sep = trimmed[key_end..]
+            .chars()
+            .take_while(|c| matches!(c, '=' | ':' | ' ' | '\t'))
+            .collect::<String>();
+        return format!("{indent}{}{sep}<hidden>", &trimmed[..key_end]);
+    }
+    let mut out = line.to_owned();
+    if let Some(scheme) = out.find("://")
+        && let Some(at) = out[scheme + 3..].find('@').map(|i| i + scheme + 3)
+        && let Some(colon) = out[scheme + 3..at].find(':').map(|i| i + scheme + 3)
     {
-        return format!("{k}=<hidden>");
+        out.replace_range(colon + 1..at, "<hidden>");
     }
-    let words: Vec<&str> = line.split(' ').collect();
-    if rel.ends_with(".conf")
-        && words
-            .first()
-            .is_some_and(|w| w.eq_ignore_ascii_case("masterauth"))
-    {
-        return "masterauth <hidden>".into();
+    out.split(' ')
+        .map(|w| if w.starts_with('>') { ">" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_secret;
+
+    #[test]
+    fn passwords_are_hidden_in_every_format() {
+        let pw = "JTVzTJUpXQFVQ5iv9xvRG5LMMIKfZkUW";
+        for line in [
+            format!("REDIS_PASSWORD={pw}"),
+            format!("redis.password={pw}"),
+            format!("  admin-password: \"{pw}\""),
+            format!("  replication-password: \"{pw}\""),
+            format!("masterauth \"{pw}\""),
+            format!("    masterauth {pw}"),
+            format!("requirepass {pw}"),
+            format!("REDIS_URL=rediss://kimera_user:{pw}@host:6380/0?ssl_cert_reqs=required"),
+            format!(
+                "  REDIS_URL: \"rediss://kimera_user:{pw}@host:6380/0?ssl_cert_reqs=required\""
+            ),
+            format!("redis.url=rediss://kimera_user:{pw}@host:6380/0"),
+            format!("user kimera_user on >{pw} ~* +@all"),
+        ] {
+            let shown = redact_secret(&line);
+            assert!(!shown.contains(pw), "{line} shown as {shown}");
+            assert!(
+                shown.contains("<hidden>") || shown.contains(" > "),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            redact_secret("tls-auth-clients yes"),
+            "tls-auth-clients yes"
+        );
+        assert_eq!(
+            redact_secret("REDIS_HOST=localhost"),
+            "REDIS_HOST=localhost"
+        );
     }
-    if rel.ends_with(".acl") {
-        return words
-            .iter()
-            .map(|w| if w.starts_with('>') { ">" } else { w })
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    if rel.ends_with(".yaml") && line.contains("PASSWORD") {
-        return line.split(':').next().unwrap_or("").to_owned() + ": <hidden>";
-    }
-    line.to_owned()
 }
