@@ -648,6 +648,34 @@ fn printed_fixes_keep_the_first_runs_names_image_key_type_and_validity() {
             "a password file with a newline",
             Box::new(|d: &Path| append(d, "certs/pkcs12-password", "\n")),
         ),
+        (
+            "another CA key",
+            Box::new(|d: &Path| fs::write(d.join("certs/ca.key"), foreign_ca().1).unwrap()),
+        ),
+        (
+            "the CA key in the key store",
+            Box::new(|d: &Path| {
+                let password = fs::read_to_string(d.join("certs/pkcs12-password")).unwrap();
+                let store = fs::read(d.join("certs/redis-client.p12")).unwrap();
+                let ca_key =
+                    rcgen::KeyPair::from_pem(&fs::read_to_string(d.join("certs/ca.key")).unwrap())
+                        .unwrap();
+                let edited = kimera_redis_init::testing::pkcs12::with_extra_key(
+                    &store,
+                    &password,
+                    &ca_key.serialize_der(),
+                )
+                .unwrap();
+                fs::write(d.join("certs/redis-client.p12"), edited).unwrap();
+                let v = verify(d);
+                assert!(
+                    v.text
+                        .contains("holds 2 private key(s) and 2 certificate(s)"),
+                    "{}",
+                    v.text
+                );
+            }),
+        ),
     ];
     for (i, (what, edit)) in edits.iter().enumerate() {
         let dir = tmp.path().join(format!("f{i}"));

@@ -54,7 +54,7 @@ impl super::Checker<'_> {
                             crate::printable::text(pin)
                         )
                     }),
-                    format!("restore {} from a backup", layout::CA_CERT),
+                    super::fixes::lost_ca(f),
                 );
             }
         }
@@ -81,7 +81,12 @@ impl super::Checker<'_> {
             (!matches).then(|| {
                 "weakens security: is not the key of the pinned CA: certificates signed with it would not chain, and whoever made it can sign".to_owned()
             }),
-            format!("restore {} from a backup", layout::CA_KEY),
+            format!(
+                "restore {} from a backup; without one, make a new CA and issue everything again under it: run `{} --force --replace-ca` and restart the server (clients must then trust the new {})",
+                layout::CA_KEY,
+                super::fixes::generate_command(f),
+                layout::CA_CERT
+            ),
         );
     }
 }
