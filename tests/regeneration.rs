@@ -805,3 +805,32 @@ fn findings_never_show_a_password() {
     }
     assert!(v.text.contains("<hidden>"), "{}", v.text);
 }
+
+/// renew writes the Kubernetes Secrets with the pinned CA only: a CA appended to
+/// certs/ca.crt never reaches the manifests that would be applied to a cluster.
+#[test]
+fn renew_never_puts_an_appended_ca_into_the_secrets() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("k");
+    generate_prod(&dir, &["--kubernetes"]);
+    let (foreign, _) = foreign_ca();
+    append(&dir, "certs/ca.crt", &foreign);
+    let out = run(&["renew", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: String = foreign
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for entry in fs::read_dir(dir.join("kubernetes")).unwrap() {
+        let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+        let flat: String = text.split_whitespace().collect();
+        assert!(
+            !flat.contains(&body[..60]),
+            "the appended CA is in a manifest"
+        );
+    }
+}

@@ -422,9 +422,17 @@ pub(crate) fn kubernetes_in_step(
         ..RunOptions::default()
     };
     let secrets = crate::pki::secrets::resolve(&settings, &run, &existing)?;
+    // The Secrets carry the pinned CA alone, as generate writes them; a step that writes
+    // certs/ca.crt itself (a CA rollover) is trusted with what it writes.
+    let writes_ca = changed.entries.iter().any(|e| e.path == layout::CA_CERT);
+    let pinned = if writes_ca {
+        Vec::new()
+    } else {
+        folder.pinned_cas()
+    };
     let pki = settings
         .tls
-        .then(|| crate::pki::as_found(&settings, &existing, &[]));
+        .then(|| crate::pki::as_found(&settings, &existing, &pinned));
     // The manifests are made from the rendered files (users.acl among them).
     let mut all = crate::render::render(&settings, pki.as_ref(), secrets.as_ref())?;
     crate::render::kubernetes::add(&settings, pki.as_ref(), secrets.as_ref(), &mut all)?;
