@@ -812,25 +812,33 @@ fn findings_never_show_a_password() {
 fn renew_never_puts_an_appended_ca_into_the_secrets() {
     let tmp = tempdir();
     let dir = tmp.path().join("k");
-    generate_prod(&dir, &["--kubernetes"]);
+    let port = generate_prod(&dir, &["--kubernetes"]);
     let (foreign, _) = foreign_ca();
     append(&dir, "certs/ca.crt", &foreign);
+    let body: String = foreign
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let clean = |after: &str| {
+        for entry in fs::read_dir(dir.join("kubernetes")).unwrap() {
+            let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+            let flat: String = text.split_whitespace().collect();
+            assert!(
+                !flat.contains(&body[..60]),
+                "after {after}: the appended CA is in a manifest"
+            );
+        }
+    };
     let out = run(&["renew", dir.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let body: String = foreign
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    for entry in fs::read_dir(dir.join("kubernetes")).unwrap() {
-        let text = fs::read_to_string(entry.unwrap().path()).unwrap();
-        let flat: String = text.split_whitespace().collect();
-        assert!(
-            !flat.contains(&body[..60]),
-            "the appended CA is in a manifest"
-        );
-    }
+    clean("renew");
+    // generate --force renders the Secrets from the folder's CA: the first certificate.
+    let mut args = prod_args(&dir, port);
+    args.extend(["--kubernetes".into(), "--force".into()]);
+    generate(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    clean("generate --force");
 }

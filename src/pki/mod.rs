@@ -337,8 +337,12 @@ fn ca(
     };
     match on_disk {
         (Some(cert_pem), Some(key_pem)) => {
-            let (issuer, ca) =
+            let (issuer, mut ca) =
                 load_issuer(layout::CA_CERT, cert_pem, layout::CA_KEY, key_pem, now)?;
+            // The folder's CA is the first certificate, the one its key matched: whatever
+            // else ca.crt holds is not carried into the stores and Secrets made from it.
+            let (first, _) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
+            ca.cert_pem = only_pinned(cert_pem, &[first]);
             Ok((Some(issuer), ca))
         }
         (Some(cert_pem), None) if !must_sign => {
