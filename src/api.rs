@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::request::{KeyType, Request, RunOptions};
+use crate::config::target::ServerKind;
 use crate::error::Result;
 use crate::pipeline;
 pub use crate::render::bundle::Kind;
@@ -107,6 +108,21 @@ impl Setup {
     /// Also write `fixtures/`: deliberately broken certificates (see its README.md).
     pub fn fixtures(mut self, on: bool) -> Self {
         self.fixtures = on;
+        self
+    }
+
+    /// The server the files are written for (`--server`, `--server-version`): its
+    /// programs' names, its default image and the directives its version has. `version`
+    /// is `MAJOR.MINOR`; `None` is the server's default.
+    pub fn server(mut self, kind: ServerKind, version: Option<&str>) -> Self {
+        self.request.server = Some(kind);
+        self.request.server_version = version.map(str::to_owned);
+        self
+    }
+
+    /// How data survives a restart and a crash (`--persistence`): `none`, `rdb` or `aof`.
+    pub fn persistence(mut self, mode: &str) -> Self {
+        self.request.persistence = Some(mode.to_owned());
         self
     }
 

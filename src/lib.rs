@@ -29,6 +29,7 @@ pub mod testing;
 
 pub use api::{Setup, Written, WrittenFile};
 pub use config::request::KeyType;
+pub use config::target::ServerKind;
 pub use error::Error;
 
 use std::process::ExitCode;

@@ -303,3 +303,92 @@ fn ipv6_nodes_form_a_cluster() {
     cluster_create(&dir);
     assert_eq!(info(&dir, "::1", ports[0], "cluster_state"), "ok");
 }
+
+/// Written for Valkey, on a machine that has only Redis's tools (this one: Debian's
+/// redis-tools): the script falls back to redis-cli, which speaks the same protocol, and
+/// forms the cluster.
+#[test]
+fn a_valkey_setup_forms_with_redis_cli_where_only_it_is_installed() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() {
+        return;
+    }
+    let valkey_cli = Command::new("sh")
+        .args(["-c", "command -v valkey-cli"])
+        .output()
+        .unwrap();
+    assert!(
+        !valkey_cli.status.success(),
+        "this test needs a machine without valkey-cli"
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let _servers = start_cluster(
+        &dir,
+        "127.0.0.1",
+        3,
+        &["--server", "valkey", "--server-version", "8.1"],
+    );
+    let out = cluster_create(&dir);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("The cluster is formed"));
+    app_writes_to_every_master(&dir, 3);
+}
+
+/// No client at all: one line naming what it looked for, at once, never a 30 s wait.
+#[test]
+fn without_any_client_the_script_says_which_it_looked_for_at_once() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--server",
+        "valkey",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let started = std::time::Instant::now();
+    let out = Command::new("/bin/sh")
+        .arg(dir.join("cluster-create.sh"))
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(127));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "cluster-create.sh: valkey-cli not found (nor redis-cli); install it or run this where it is"
+    );
+}
+
+/// A node that never answers: after the wait, the client's own error is shown.
+#[test]
+fn when_a_node_does_not_answer_the_clients_error_is_shown() {
+    if !have("redis-cli") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let ports = free_cluster_ports(3);
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    generate(&[
+        "--profile",
+        "cluster",
+        "--nodes",
+        &nodes.join(","),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let out = Command::new(dir.join("cluster-create.sh"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "node_answers failed for 127.0.0.1:{} after 30 s: Could not connect",
+            ports[0]
+        )),
+        "{err}"
+    );
+}

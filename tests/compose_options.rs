@@ -268,3 +268,68 @@ fn combinations_that_cannot_work_are_refused() {
         assert!(!dir.exists(), "{args:?}: nothing may be written");
     }
 }
+
+/// Whether `text` names `redis-server` or `redis-cli` as a program: a word of its own,
+/// not part of a longer name (kimera-redis-server-tls) or a file name
+/// (certs/redis-server.crt).
+fn names_a_redis_program(text: &str) -> bool {
+    let part_of_a_name = |c: Option<char>| {
+        c.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    ["redis-server", "redis-cli"].iter().any(|p| {
+        text.match_indices(p).any(|(i, _)| {
+            !part_of_a_name(text[..i].chars().next_back())
+                && !part_of_a_name(text[i + p.len()..].chars().next())
+        })
+    })
+}
+
+/// `--server valkey`: every program a file starts or a printed hint names is Valkey's;
+/// the only redis-cli left is the cluster scripts' fallback for machines without
+/// valkey-cli. Certificate file names (certs/redis-server.crt) are names, not programs.
+#[test]
+fn a_valkey_setup_names_valkeys_programs_only() {
+    assert!(names_a_redis_program("exec redis-server \"$@\""));
+    assert!(!names_a_redis_program("certs/redis-server.crt"));
+    assert!(!names_a_redis_program("name: kimera-redis-server-tls"));
+    let tmp = tempdir();
+    for (profile, extra) in [
+        ("production-tls", vec!["--kubernetes"]),
+        ("cluster", vec!["--tls", "--kubernetes"]),
+        ("local-dev", vec![]),
+    ] {
+        let dir = tmp.path().join(profile);
+        let mut args = vec![
+            "--profile",
+            profile,
+            "--server",
+            "valkey",
+            "--server-version",
+            "9.1",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let printed = String::from_utf8_lossy(&generate(&args).stdout).into_owned();
+        assert!(!names_a_redis_program(&printed), "{printed}");
+        assert!(printed.contains("valkey-server"), "{printed}");
+        for (path, (_, bytes)) in common::snapshot(&dir) {
+            let text = String::from_utf8_lossy(&bytes);
+            for line in text.lines().filter(|l| names_a_redis_program(l)) {
+                // The Job's script is in the ConfigMap.
+                let script = path.ends_with("cluster-create.sh")
+                    || path.ends_with("kubernetes/configmap.yaml");
+                let fallback = script
+                    && (line.contains("command -v redis-cli")
+                        || line.trim() == "CLI=redis-cli"
+                        || line.contains("valkey-cli not found (nor redis-cli)"));
+                assert!(fallback, "{profile}: {path} names a Redis program: {line}");
+            }
+        }
+        let compose = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
+        assert!(
+            compose.contains("image: \"valkey/valkey:9.1\""),
+            "{compose}"
+        );
+    }
+}

@@ -135,7 +135,7 @@ fn bad_profile_files_are_refused_with_file_line_and_column() {
     );
     refused_file(
         "base = \"high-performance\"\n[server]\npersistence = \"sometimes\"\n",
-        &["server.persistence", "rdb, aof, none"],
+        &["server.persistence", "none, rdb, aof"],
     );
     refused_file(
         "base = \"cluster\"\nauth = false\n",

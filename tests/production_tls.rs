@@ -263,3 +263,82 @@ fn an_output_path_with_spaces_quotes_and_dollars_works_as_generated() {
         assert!(compose_out.contains("$HOME #1"));
     }
 }
+
+/// Writes `n` keys through the app's client, then kills the server with SIGKILL (a crash,
+/// an out-of-memory kill) more than a second later, starts it again from the same config
+/// and counts what came back.
+fn keys_after_a_crash(persistence: Option<&str>, n: usize) -> (String, usize) {
+    assert!(
+        have("redis-server") || std::env::var("CI").as_deref() != Ok("true"),
+        "redis-server is missing; under CI=true that is a failure"
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let extra: Vec<&str> = persistence.map_or(vec![], |p| vec!["--persistence", p]);
+    let port = generate_prod(&dir, &extra);
+    let conf = dir.join("redis.conf");
+    let client = app_client(&read_env(&dir));
+    let server = Server::start(&conf, port);
+    let mut con = client.get_connection().unwrap();
+    for i in 0..n {
+        let _: () = redis::cmd("SET")
+            .arg(format!("kimera:session:{i}"))
+            .arg(i)
+            .query(&mut con)
+            .unwrap();
+    }
+    // Every write acknowledged more than a second before the kill.
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let pid = server.pid();
+    drop(server); // SIGKILL, then wait: no shutdown, no final save.
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the server was not killed"
+    );
+    let _server = Server::start(&conf, port);
+    let mut con = client.get_connection().unwrap();
+    let found: usize = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    (std::fs::read_to_string(&conf).unwrap(), found)
+}
+
+#[test]
+fn with_the_default_aof_a_killed_server_keeps_every_write_older_than_a_second() {
+    if !have("redis-server") {
+        return;
+    }
+    let (conf, found) = keys_after_a_crash(None, 200);
+    assert!(
+        conf.contains("\nappendonly yes\nappendfsync everysec\n"),
+        "{conf}"
+    );
+    assert_eq!(
+        found, 200,
+        "writes acknowledged before the SIGKILL were lost"
+    );
+}
+
+#[test]
+fn with_persistence_none_or_rdb_the_config_says_a_crash_loses_the_writes_and_it_does() {
+    if !have("redis-server") {
+        return;
+    }
+    let (conf, found) = keys_after_a_crash(Some("none"), 200);
+    assert!(conf.contains("\nsave \"\"\nappendonly no\n"), "{conf}");
+    assert!(
+        conf.contains("Nothing survives a restart or a crash"),
+        "{conf}"
+    );
+    assert_eq!(found, 0);
+    // Snapshots only: 200 changes in a few seconds reach none of the save points, so a
+    // crash loses them, as the config's comment says.
+    let (conf, found) = keys_after_a_crash(Some("rdb"), 200);
+    assert!(
+        conf.contains("\nsave 3600 1 300 100 60 10000\nappendonly no\n"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("A crash loses every write since the last snapshot"),
+        "{conf}"
+    );
+    assert_eq!(found, 0);
+}

@@ -323,3 +323,62 @@ fn the_library_does_not_take_values_from_the_record() {
     let record = fs::read_to_string(dir.join(RECORD)).unwrap();
     assert!(record.contains("pkcs12 = false"), "{record}");
 }
+
+#[test]
+fn the_server_and_persistence_are_recorded_kept_by_a_rerun_and_checked_by_verify() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("v");
+    let d = dir.to_str().unwrap();
+    generate(&[
+        "--profile",
+        "production-tls",
+        "--server",
+        "valkey",
+        "--server-version",
+        "9.1",
+        "--persistence",
+        "rdb",
+        "--out",
+        d,
+    ]);
+    let record = fs::read_to_string(dir.join(RECORD)).unwrap();
+    for line in [
+        "server_kind = \"valkey\"",
+        "server_version = \"9.1\"",
+        "persistence = \"rdb\"",
+        "image = \"valkey/valkey:9.1\"",
+    ] {
+        assert!(
+            record.lines().any(|l| l == line),
+            "{line} not in:\n{record}"
+        );
+    }
+    let before = snapshot(&dir);
+    let out = generate(&["--out", d]);
+    assert_eq!(snapshot(&dir), before, "the re-run changed the folder");
+    let err = stderr(&out);
+    assert!(
+        err.contains("--persistence rdb --server valkey --server-version 9.1 from the first run"),
+        "{err}"
+    );
+    let verify = run(&["verify", d]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    // The default for production-tls is aof; a config that stops keeping the log is a
+    // finding, not drift.
+    let dir = tmp.path().join("p");
+    let d = dir.to_str().unwrap();
+    generate(&["--profile", "production-tls", "--out", d]);
+    let conf = dir.join("redis.conf");
+    let text = fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("\nappendonly yes\nappendfsync everysec\n"));
+    fs::write(&conf, text.replace("appendonly yes", "appendonly no")).unwrap();
+    let verify = run(&["verify", d]);
+    assert_eq!(verify.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(said.contains("appendonly"), "{said}");
+}

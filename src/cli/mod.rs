@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::network::ComposeNetwork;
 use crate::config::profile;
 use crate::config::request::{self, Asked, KeyType, KubernetesRequest, Request, RunOptions};
+use crate::config::target::ServerKind;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -291,7 +292,33 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "SIZE")]
     pub(crate) maxmemory: Option<String>,
 
-    /// Container image of every compose service [default: redis:7.4, the official image].
+    /// The server the setup is written for: the program names in every script, compose
+    /// file and manifest, the default image, and what redis.conf may say [default: redis].
+    ///
+    /// Example: --server valkey
+    #[arg(long, value_enum, value_name = "SERVER")]
+    pub(crate) server: Option<ServerKind>,
+
+    /// The server's version as MAJOR.MINOR [default: 7.4 for redis, 8.1 for valkey]:
+    /// redis 7.0 to 8.x, valkey 7.2 to 9.x.
+    ///
+    /// Example: --server valkey --server-version 9.1
+    #[arg(long, value_name = "MAJOR.MINOR")]
+    pub(crate) server_version: Option<String>,
+
+    /// How the server keeps data across a restart or a crash [default: aof for
+    /// production-tls and cluster, rdb for local-dev, none for high-performance].
+    /// none: nothing is written, every restart starts empty. rdb: snapshots (after 1 hour
+    /// and 1 change, 5 minutes and 100 changes, 1 minute and 10000 changes); a crash
+    /// loses every write since the last one. aof: an append-only log fsync-ed every
+    /// second, plus the snapshots; a crash loses at most the last second.
+    ///
+    /// Example: --persistence aof
+    #[arg(long, value_name = "MODE")]
+    pub(crate) persistence: Option<String>,
+
+    /// Container image of every compose service and pod [default: the official image of
+    /// --server at --server-version: redis:7.4, valkey/valkey:8.1].
     ///
     /// Example: --image registry.example.com/redis:7.4
     #[arg(long, value_name = "IMAGE")]
@@ -427,6 +454,9 @@ impl GenerateArgs {
             tls: self.tls,
             io_threads: self.io_threads,
             maxmemory: self.maxmemory.clone(),
+            server: self.server,
+            server_version: self.server_version.clone(),
+            persistence: self.persistence.clone(),
             image: self.image.clone(),
             compose_network: self.compose_network,
             key_type: self.key_type,

@@ -245,7 +245,7 @@ fn check_node(
     port: u16,
     deadline: Deadline,
 ) -> std::result::Result<(String, Option<Vec<u8>>), Diagnosis> {
-    connect(host, port, deadline)?;
+    connect(host, port, deadline, folder.server_program())?;
     let (tls, served) = if folder.tls() {
         ca_valid(folder)?;
         let tls = tls_config(folder)?;
@@ -276,7 +276,13 @@ fn check_node(
 
 /// Whether anything accepts a TCP connection on `host:port` (the connection is closed
 /// again at once).
-fn connect(host: &str, port: u16, deadline: Deadline) -> std::result::Result<(), Diagnosis> {
+/// `program` is the server the folder was written for, named in the fix.
+fn connect(
+    host: &str,
+    port: u16,
+    deadline: Deadline,
+    program: &str,
+) -> std::result::Result<(), Diagnosis> {
     (host, port).to_socket_addrs().map_err(|e| {
         diag(
             format!("cannot resolve {host}"),
@@ -295,7 +301,9 @@ fn connect(host: &str, port: u16, deadline: Deadline) -> std::result::Result<(),
             format!(
                 "no server listens on {host}:{port}: it is not running, or listens on another port"
             ),
-            "start it from this folder's config (redis-server <folder>/redis.conf, or the nodes' configs), or fix REDIS_PORT",
+            format!(
+                "start it from this folder's config ({program} <folder>/redis.conf, or the nodes' configs), or fix REDIS_PORT"
+            ),
         ),
         _ => diag(
             format!("cannot connect: {e}"),
@@ -650,7 +658,10 @@ fn check_cluster(
             "the cluster is not healthy: cluster_state:{state}, {assigned} slots assigned, {served} served"
         ),
         "a node is down or slots are unassigned",
-        "start every node (each nodes/*/redis.conf) and check `redis-cli --cluster check` as the admin user",
+        format!(
+            "start every node (each nodes/*/redis.conf) and check `{} --cluster check` as the admin user",
+            folder.cli_program()
+        ),
     ))
 }
 

@@ -99,13 +99,14 @@ fn renew_in_place(
     }
     if say_reload {
         outln!(
-            "The CA ({}) is unchanged. Redis reads its certificates when it starts: \
+            "The CA ({}) is unchanged. The server reads its certificates when it starts: \
              load them into the running servers without a restart with \
-             `kimera-redis-init renew {} --reload-only`, or restart each redis-server \
+             `kimera-redis-init renew {} --reload-only`, or restart each {} \
              (or `docker-compose restart`). The app reads the files for each new \
              connection.",
             layout::CA_CERT,
-            dir.display()
+            dir.display(),
+            folder.server_program()
         );
     }
     Ok(())

@@ -9,6 +9,7 @@
 use crate::config::record::Record;
 use crate::config::replay;
 use crate::config::request::{DEFAULT_CA_DAYS, DEFAULT_DAYS, DEFAULT_KEY_TYPE, Request};
+use crate::config::target::ServerKind;
 
 /// One value taken from the record: its flag, and its value unless the flag is a switch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,27 @@ pub(crate) fn fill_from(req: &mut Request, record: &Record) -> Vec<Taken> {
         &mut req.maxmemory,
         &full.maxmemory,
     );
+    open(
+        &mut taken,
+        "--persistence",
+        &mut req.persistence,
+        &full.persistence,
+    );
+    // The recorded version belongs to the recorded server: a re-run that names another
+    // server gets that server's default version, not a number it may never have had.
+    let recorded_kind = full.server.unwrap_or(ServerKind::Redis);
+    if req.server.is_none_or(|k| k == recorded_kind) {
+        if req.server.is_none() && full.server.is_some() {
+            req.server = full.server;
+            take(&mut taken, "--server", recorded_kind.name());
+        }
+        open(
+            &mut taken,
+            "--server-version",
+            &mut req.server_version,
+            &full.server_version,
+        );
+    }
     open(&mut taken, "--image", &mut req.image, &full.image);
     if record.cluster_replicas.is_some()
         && req.compose_network.is_none()

@@ -14,5 +14,6 @@ pub(crate) mod record;
 pub(crate) mod replay;
 pub(crate) mod request;
 pub(crate) mod settings;
+pub(crate) mod target;
 pub(crate) mod url;
 pub(crate) mod yamlscalar;

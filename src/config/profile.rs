@@ -93,8 +93,10 @@ pub(crate) struct Server {
     pub(crate) tcp_keepalive: i64,
     /// Seconds before an idle client is closed; 0 never.
     pub(crate) timeout: i64,
-    /// `rdb` (Redis's default snapshots), `aof` or `none`.
+    /// `rdb` (Redis's default snapshots), `aof` (with the snapshots) or `none`.
     pub(crate) persistence: String,
+    /// With `aof`: when the log is fsync-ed (`everysec`, `always`, `no`).
+    pub(crate) appendfsync: String,
     /// Empty: no limit.
     pub(crate) maxmemory: String,
     pub(crate) maxmemory_policy: String,
@@ -111,6 +113,7 @@ impl Default for Server {
             tcp_keepalive: 300,
             timeout: 0,
             persistence: "rdb".into(),
+            appendfsync: "everysec".into(),
             maxmemory: String::new(),
             maxmemory_policy: "noeviction".into(),
             lazyfree: false,
@@ -183,6 +186,7 @@ struct ServerOverlay {
     tcp_keepalive: Option<i64>,
     timeout: Option<i64>,
     persistence: Option<String>,
+    appendfsync: Option<String>,
     maxmemory: Option<String>,
     maxmemory_policy: Option<String>,
     lazyfree: Option<bool>,
@@ -241,7 +245,7 @@ pub(crate) fn from_text(path: &std::path::Path, text: &str) -> Result<(String, P
         apply!(o => p.kimera; log_level, features, rate_limit_enabled);
     }
     if let Some(o) = overlay.server {
-        apply!(o => p.server; maxclients, tcp_backlog, tcp_keepalive, timeout, persistence, maxmemory, maxmemory_policy, lazyfree, io_threads);
+        apply!(o => p.server; maxclients, tcp_backlog, tcp_keepalive, timeout, persistence, appendfsync, maxmemory, maxmemory_policy, lazyfree, io_threads);
     }
     Ok((file_name(path), p))
 }

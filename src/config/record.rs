@@ -39,6 +39,13 @@ pub(crate) struct Record {
     /// Issued under an organisation's CA (`--ca-cert/--ca-key`): its key is not here.
     pub(crate) external_ca: bool,
     pub(crate) pkcs12: bool,
+    /// `--server`: `redis` or `valkey` (absent in records written before it was kept:
+    /// redis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) server_kind: Option<String>,
+    /// `--server-version` as `MAJOR.MINOR` (absent before it was kept: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) server_version: Option<String>,
     pub(crate) image: String,
     pub(crate) compose_network: String,
     /// `--kubernetes`: the manifests' namespace.
@@ -101,6 +108,8 @@ impl Record {
             ca_days: s.ca_days,
             external_ca: s.external_ca.is_some(),
             pkcs12: s.pkcs12,
+            server_kind: Some(s.target.kind.name().to_owned()),
+            server_version: Some(s.target.version.to_string()),
             image: s.image.clone(),
             compose_network: s
                 .compose_network
@@ -177,6 +186,8 @@ mod tests {
             ca_days: 3650,
             external_ca: false,
             pkcs12: false,
+            server_kind: Some("valkey".into()),
+            server_version: Some("9.1".into()),
             image: "redis:7.4".into(),
             compose_network: "bridge".into(),
             kubernetes_namespace: None,

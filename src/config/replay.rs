@@ -12,10 +12,10 @@ use crate::config::node::host_port;
 use crate::config::profile::{self, Profile};
 use crate::config::record::Record;
 use crate::config::request::{
-    Asked, DEFAULT_CA_DAYS, DEFAULT_DAYS, DEFAULT_IMAGE, DEFAULT_KEY_TYPE, KubernetesRequest,
-    Request, RunOptions,
+    Asked, DEFAULT_CA_DAYS, DEFAULT_DAYS, DEFAULT_KEY_TYPE, KubernetesRequest, Request, RunOptions,
 };
 use crate::config::settings::Settings;
+use crate::config::target::{ServerKind, Target};
 use crate::error::{Error, Result};
 
 /// The profile the record applies to: the built-in one it names, or, for a folder made
@@ -108,7 +108,21 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
     if record.server.maxmemory != p.server.maxmemory {
         req.maxmemory = Some(record.server.maxmemory.clone());
     }
-    if record.image != DEFAULT_IMAGE {
+    if record.server.persistence != p.server.persistence {
+        req.persistence = Some(record.server.persistence.clone());
+    }
+    let kind = server_kind(record).unwrap_or(ServerKind::Redis);
+    if kind != ServerKind::Redis {
+        req.server = Some(kind);
+    }
+    if let Some(version) = &record.server_version
+        && *version != kind.default_version().to_string()
+    {
+        req.server_version = Some(version.clone());
+    }
+    let target =
+        Target::resolve(kind, req.server_version.as_deref(), "server_version").unwrap_or_default();
+    if record.image != target.default_image() {
         req.image = Some(record.image.clone());
     }
     // Named only when it is not what the nodes give by default; one a single server
@@ -133,6 +147,15 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
     }
     req.san = extra_sans(record);
     req
+}
+
+/// The recorded `--server`; `None` for a name this version does not know (which
+/// `settings` refuses), and redis for a record written before it was kept.
+fn server_kind(record: &Record) -> Option<ServerKind> {
+    match record.server_kind.as_deref() {
+        None => Some(ServerKind::Redis),
+        Some(name) => ServerKind::from_name(name),
+    }
 }
 
 /// The names on the first node's certificate beyond what the settings give it anyway
@@ -175,6 +198,13 @@ pub(crate) fn settings(record: &Record, out: &Path) -> Result<Settings> {
                 .join(", ")
         ))
     })?;
+    if server_kind(record).is_none() {
+        return Err(Error::usage(format!(
+            "server_kind {:?}: allowed: {}",
+            record.server_kind.as_deref().unwrap_or_default(),
+            ServerKind::ALL.map(ServerKind::name).join(", ")
+        )));
+    }
     let req = request(record, out);
     Settings::from_profile(
         &record.profile,
@@ -214,6 +244,9 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
     }
     flag("io-threads", req.io_threads.map(|n| n.to_string()));
     flag("maxmemory", req.maxmemory.clone());
+    flag("persistence", req.persistence.clone());
+    flag("server", req.server.map(|k| k.name().to_owned()));
+    flag("server-version", req.server_version.clone());
     flag("image", req.image.clone());
     flag(
         "compose-network",

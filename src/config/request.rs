@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use crate::config::network::ComposeNetwork;
+use crate::config::target::ServerKind;
 
 /// The key algorithms the certificates can use. Defined with the request (not in `pki`,
 /// which reads it from `Settings`), so that settings never depend on the PKI.
@@ -69,8 +70,6 @@ impl KeyType {
     }
 }
 
-/// `--image` when not given: the official image, on the major the tests run against.
-pub(crate) const DEFAULT_IMAGE: &str = "redis:7.4";
 /// `--key-type` when not given.
 pub(crate) const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
 /// `--days` when not given: validity of the server and client certificates.
@@ -102,6 +101,12 @@ pub(crate) struct Request {
     pub(crate) tls: bool,
     pub(crate) io_threads: Option<i64>,
     pub(crate) maxmemory: Option<String>,
+    /// `--server`: Redis (the default) or Valkey.
+    pub(crate) server: Option<ServerKind>,
+    /// `--server-version`: `MAJOR.MINOR`, as given.
+    pub(crate) server_version: Option<String>,
+    /// `--persistence`: `none`, `rdb` or `aof`, as given.
+    pub(crate) persistence: Option<String>,
     pub(crate) image: Option<String>,
     pub(crate) compose_network: Option<ComposeNetwork>,
     pub(crate) key_type: KeyType,
@@ -178,6 +183,9 @@ impl Default for Request {
             tls: false,
             io_threads: None,
             maxmemory: None,
+            server: None,
+            server_version: None,
+            persistence: None,
             image: None,
             compose_network: None,
             key_type: DEFAULT_KEY_TYPE,

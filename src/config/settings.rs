@@ -9,6 +9,7 @@ use crate::config::network::ComposeNetwork;
 use crate::config::node::{Node, SanName, is_loopback};
 use crate::config::profile::{self, Kimera, Pool, Profile, Server};
 use crate::config::request::{Asked, KeyType, Request, RunOptions};
+use crate::config::target::{ServerKind, Target};
 use crate::error::{Error, Result};
 use crate::printable;
 
@@ -45,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) owner: (u32, u32),
     /// `--kubernetes`: write the same setup as manifests too.
     pub(crate) kubernetes: Option<crate::config::kubernetes::Kubernetes>,
+    /// `--server` and `--server-version`: what the files are written for.
+    pub(crate) target: Target,
     /// `--image`: the image of every compose service, a checked reference.
     pub(crate) image: String,
     /// `--compose-network`, resolved: how a cluster's compose services are connected.
@@ -100,7 +103,12 @@ impl Settings {
         check_outlives("--days", leaf_days, "--ca-days", ca_days)?;
         check_pool(&p.pool)?;
         check_profile_text(&p)?;
-        let server = server(&p, req, tls)?;
+        let target = Target::resolve(
+            req.server.unwrap_or(ServerKind::Redis),
+            req.server_version.as_deref(),
+            "--server-version",
+        )?;
+        let server = server(&p, req, tls, &target)?;
         check_san_count(&req.san)?;
         let extra_sans = req
             .san
@@ -118,7 +126,7 @@ impl Settings {
         let kubernetes = crate::config::kubernetes::resolve(&req.kubernetes, name, p.auth)?;
         let image = match &req.image {
             Some(i) => crate::config::image::check_image("--image", i)?,
-            None => crate::config::request::DEFAULT_IMAGE.to_owned(),
+            None => target.default_image(),
         };
         let compose_network =
             crate::config::network::resolve(name, req.compose_network, &nodes, cluster.is_some())?;
@@ -141,6 +149,7 @@ impl Settings {
             external_ca,
             owner: process_owner(),
             kubernetes,
+            target,
             image,
             compose_network,
             asked: req.asked,
@@ -412,9 +421,16 @@ fn cluster_nodes(
     Ok(nodes)
 }
 
-/// The profile's server tuning with `--io-threads` and `--maxmemory` applied, checked.
-fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
+/// The profile's server tuning with `--io-threads`, `--maxmemory` and `--persistence`
+/// applied, checked against what `target` supports.
+fn server(p: &Profile, args: &Request, tls: bool, target: &Target) -> Result<Server> {
     let mut s = p.server.clone();
+    let persistence_what = if let Some(mode) = &args.persistence {
+        s.persistence = mode.clone();
+        "--persistence"
+    } else {
+        "profile field server.persistence"
+    };
     let io_what = if let Some(n) = args.io_threads {
         s.io_threads = n;
         "--io-threads"
@@ -449,11 +465,12 @@ fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
         86_400,
     )?;
     range("profile field server.timeout", s.timeout, 0, 86_400 * 365)?;
-    if s.io_threads > 1 && tls {
+    if s.io_threads > 1 && tls && !target.tls_io_threads() {
         return Err(Error::usage(format!(
-            "{io_what} {}: Redis 7 does not read TLS connections with I/O threads; \
-             allowed with TLS: 1 (off)",
-            s.io_threads
+            "{io_what} {}: {} does not serve TLS connections on I/O threads; \
+             allowed with TLS: 1 (off), or more with --server-version 8.0 or later",
+            s.io_threads,
+            target.title()
         )));
     }
     if s.maxclients < p.pool.max_connections {
@@ -462,10 +479,16 @@ fn server(p: &Profile, args: &Request, tls: bool) -> Result<Server> {
             s.maxclients, p.pool.max_connections
         )));
     }
-    if !["rdb", "aof", "none"].contains(&s.persistence.as_str()) {
+    if !["none", "rdb", "aof"].contains(&s.persistence.as_str()) {
         return Err(Error::usage(format!(
-            "profile field server.persistence {:?}: allowed: rdb, aof, none",
+            "{persistence_what} {:?}: allowed: none, rdb, aof",
             s.persistence
+        )));
+    }
+    if !["everysec", "always", "no"].contains(&s.appendfsync.as_str()) {
+        return Err(Error::usage(format!(
+            "profile field server.appendfsync {:?}: allowed: everysec, always, no",
+            s.appendfsync
         )));
     }
     if !s.maxmemory.is_empty() && !is_memory_size(&s.maxmemory) {
@@ -1047,8 +1070,35 @@ mod tests {
                 profile: "production-tls",
                 flags: |r, _| r.io_threads = Some(4),
                 expect: Usage(
-                    "--io-threads 4: Redis 7 does not read TLS connections with I/O threads; \
-                     allowed with TLS: 1 (off)",
+                    "--io-threads 4: Redis 7.4 does not serve TLS connections on I/O threads; \
+                     allowed with TLS: 1 (off), or more with --server-version 8.0 or later",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| {
+                    r.io_threads = Some(4);
+                    r.server = Some(ServerKind::Valkey);
+                    r.server_version = Some("7.2".into());
+                },
+                expect: Usage(
+                    "--io-threads 4: Valkey 7.2 does not serve TLS connections on I/O threads; \
+                     allowed with TLS: 1 (off), or more with --server-version 8.0 or later",
+                ),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| r.persistence = Some("always".into()),
+                expect: Usage("--persistence \"always\": allowed: none, rdb, aof"),
+            },
+            Row {
+                profile: "production-tls",
+                flags: |r, _| {
+                    r.server = Some(ServerKind::Redis);
+                    r.server_version = Some("6.2".into());
+                },
+                expect: Usage(
+                    "--server-version \"6.2\": allowed for redis: MAJOR.MINOR from 7.0 to 8.x, such as 7.4",
                 ),
             },
             Row {

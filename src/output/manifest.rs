@@ -121,20 +121,22 @@ pub(crate) fn human(
         let q = |rel: &str| crate::render::escape::sh_word(&format!("{dir}{rel}"));
         if settings.cluster.is_some() {
             out.push_str(&format!(
-                "\nStart the nodes:   for n in {}/nodes/*/redis.conf; do redis-server \"$n\" & done\n\
+                "\nStart the nodes:   for n in {}/nodes/*/redis.conf; do {} \"$n\" & done\n\
                  Form the cluster:  {}\n\
                  Or in containers:  cd {} && docker-compose up -d\n\
                  The KIMERA app reads {}\n",
                 q(""),
+                settings.target.server_program(),
                 q("/cluster-create.sh"),
                 q(""),
                 q("/.env"),
             ));
         } else {
             out.push_str(&format!(
-                "\nStart the server:  redis-server {}\n\
+                "\nStart the server:  {} {}\n\
                  Or in a container: cd {} && docker-compose up -d\n\
                  The KIMERA app reads {}\n",
+                settings.target.server_program(),
                 q("/redis.conf"),
                 q(""),
                 q("/.env"),

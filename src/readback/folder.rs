@@ -144,6 +144,31 @@ impl Folder {
         }
     }
 
+    /// The server the folder was written for, whose programs printed hints name: the
+    /// record's `--server`; Redis for a folder from before it was recorded.
+    fn target(&self) -> crate::config::target::Target {
+        use crate::config::target::{ServerKind, Target};
+        let kind = self
+            .recorded()
+            .and_then(|r| r.server_kind.as_deref())
+            .and_then(ServerKind::from_name)
+            .unwrap_or(ServerKind::Redis);
+        Target {
+            kind,
+            version: kind.default_version(),
+        }
+    }
+
+    /// `redis-server` or `valkey-server`, as the folder was written for.
+    pub(crate) fn server_program(&self) -> &'static str {
+        self.target().server_program()
+    }
+
+    /// `redis-cli` or `valkey-cli`, as the folder was written for.
+    pub(crate) fn cli_program(&self) -> &'static str {
+        self.target().cli_program()
+    }
+
     pub(crate) fn env(&self, key: &str) -> &str {
         self.env.get(key).map(String::as_str).unwrap_or("")
     }

@@ -255,6 +255,7 @@ fn readme(settings: &Settings) -> Result<String> {
         )],
         minijinja::context! {
             profile => settings.profile.as_str(),
+            server_program => settings.target.server_program(),
             ca_cert => abs(crate::config::layout::CA_CERT),
             server_cert => abs(&node.cert),
             client_cert => abs(crate::config::layout::CLIENT_CERT),

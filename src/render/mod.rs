@@ -145,6 +145,35 @@ struct NodeView {
     mounts: Vec<Mount>,
 }
 
+/// The server the files are written for, as the templates need it: its programs'
+/// names, and the directives its version has.
+#[derive(Serialize)]
+pub(crate) struct TargetView {
+    /// "Redis 7.4", "Valkey 9.1".
+    title: String,
+    server: &'static str,
+    cli: &'static str,
+    /// The other server's client: scripts fall back to it where only it is installed.
+    other_cli: &'static str,
+    io_threads_do_reads: bool,
+    cluster_databases_one: bool,
+    tls_auto_reload: bool,
+}
+
+impl TargetView {
+    pub(crate) fn of(t: &crate::config::target::Target) -> TargetView {
+        TargetView {
+            title: t.title(),
+            server: t.server_program(),
+            cli: t.cli_program(),
+            other_cli: t.other_cli_program(),
+            io_threads_do_reads: t.io_threads_do_reads(),
+            cluster_databases_one: t.cluster_databases_one(),
+            tls_auto_reload: t.tls_auto_reload(),
+        }
+    }
+}
+
 /// Everything the templates see.
 #[derive(Serialize)]
 struct View<'a> {
@@ -174,6 +203,7 @@ struct View<'a> {
     server: &'a Server,
     /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
     redis_defaults: Server,
+    target: TargetView,
     image: &'a str,
     /// A cluster whose nodes are services on a named bridge network (else host networking).
     bridge: bool,
@@ -394,7 +424,7 @@ fn containers(
                 network::NODE_START,
                 Kind::Script,
                 plain("node-start.sh")?,
-                "starts a node's container: peers' addresses looked up again, then redis-server",
+                "starts a node's container: peers' addresses looked up again, then the server",
             );
         }
         bundle.file(
@@ -541,6 +571,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         pool: &s.pool,
         server: &s.server,
         redis_defaults: Server::default(),
+        target: TargetView::of(&s.target),
         image: &s.image,
         bridge: s.cluster.is_some() && s.compose_network == ComposeNetwork::Bridge,
         network: network::BRIDGE_NETWORK,

@@ -135,7 +135,8 @@ fn reload(
         resp::Error::NoAnswer(_) => format!("{e}; it was not changed"),
         e => format!(
             "not reachable ({e}); it was not changed. It reads the new files when it starts: \
-             restart it (redis-server {}/{}), or start it and run renew --reload-only",
+             restart it ({} {}/{}), or start it and run renew --reload-only",
+            folder.server_program(),
             folder.dir.display(),
             t.conf
         ),
@@ -146,8 +147,9 @@ fn reload(
             // too, so only a restart loads the files on disk.
             format!(
                 "the TLS handshake with the app's settings fails ({e}), so neither the app nor \
-                 a reload reaches it; it was not changed: restart it (redis-server {}/{}) to \
+                 a reload reaches it; it was not changed: restart it ({} {}/{}) to \
                  load the files on disk",
+                folder.server_program(),
                 folder.dir.display(),
                 t.conf
             )

@@ -106,7 +106,8 @@ fn inferred_args(folder: &Folder) -> Vec<String> {
         .lines()
         .find_map(|l| l.trim().strip_prefix("image: "))
         .map(|i| i.trim_matches(['"', '\'']))
-        .filter(|i| *i != crate::config::request::DEFAULT_IMAGE)
+        // A folder without a record predates --server: it was made for Redis.
+        .filter(|i| *i != crate::config::target::Target::default().default_image())
     {
         args.extend(["--image".into(), image.to_owned()]);
     }

@@ -125,6 +125,7 @@ struct View<'a> {
     server: &'a Server,
     /// Redis's own defaults: redis.conf writes a directive only where `server` differs.
     redis_defaults: Server,
+    target: crate::render::TargetView,
     max_connections: i64,
     health_check_interval: i64,
 }
@@ -349,6 +350,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         replica_user: REPLICA_USER,
         server: &s.server,
         redis_defaults: Server::default(),
+        target: crate::render::TargetView::of(&s.target),
         max_connections: s.pool.max_connections,
         health_check_interval: s.pool.health_check_interval,
     }
