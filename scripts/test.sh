@@ -5,10 +5,12 @@
 # client), python-dotenv and kubernetes-validate in a virtualenv under target/; node-redis
 # and ioredis under target/node-clients. Starts a Docker engine of its own for the
 # container and Kubernetes-simulation tests (scripts/docker-engine.sh) and stops it at
-# the end, also on failure. After the cargo tests it builds the Python wheel (pyproject.toml,
-# maturin; once per source state, cached under target/python-wheel/) and runs the pytest
-# plugin's own suite (python/tests) in a fresh virtualenv; KIMERA_PYTHON_TESTS=0 skips
-# that, as does running only some tests. CI runs exactly this (.ci/run). Ends with one
+# the end, also on failure, with one image per server the suite proves (Redis 7.0 and
+# 8.0, Valkey 8.1 and 9.1: scripts/server-images.sh; built once, cached under target/).
+# After the cargo tests it builds the Python wheel (pyproject.toml, maturin; once per
+# source state, cached under target/python-wheel/) and runs the pytest plugin's own suite
+# (python/tests) in a fresh virtualenv; KIMERA_PYTHON_TESTS=0 skips that, as does running
+# only some tests. CI runs exactly this (.ci/run). Ends with one
 # line: "N passed, N failed" (the cargo and pytest counts together).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +63,9 @@ summary() {
 
 # shellcheck source=scripts/docker-engine.sh
 source scripts/docker-engine.sh
+# shellcheck source=scripts/server-images.sh
+source scripts/server-images.sh
+build_server_images
 # One clean-up for everything this script started or made, also on failure.
 cleanup() {
   stop_dockerd

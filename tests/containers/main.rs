@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod engine;
+mod servers;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -114,6 +115,19 @@ fn high_performance_tls_runs_in_containers() {
 /// down and up the one-shot service finds it formed and every key is there.
 fn host_cluster(test: &str, nodes: usize, replicas: &str, tls: bool) {
     let Some(image) = engine() else { return };
+    host_cluster_on(&image, test, nodes, replicas, tls, &[]);
+}
+
+/// A cluster on host networking from `image`, generated with `extra` flags too; returns
+/// every node's log (from the first start) for the caller's own checks.
+fn host_cluster_on(
+    image: &str,
+    test: &str,
+    nodes: usize,
+    replicas: &str,
+    tls: bool,
+    extra: &[&str],
+) -> String {
     let tmp = tempdir();
     let dir = tmp.path().join("c");
     let ports = low_ports(nodes);
@@ -130,7 +144,8 @@ fn host_cluster(test: &str, nodes: usize, replicas: &str, tls: bool) {
     if tls {
         args.push("--tls");
     }
-    generate_with(&image, &dir, &args);
+    args.extend_from_slice(extra);
+    generate_with(image, &dir, &args);
     let compose = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
     assert!(
         compose.contains("network_mode: host"),
@@ -157,6 +172,7 @@ fn host_cluster(test: &str, nodes: usize, replicas: &str, tls: bool) {
     );
     assert_eq!(written.lines().last(), Some("found 200"));
     doctor_passes(&dir);
+    let first_logs = stack.compose(&["logs", "--no-color"]);
     let replicas_seen = common::admin_cli(&dir, "127.0.0.1", ports[0], &["cluster", "nodes"])
         .lines()
         .filter(|l| l.contains("slave"))
@@ -179,6 +195,7 @@ fn host_cluster(test: &str, nodes: usize, replicas: &str, tls: bool) {
     );
     assert_eq!(app_on_host(&dir, "read").lines().last(), Some("found 200"));
     doctor_passes(&dir);
+    first_logs
 }
 
 #[test]
