@@ -3,8 +3,9 @@
 //! image that holds only its own Debian package and tools (scripts/server-images.sh):
 //! no warning about the generated config in its log, the app (redis-py) connects from
 //! `.env` and from `REDIS_URL`, verify, doctor and `renew --apply` pass, a TLS cluster
-//! with replicas is formed by the generated script with that server's client, and
-//! I/O threads serve TLS wherever the server supports it.
+//! with replicas is formed by the generated script with that server's client, I/O
+//! threads serve TLS wherever the server supports it, and local-dev and the plain
+//! high-performance setup run as they are.
 
 use std::fs;
 use std::net::TcpStream;
@@ -241,6 +242,25 @@ fn production_tls(label: &str) {
     assert_eq!(warnings, 0, "{}", server.log());
 }
 
+/// A plain setup (`profile` with `extra` flags) on a loopback port: the server starts
+/// without a warning, the app writes and reads its keys, verify and doctor pass.
+fn plain(label: &str, profile: &str, extra: &[&str]) {
+    let Some(under) = Under::find(label) else {
+        return;
+    };
+    let tmp = tempdir();
+    let dir = tmp.path().join("l");
+    let port = low_ports(1)[0].to_string();
+    let mut args = vec!["--profile", profile, "--host", "localhost", "--port", &port];
+    args.extend_from_slice(extra);
+    under.generate(&dir, &args);
+    let server = Running::start(&under, &dir, &dir.join("redis.conf"), port.parse().unwrap());
+    runs_as_written(&under, &server.log());
+    assert_eq!(app_on_host(&dir, "write").lines().last(), Some("found 200"));
+    verify_passes(&dir);
+    doctor_passes(&dir);
+}
+
 fn tls_cluster_with_replicas(label: &str) {
     let Some(under) = Under::find(label) else {
         return;
@@ -329,6 +349,16 @@ macro_rules! every_server {
             #[test]
             fn tls_cluster_with_replicas_forms_with_its_own_client() {
                 super::tls_cluster_with_replicas($label);
+            }
+
+            #[test]
+            fn local_dev_runs_unchanged() {
+                super::plain($label, "local-dev", &[]);
+            }
+
+            #[test]
+            fn high_performance_plain_with_io_threads_runs_unchanged() {
+                super::plain($label, "high-performance", &["--io-threads", "2"]);
             }
 
             #[test]
