@@ -1,5 +1,5 @@
 # Sourced by scripts/test.sh after docker-engine.sh: one local image per server the
-# suite proves (tests/servers.rs), each built from Debian's own package of that server and
+# suite proves (tests/containers/servers.rs), each built from Debian's own package of that server and
 # nothing else of Redis or Valkey (a Valkey image has valkey-server and valkey-cli only,
 # as Debian ships them without valkey-redis-compat), so a generated file that names the
 # other server's tool fails there as it would for a user.

@@ -37,7 +37,7 @@ fi
 venv=target/test-python
 # async-timeout: the test image's Python (3.11.2) imports redis-py from this virtualenv
 # and needs it there. kubernetes-validate bundles the Kubernetes schemas (works offline):
-# tests/kubernetes.rs checks every generated manifest with it.
+# tests/suite/kubernetes.rs checks every generated manifest with it.
 if ! "$venv/bin/python" -c 'import redis, dotenv, async_timeout, kubernetes_validate' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
@@ -46,7 +46,7 @@ if ! "$venv/bin/python" -c 'import redis, dotenv, async_timeout, kubernetes_vali
 fi
 export KIMERA_TEST_PYTHON="$PWD/$venv/bin/python"
 
-# node-redis and ioredis for tests/client_interop.rs (the JSSE client is compiled by its test).
+# node-redis and ioredis for tests/suite/client_interop.rs (the JSSE client is compiled by its test).
 node_clients=target/node-clients
 if ! [ -f "$node_clients/node_modules/redis/package.json" ] || ! [ -f "$node_clients/node_modules/ioredis/package.json" ]; then
   npm install --prefix "$node_clients" --no-audit --no-fund --silent redis@6 ioredis@6

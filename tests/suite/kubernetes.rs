@@ -1,0 +1,716 @@
+//! `--kubernetes`: the manifests are valid for the current and the oldest supported
+//! Kubernetes (kubernetes-validate --strict, offline schemas), carry the security
+//! properties users expect (checked on the parsed YAML), and bad input is refused.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+use serde_json::Value;
+
+/// The newest Kubernetes minor and the oldest one still supported upstream (the three
+/// newest minors are maintained) when this was written.
+const K8S_VERSIONS: [&str; 2] = ["1.37.0", "1.35.0"];
+
+const CLUSTER6: &str = "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006";
+
+/// kubernetes-validate from the test virtualenv (scripts/test.sh installs it); `None`
+/// skips locally, and under CI=true its absence fails.
+fn validator() -> Option<PathBuf> {
+    let python = PathBuf::from(python_bin());
+    let beside = python.parent().map(|d| d.join("kubernetes-validate"));
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-python/bin/kubernetes-validate");
+    let found = beside
+        .filter(|p| p.exists())
+        .or(Some(local).filter(|p| p.exists()));
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubernetes-validate is not installed; under CI=true that is a failure (run scripts/test.sh)"
+        );
+        eprintln!("skipping: kubernetes-validate is not installed (run scripts/test.sh)");
+    }
+    found
+}
+
+fn gen_k8s(dir: &Path, args: &[&str]) {
+    let mut all = args.to_vec();
+    all.extend(["--kubernetes", "--out", dir.to_str().unwrap()]);
+    generate(&all);
+}
+
+/// Every manifest of `dir/kubernetes` parsed, by file name.
+fn manifests(dir: &Path) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for e in fs::read_dir(dir.join("kubernetes")).unwrap() {
+        let p = e.unwrap().path();
+        let text = fs::read_to_string(&p).unwrap();
+        let v: Value = serde_norway::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} does not parse: {e}", p.display()));
+        out.insert(p.file_name().unwrap().to_str().unwrap().to_owned(), v);
+    }
+    out
+}
+
+fn setups() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("production-tls", vec!["--profile", "production-tls"]),
+        (
+            "cluster-tls",
+            vec![
+                "--profile",
+                "cluster",
+                "--tls",
+                "--nodes",
+                CLUSTER6,
+                "--replicas",
+                "1",
+            ],
+        ),
+        ("cluster-plain", vec!["--profile", "cluster"]),
+        ("high-performance", vec!["--profile", "high-performance"]),
+        (
+            "high-performance-tls",
+            vec![
+                "--profile",
+                "high-performance",
+                "--tls",
+                "--namespace",
+                "kimera-prod",
+                "--cluster-domain",
+                "k8s.example.internal",
+                "--name",
+                "cache",
+                "--storage",
+                "10Gi",
+                "--storage-class",
+                "fast-ssd",
+            ],
+        ),
+    ]
+}
+
+fn validate(tool: &Path, version: &str, files: &[PathBuf]) -> std::process::Output {
+    Command::new(tool)
+        .args(["--strict", "-k", version])
+        .args(files)
+        .output()
+        .expect("kubernetes-validate runs")
+}
+
+#[test]
+fn every_manifest_passes_kubernetes_validate_strict() {
+    let Some(tool) = validator() else { return };
+    let tmp = tempdir();
+    for (name, args) in setups() {
+        let dir = tmp.path().join(name);
+        gen_k8s(&dir, &args);
+        let mut files: Vec<PathBuf> = fs::read_dir(dir.join("kubernetes"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            // kustomization.yaml is kustomize's, not an API object: checked below instead.
+            .filter(|p| !p.ends_with("kustomization.yaml"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 8, "{name}: only {files:?}");
+        for version in K8S_VERSIONS {
+            let out = validate(&tool, version, &files);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{name} against {version}:\n{text}");
+            for f in &files {
+                let file = f.file_name().unwrap().to_str().unwrap();
+                assert!(
+                    text.lines()
+                        .any(|l| l.contains(file) && l.contains("passed")),
+                    "{name} {version}: {file} not reported as passed:\n{text}"
+                );
+            }
+        }
+    }
+    // The validator rejects what the API server would: a misspelt field fails --strict.
+    let dir = tmp.path().join("production-tls/kubernetes");
+    let sts = fs::read_to_string(dir.join("statefulset.yaml")).unwrap();
+    let broken = dir.join("broken.yaml");
+    fs::write(
+        &broken,
+        sts.replace("readOnlyRootFilesystem", "readOnlyRootFileSystem"),
+    )
+    .unwrap();
+    let out = validate(&tool, K8S_VERSIONS[0], &[broken]);
+    assert!(!out.status.success(), "a misspelt field passed --strict");
+}
+
+/// The pod spec of a StatefulSet or Job.
+fn pod_spec(v: &Value) -> &Value {
+    &v["spec"]["template"]["spec"]
+}
+
+#[test]
+fn security_properties_hold_on_the_parsed_manifests() {
+    let tmp = tempdir();
+    for (name, args) in setups() {
+        let dir = tmp.path().join(name);
+        gen_k8s(&dir, &args);
+        let m = manifests(&dir);
+        let env = read_env(&dir);
+        let admin = fs::read_to_string(dir.join("admin.env")).unwrap();
+        let admin_pw = admin
+            .lines()
+            .find_map(|l| l.strip_prefix("REDIS_ADMIN_PASSWORD="))
+            .unwrap()
+            .to_owned();
+        let mut secrets = vec![env["REDIS_PASSWORD"].clone(), admin_pw];
+        if let Some(conf) = fs::read_dir(dir.join("nodes"))
+            .ok()
+            .and_then(|mut d| d.next())
+        {
+            let conf = fs::read_to_string(conf.unwrap().path().join("redis.conf")).unwrap();
+            let pw = conf
+                .lines()
+                .find_map(|l| l.strip_prefix("masterauth "))
+                .unwrap();
+            secrets.push(pw.trim_matches('"').to_owned());
+        }
+        // Private keys: every line of their base64 body is a secret too.
+        let mut key_lines = Vec::new();
+        for key in [
+            "certs/kubernetes-server.key",
+            "certs/redis-client.key",
+            "certs/ca.key",
+        ] {
+            if let Ok(pem) = fs::read_to_string(dir.join(key)) {
+                key_lines.extend(
+                    pem.lines()
+                        .filter(|l| !l.starts_with("-----"))
+                        .map(String::from),
+                );
+            }
+        }
+        let tls = name.contains("tls");
+        assert_eq!(
+            dir.join("certs/kubernetes-server.key").exists(),
+            tls,
+            "{name}"
+        );
+
+        // Kustomization lists every other file, and nothing else.
+        let listed: Vec<String> = m["kustomization.yaml"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        let mut others: Vec<String> = m
+            .keys()
+            .filter(|k| *k != "kustomization.yaml")
+            .cloned()
+            .collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        others.sort();
+        assert_eq!(sorted, others, "{name}: kustomization resources");
+
+        for (file, v) in &m {
+            let text = fs::read_to_string(dir.join("kubernetes").join(file)).unwrap();
+            let mode = fs::metadata(dir.join("kubernetes").join(file))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            let is_secret = v["kind"] == "Secret";
+            assert_eq!(
+                mode,
+                if is_secret { 0o600 } else { 0o644 },
+                "{name}/{file} mode"
+            );
+            // The CA key never goes into the cluster.
+            if let Ok(ca_key) = fs::read_to_string(dir.join("certs/ca.key")) {
+                let body = ca_key.lines().nth(1).unwrap();
+                assert!(!text.contains(body), "{name}/{file} holds the CA key");
+            }
+            if !is_secret {
+                for s in &secrets {
+                    assert!(!text.contains(s.as_str()), "{name}/{file} holds a password");
+                }
+                for l in &key_lines {
+                    assert!(
+                        !text.contains(l.as_str()),
+                        "{name}/{file} holds a private key"
+                    );
+                }
+            }
+        }
+
+        // TLS Secrets in the layout charts and operators read.
+        for secret in ["secret-server-tls.yaml", "secret-client-tls.yaml"] {
+            match m.get(secret) {
+                Some(s) if tls => {
+                    assert_eq!(s["type"], "kubernetes.io/tls", "{name}/{secret}");
+                    for k in ["tls.crt", "tls.key", "ca.crt"] {
+                        let val = s["stringData"][k]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{name}/{secret} lacks {k}"));
+                        assert!(val.starts_with("-----BEGIN "), "{name}/{secret} {k}");
+                    }
+                    assert_eq!(
+                        s["stringData"]["ca.crt"].as_str().unwrap(),
+                        fs::read_to_string(dir.join("certs/ca.crt")).unwrap()
+                    );
+                }
+                Some(_) => panic!("{name}: {secret} without TLS"),
+                None => assert!(!tls, "{name}: {secret} missing"),
+            }
+        }
+        if tls {
+            let s = &m["secret-server-tls.yaml"]["stringData"];
+            assert_eq!(
+                s["tls.crt"].as_str().unwrap(),
+                fs::read_to_string(dir.join("certs/kubernetes-server.crt")).unwrap()
+            );
+            assert_eq!(
+                s["tls.key"].as_str().unwrap(),
+                fs::read_to_string(dir.join("certs/kubernetes-server.key")).unwrap()
+            );
+        }
+
+        let cm = &m["configmap.yaml"]["data"];
+        let sts = &m["statefulset.yaml"];
+        let mut pods = vec![("statefulset", pod_spec(sts))];
+        if let Some(job) = m.get("job-cluster-create.yaml") {
+            pods.push(("job", pod_spec(job)));
+        }
+        assert_eq!(
+            m.contains_key("job-cluster-create.yaml"),
+            name.starts_with("cluster")
+        );
+        for (what, spec) in &pods {
+            let sc = &spec["securityContext"];
+            assert_eq!(sc["runAsNonRoot"], true, "{name} {what}");
+            assert!(sc["runAsUser"].as_u64().unwrap() > 0, "{name} {what}");
+            assert!(sc["fsGroup"].as_u64().unwrap() > 0, "{name} {what}");
+            assert_eq!(
+                sc["seccompProfile"]["type"], "RuntimeDefault",
+                "{name} {what}"
+            );
+            let volumes = spec["volumes"].as_array().unwrap();
+            for c in spec["containers"].as_array().unwrap() {
+                let csc = &c["securityContext"];
+                assert_eq!(csc["readOnlyRootFilesystem"], true, "{name} {what}");
+                assert_eq!(csc["allowPrivilegeEscalation"], false, "{name} {what}");
+                assert_eq!(
+                    csc["capabilities"]["drop"],
+                    serde_json::json!(["ALL"]),
+                    "{name} {what}"
+                );
+                assert!(
+                    c["resources"]["requests"]["cpu"].is_string(),
+                    "{name} {what}"
+                );
+                assert!(
+                    c["resources"]["requests"]["memory"].is_string(),
+                    "{name} {what}"
+                );
+                // No secret in an env value, the command line or a probe.
+                let spec_text = serde_json::to_string(c).unwrap();
+                for s in &secrets {
+                    assert!(
+                        !spec_text.contains(s.as_str()),
+                        "{name} {what}: a password in the container spec"
+                    );
+                }
+                for e in c["env"].as_array().into_iter().flatten() {
+                    assert!(e.get("value").is_none() || !e["value"].as_str().unwrap().is_empty());
+                }
+                for mnt in c["volumeMounts"].as_array().unwrap() {
+                    assert!(
+                        mnt.get("subPath").is_none() && mnt.get("subPathExpr").is_none(),
+                        "{name} {what}: subPath on {mnt}"
+                    );
+                    let Some(vol) = volumes.iter().find(|v| v["name"] == mnt["name"]) else {
+                        // Only the data volume comes from volumeClaimTemplates.
+                        assert_eq!(mnt["name"], "data", "{name} {what}: {mnt}");
+                        continue;
+                    };
+                    if vol.get("secret").is_some() || vol.get("configMap").is_some() {
+                        assert_eq!(mnt["readOnly"], true, "{name} {what}: {mnt}");
+                    }
+                    if let Some(mode) = vol["secret"]["defaultMode"].as_u64() {
+                        assert_eq!(
+                            mode & 0o007,
+                            0,
+                            "{name} {what}: world-readable Secret {vol}"
+                        );
+                    }
+                }
+            }
+        }
+
+        // Every file a config, script or probe names is under a mount of the pod and is a
+        // key of the mounted Secret or ConfigMap.
+        let spec = pod_spec(sts);
+        let container = &spec["containers"][0];
+        let resolve = |path: &str| -> bool {
+            container["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|mnt| {
+                    let Some(rest) =
+                        path.strip_prefix(&format!("{}/", mnt["mountPath"].as_str().unwrap()))
+                    else {
+                        return false;
+                    };
+                    let Some(vol) = spec["volumes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|v| v["name"] == mnt["name"])
+                    else {
+                        return mnt["name"] == "data" && path.starts_with("/data/");
+                    };
+                    let source = if let Some(sn) = vol["secret"]["secretName"].as_str() {
+                        m.values()
+                            .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == sn)
+                            .map(|o| &o["stringData"])
+                    } else if let Some(cn) = vol["configMap"]["name"].as_str() {
+                        m.values()
+                            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == cn)
+                            .map(|o| &o["data"])
+                    } else {
+                        return mnt["mountPath"] == "/data";
+                    };
+                    source.is_some_and(|s| s.get(rest).is_some())
+                })
+        };
+        let conf = cm["redis.conf"].as_str().unwrap();
+        let mut named = 0;
+        for line in conf.lines().filter(|l| !l.starts_with('#')) {
+            let mut words = line.split_whitespace();
+            let (Some(key), Some(val)) = (words.next(), words.next()) else {
+                continue;
+            };
+            if [
+                "tls-cert-file",
+                "tls-key-file",
+                "tls-ca-cert-file",
+                "aclfile",
+                "include",
+                "cluster-config-file",
+            ]
+            .contains(&key)
+            {
+                named += 1;
+                assert!(
+                    resolve(val),
+                    "{name}: redis.conf {key} {val} is not a mounted file"
+                );
+            }
+        }
+        assert_eq!(
+            named,
+            if tls { 4 } else { 1 } + usize::from(name.starts_with("cluster")) * 2,
+            "{name}"
+        );
+        assert!(
+            !conf.contains("masterauth"),
+            "{name}: masterauth in the ConfigMap"
+        );
+        let command = container["command"].as_array().unwrap();
+        assert!(
+            resolve(command[1].as_str().unwrap()),
+            "{name}: command {command:?}"
+        );
+        // Probes authenticate with the password read from a mounted file (over TLS with TLS).
+        for probe in ["readinessProbe", "livenessProbe"] {
+            let cmd = container[probe]["exec"]["command"].as_array().unwrap();
+            let line = cmd.last().unwrap().as_str().unwrap();
+            let file = line
+                .split("$(cat ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .unwrap_or_else(|| panic!("{name}: {probe} reads no file: {line}"));
+            assert!(
+                resolve(file),
+                "{name}: {probe} reads {file}, not a mounted Secret key"
+            );
+            assert!(
+                line.contains("REDISCLI_AUTH=") && line.contains("--user "),
+                "{name}: {probe}"
+            );
+            assert_eq!(line.contains("--tls"), tls, "{name}: {probe}");
+            for f in line
+                .split_whitespace()
+                .filter(|w| w.starts_with("/etc/"))
+                .map(|w| w.trim_end_matches(")\""))
+            {
+                assert!(resolve(f), "{name}: {probe} names {f}, not mounted");
+            }
+        }
+        // Pods keep to different nodes where they can, and a drain takes one at a time.
+        assert_eq!(
+            spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+                [0]["podAffinityTerm"]["topologyKey"],
+            "kubernetes.io/hostname"
+        );
+        assert_eq!(m["poddisruptionbudget.yaml"]["spec"]["maxUnavailable"], 1);
+        assert_eq!(m["service-headless.yaml"]["spec"]["clusterIP"], "None");
+        assert_eq!(
+            m["service-headless.yaml"]["spec"]["publishNotReadyAddresses"],
+            true
+        );
+
+        // The app Secret: paths where the app mounts its client Secret, a startup node
+        // list that survives one pod going away.
+        let app = &m["secret-app.yaml"]["stringData"];
+        assert_eq!(app["REDIS_PASSWORD"], env["REDIS_PASSWORD"].as_str());
+        // Every variable .env has, REDIS_URL included, built from the Secret's own values.
+        let mut in_secret: Vec<&str> = app
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut in_env: Vec<&str> = env.keys().map(String::as_str).collect();
+        in_secret.sort();
+        in_env.sort();
+        assert_eq!(in_secret, in_env, "{name}");
+        let url = app["REDIS_URL"].as_str().unwrap();
+        let first = app["REDIS_CLUSTER_NODES"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap();
+        let address = if name.starts_with("cluster") {
+            first.to_owned()
+        } else {
+            format!(
+                "{}:{}",
+                app["REDIS_HOST"].as_str().unwrap(),
+                app["REDIS_PORT"].as_str().unwrap()
+            )
+        };
+        assert!(url.contains(&format!("@{address}")), "{name}: {url}");
+        if tls {
+            let ca = app["REDIS_CA_CERTS"].as_str().unwrap();
+            assert!(url.contains(&format!("ssl_ca_certs={ca}")), "{name}: {url}");
+        }
+        if tls {
+            for k in ["REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE", "REDIS_CA_CERTS"] {
+                assert!(
+                    app[k]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("/etc/kimera/redis-tls/"),
+                    "{name} {k}"
+                );
+            }
+        }
+        if name.starts_with("cluster") {
+            let nodes = app["REDIS_CLUSTER_NODES"].as_str().unwrap();
+            assert!(nodes.split(',').count() >= 3, "{name}: {nodes}");
+            let args = container["args"].as_array().unwrap();
+            assert_eq!(args[0], "--cluster-announce-hostname");
+            assert!(args[1].as_str().unwrap().starts_with("$(POD_NAME)."));
+        }
+    }
+}
+
+#[test]
+fn the_pods_certificate_names_every_pod_service_and_loopback_for_both_usages() {
+    if !have("openssl") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    gen_k8s(
+        &dir,
+        &[
+            "--profile",
+            "cluster",
+            "--tls",
+            "--nodes",
+            CLUSTER6,
+            "--replicas",
+            "1",
+            "--namespace",
+            "ns1",
+            "--cluster-domain",
+            "corp.internal",
+        ],
+    );
+    let ca = dir.join("certs/ca.crt");
+    let crt = dir.join("certs/kubernetes-server.crt");
+    let check = |flag: &str, name: &str, purpose: &str| {
+        Command::new("openssl")
+            .args([
+                "verify",
+                "-x509_strict",
+                "-purpose",
+                purpose,
+                flag,
+                name,
+                "-CAfile",
+            ])
+            .arg(&ca)
+            .arg(&crt)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    for host in [
+        "kimera-redis-0.kimera-redis-headless.ns1.svc.corp.internal",
+        "kimera-redis-5.kimera-redis-headless.ns1.svc.corp.internal",
+        "kimera-redis.ns1.svc.corp.internal",
+        "kimera-redis",
+        "localhost",
+    ] {
+        assert!(check("-verify_hostname", host, "sslserver"), "{host}");
+    }
+    assert!(check("-verify_ip", "127.0.0.1", "sslserver"));
+    assert!(check("-verify_ip", "::1", "sslclient"));
+    assert!(!check(
+        "-verify_hostname",
+        "kimera-redis-0.kimera-redis-headless.ns1.svc.cluster.local",
+        "sslserver"
+    ));
+}
+
+#[test]
+fn dry_run_and_json_cover_the_manifests_and_reruns_keep_the_keys() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let d = dir.to_str().unwrap();
+    let out = generate(&[
+        "--profile",
+        "production-tls",
+        "--kubernetes",
+        "--dry-run",
+        "--out",
+        d,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("kubernetes/statefulset.yaml")
+            && text.contains("certs/kubernetes-server.key"),
+        "{text}"
+    );
+    assert!(!dir.exists(), "--dry-run wrote");
+    let out = generate(&[
+        "--profile",
+        "production-tls",
+        "--kubernetes",
+        "--json",
+        "--out",
+        d,
+    ]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = json["files"].as_array().unwrap();
+    let entry = |p: &str| {
+        files
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap_or_else(|| panic!("{p} not in --json"))
+    };
+    assert_eq!(entry("kubernetes/secret-server-tls.yaml")["mode"], "0600");
+    assert_eq!(entry("kubernetes/configmap.yaml")["mode"], "0644");
+    assert!(
+        entry("certs/kubernetes-server.crt")["certificate"]["sans"]
+            .to_string()
+            .contains("localhost")
+    );
+    let before = snapshot(&dir);
+    generate(&["--profile", "production-tls", "--kubernetes", "--out", d]);
+    assert_eq!(before, snapshot(&dir), "a re-run changed files");
+    // --force issues new leaves but keeps the CA; the Secret carries the new pair.
+    generate(&[
+        "--profile",
+        "production-tls",
+        "--kubernetes",
+        "--force",
+        "--out",
+        d,
+    ]);
+    let after = snapshot(&dir);
+    assert_eq!(before["certs/ca.key"], after["certs/ca.key"]);
+    assert_ne!(
+        before["certs/kubernetes-server.key"],
+        after["certs/kubernetes-server.key"]
+    );
+    let secret = fs::read_to_string(dir.join("kubernetes/secret-server-tls.yaml")).unwrap();
+    let key = fs::read_to_string(dir.join("certs/kubernetes-server.key")).unwrap();
+    assert!(secret.contains(key.lines().nth(1).unwrap()));
+}
+
+#[test]
+fn bad_kubernetes_input_is_refused_with_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--namespace", "Kimera"],
+            "--namespace \"Kimera\": not a DNS-1123 label",
+        ),
+        (&["--namespace", "a_b"], "--namespace"),
+        (
+            &["--name", "kimera-redis-with-a-name-that-is-far-too-long"],
+            "--name",
+        ),
+        (&["--name=-x"], "--name \"-x\""),
+        (&["--cluster-domain", "cluster..local"], "--cluster-domain"),
+        (&["--cluster-domain", "Cluster.Local"], "--cluster-domain"),
+        (
+            &["--storage", "1gb"],
+            "--storage \"1gb\": not a Kubernetes quantity",
+        ),
+        (&["--storage", "0"], "--storage"),
+        (&["--storage-class", "fast ssd"], "--storage-class"),
+    ];
+    for (extra, expect) in cases {
+        let tmp = tempdir();
+        let dir = tmp.path().join("o");
+        let mut args = vec![
+            "--profile",
+            "production-tls",
+            "--kubernetes",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains(expect) && err.lines().count() == 1,
+            "{extra:?}: {err}"
+        );
+        assert!(!dir.exists(), "{extra:?} wrote files");
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("o");
+    let out = run(&[
+        "--profile",
+        "local-dev",
+        "--kubernetes",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--kubernetes: profile local-dev"), "{err}");
+    // The Kubernetes flags mean nothing without --kubernetes.
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--namespace",
+        "x",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.exists());
+}
