@@ -136,7 +136,8 @@ pub fn start_cluster(dir: &Path, host: &str, n: usize, extra: &[&str]) -> Vec<Se
         .collect()
 }
 
-/// Every file under `dir`: relative path -> (mode, bytes).
+/// Every file under `dir`: relative path -> (mode, bytes); of a server's `data/` folder
+/// only the folder itself.
 pub fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -150,7 +151,11 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
                 .to_string_lossy()
                 .into_owned();
             if meta.is_dir() {
-                stack.push(path);
+                // A server's data folder is the server's: a running one writes and renames
+                // files there (its append-only file) whenever it likes. The tool only makes it.
+                if path.file_name().is_none_or(|n| n != "data") {
+                    stack.push(path);
+                }
                 out.insert(rel + "/", (meta.permissions().mode() & 0o7777, Vec::new()));
             } else {
                 out.insert(
