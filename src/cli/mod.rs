@@ -308,6 +308,29 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub(crate) compose_network: Option<ComposeNetwork>,
 
+    /// Addresses every server listens on, and the compose file publishes its port on
+    /// (comma-separated or repeated; loopback is added for administration) [default:
+    /// loopback for a server on localhost; the host's address and loopback when --host is
+    /// an IP address; every interface when it is a host name].
+    ///
+    /// Example: --bind 10.0.0.5
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub(crate) bind: Vec<String>,
+
+    /// Also set up Prometheus metrics: a redis_exporter per server with an ACL user of its
+    /// own (kimera_metrics, read-only), its own client certificate, its settings in
+    /// metrics.env (nodes/NAME/metrics.env for a cluster) and a compose service.
+    ///
+    /// Example: kimera-redis-init --profile production-tls --metrics
+    #[arg(long)]
+    pub(crate) metrics: bool,
+
+    /// The exporter's compose image [default: oliver006/redis_exporter:v1.45.0].
+    ///
+    /// Example: --metrics-image registry.example.com/redis_exporter:v1.45.0
+    #[arg(long, value_name = "IMAGE", requires = "metrics")]
+    pub(crate) metrics_image: Option<String>,
+
     /// Key algorithm for the CA and every certificate.
     ///
     /// Example: --key-type rsa-4096
@@ -429,6 +452,9 @@ impl GenerateArgs {
             maxmemory: self.maxmemory.clone(),
             image: self.image.clone(),
             compose_network: self.compose_network,
+            bind: self.bind.clone(),
+            metrics: self.metrics,
+            metrics_image: self.metrics_image.clone(),
             key_type: self.key_type,
             days: self.days,
             ca_days: self.ca_days,

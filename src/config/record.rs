@@ -41,6 +41,12 @@ pub(crate) struct Record {
     pub(crate) pkcs12: bool,
     pub(crate) image: String,
     pub(crate) compose_network: String,
+    /// `--bind`, when given: the addresses the servers listen on (absent: the default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) bind: Vec<String>,
+    /// `--metrics`: the exporter's compose image (absent: no exporter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_image: Option<String>,
     /// `--kubernetes`: the manifests' namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kubernetes_namespace: Option<String>,
@@ -107,6 +113,8 @@ impl Record {
                 .to_possible_value()
                 .map(|v| v.get_name().to_owned())
                 .unwrap_or_default(),
+            bind: s.bind.iter().map(ToString::to_string).collect(),
+            metrics_image: s.metrics.clone(),
             kubernetes_namespace: s.kubernetes.as_ref().map(|k| k.namespace.clone()),
             kubernetes_cluster_domain: s.kubernetes.as_ref().map(|k| k.cluster_domain.clone()),
             kubernetes_name: s.kubernetes.as_ref().map(|k| k.name.clone()),
@@ -179,6 +187,8 @@ mod tests {
             pkcs12: false,
             image: "redis:7.4".into(),
             compose_network: "bridge".into(),
+            bind: Vec::new(),
+            metrics_image: None,
             kubernetes_namespace: None,
             kubernetes_cluster_domain: None,
             kubernetes_name: None,

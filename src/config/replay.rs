@@ -121,6 +121,12 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
     req.compose_network = ComposeNetwork::from_str(&record.compose_network, false)
         .ok()
         .filter(|mode| *mode != default);
+    req.bind = record.bind.clone();
+    req.metrics = record.metrics_image.is_some();
+    req.metrics_image = record
+        .metrics_image
+        .clone()
+        .filter(|i| i != crate::config::request::DEFAULT_METRICS_IMAGE);
     if let Some(namespace) = &record.kubernetes_namespace {
         req.kubernetes = KubernetesRequest {
             kubernetes: true,
@@ -221,6 +227,8 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
             .and_then(|m| m.to_possible_value())
             .map(|v| v.get_name().to_owned()),
     );
+    flag("bind", (!req.bind.is_empty()).then(|| req.bind.join(",")));
+    flag("metrics-image", req.metrics_image.clone());
     flag(
         "key-type",
         (req.key_type != DEFAULT_KEY_TYPE).then(|| req.key_type.name().to_owned()),
@@ -248,6 +256,7 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
     for (on, name) in [
         (req.tls, "--tls"),
         (req.pkcs12, "--pkcs12"),
+        (req.metrics, "--metrics"),
         (k.kubernetes, "--kubernetes"),
     ] {
         if on {
@@ -287,6 +296,8 @@ mod tests {
                 ca_days: 800,
                 image: Some("registry.example.com/redis:7.4".into()),
                 pkcs12: true,
+                metrics: true,
+                metrics_image: Some("registry.example.com/redis_exporter:v1.45.0".into()),
                 ..Request::new("production-tls")
             },
             Request {
@@ -297,6 +308,8 @@ mod tests {
                 ],
                 replicas: Some(0),
                 tls: true,
+                bind: vec!["127.0.0.1".into(), "::1".into()],
+                metrics: true,
                 ..Request::new("cluster")
             },
             Request {
@@ -348,6 +361,9 @@ mod tests {
             }),
             ("--host", &|r: &mut Record| {
                 r.nodes[0].host = "bad host".into()
+            }),
+            ("--bind", &|r: &mut Record| {
+                r.bind = vec!["10.0.0.300".into()]
             }),
         ] {
             let mut bad = good.clone();

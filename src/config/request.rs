@@ -71,6 +71,9 @@ impl KeyType {
 
 /// `--image` when not given: the official image, on the major the tests run against.
 pub(crate) const DEFAULT_IMAGE: &str = "redis:7.4";
+/// `--metrics-image` when not given: the exporter's official image, at the version the
+/// tests run (Debian bookworm's prometheus-redis-exporter).
+pub(crate) const DEFAULT_METRICS_IMAGE: &str = "oliver006/redis_exporter:v1.45.0";
 /// `--key-type` when not given.
 pub(crate) const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
 /// `--days` when not given: validity of the server and client certificates.
@@ -104,6 +107,12 @@ pub(crate) struct Request {
     pub(crate) maxmemory: Option<String>,
     pub(crate) image: Option<String>,
     pub(crate) compose_network: Option<ComposeNetwork>,
+    /// `--bind`: the addresses the servers listen on; empty: the profile's rule.
+    pub(crate) bind: Vec<String>,
+    /// `--metrics`: a redis_exporter per server, with a user of its own.
+    pub(crate) metrics: bool,
+    /// `--metrics-image`: the exporter's compose image.
+    pub(crate) metrics_image: Option<String>,
     pub(crate) key_type: KeyType,
     pub(crate) days: i64,
     pub(crate) ca_days: i64,
@@ -180,6 +189,9 @@ impl Default for Request {
             maxmemory: None,
             image: None,
             compose_network: None,
+            bind: Vec::new(),
+            metrics: false,
+            metrics_image: None,
             key_type: DEFAULT_KEY_TYPE,
             days: DEFAULT_DAYS,
             ca_days: DEFAULT_CA_DAYS,
