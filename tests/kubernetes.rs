@@ -671,6 +671,16 @@ fn bad_kubernetes_input_is_refused_with_exit_2() {
         ),
         (&["--storage", "0"], "--storage"),
         (&["--storage-class", "fast ssd"], "--storage-class"),
+        (
+            &["--app-selector", "tier"],
+            "--app-selector tier: allowed: KEY=VALUE",
+        ),
+        (&["--app-selector=-x=y"], "--app-selector -x=y"),
+        (
+            &["--app-selector", "a=b,a=c"],
+            "--app-selector a: named twice",
+        ),
+        (&["--app-namespace", "Kimera"], "--app-namespace \"Kimera\""),
     ];
     for (extra, expect) in cases {
         let tmp = tempdir();
@@ -715,4 +725,173 @@ fn bad_kubernetes_input_is_refused_with_exit_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.exists());
+}
+
+/// `matchLabels` as a map.
+fn match_labels(v: &Value) -> BTreeMap<String, String> {
+    v["matchLabels"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no matchLabels in {v}"))
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Whether a selector's labels are all on a pod.
+fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v.as_str()))
+}
+
+fn rule_ports(rule: &Value) -> Vec<u64> {
+    rule["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["protocol"], "TCP");
+            p["port"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+fn container_port(pod: &Value, name: &str) -> u64 {
+    pod["spec"]["containers"][0]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["containerPort"].as_u64())
+        .unwrap_or_else(|| panic!("no port {name}"))
+}
+
+#[test]
+fn the_network_policy_selects_the_statefulset_and_admits_the_app_the_peers_and_the_job() {
+    let tmp = tempdir();
+    for (name, args) in setups() {
+        let dir = tmp.path().join(name);
+        gen_k8s(&dir, &args);
+        let m = manifests(&dir);
+        let policy = &m["networkpolicy.yaml"];
+        let sts = &m["statefulset.yaml"];
+        let pod = &sts["spec"]["template"];
+        assert_eq!(policy["kind"], "NetworkPolicy", "{name}");
+        assert_eq!(
+            policy["metadata"]["namespace"],
+            sts["metadata"]["namespace"]
+        );
+        assert_eq!(
+            policy["spec"]["policyTypes"],
+            serde_json::json!(["Ingress"])
+        );
+        // It applies to exactly the StatefulSet's pods.
+        let own = match_labels(&policy["spec"]["podSelector"]);
+        assert_eq!(own, match_labels(&sts["spec"]["selector"]), "{name}");
+        assert!(
+            selects(&own, pod),
+            "{name}: the policy does not select the pods"
+        );
+        let client = container_port(pod, "redis");
+        let rules = policy["spec"]["ingress"].as_array().unwrap();
+        // Every rule names who (an empty `from` would admit everyone) and which ports.
+        for r in rules {
+            assert!(!r["from"].as_array().unwrap().is_empty(), "{name}: {r}");
+        }
+        // The app: the default selector (part-of the --name) in the setup's namespace,
+        // on the client port only.
+        let app = &rules[0];
+        assert_eq!(rule_ports(app), [client], "{name}");
+        let peer = &app["from"][0];
+        assert_eq!(
+            match_labels(&peer["podSelector"]),
+            BTreeMap::from([(
+                "app.kubernetes.io/part-of".to_owned(),
+                sts["metadata"]["name"].as_str().unwrap().to_owned()
+            )])
+        );
+        assert_eq!(
+            match_labels(&peer["namespaceSelector"]),
+            BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_owned(),
+                sts["metadata"]["namespace"].as_str().unwrap().to_owned()
+            )])
+        );
+        // The Redis pods reach each other: the rule's selector matches the pods.
+        let peers = &rules[1];
+        assert!(selects(
+            &match_labels(&peers["from"][0]["podSelector"]),
+            pod
+        ));
+        assert!(peers["from"][0]["namespaceSelector"].is_null());
+        let cluster = m.contains_key("job-cluster-create.yaml");
+        if cluster {
+            // Only they reach the bus; the Job reaches the client port alone.
+            assert_eq!(
+                rule_ports(peers),
+                [client, container_port(pod, "bus")],
+                "{name}"
+            );
+            let job = &m["job-cluster-create.yaml"]["spec"]["template"];
+            let job_rule = &rules[2];
+            let job_sel = match_labels(&job_rule["from"][0]["podSelector"]);
+            assert!(selects(&job_sel, job), "{name}: the Job is not admitted");
+            assert!(
+                !selects(&job_sel, pod),
+                "{name}: the Job rule admits Redis pods"
+            );
+            assert!(!selects(
+                &match_labels(&peers["from"][0]["podSelector"]),
+                job
+            ));
+            assert_eq!(rule_ports(job_rule), [client]);
+            assert_eq!(rules.len(), 3);
+        } else {
+            assert_eq!(rule_ports(peers), [client], "{name}");
+            assert_eq!(rules.len(), 2);
+        }
+    }
+    // --app-selector and --app-namespace name the app's pods and namespaces, recorded.
+    let dir = tmp.path().join("own-app");
+    gen_k8s(
+        &dir,
+        &[
+            "--profile",
+            "production-tls",
+            "--app-selector",
+            "app.kubernetes.io/name=kimera,tier=backend",
+            "--app-namespace",
+            "apps,batch",
+        ],
+    );
+    let m = manifests(&dir);
+    let from = m["networkpolicy.yaml"]["spec"]["ingress"][0]["from"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(from.len(), 2);
+    for (peer, ns) in from.iter().zip(["apps", "batch"]) {
+        assert_eq!(
+            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            ns
+        );
+        assert_eq!(
+            match_labels(&peer["podSelector"]),
+            BTreeMap::from([
+                ("app.kubernetes.io/name".to_owned(), "kimera".to_owned()),
+                ("tier".to_owned(), "backend".to_owned()),
+            ])
+        );
+    }
+    let record = fs::read_to_string(dir.join("kimera-redis.toml")).unwrap();
+    assert!(
+        record.contains("kubernetes_app_namespaces = [\"apps\", \"batch\"]"),
+        "{record}"
+    );
+    let ok = run(&["verify", dir.to_str().unwrap()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
 }

@@ -431,6 +431,29 @@ pub(crate) struct KubernetesArgs {
     /// Example: --storage-class fast-ssd
     #[arg(long, value_name = "CLASS", requires = "kubernetes")]
     pub(crate) storage_class: Option<String>,
+
+    /// The labels of the app's pods, which the NetworkPolicy lets reach the client port
+    /// (comma-separated KEY=VALUE, all must match) [default: app.kubernetes.io/part-of=<--name>].
+    ///
+    /// Example: --app-selector app.kubernetes.io/name=kimera,tier=backend
+    #[arg(
+        long,
+        value_name = "KEY=VALUE,...",
+        value_delimiter = ',',
+        requires = "kubernetes"
+    )]
+    pub(crate) app_selector: Vec<String>,
+
+    /// Namespaces the app's pods run in (comma-separated or repeated) [default: --namespace].
+    ///
+    /// Example: --app-namespace kimera-app
+    #[arg(
+        long,
+        value_name = "NS,...",
+        value_delimiter = ',',
+        requires = "kubernetes"
+    )]
+    pub(crate) app_namespace: Vec<String>,
 }
 
 impl GenerateArgs {
@@ -495,6 +518,8 @@ impl KubernetesArgs {
             name: self.name.clone(),
             storage: self.storage.clone(),
             storage_class: self.storage_class.clone(),
+            app_selector: self.app_selector.clone(),
+            app_namespaces: self.app_namespace.clone(),
         }
     }
 }

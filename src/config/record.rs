@@ -60,6 +60,12 @@ pub(crate) struct Record {
     pub(crate) kubernetes_storage: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kubernetes_storage_class: Option<String>,
+    /// `--kubernetes`: the NetworkPolicy's app labels and namespaces (absent in records
+    /// written before the policy: the defaults).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) kubernetes_app_selector: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) kubernetes_app_namespaces: Vec<String>,
     /// The CA this folder trusts, pinned: the SHA-256 fingerprint of `certs/ca.crt`'s
     /// certificate as `openssl x509 -fingerprint -sha256` prints it. Whatever is later
     /// appended to `ca.crt`, only this CA (and `next_ca_sha256` during a rollover) is
@@ -120,6 +126,16 @@ impl Record {
             kubernetes_name: s.kubernetes.as_ref().map(|k| k.name.clone()),
             kubernetes_storage: s.kubernetes.as_ref().map(|k| k.storage.clone()),
             kubernetes_storage_class: s.kubernetes.as_ref().and_then(|k| k.storage_class.clone()),
+            kubernetes_app_selector: s
+                .kubernetes
+                .as_ref()
+                .map(|k| k.app_selector())
+                .unwrap_or_default(),
+            kubernetes_app_namespaces: s
+                .kubernetes
+                .as_ref()
+                .map(|k| k.app_namespaces.clone())
+                .unwrap_or_default(),
             ca_sha256: ca_sha256.map(str::to_owned),
             next_ca_sha256: None,
             pool: s.pool.clone(),
@@ -194,6 +210,8 @@ mod tests {
             kubernetes_name: None,
             kubernetes_storage: None,
             kubernetes_storage_class: None,
+            kubernetes_app_selector: Vec::new(),
+            kubernetes_app_namespaces: Vec::new(),
             ca_sha256: None,
             next_ca_sha256: None,
             pool: Pool {

@@ -135,6 +135,8 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
             name: record.kubernetes_name.clone(),
             storage: record.kubernetes_storage.clone(),
             storage_class: record.kubernetes_storage_class.clone(),
+            app_selector: record.kubernetes_app_selector.clone(),
+            app_namespaces: record.kubernetes_app_namespaces.clone(),
         };
     }
     req.san = extra_sans(record);
@@ -252,6 +254,14 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
         flag("name", k.name.clone());
         flag("storage", k.storage.clone());
         flag("storage-class", k.storage_class.clone());
+        flag(
+            "app-selector",
+            (!k.app_selector.is_empty()).then(|| k.app_selector.join(",")),
+        );
+        flag(
+            "app-namespace",
+            (!k.app_namespaces.is_empty()).then(|| k.app_namespaces.join(",")),
+        );
     }
     for (on, name) in [
         (req.tls, "--tls"),
@@ -321,6 +331,8 @@ mod tests {
                     kubernetes: true,
                     namespace: Some("redis".into()),
                     storage: Some("5Gi".into()),
+                    app_selector: vec!["app.kubernetes.io/name=kimera".into(), "tier=".into()],
+                    app_namespaces: vec!["kimera-app".into(), "redis".into()],
                     ..KubernetesRequest::default()
                 },
                 ..Request::new("high-performance")

@@ -145,6 +145,10 @@ pub(crate) struct KubernetesRequest {
     pub(crate) name: Option<String>,
     pub(crate) storage: Option<String>,
     pub(crate) storage_class: Option<String>,
+    /// `--app-selector KEY=VALUE,...`: the app's pod labels the NetworkPolicy admits.
+    pub(crate) app_selector: Vec<String>,
+    /// `--app-namespace NS,...`: where the app's pods run.
+    pub(crate) app_namespaces: Vec<String>,
 }
 
 /// How one run behaves, apart from what it generates.

@@ -127,6 +127,15 @@ struct View<'a> {
     redis_defaults: Server,
     max_connections: i64,
     health_check_interval: i64,
+    /// The NetworkPolicy's app: pod labels and namespaces.
+    app_labels: Vec<Label<'a>>,
+    app_namespaces: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Label<'a> {
+    key: &'a str,
+    value: &'a str,
 }
 
 /// Add `kubernetes/` to the bundle when `--kubernetes` was given.
@@ -268,6 +277,10 @@ fn describe(file: &str) -> (Kind, &'static str) {
         "service-headless.yaml" => (Kind::Config, "headless Service: each pod's DNS name"),
         "service.yaml" => (Kind::Config, "client Service: where the app connects"),
         "statefulset.yaml" => (Kind::Config, "StatefulSet: the Redis pods"),
+        "networkpolicy.yaml" => (
+            Kind::Config,
+            "NetworkPolicy: only the app, the Redis pods and the cluster Job reach Redis",
+        ),
         "poddisruptionbudget.yaml" => (Kind::Config, "PodDisruptionBudget: one pod down at a time"),
         "job-cluster-create.yaml" => (
             Kind::Config,
@@ -351,6 +364,12 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         redis_defaults: Server::default(),
         max_connections: s.pool.max_connections,
         health_check_interval: s.pool.health_check_interval,
+        app_labels: k8s
+            .app_labels
+            .iter()
+            .map(|(key, value)| Label { key, value })
+            .collect(),
+        app_namespaces: &k8s.app_namespaces,
     }
 }
 
