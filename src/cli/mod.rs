@@ -454,6 +454,13 @@ pub(crate) struct KubernetesArgs {
         requires = "kubernetes"
     )]
     pub(crate) app_namespace: Vec<String>,
+
+    /// With --metrics: also write a ServiceMonitor (Prometheus Operator) that scrapes
+    /// every pod's exporter.
+    ///
+    /// Example: --kubernetes --metrics --service-monitor
+    #[arg(long, requires = "kubernetes")]
+    pub(crate) service_monitor: bool,
 }
 
 impl GenerateArgs {
@@ -520,6 +527,7 @@ impl KubernetesArgs {
             storage_class: self.storage_class.clone(),
             app_selector: self.app_selector.clone(),
             app_namespaces: self.app_namespace.clone(),
+            service_monitor: self.service_monitor,
         }
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct Kubernetes {
     /// The NetworkPolicy's app: pod labels (all must match) and namespaces.
     pub(crate) app_labels: Vec<(String, String)>,
     pub(crate) app_namespaces: Vec<String>,
+    /// `--service-monitor`: settings checked that `--metrics` is on.
+    pub(crate) service_monitor: bool,
 }
 
 impl Kubernetes {
@@ -144,6 +146,7 @@ pub(crate) fn resolve(
         storage_class,
         app_labels,
         app_namespaces,
+        service_monitor: args.service_monitor,
     }))
 }
 

@@ -66,6 +66,9 @@ pub(crate) struct Record {
     pub(crate) kubernetes_app_selector: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) kubernetes_app_namespaces: Vec<String>,
+    /// `--service-monitor`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) kubernetes_service_monitor: bool,
     /// The CA this folder trusts, pinned: the SHA-256 fingerprint of `certs/ca.crt`'s
     /// certificate as `openssl x509 -fingerprint -sha256` prints it. Whatever is later
     /// appended to `ca.crt`, only this CA (and `next_ca_sha256` during a rollover) is
@@ -136,6 +139,7 @@ impl Record {
                 .as_ref()
                 .map(|k| k.app_namespaces.clone())
                 .unwrap_or_default(),
+            kubernetes_service_monitor: s.kubernetes.as_ref().is_some_and(|k| k.service_monitor),
             ca_sha256: ca_sha256.map(str::to_owned),
             next_ca_sha256: None,
             pool: s.pool.clone(),
@@ -212,6 +216,7 @@ mod tests {
             kubernetes_storage_class: None,
             kubernetes_app_selector: Vec::new(),
             kubernetes_app_namespaces: Vec::new(),
+            kubernetes_service_monitor: false,
             ca_sha256: None,
             next_ca_sha256: None,
             pool: Pool {

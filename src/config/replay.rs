@@ -137,6 +137,7 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
             storage_class: record.kubernetes_storage_class.clone(),
             app_selector: record.kubernetes_app_selector.clone(),
             app_namespaces: record.kubernetes_app_namespaces.clone(),
+            service_monitor: record.kubernetes_service_monitor,
         };
     }
     req.san = extra_sans(record);
@@ -268,6 +269,7 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
         (req.pkcs12, "--pkcs12"),
         (req.metrics, "--metrics"),
         (k.kubernetes, "--kubernetes"),
+        (k.kubernetes && k.service_monitor, "--service-monitor"),
     ] {
         if on {
             a.push(name.into());
@@ -325,6 +327,7 @@ mod tests {
             Request {
                 io_threads: Some(4),
                 maxmemory: Some("1gb".into()),
+                metrics: true,
                 db: Some(3),
                 username: Some("app".into()),
                 kubernetes: KubernetesRequest {
@@ -333,6 +336,7 @@ mod tests {
                     storage: Some("5Gi".into()),
                     app_selector: vec!["app.kubernetes.io/name=kimera".into(), "tier=".into()],
                     app_namespaces: vec!["kimera-app".into(), "redis".into()],
+                    service_monitor: true,
                     ..KubernetesRequest::default()
                 },
                 ..Request::new("high-performance")

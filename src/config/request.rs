@@ -149,6 +149,8 @@ pub(crate) struct KubernetesRequest {
     pub(crate) app_selector: Vec<String>,
     /// `--app-namespace NS,...`: where the app's pods run.
     pub(crate) app_namespaces: Vec<String>,
+    /// `--service-monitor`: a Prometheus Operator ServiceMonitor for the exporters.
+    pub(crate) service_monitor: bool,
 }
 
 /// How one run behaves, apart from what it generates.

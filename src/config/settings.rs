@@ -138,6 +138,11 @@ impl Settings {
             (None, true) => Some(crate::config::request::DEFAULT_METRICS_IMAGE.to_owned()),
             (None, false) => None,
         };
+        if metrics.is_none() && kubernetes.as_ref().is_some_and(|k| k.service_monitor) {
+            return Err(Error::usage(
+                "--service-monitor: there is no exporter to scrape without --metrics; allowed: add --metrics",
+            ));
+        }
         if !bind.is_empty() && cluster.is_some() && compose_network == ComposeNetwork::Bridge {
             return Err(Error::usage(
                 "--bind: in bridge mode each node listens in its own container on the \

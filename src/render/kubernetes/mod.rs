@@ -35,6 +35,8 @@ const CONF_DIR: &str = "/etc/kimera-redis/conf";
 const TLS_DIR: &str = "/etc/kimera-redis/tls";
 const AUTH_DIR: &str = "/etc/kimera-redis/auth";
 const DATA_DIR: &str = "/data";
+/// `--metrics`: the exporter sidecar's client certificate.
+const METRICS_DIR: &str = "/etc/kimera-redis/metrics";
 /// Where the app's pod mounts its client Secret; the app Secret's paths point here.
 pub(crate) const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
 
@@ -95,6 +97,7 @@ struct Dirs {
     auth: &'static str,
     data: &'static str,
     app_tls: &'static str,
+    metrics: &'static str,
 }
 
 /// Everything the templates see. Secret values are passed only to the Secret manifests.
@@ -130,6 +133,12 @@ struct View<'a> {
     /// The NetworkPolicy's app: pod labels and namespaces.
     app_labels: Vec<Label<'a>>,
     app_namespaces: &'a [String],
+    /// `--metrics`: a redis_exporter sidecar per pod, with its image and port.
+    metrics: bool,
+    metrics_image: &'a str,
+    metrics_port: u16,
+    metrics_user: &'static str,
+    service_monitor: bool,
 }
 
 #[derive(Serialize)]
@@ -199,6 +208,13 @@ pub(crate) fn add(
         ),
         None => (None, None),
     };
+    let metrics_tls = match tls {
+        Some((_, pki)) => pki
+            .metrics
+            .as_ref()
+            .map(|m| tls_data(&m.cert_pem, &m.key_pem, &pki.ca.cert_pem)),
+        None => None,
+    };
     let app_env = app_env(settings, k8s, secrets);
     let all = render(
         "manifests",
@@ -208,6 +224,8 @@ pub(crate) fn add(
             app_env => Serde(&app_env),
             admin_password => &secrets.admin,
             replica_password => secrets.replica.as_deref().unwrap_or(""),
+            metrics_tls => Serde(&metrics_tls),
+            metrics_password => secrets.metrics.as_deref().unwrap_or(""),
         },
     )?;
 
@@ -277,6 +295,14 @@ fn describe(file: &str) -> (Kind, &'static str) {
         "service-headless.yaml" => (Kind::Config, "headless Service: each pod's DNS name"),
         "service.yaml" => (Kind::Config, "client Service: where the app connects"),
         "statefulset.yaml" => (Kind::Config, "StatefulSet: the Redis pods"),
+        "secret-metrics.yaml" => (
+            Kind::Secret,
+            "Secret: the metrics exporter's user, password and client certificate",
+        ),
+        "servicemonitor.yaml" => (
+            Kind::Config,
+            "ServiceMonitor (Prometheus Operator): scrapes every pod's exporter",
+        ),
         "networkpolicy.yaml" => (
             Kind::Config,
             "NetworkPolicy: only the app, the Redis pods and the cluster Job reach Redis",
@@ -357,6 +383,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
             auth: AUTH_DIR,
             data: DATA_DIR,
             app_tls: APP_TLS_DIR,
+            metrics: METRICS_DIR,
         },
         admin_user: ADMIN_USER,
         replica_user: REPLICA_USER,
@@ -370,6 +397,11 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
             .map(|(key, value)| Label { key, value })
             .collect(),
         app_namespaces: &k8s.app_namespaces,
+        metrics: s.metrics.is_some(),
+        metrics_image: s.metrics.as_deref().unwrap_or(""),
+        metrics_port: crate::config::layout::METRICS_PORT,
+        metrics_user: crate::config::acl::METRICS_USER,
+        service_monitor: k8s.service_monitor,
     }
 }
 
