@@ -331,6 +331,13 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "IMAGE", requires = "metrics")]
     pub(crate) metrics_image: Option<String>,
 
+    /// Port the exporter serves /metrics on, on loopback (a cluster's exporters take the
+    /// ports from it up, one per node) [default: 9121].
+    ///
+    /// Example: --metrics-port 9200
+    #[arg(long, value_name = "PORT", requires = "metrics")]
+    pub(crate) metrics_port: Option<i64>,
+
     /// Key algorithm for the CA and every certificate.
     ///
     /// Example: --key-type rsa-4096
@@ -485,6 +492,7 @@ impl GenerateArgs {
             bind: self.bind.clone(),
             metrics: self.metrics,
             metrics_image: self.metrics_image.clone(),
+            metrics_port: self.metrics_port,
             key_type: self.key_type,
             days: self.days,
             ca_days: self.ca_days,

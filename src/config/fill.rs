@@ -100,6 +100,12 @@ pub(crate) fn fill_from(req: &mut Request, record: &Record) -> Vec<Taken> {
             &mut req.metrics_image,
             &full.metrics_image,
         );
+        open(
+            &mut taken,
+            "--metrics-port",
+            &mut req.metrics_port,
+            &full.metrics_port,
+        );
     }
     // Key type and validity have defaults rather than `None`: open when not named and
     // still the default.

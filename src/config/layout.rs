@@ -38,7 +38,8 @@ pub(crate) const METRICS_ENV: &str = "metrics.env";
 /// `--metrics`: the exporter's client certificate and key (CN kimera_metrics).
 pub(crate) const METRICS_CERT: &str = "certs/redis-metrics.crt";
 pub(crate) const METRICS_KEY: &str = "certs/redis-metrics.key";
-/// Where the first exporter listens on this machine; a cluster's count up from it.
+/// `--metrics-port` when not given: where the first exporter listens on this machine
+/// (redis_exporter's own default); a cluster's count up from it.
 pub(crate) const METRICS_PORT: u16 = 9121;
 pub(crate) const CLUSTER_CREATE: &str = "cluster-create.sh";
 pub(crate) const NODES_DIR: &str = "nodes";

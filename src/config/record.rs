@@ -47,6 +47,9 @@ pub(crate) struct Record {
     /// `--metrics`: the exporter's compose image (absent: no exporter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metrics_image: Option<String>,
+    /// `--metrics-port`, when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_port: Option<u16>,
     /// `--kubernetes`: the manifests' namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kubernetes_namespace: Option<String>,
@@ -124,6 +127,9 @@ impl Record {
                 .unwrap_or_default(),
             bind: s.bind.iter().map(ToString::to_string).collect(),
             metrics_image: s.metrics.clone(),
+            metrics_port: (s.metrics.is_some()
+                && s.metrics_port != crate::config::layout::METRICS_PORT)
+                .then_some(s.metrics_port),
             kubernetes_namespace: s.kubernetes.as_ref().map(|k| k.namespace.clone()),
             kubernetes_cluster_domain: s.kubernetes.as_ref().map(|k| k.cluster_domain.clone()),
             kubernetes_name: s.kubernetes.as_ref().map(|k| k.name.clone()),
@@ -209,6 +215,7 @@ mod tests {
             compose_network: "bridge".into(),
             bind: Vec::new(),
             metrics_image: None,
+            metrics_port: None,
             kubernetes_namespace: None,
             kubernetes_cluster_domain: None,
             kubernetes_name: None,

@@ -127,6 +127,7 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
         .metrics_image
         .clone()
         .filter(|i| i != crate::config::request::DEFAULT_METRICS_IMAGE);
+    req.metrics_port = record.metrics_port.map(i64::from);
     if let Some(namespace) = &record.kubernetes_namespace {
         req.kubernetes = KubernetesRequest {
             kubernetes: true,
@@ -232,6 +233,7 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
     );
     flag("bind", (!req.bind.is_empty()).then(|| req.bind.join(",")));
     flag("metrics-image", req.metrics_image.clone());
+    flag("metrics-port", req.metrics_port.map(|p| p.to_string()));
     flag(
         "key-type",
         (req.key_type != DEFAULT_KEY_TYPE).then(|| req.key_type.name().to_owned()),
@@ -310,6 +312,7 @@ mod tests {
                 pkcs12: true,
                 metrics: true,
                 metrics_image: Some("registry.example.com/redis_exporter:v1.45.0".into()),
+                metrics_port: Some(9200),
                 ..Request::new("production-tls")
             },
             Request {

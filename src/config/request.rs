@@ -113,6 +113,8 @@ pub(crate) struct Request {
     pub(crate) metrics: bool,
     /// `--metrics-image`: the exporter's compose image.
     pub(crate) metrics_image: Option<String>,
+    /// `--metrics-port`: the first exporter's port on this machine.
+    pub(crate) metrics_port: Option<i64>,
     pub(crate) key_type: KeyType,
     pub(crate) days: i64,
     pub(crate) ca_days: i64,
@@ -198,6 +200,7 @@ impl Default for Request {
             bind: Vec::new(),
             metrics: false,
             metrics_image: None,
+            metrics_port: None,
             key_type: DEFAULT_KEY_TYPE,
             days: DEFAULT_DAYS,
             ca_days: DEFAULT_CA_DAYS,

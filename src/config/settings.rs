@@ -53,6 +53,8 @@ pub(crate) struct Settings {
     pub(crate) bind: Vec<IpAddr>,
     /// `--metrics`: the exporter's compose image; `None` without metrics.
     pub(crate) metrics: Option<String>,
+    /// `--metrics-port`: the first exporter's port (a cluster's count up from it).
+    pub(crate) metrics_port: u16,
     /// Values the request named even where they equal the defaults.
     pub(crate) asked: Asked,
 }
@@ -138,6 +140,22 @@ impl Settings {
             (None, true) => Some(crate::config::request::DEFAULT_METRICS_IMAGE.to_owned()),
             (None, false) => None,
         };
+        let metrics_port = match req.metrics_port {
+            _ if metrics.is_none() => crate::config::layout::METRICS_PORT,
+            None => crate::config::layout::METRICS_PORT,
+            Some(p) => {
+                let port = check_port("--metrics-port", p)?;
+                if usize::from(port) + nodes.len() - 1 > 65535 {
+                    return Err(Error::usage(format!(
+                        "--metrics-port {port}: the {} exporters take ports {port} and up, which \
+                         would pass 65535; allowed: at most {}",
+                        nodes.len(),
+                        65536 - nodes.len()
+                    )));
+                }
+                port
+            }
+        };
         if metrics.is_none() && kubernetes.as_ref().is_some_and(|k| k.service_monitor) {
             return Err(Error::usage(
                 "--service-monitor: there is no exporter to scrape without --metrics; allowed: add --metrics",
@@ -172,6 +190,7 @@ impl Settings {
             compose_network,
             bind,
             metrics,
+            metrics_port,
             asked: req.asked,
         })
     }

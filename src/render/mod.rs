@@ -670,7 +670,10 @@ fn node_view(s: &Settings, i: usize, n: &Node, paths: &Paths, auth: bool) -> Nod
             "{scheme}://{}",
             crate::config::node::host_port(&service, n.port)
         ),
-        metrics_port: layout::METRICS_PORT.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)),
+        // Settings checked that every node's port fits.
+        metrics_port: s
+            .metrics_port
+            .saturating_add(u16::try_from(i).unwrap_or(u16::MAX)),
         metrics_mounts,
         name: n.name.clone(),
         service,

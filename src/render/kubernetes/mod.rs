@@ -399,7 +399,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         app_namespaces: &k8s.app_namespaces,
         metrics: s.metrics.is_some(),
         metrics_image: s.metrics.as_deref().unwrap_or(""),
-        metrics_port: crate::config::layout::METRICS_PORT,
+        metrics_port: s.metrics_port,
         metrics_user: crate::config::acl::METRICS_USER,
         service_monitor: k8s.service_monitor,
     }
