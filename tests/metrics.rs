@@ -414,3 +414,86 @@ fn metrics_flags_are_checked() {
     assert!(err.contains("--metrics-image"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_clusters_compose_file_has_an_exporter_per_node_published_on_loopback_only() {
+    for (mode, nodes) in [
+        ("bridge", "redis-1:7001,redis-2:7002,redis-3:7003"),
+        ("host", "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003"),
+    ] {
+        let tmp = tempdir();
+        let dir = tmp.path().join(mode);
+        let d = dir.to_str().unwrap();
+        generate(&[
+            "--profile",
+            "cluster",
+            "--tls",
+            "--nodes",
+            nodes,
+            "--metrics",
+            "--metrics-port",
+            "9300",
+            "--out",
+            d,
+        ]);
+        let text = if have("docker-compose") {
+            docker_compose(&dir, &["-f", "docker-compose.yml", "config"])
+        } else {
+            std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap()
+        };
+        let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        let services = doc["services"].as_mapping().unwrap();
+        let exporters: Vec<_> = services
+            .iter()
+            .filter(|(k, _)| k.as_str().unwrap().ends_with("-exporter"))
+            .collect();
+        assert_eq!(exporters.len(), 3, "{mode}: one exporter per node");
+        for (i, (name, svc)) in exporters.iter().enumerate() {
+            let env = svc.get("environment");
+            if mode == "bridge" {
+                // Published on loopback only, each on its own port.
+                let ports = serde_norway::to_string(&svc["ports"]).unwrap();
+                assert!(ports.contains("127.0.0.1"), "{name:?}: {ports}");
+                assert!(
+                    ports.contains(&format!("{}", 9300 + i)),
+                    "{name:?}: {ports}"
+                );
+                let addr = env.unwrap()["REDIS_ADDR"].as_str().unwrap().to_owned();
+                assert!(addr.starts_with("rediss://redis-"), "{addr}");
+            } else {
+                assert_eq!(svc["network_mode"].as_str(), Some("host"));
+                assert!(svc.get("ports").is_none());
+            }
+        }
+        // The password stays in the env files (docker-compose reads them at `up`), never
+        // in the compose file itself.
+        let raw = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
+        let first = nodes.split(',').next().unwrap().replace(':', "-");
+        let pw = read_env_file(&dir.join(format!("nodes/{first}/metrics.env")))["REDIS_PASSWORD"]
+            .clone();
+        assert!(!raw.contains(&pw), "{mode}");
+        for (i, port) in [7001, 7002, 7003].iter().enumerate() {
+            let host = nodes.split(',').nth(i).unwrap().split(':').next().unwrap();
+            let env = read_env_file(&dir.join(format!("nodes/{host}-{port}/metrics.env")));
+            assert_eq!(
+                env["REDIS_EXPORTER_WEB_LISTEN_ADDRESS"],
+                format!("127.0.0.1:{}", 9300 + i)
+            );
+        }
+        let ok = run(&["verify", d]);
+        assert!(
+            ok.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
+        // An edited node metrics.env is reported.
+        let host = nodes.split(',').next().unwrap().split(':').next().unwrap();
+        let f = dir.join(format!("nodes/{host}-7001/metrics.env"));
+        let text = std::fs::read_to_string(&f).unwrap();
+        std::fs::write(&f, text.replace("127.0.0.1:9300", "0.0.0.0:9300")).unwrap();
+        let bad = run(&["verify", d]);
+        let said = String::from_utf8_lossy(&bad.stdout);
+        assert_eq!(bad.status.code(), Some(1), "{said}");
+        assert!(said.contains("metrics.env"), "{said}");
+    }
+}
