@@ -497,3 +497,47 @@ fn a_clusters_compose_file_has_an_exporter_per_node_published_on_loopback_only()
         assert!(said.contains("metrics.env"), "{said}");
     }
 }
+
+#[test]
+fn without_its_record_a_folder_is_known_to_have_an_exporter_from_its_files_not_its_acl() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let d = dir.to_str().unwrap();
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--metrics",
+        "--metrics-port",
+        "9400",
+        "--metrics-image",
+        "registry.example.com/redis_exporter:v1.45.0",
+        "--out",
+        d,
+    ]);
+    std::fs::remove_file(dir.join("kimera-redis.toml")).unwrap();
+    let ok = run(&["verify", d]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    // A folder without an exporter: a kimera_metrics line added to users.acl by hand is
+    // an unknown user, whatever its name.
+    let dir = tmp.path().join("p");
+    let d = dir.to_str().unwrap();
+    generate(&["--profile", "production-tls", "--out", d]);
+    std::fs::remove_file(dir.join("kimera-redis.toml")).unwrap();
+    let acl = dir.join("users.acl");
+    let mut text = std::fs::read_to_string(&acl).unwrap();
+    text.push_str("user kimera_metrics on #0000000000000000000000000000000000000000000000000000000000000000 resetchannels -@all +info\n");
+    std::fs::write(&acl, text).unwrap();
+    let bad = run(&["verify", d]);
+    let said = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("user kimera_metrics was not generated"),
+        "{said}"
+    );
+}

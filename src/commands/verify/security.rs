@@ -109,7 +109,11 @@ impl super::Checker<'_> {
         if f.cluster() {
             expected.insert(REPLICA_USER.into(), REPLICA_RULES);
         }
-        if f.recorded().is_some_and(|r| r.metrics_image.is_some()) {
+        let metrics = match f.recorded() {
+            Some(r) => r.metrics_image.is_some(),
+            None => super::fixes::metrics_env(f).is_some(),
+        };
+        if metrics {
             expected.insert(
                 crate::config::acl::METRICS_USER.into(),
                 crate::config::acl::metrics_rules(f.cluster()),
