@@ -541,3 +541,51 @@ fn without_its_record_a_folder_is_known_to_have_an_exporter_from_its_files_not_i
         "{said}"
     );
 }
+
+#[test]
+fn the_printed_metrics_command_pastes_for_a_folder_with_a_space() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("with space");
+    let port = free_low_port().to_string();
+    let metrics_port = free_low_port();
+    let out = generate(&[
+        "--profile",
+        "production-tls",
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--metrics",
+        "--metrics-port",
+        &metrics_port.to_string(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Start the metrics: "))
+        .unwrap_or_else(|| panic!("no metrics line in:\n{text}"));
+    let _server = Server::start(&dir.join("redis.conf"), port.parse().unwrap());
+    // The parentheses only keep `set -a` out of the user's shell; without them `exec`
+    // replaces this sh, so the PID killed on drop is the exporter's.
+    let body = line.trim_start_matches('(').trim_end_matches(')');
+    let log = tmp.path().join("exporter.log");
+    let child = Command::new("sh")
+        .args(["-c", body])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut exporter = Exporter {
+        child,
+        port: metrics_port,
+        log,
+    };
+    assert_scraped(&mut exporter, "pasted");
+}
