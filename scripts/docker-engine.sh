@@ -8,12 +8,14 @@
 #   (debootstrap, once; the rootfs tarball is cached under target/ and later runs only
 #   `docker import` it, about 2 s). It has its own name, never the official image's:
 #   its Redis is Debian's 7.0, not the 7.4 the generated files name by default, so the
-#   tests pass it with --image. python3 is in it for the app container of the bridge tests.
+#   tests pass it with --image. python3 is in it for the app container of the bridge tests,
+#   and prometheus-redis-exporter (as /redis_exporter) for the --metrics exporter service.
 # Needs root (or sudo) for dockerd and debootstrap.
 
 KIMERA_TEST_IMAGE=${KIMERA_TEST_IMAGE:-kimera-test/redis:7.0}
 debian_mirror=${KIMERA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-image_cache=target/kimera-test-image/redis-bookworm-rootfs.tar
+# Named after what is in it, so a cache built before the exporter was added is not reused.
+image_cache=target/kimera-test-image/redis-bookworm-exporter-rootfs.tar
 
 # Short paths: unix socket paths are limited to 108 bytes, and containerd puts its own
 # sockets under the exec-root.
@@ -58,7 +60,7 @@ fi
 if [ ! -s "$image_cache" ]; then
   echo "building the test image's root file system with debootstrap (once; cached in $image_cache)"
   rootfs="$docker_dir/rootfs"
-  sudo_if_needed debootstrap --variant=minbase --include=redis-server,redis-tools,python3 \
+  sudo_if_needed debootstrap --variant=minbase --include=redis-server,redis-tools,python3,prometheus-redis-exporter \
     bookworm "$rootfs" "$debian_mirror" >"$docker_dir/debootstrap.log" 2>&1 || {
     tail -n 30 "$docker_dir/debootstrap.log" >&2
     exit 1
@@ -70,6 +72,8 @@ if [ ! -s "$image_cache" ]; then
     groupmod -g 999 redis && usermod -u 999 -g 999 redis
     rm -rf /etc/redis /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
     ln -sf /usr/bin/redis-server /usr/bin/redis-cli /usr/local/bin/
+    # Where the official oliver006/redis_exporter image has it (--metrics-image).
+    ln -sf /usr/bin/prometheus-redis-exporter /redis_exporter
     mkdir -p /data && chown 999:999 /data'
   mkdir -p "$(dirname "$image_cache")"
   sudo_if_needed tar --numeric-owner -C "$rootfs" -cf "$image_cache.tmp" .

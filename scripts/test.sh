@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real servers and real clients. Installs what the
 # tests need when it is missing: Debian's redis-server, redis-tools, docker-compose,
-# docker.io, debootstrap, openssl, Node.js/npm and a JDK; redis-py (the KIMERA app's
+# docker.io, debootstrap, prometheus-redis-exporter, openssl, Node.js/npm and a JDK; redis-py (the KIMERA app's
 # client), python-dotenv and kubernetes-validate in a virtualenv under target/; node-redis
 # and ioredis under target/node-clients. Starts a Docker engine of its own for the
 # container and Kubernetes-simulation tests (scripts/docker-engine.sh) and stops it at
@@ -28,6 +28,7 @@ command -v npm >/dev/null || need+=(nodejs npm)
 command -v javac >/dev/null || need+=(default-jdk-headless)
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v prometheus-redis-exporter >/dev/null || need+=(prometheus-redis-exporter)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_if_needed apt-get update -qq

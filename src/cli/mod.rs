@@ -335,6 +335,36 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub(crate) compose_network: Option<ComposeNetwork>,
 
+    /// Addresses every server listens on, and the compose file publishes its port on
+    /// (comma-separated or repeated; loopback is added for administration) [default:
+    /// loopback for a server on localhost; the host's address and loopback when --host is
+    /// an IP address; every interface when it is a host name].
+    ///
+    /// Example: --bind 10.0.0.5
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub(crate) bind: Vec<String>,
+
+    /// Also set up Prometheus metrics: a redis_exporter per server with an ACL user of its
+    /// own (kimera_metrics, read-only), its own client certificate, its settings in
+    /// metrics.env (nodes/NAME/metrics.env for a cluster) and a compose service.
+    ///
+    /// Example: kimera-redis-init --profile production-tls --metrics
+    #[arg(long)]
+    pub(crate) metrics: bool,
+
+    /// The exporter's compose image [default: oliver006/redis_exporter:v1.45.0].
+    ///
+    /// Example: --metrics-image registry.example.com/redis_exporter:v1.45.0
+    #[arg(long, value_name = "IMAGE", requires = "metrics")]
+    pub(crate) metrics_image: Option<String>,
+
+    /// Port the exporter serves /metrics on, on loopback (a cluster's exporters take the
+    /// ports from it up, one per node) [default: 9121].
+    ///
+    /// Example: --metrics-port 9200
+    #[arg(long, value_name = "PORT", requires = "metrics")]
+    pub(crate) metrics_port: Option<i64>,
+
     /// Key algorithm for the CA and every certificate.
     ///
     /// Example: --key-type rsa-4096
@@ -435,6 +465,36 @@ pub(crate) struct KubernetesArgs {
     /// Example: --storage-class fast-ssd
     #[arg(long, value_name = "CLASS", requires = "kubernetes")]
     pub(crate) storage_class: Option<String>,
+
+    /// The labels of the app's pods, which the NetworkPolicy lets reach the client port
+    /// (comma-separated KEY=VALUE, all must match) [default: app.kubernetes.io/part-of=<--name>].
+    ///
+    /// Example: --app-selector app.kubernetes.io/name=kimera,tier=backend
+    #[arg(
+        long,
+        value_name = "KEY=VALUE,...",
+        value_delimiter = ',',
+        requires = "kubernetes"
+    )]
+    pub(crate) app_selector: Vec<String>,
+
+    /// Namespaces the app's pods run in (comma-separated or repeated) [default: --namespace].
+    ///
+    /// Example: --app-namespace kimera-app
+    #[arg(
+        long,
+        value_name = "NS,...",
+        value_delimiter = ',',
+        requires = "kubernetes"
+    )]
+    pub(crate) app_namespace: Vec<String>,
+
+    /// With --metrics: also write a ServiceMonitor (Prometheus Operator) that scrapes
+    /// every pod's exporter.
+    ///
+    /// Example: --kubernetes --metrics --service-monitor
+    #[arg(long, requires = "kubernetes")]
+    pub(crate) service_monitor: bool,
 }
 
 impl GenerateArgs {
@@ -459,6 +519,10 @@ impl GenerateArgs {
             persistence: self.persistence.clone(),
             image: self.image.clone(),
             compose_network: self.compose_network,
+            bind: self.bind.clone(),
+            metrics: self.metrics,
+            metrics_image: self.metrics_image.clone(),
+            metrics_port: self.metrics_port,
             key_type: self.key_type,
             days: self.days,
             ca_days: self.ca_days,
@@ -499,6 +563,9 @@ impl KubernetesArgs {
             name: self.name.clone(),
             storage: self.storage.clone(),
             storage_class: self.storage_class.clone(),
+            app_selector: self.app_selector.clone(),
+            app_namespaces: self.app_namespace.clone(),
+            service_monitor: self.service_monitor,
         }
     }
 }

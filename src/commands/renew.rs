@@ -350,6 +350,7 @@ fn ours(
     });
     let layout_cert = rel == layout::SERVER_CERT
         || rel == layout::CLIENT_CERT
+        || rel == layout::METRICS_CERT
         || rel == layout::KUBERNETES_SERVER_CERT
         || node_certs.into_iter().any(|c| c == rel);
     if !layout_cert {
@@ -358,7 +359,7 @@ fn ours(
     if !folder.dir.join(Folder::key_for(rel)).is_file() {
         return Err(format!("its key {} is missing", Folder::key_for(rel)));
     }
-    let usage = if rel == layout::CLIENT_CERT {
+    let usage = if rel == layout::CLIENT_CERT || rel == layout::METRICS_CERT {
         trust::Usage::Client
     } else {
         trust::Usage::Server

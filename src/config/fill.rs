@@ -110,6 +110,25 @@ pub(crate) fn fill_from(req: &mut Request, record: &Record) -> Vec<Taken> {
             record.compose_network.clone(),
         );
     }
+    if req.bind.is_empty() && !full.bind.is_empty() {
+        req.bind = full.bind.clone();
+        take(&mut taken, "--bind", full.bind.join(","));
+    }
+    switch(&mut taken, "--metrics", &mut req.metrics, full.metrics);
+    if req.metrics {
+        open(
+            &mut taken,
+            "--metrics-image",
+            &mut req.metrics_image,
+            &full.metrics_image,
+        );
+        open(
+            &mut taken,
+            "--metrics-port",
+            &mut req.metrics_port,
+            &full.metrics_port,
+        );
+    }
     // Key type and validity have defaults rather than `None`: open when not named and
     // still the default.
     if !req.asked.key_type && req.key_type == DEFAULT_KEY_TYPE && full.key_type != DEFAULT_KEY_TYPE

@@ -23,9 +23,22 @@ pub(crate) struct Kubernetes {
     pub(crate) name: String,
     pub(crate) storage: String,
     pub(crate) storage_class: Option<String>,
+    /// The NetworkPolicy's app: pod labels (all must match) and namespaces.
+    pub(crate) app_labels: Vec<(String, String)>,
+    pub(crate) app_namespaces: Vec<String>,
+    /// `--service-monitor`: settings checked that `--metrics` is on.
+    pub(crate) service_monitor: bool,
 }
 
 impl Kubernetes {
+    /// `--app-selector` as it is given and recorded: `KEY=VALUE` each.
+    pub(crate) fn app_selector(&self) -> Vec<String> {
+        self.app_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
     /// The headless Service that gives each pod its DNS name.
     pub(crate) fn headless(&self) -> String {
         format!("{}-headless", self.name)
@@ -105,13 +118,83 @@ pub(crate) fn resolve(
         .as_deref()
         .map(|c| subdomain("--storage-class", c))
         .transpose()?;
+    let app_labels = if args.app_selector.is_empty() {
+        vec![(PART_OF.to_owned(), name.clone())]
+    } else {
+        app_selector(&args.app_selector)?
+    };
+    let app_namespaces = if args.app_namespaces.is_empty() {
+        vec![namespace.clone()]
+    } else {
+        let mut list: Vec<String> = Vec::new();
+        for ns in &args.app_namespaces {
+            let ns = label("--app-namespace", ns, 63)?;
+            if list.contains(&ns) {
+                return Err(Error::usage(format!(
+                    "--app-namespace {ns}: listed twice; allowed: each namespace once"
+                )));
+            }
+            list.push(ns);
+        }
+        list
+    };
     Ok(Some(Kubernetes {
         namespace,
         cluster_domain,
         name,
         storage,
         storage_class,
+        app_labels,
+        app_namespaces,
+        service_monitor: args.service_monitor,
     }))
+}
+
+/// The label the app's pods carry by default: the recommended "part of the application".
+pub(crate) const PART_OF: &str = "app.kubernetes.io/part-of";
+
+/// `--app-selector`: `KEY=VALUE` pairs with Kubernetes label syntax (a key is an
+/// optional DNS subdomain prefix and `/`, then a name; names and values up to 63
+/// characters of letters, digits, `-`, `_`, `.`, starting and ending alphanumeric).
+fn app_selector(items: &[String]) -> Result<Vec<(String, String)>> {
+    let name_ok = |s: &str, empty: bool| {
+        let b = s.as_bytes();
+        (empty && b.is_empty())
+            || (!b.is_empty()
+                && b.len() <= 63
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric())
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for item in items {
+        let refuse = || {
+            Error::usage(format!(
+                "--app-selector {}: allowed: KEY=VALUE label pairs such as \
+                 app.kubernetes.io/name=kimera (keys: [DNS-subdomain/]name; names and values: \
+                 up to 63 characters of letters, digits, '-', '_', '.')",
+                crate::printable::text(item)
+            ))
+        };
+        let (key, value) = item.split_once('=').ok_or_else(refuse)?;
+        let (prefix, key_name) = match key.split_once('/') {
+            Some((p, n)) => (Some(p), n),
+            None => (None, key),
+        };
+        let prefix_ok =
+            prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(|l| label_ok(l, 63)));
+        if !prefix_ok || !name_ok(key_name, false) || !name_ok(value, true) {
+            return Err(refuse());
+        }
+        if out.iter().any(|(k, _)| k == key) {
+            return Err(Error::usage(format!(
+                "--app-selector {key}: named twice; allowed: each label key once"
+            )));
+        }
+        out.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(out)
 }
 
 fn label_ok(l: &str, max: usize) -> bool {

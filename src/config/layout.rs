@@ -33,12 +33,25 @@ pub(crate) const TRUSTSTORE_P12: &str = "certs/truststore.p12";
 /// `--pkcs12`: the password of both stores, alone in its file (no newline).
 pub(crate) const STORE_PASSWORD: &str = "certs/pkcs12-password";
 pub(crate) const ADMIN_ENV: &str = "admin.env";
+/// `--metrics`: redis_exporter's settings, in its own variable names (a single server).
+pub(crate) const METRICS_ENV: &str = "metrics.env";
+/// `--metrics`: the exporter's client certificate and key (CN kimera_metrics).
+pub(crate) const METRICS_CERT: &str = "certs/redis-metrics.crt";
+pub(crate) const METRICS_KEY: &str = "certs/redis-metrics.key";
+/// `--metrics-port` when not given: where the first exporter listens on this machine
+/// (redis_exporter's own default); a cluster's count up from it.
+pub(crate) const METRICS_PORT: u16 = 9121;
 pub(crate) const CLUSTER_CREATE: &str = "cluster-create.sh";
 pub(crate) const NODES_DIR: &str = "nodes";
 
 /// A cluster node's own folder: its redis.conf, cluster config file and data.
 pub(crate) fn node_dir(name: &str) -> String {
     format!("{NODES_DIR}/{name}")
+}
+
+/// `--metrics` on a cluster: each node's exporter settings, in its own folder.
+pub(crate) fn node_metrics_env(name: &str) -> String {
+    format!("{NODES_DIR}/{name}/{METRICS_ENV}")
 }
 
 pub(crate) fn node_cert(name: &str) -> String {

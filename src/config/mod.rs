@@ -1,6 +1,7 @@
 //! Flags and profiles become validated settings: the only place that checks input.
 
 pub(crate) mod acl;
+pub(crate) mod bind;
 pub(crate) mod envrules;
 pub(crate) mod fill;
 pub(crate) mod image;

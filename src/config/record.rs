@@ -48,6 +48,15 @@ pub(crate) struct Record {
     pub(crate) server_version: Option<String>,
     pub(crate) image: String,
     pub(crate) compose_network: String,
+    /// `--bind`, when given: the addresses the servers listen on (absent: the default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) bind: Vec<String>,
+    /// `--metrics`: the exporter's compose image (absent: no exporter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_image: Option<String>,
+    /// `--metrics-port`, when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_port: Option<u16>,
     /// `--kubernetes`: the manifests' namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kubernetes_namespace: Option<String>,
@@ -61,6 +70,15 @@ pub(crate) struct Record {
     pub(crate) kubernetes_storage: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) kubernetes_storage_class: Option<String>,
+    /// `--kubernetes`: the NetworkPolicy's app labels and namespaces (absent in records
+    /// written before the policy: the defaults).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) kubernetes_app_selector: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) kubernetes_app_namespaces: Vec<String>,
+    /// `--service-monitor`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) kubernetes_service_monitor: bool,
     /// The CA this folder trusts, pinned: the SHA-256 fingerprint of `certs/ca.crt`'s
     /// certificate as `openssl x509 -fingerprint -sha256` prints it. Whatever is later
     /// appended to `ca.crt`, only this CA (and `next_ca_sha256` during a rollover) is
@@ -116,11 +134,27 @@ impl Record {
                 .to_possible_value()
                 .map(|v| v.get_name().to_owned())
                 .unwrap_or_default(),
+            bind: s.bind.iter().map(ToString::to_string).collect(),
+            metrics_image: s.metrics.clone(),
+            metrics_port: (s.metrics.is_some()
+                && s.metrics_port != crate::config::layout::METRICS_PORT)
+                .then_some(s.metrics_port),
             kubernetes_namespace: s.kubernetes.as_ref().map(|k| k.namespace.clone()),
             kubernetes_cluster_domain: s.kubernetes.as_ref().map(|k| k.cluster_domain.clone()),
             kubernetes_name: s.kubernetes.as_ref().map(|k| k.name.clone()),
             kubernetes_storage: s.kubernetes.as_ref().map(|k| k.storage.clone()),
             kubernetes_storage_class: s.kubernetes.as_ref().and_then(|k| k.storage_class.clone()),
+            kubernetes_app_selector: s
+                .kubernetes
+                .as_ref()
+                .map(|k| k.app_selector())
+                .unwrap_or_default(),
+            kubernetes_app_namespaces: s
+                .kubernetes
+                .as_ref()
+                .map(|k| k.app_namespaces.clone())
+                .unwrap_or_default(),
+            kubernetes_service_monitor: s.kubernetes.as_ref().is_some_and(|k| k.service_monitor),
             ca_sha256: ca_sha256.map(str::to_owned),
             next_ca_sha256: None,
             pool: s.pool.clone(),
@@ -190,11 +224,17 @@ mod tests {
             server_version: Some("9.1".into()),
             image: "redis:7.4".into(),
             compose_network: "bridge".into(),
+            bind: Vec::new(),
+            metrics_image: None,
+            metrics_port: None,
             kubernetes_namespace: None,
             kubernetes_cluster_domain: None,
             kubernetes_name: None,
             kubernetes_storage: None,
             kubernetes_storage_class: None,
+            kubernetes_app_selector: Vec::new(),
+            kubernetes_app_namespaces: Vec::new(),
+            kubernetes_service_monitor: false,
             ca_sha256: None,
             next_ca_sha256: None,
             pool: Pool {

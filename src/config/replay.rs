@@ -135,6 +135,13 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
     req.compose_network = ComposeNetwork::from_str(&record.compose_network, false)
         .ok()
         .filter(|mode| *mode != default);
+    req.bind = record.bind.clone();
+    req.metrics = record.metrics_image.is_some();
+    req.metrics_image = record
+        .metrics_image
+        .clone()
+        .filter(|i| i != crate::config::request::DEFAULT_METRICS_IMAGE);
+    req.metrics_port = record.metrics_port.map(i64::from);
     if let Some(namespace) = &record.kubernetes_namespace {
         req.kubernetes = KubernetesRequest {
             kubernetes: true,
@@ -143,6 +150,9 @@ pub(crate) fn request(record: &Record, out: &Path) -> Request {
             name: record.kubernetes_name.clone(),
             storage: record.kubernetes_storage.clone(),
             storage_class: record.kubernetes_storage_class.clone(),
+            app_selector: record.kubernetes_app_selector.clone(),
+            app_namespaces: record.kubernetes_app_namespaces.clone(),
+            service_monitor: record.kubernetes_service_monitor,
         };
     }
     req.san = extra_sans(record);
@@ -254,6 +264,9 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
             .and_then(|m| m.to_possible_value())
             .map(|v| v.get_name().to_owned()),
     );
+    flag("bind", (!req.bind.is_empty()).then(|| req.bind.join(",")));
+    flag("metrics-image", req.metrics_image.clone());
+    flag("metrics-port", req.metrics_port.map(|p| p.to_string()));
     flag(
         "key-type",
         (req.key_type != DEFAULT_KEY_TYPE).then(|| req.key_type.name().to_owned()),
@@ -277,11 +290,21 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
         flag("name", k.name.clone());
         flag("storage", k.storage.clone());
         flag("storage-class", k.storage_class.clone());
+        flag(
+            "app-selector",
+            (!k.app_selector.is_empty()).then(|| k.app_selector.join(",")),
+        );
+        flag(
+            "app-namespace",
+            (!k.app_namespaces.is_empty()).then(|| k.app_namespaces.join(",")),
+        );
     }
     for (on, name) in [
         (req.tls, "--tls"),
         (req.pkcs12, "--pkcs12"),
+        (req.metrics, "--metrics"),
         (k.kubernetes, "--kubernetes"),
+        (k.kubernetes && k.service_monitor, "--service-monitor"),
     ] {
         if on {
             a.push(name.into());
@@ -320,6 +343,9 @@ mod tests {
                 ca_days: 800,
                 image: Some("registry.example.com/redis:7.4".into()),
                 pkcs12: true,
+                metrics: true,
+                metrics_image: Some("registry.example.com/redis_exporter:v1.45.0".into()),
+                metrics_port: Some(9200),
                 ..Request::new("production-tls")
             },
             Request {
@@ -330,17 +356,23 @@ mod tests {
                 ],
                 replicas: Some(0),
                 tls: true,
+                bind: vec!["127.0.0.1".into(), "::1".into()],
+                metrics: true,
                 ..Request::new("cluster")
             },
             Request {
                 io_threads: Some(4),
                 maxmemory: Some("1gb".into()),
+                metrics: true,
                 db: Some(3),
                 username: Some("app".into()),
                 kubernetes: KubernetesRequest {
                     kubernetes: true,
                     namespace: Some("redis".into()),
                     storage: Some("5Gi".into()),
+                    app_selector: vec!["app.kubernetes.io/name=kimera".into(), "tier=".into()],
+                    app_namespaces: vec!["kimera-app".into(), "redis".into()],
+                    service_monitor: true,
                     ..KubernetesRequest::default()
                 },
                 ..Request::new("high-performance")
@@ -381,6 +413,9 @@ mod tests {
             }),
             ("--host", &|r: &mut Record| {
                 r.nodes[0].host = "bad host".into()
+            }),
+            ("--bind", &|r: &mut Record| {
+                r.bind = vec!["10.0.0.300".into()]
             }),
         ] {
             let mut bad = good.clone();

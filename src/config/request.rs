@@ -70,6 +70,9 @@ impl KeyType {
     }
 }
 
+/// `--metrics-image` when not given: the exporter's official image, at the version the
+/// tests run (Debian bookworm's prometheus-redis-exporter).
+pub(crate) const DEFAULT_METRICS_IMAGE: &str = "oliver006/redis_exporter:v1.45.0";
 /// `--key-type` when not given.
 pub(crate) const DEFAULT_KEY_TYPE: KeyType = KeyType::EcdsaP256;
 /// `--days` when not given: validity of the server and client certificates.
@@ -109,6 +112,14 @@ pub(crate) struct Request {
     pub(crate) persistence: Option<String>,
     pub(crate) image: Option<String>,
     pub(crate) compose_network: Option<ComposeNetwork>,
+    /// `--bind`: the addresses the servers listen on; empty: the profile's rule.
+    pub(crate) bind: Vec<String>,
+    /// `--metrics`: a redis_exporter per server, with a user of its own.
+    pub(crate) metrics: bool,
+    /// `--metrics-image`: the exporter's compose image.
+    pub(crate) metrics_image: Option<String>,
+    /// `--metrics-port`: the first exporter's port on this machine.
+    pub(crate) metrics_port: Option<i64>,
     pub(crate) key_type: KeyType,
     pub(crate) days: i64,
     pub(crate) ca_days: i64,
@@ -141,6 +152,12 @@ pub(crate) struct KubernetesRequest {
     pub(crate) name: Option<String>,
     pub(crate) storage: Option<String>,
     pub(crate) storage_class: Option<String>,
+    /// `--app-selector KEY=VALUE,...`: the app's pod labels the NetworkPolicy admits.
+    pub(crate) app_selector: Vec<String>,
+    /// `--app-namespace NS,...`: where the app's pods run.
+    pub(crate) app_namespaces: Vec<String>,
+    /// `--service-monitor`: a Prometheus Operator ServiceMonitor for the exporters.
+    pub(crate) service_monitor: bool,
 }
 
 /// How one run behaves, apart from what it generates.
@@ -188,6 +205,10 @@ impl Default for Request {
             persistence: None,
             image: None,
             compose_network: None,
+            bind: Vec::new(),
+            metrics: false,
+            metrics_image: None,
+            metrics_port: None,
             key_type: DEFAULT_KEY_TYPE,
             days: DEFAULT_DAYS,
             ca_days: DEFAULT_CA_DAYS,

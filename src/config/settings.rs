@@ -52,6 +52,12 @@ pub(crate) struct Settings {
     pub(crate) image: String,
     /// `--compose-network`, resolved: how a cluster's compose services are connected.
     pub(crate) compose_network: ComposeNetwork,
+    /// `--bind`: the addresses every server listens on; empty: from its host (`render`).
+    pub(crate) bind: Vec<IpAddr>,
+    /// `--metrics`: the exporter's compose image; `None` without metrics.
+    pub(crate) metrics: Option<String>,
+    /// `--metrics-port`: the first exporter's port (a cluster's count up from it).
+    pub(crate) metrics_port: u16,
     /// Values the request named even where they equal the defaults.
     pub(crate) asked: Asked,
 }
@@ -131,6 +137,45 @@ impl Settings {
         let compose_network =
             crate::config::network::resolve(name, req.compose_network, &nodes, cluster.is_some())?;
         let external_ca = external_ca(name, req, tls)?;
+        let bind = crate::config::bind::check(name, &req.bind, p.auth, &nodes)?;
+        let metrics = match (&req.metrics_image, req.metrics) {
+            (Some(i), true) => Some(crate::config::image::check_image("--metrics-image", i)?),
+            (Some(_), false) => {
+                return Err(Error::usage(
+                    "--metrics-image: there is no exporter without --metrics; allowed: add --metrics",
+                ));
+            }
+            (None, true) => Some(crate::config::request::DEFAULT_METRICS_IMAGE.to_owned()),
+            (None, false) => None,
+        };
+        let metrics_port = match req.metrics_port {
+            _ if metrics.is_none() => crate::config::layout::METRICS_PORT,
+            None => crate::config::layout::METRICS_PORT,
+            Some(p) => {
+                let port = check_port("--metrics-port", p)?;
+                if usize::from(port) + nodes.len() - 1 > 65535 {
+                    return Err(Error::usage(format!(
+                        "--metrics-port {port}: the {} exporters take ports {port} and up, which \
+                         would pass 65535; allowed: at most {}",
+                        nodes.len(),
+                        65536 - nodes.len()
+                    )));
+                }
+                port
+            }
+        };
+        if metrics.is_none() && kubernetes.as_ref().is_some_and(|k| k.service_monitor) {
+            return Err(Error::usage(
+                "--service-monitor: there is no exporter to scrape without --metrics; allowed: add --metrics",
+            ));
+        }
+        if !bind.is_empty() && cluster.is_some() && compose_network == ComposeNetwork::Bridge {
+            return Err(Error::usage(
+                "--bind: in bridge mode each node listens in its own container on the \
+                 kimera-redis network and nothing is published on the Docker host; allowed: \
+                 --bind with --compose-network host",
+            ));
+        }
         Ok(Settings {
             profile: name.to_owned(),
             out_dir,
@@ -152,6 +197,9 @@ impl Settings {
             target,
             image,
             compose_network,
+            bind,
+            metrics,
+            metrics_port,
             asked: req.asked,
         })
     }
@@ -661,6 +709,11 @@ fn check_username(what: &str, value: &str) -> Result<String> {
     if value == "default" {
         return Err(Error::usage(format!(
             "{what} default: the default user is switched off in every generated setup; choose another name"
+        )));
+    }
+    if value == crate::config::acl::METRICS_USER {
+        return Err(Error::usage(format!(
+            "{what} {value}: that user is generated for the metrics exporter (--metrics); choose another name"
         )));
     }
     if [

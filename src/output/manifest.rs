@@ -142,6 +142,21 @@ pub(crate) fn human(
                 q("/.env"),
             ));
         }
+        if settings.metrics.is_some() {
+            // The exporter reads its own variable names from the environment.
+            let line = if settings.cluster.is_some() {
+                format!(
+                    "for e in {}/nodes/*/metrics.env; do (set -a; . \"$e\"; exec prometheus-redis-exporter) & done",
+                    q("")
+                )
+            } else {
+                format!(
+                    "(set -a; . {}; exec prometheus-redis-exporter)",
+                    q("/metrics.env")
+                )
+            };
+            out.push_str(&format!("Start the metrics: {line}\n"));
+        }
     }
     out
 }

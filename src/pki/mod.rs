@@ -36,6 +36,8 @@ pub(crate) struct Pki {
     /// One per node, in the order of `Settings::nodes`.
     pub(crate) servers: Vec<CertKey>,
     pub(crate) client: CertKey,
+    /// `--metrics` with TLS: the exporter's client certificate.
+    pub(crate) metrics: Option<CertKey>,
     /// `--kubernetes`: the pods' server certificate (every pod and Service name).
     pub(crate) kubernetes: Option<CertKey>,
 }
@@ -51,6 +53,7 @@ impl std::fmt::Debug for Pki {
             .field("ca", &self.ca)
             .field("servers", &self.servers)
             .field("client", &self.client)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -129,10 +132,11 @@ pub(crate) fn build(
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
+    let metrics = settings.metrics.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
     let servers = leaves;
     if settings.external_ca.is_some() {
-        check_under_external_ca(settings, &ca, &servers, &client, now)?;
+        check_under_external_ca(settings, &ca, &servers, &client, metrics.as_ref(), now)?;
     }
     Ok(Pki {
         issuer,
@@ -140,6 +144,7 @@ pub(crate) fn build(
         ca,
         servers,
         client,
+        metrics,
         kubernetes,
     })
 }
@@ -171,6 +176,7 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         .map(|spec| found(spec.cert_path, spec.key_path))
         .collect();
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
+    let metrics = settings.metrics.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
     let mut ca = found(layout::CA_CERT, layout::CA_KEY);
     if !pinned.is_empty() {
@@ -182,6 +188,7 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         ca,
         servers: leaves,
         client,
+        metrics,
         kubernetes,
     }
 }
@@ -229,6 +236,16 @@ fn leaf_specs<'a>(
         usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
         dialled: None,
     });
+    if settings.metrics.is_some() {
+        specs.push(LeafSpec {
+            cert_path: layout::METRICS_CERT,
+            key_path: layout::METRICS_KEY,
+            common_name: crate::config::acl::METRICS_USER,
+            sans: &[],
+            usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
+            dialled: None,
+        });
+    }
     if let Some((sans, service)) = k8s {
         // Pods dial each other (bus, replication) with it, so it is a client certificate too.
         specs.push(LeafSpec {
@@ -278,6 +295,7 @@ fn check_under_external_ca(
     ca: &CertKey,
     servers: &[CertKey],
     client: &CertKey,
+    metrics: Option<&CertKey>,
     now: OffsetDateTime,
 ) -> Result<()> {
     let node_usages: Vec<trust::Usage> = server_usages(settings.cluster.is_some())
@@ -291,6 +309,9 @@ fn check_under_external_ca(
         .map(|(n, c)| (n.cert.as_str(), c, node_usages.clone()))
         .collect();
     leaves.push((layout::CLIENT_CERT, client, vec![trust::Usage::Client]));
+    if let Some(m) = metrics {
+        leaves.push((layout::METRICS_CERT, m, vec![trust::Usage::Client]));
+    }
     crate::pki::ownca::check_issued(ca, &leaves, now)
 }
 

@@ -13,6 +13,8 @@ pub(crate) struct Secrets {
     pub(crate) app: String,
     pub(crate) admin: String,
     pub(crate) replica: Option<String>,
+    /// `--metrics`: the exporter's user.
+    pub(crate) metrics: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -22,6 +24,7 @@ impl std::fmt::Debug for Secrets {
             .field("app", &Redacted)
             .field("admin", &Redacted)
             .field("replica", &self.replica.as_ref().map(|_| Redacted))
+            .field("metrics", &self.metrics.as_ref().map(|_| Redacted))
             .finish()
     }
 }
@@ -78,11 +81,38 @@ pub(crate) fn resolve(
     } else {
         None
     };
+    let metrics = if settings.metrics.is_some() {
+        let mut holders = metrics_envs(settings);
+        let found = holders
+            .iter()
+            .find_map(|e| existing.password(e, "REDIS_PASSWORD="));
+        holders.push(layout::ACL.to_owned());
+        let holders: Vec<&str> = holders.iter().map(String::as_str).collect();
+        Some(reuse_or_new(
+            settings, run, existing, found, "metrics", &holders,
+        )?)
+    } else {
+        None
+    };
     Ok(Some(Secrets {
         app,
         admin,
         replica,
+        metrics,
     }))
+}
+
+/// Where the exporters' settings live: metrics.env, or one per cluster node.
+pub(crate) fn metrics_envs(settings: &Settings) -> Vec<String> {
+    if settings.cluster.is_some() {
+        settings
+            .nodes
+            .iter()
+            .map(|n| layout::node_metrics_env(&n.name))
+            .collect()
+    } else {
+        vec![layout::METRICS_ENV.to_owned()]
+    }
 }
 
 /// A new password is only safe when no kept file holds the old one (with `--force` all

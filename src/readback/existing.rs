@@ -46,11 +46,17 @@ impl Existing {
             layout::PROPERTIES,
             layout::ADMIN_ENV,
             layout::ACL,
+            layout::METRICS_ENV,
+            layout::METRICS_CERT,
+            layout::METRICS_KEY,
         ]
         .map(String::from)
         .to_vec();
         for node in &settings.nodes {
             paths.extend([node.cert.clone(), node.key.clone(), node.conf.clone()]);
+            if settings.metrics.is_some() && settings.cluster.is_some() {
+                paths.push(layout::node_metrics_env(&node.name));
+            }
         }
         if settings.kubernetes.is_some() {
             paths.extend([

@@ -150,7 +150,7 @@ pub(crate) fn auto_escape(template: &str) -> AutoEscape {
     let format = match template {
         "redis.conf" | "replication.conf" => CONF,
         "users.acl" => ACL,
-        ".env" | "admin.env" => ENV,
+        ".env" | "admin.env" | "metrics.env" => ENV,
         "redis.properties" => PROPERTIES,
         "docker-compose.yml" | "docker-compose-cluster.yml" => COMPOSE,
         "manifests" | "kustomization.yaml" => YAML,

@@ -90,6 +90,13 @@ const TEMPLATES: &[(&str, &str)] = &[
         )),
     ),
     (
+        "metrics.env",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/metrics.env.j2"
+        )),
+    ),
+    (
         "healthcheck.sh",
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -110,6 +117,8 @@ struct Paths {
     ca_cert: String,
     client_cert: String,
     client_key: String,
+    metrics_cert: String,
+    metrics_key: String,
 }
 
 #[derive(Serialize)]
@@ -141,8 +150,18 @@ struct NodeView {
     bind: Vec<String>,
     bind_reason: &'static str,
     announce_ip: Option<String>,
-    publish: String,
+    /// The compose `ports:` entries: the port on each address of `bind`.
+    publish: Vec<String>,
     mounts: Vec<Mount>,
+    /// `--metrics`: its exporter's settings file (absolute and relative), where the
+    /// exporter reaches it (`redis[s]://host:port`) from this machine and from its compose
+    /// service, and the port the exporter serves on.
+    metrics_env: String,
+    metrics_env_rel: String,
+    metrics_addr: String,
+    metrics_service_addr: String,
+    metrics_port: u16,
+    metrics_mounts: Vec<Mount>,
 }
 
 /// The server the files are written for, as the templates need it: its programs'
@@ -189,6 +208,12 @@ struct View<'a> {
     replica_user: &'static str,
     replica_password: &'a str,
     replica_sha256: String,
+    /// `--metrics`: the exporter's user and its image.
+    metrics: bool,
+    metrics_user: &'static str,
+    metrics_password: &'a str,
+    metrics_sha256: String,
+    metrics_image: &'a str,
     /// users.acl: each generated user's rules, spelled once in `acl`.
     acl_rules: crate::config::acl::RulesView,
     tls: bool,
@@ -229,6 +254,16 @@ pub(crate) fn render(
     }
     servers(settings, &view, &templates, &mut bundle)?;
     app_files(secrets.is_some(), &templates, &mut bundle)?;
+    if settings.metrics.is_some() {
+        for nv in &view.nodes {
+            bundle.file(
+                &nv.metrics_env_rel,
+                Kind::Secret,
+                templates.render("metrics.env", context! { node => Serde(nv) })?,
+                "redis_exporter's settings (with its password when the profile has one)",
+            );
+        }
+    }
     containers(settings, &view, &templates, &mut bundle)?;
     record(settings, pki, &mut bundle);
     Ok(bundle)
@@ -323,6 +358,21 @@ fn certificates(settings: &Settings, pki: &Pki, bundle: &mut Bundle) {
         pki.client.key_pem.clone(),
         "app client private key",
     );
+    if let Some(m) = &pki.metrics {
+        bundle.cert(
+            layout::METRICS_CERT,
+            Kind::Certificate,
+            &m.cert_pem,
+            &m.info,
+            "metrics exporter client certificate (clientAuth, CN kimera_metrics)",
+        );
+        bundle.file(
+            layout::METRICS_KEY,
+            Kind::PrivateKey,
+            m.key_pem.clone(),
+            "metrics exporter client private key",
+        );
+    }
 }
 
 /// Each server's folders and redis.conf.
@@ -507,13 +557,16 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         ca_cert: abs(layout::CA_CERT),
         client_cert: abs(layout::CLIENT_CERT),
         client_key: abs(layout::CLIENT_KEY),
+        metrics_cert: abs(layout::METRICS_CERT),
+        metrics_key: abs(layout::METRICS_KEY),
     };
     let auth = secrets.is_some();
     let username = s.username.as_deref().unwrap_or("");
     let nodes = s
         .nodes
         .iter()
-        .map(|n| node_view(s, n, &paths, auth))
+        .enumerate()
+        .map(|(i, n)| node_view(s, i, n, &paths, auth))
         .collect();
     let mut create_mounts = vec![
         mount(&paths.create_script, true),
@@ -561,6 +614,11 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         replica_user: REPLICA_USER,
         replica_password: secret(|x| x.replica.as_deref()),
         replica_sha256: digest(|x| x.replica.as_deref()),
+        metrics: s.metrics.is_some(),
+        metrics_user: crate::config::acl::METRICS_USER,
+        metrics_password: secret(|x| x.metrics.as_deref()),
+        metrics_sha256: digest(|x| x.metrics.as_deref()),
+        metrics_image: s.metrics.as_deref().unwrap_or(""),
         acl_rules: crate::config::acl::rules_view(),
         tls: s.tls,
         auth,
@@ -582,22 +640,10 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
     }
 }
 
-fn node_view(s: &Settings, n: &Node, paths: &Paths, auth: bool) -> NodeView {
+fn node_view(s: &Settings, i: usize, n: &Node, paths: &Paths, auth: bool) -> NodeView {
     let abs = |rel: &str| path_string(&s.out_dir.join(rel));
-    let (bind, bind_reason) = match n.host.parse::<IpAddr>() {
-        Ok(ip) if !matches!(ip.to_string().as_str(), "127.0.0.1" | "::1") => (
-            vec![ip.to_string(), "127.0.0.1".to_owned(), "-::1".to_owned()],
-            "Listen on the address clients dial, and on loopback for local administration.",
-        ),
-        _ if n.is_loopback() => (
-            vec!["127.0.0.1".to_owned(), "-::1".to_owned()],
-            "Clients reach this server on this machine: listen on loopback only.",
-        ),
-        _ => (
-            vec!["*".to_owned(), "-::*".to_owned()],
-            "Clients connect over the network: listen on every interface (-::* when IPv6 is absent).",
-        ),
-    };
+    let (bind, bind_reason) = crate::config::bind::rule(&s.bind, &n.host);
+    let publish = crate::config::bind::published(&bind, n.port);
     let conf = abs(&n.conf);
     let data = abs(&n.data);
     let cert = abs(&n.cert);
@@ -634,9 +680,34 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, auth: bool) -> NodeView {
     } else {
         mounts.push(mount(&data, false));
     }
+    let scheme = if s.tls { "rediss" } else { "redis" };
+    let service = network::service_name(s.compose_network, s.cluster.is_some(), n);
+    let metrics_env_rel = if s.cluster.is_some() {
+        layout::node_metrics_env(&n.name)
+    } else {
+        layout::METRICS_ENV.to_owned()
+    };
+    let mut metrics_mounts = Vec::new();
+    if s.tls {
+        for p in [&paths.ca_cert, &paths.metrics_cert, &paths.metrics_key] {
+            metrics_mounts.push(mount(p, true));
+        }
+    }
     NodeView {
+        metrics_env: abs(&metrics_env_rel),
+        metrics_env_rel,
+        metrics_addr: format!("{scheme}://{}", n.address()),
+        metrics_service_addr: format!(
+            "{scheme}://{}",
+            crate::config::node::host_port(&service, n.port)
+        ),
+        // Settings checked that every node's port fits.
+        metrics_port: s
+            .metrics_port
+            .saturating_add(u16::try_from(i).unwrap_or(u16::MAX)),
+        metrics_mounts,
         name: n.name.clone(),
-        service: network::service_name(s.compose_network, s.cluster.is_some(), n),
+        service,
         host: n.host.clone(),
         port: n.port,
         address: n.address(),
@@ -649,11 +720,7 @@ fn node_view(s: &Settings, n: &Node, paths: &Paths, auth: bool) -> NodeView {
         bind,
         bind_reason,
         announce_ip: n.host.parse::<IpAddr>().ok().map(|ip| ip.to_string()),
-        publish: if n.is_loopback() {
-            format!("127.0.0.1:{0}:{0}", n.port)
-        } else {
-            format!("{0}:{0}", n.port)
-        },
+        publish,
         mounts,
     }
 }

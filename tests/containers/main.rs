@@ -438,3 +438,80 @@ fn bridge_cluster_fails_over_and_the_app_reads_every_key() {
     let out = app.read_back();
     assert_eq!(out.lines().last(), Some("found 200"), "{out}");
 }
+
+/// `--metrics` in compose: the exporter service (the test image has Debian's
+/// prometheus-redis-exporter as /redis_exporter, where the official image has it) reads
+/// metrics.env through env_file, reaches the server by its service name over TLS with its
+/// own client certificate, and answers on the loopback port it is published on.
+fn exporter_service(test: &str, args: &[&str]) {
+    let Some(image) = engine() else { return };
+    let tmp = tempdir();
+    let dir = tmp.path().join("m");
+    let ports = low_ports(2);
+    let (port, metrics_port) = (ports[0].to_string(), ports[1]);
+    let mp = metrics_port.to_string();
+    let mut all = vec![
+        "--host",
+        "localhost",
+        "--port",
+        &port,
+        "--metrics",
+        "--metrics-image",
+        &image,
+        "--metrics-port",
+        &mp,
+    ];
+    all.extend_from_slice(args);
+    generate_with(&image, &dir, &all);
+    let stack = Stack::new(&dir, test);
+    stack.up();
+    stack.wait_ready(&["redis".to_owned()], None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let body = http_get(metrics_port).unwrap_or_default();
+        if body.lines().any(|l| l == "redis_up 1") {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{test}: no `redis_up 1` on 127.0.0.1:{metrics_port} within 60 s:\n{}\n{}",
+            body.lines()
+                .filter(|l| l.starts_with("redis_up"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            stack.logs()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let clients: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_connected_clients "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(clients >= 1.0, "{test}: redis_connected_clients {clients}");
+    // Published on loopback only.
+    let published = stack.compose(&["port", "redis-exporter", "9121"]);
+    assert_eq!(published.trim(), format!("127.0.0.1:{metrics_port}"));
+}
+
+/// One HTTP/1.0 GET of /metrics on loopback, bounded in time; the body on a 200.
+fn http_get(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.contains(" 200 ").then(|| body.to_owned())
+}
+
+#[test]
+fn production_tls_exporter_service_answers_on_loopback() {
+    exporter_service("metricstls", &["--profile", "production-tls"]);
+}
+
+#[test]
+fn local_dev_exporter_service_answers_on_loopback() {
+    exporter_service("metricsdev", &["--profile", "local-dev"]);
+}

@@ -72,6 +72,14 @@ fn setups() -> Vec<(&'static str, Vec<&'static str>)> {
             ],
         ),
         ("cluster-plain", vec!["--profile", "cluster"]),
+        (
+            "cluster-tls-metrics",
+            vec!["--profile", "cluster", "--tls", "--metrics"],
+        ),
+        (
+            "high-performance-metrics",
+            vec!["--profile", "high-performance", "--metrics"],
+        ),
         ("high-performance", vec!["--profile", "high-performance"]),
         (
             "high-performance-tls",
@@ -176,11 +184,29 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 .unwrap();
             secrets.push(pw.trim_matches('"').to_owned());
         }
+        // The metrics user's password (--metrics), from the first metrics.env there is.
+        let metrics_env = std::iter::once(dir.join("metrics.env"))
+            .chain(
+                fs::read_dir(dir.join("nodes"))
+                    .into_iter()
+                    .flatten()
+                    .map(|e| e.unwrap().path().join("metrics.env")),
+            )
+            .find(|p| p.exists());
+        if let Some(p) = metrics_env {
+            let text = fs::read_to_string(p).unwrap();
+            let pw = text
+                .lines()
+                .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+                .unwrap();
+            secrets.push(pw.to_owned());
+        }
         // Private keys: every line of their base64 body is a secret too.
         let mut key_lines = Vec::new();
         for key in [
             "certs/kubernetes-server.key",
             "certs/redis-client.key",
+            "certs/redis-metrics.key",
             "certs/ca.key",
         ] {
             if let Ok(pem) = fs::read_to_string(dir.join(key)) {
@@ -326,7 +352,8 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 for e in c["env"].as_array().into_iter().flatten() {
                     assert!(e.get("value").is_none() || !e["value"].as_str().unwrap().is_empty());
                 }
-                for mnt in c["volumeMounts"].as_array().unwrap() {
+                // A container may mount nothing (a plain setup's metrics sidecar).
+                for mnt in c["volumeMounts"].as_array().into_iter().flatten() {
                     assert!(
                         mnt.get("subPath").is_none() && mnt.get("subPathExpr").is_none(),
                         "{name} {what}: subPath on {mnt}"
@@ -669,6 +696,16 @@ fn bad_kubernetes_input_is_refused_with_exit_2() {
         ),
         (&["--storage", "0"], "--storage"),
         (&["--storage-class", "fast ssd"], "--storage-class"),
+        (
+            &["--app-selector", "tier"],
+            "--app-selector tier: allowed: KEY=VALUE",
+        ),
+        (&["--app-selector=-x=y"], "--app-selector -x=y"),
+        (
+            &["--app-selector", "a=b,a=c"],
+            "--app-selector a: named twice",
+        ),
+        (&["--app-namespace", "Kimera"], "--app-namespace \"Kimera\""),
     ];
     for (extra, expect) in cases {
         let tmp = tempdir();
@@ -713,4 +750,354 @@ fn bad_kubernetes_input_is_refused_with_exit_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.exists());
+}
+
+/// `matchLabels` as a map.
+fn match_labels(v: &Value) -> BTreeMap<String, String> {
+    v["matchLabels"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no matchLabels in {v}"))
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Whether a selector's labels are all on a pod.
+fn selects(selector: &BTreeMap<String, String>, pod: &Value) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v.as_str()))
+}
+
+fn rule_ports(rule: &Value) -> Vec<u64> {
+    rule["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["protocol"], "TCP");
+            p["port"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+fn container_port(pod: &Value, name: &str) -> u64 {
+    pod["spec"]["containers"][0]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["containerPort"].as_u64())
+        .unwrap_or_else(|| panic!("no port {name}"))
+}
+
+#[test]
+fn the_network_policy_selects_the_statefulset_and_admits_the_app_the_peers_and_the_job() {
+    let tmp = tempdir();
+    for (name, args) in setups() {
+        let dir = tmp.path().join(name);
+        gen_k8s(&dir, &args);
+        let m = manifests(&dir);
+        let policy = &m["networkpolicy.yaml"];
+        let sts = &m["statefulset.yaml"];
+        let pod = &sts["spec"]["template"];
+        assert_eq!(policy["kind"], "NetworkPolicy", "{name}");
+        assert_eq!(
+            policy["metadata"]["namespace"],
+            sts["metadata"]["namespace"]
+        );
+        assert_eq!(
+            policy["spec"]["policyTypes"],
+            serde_json::json!(["Ingress"])
+        );
+        // It applies to exactly the StatefulSet's pods.
+        let own = match_labels(&policy["spec"]["podSelector"]);
+        assert_eq!(own, match_labels(&sts["spec"]["selector"]), "{name}");
+        assert!(
+            selects(&own, pod),
+            "{name}: the policy does not select the pods"
+        );
+        let client = container_port(pod, "redis");
+        let rules = policy["spec"]["ingress"].as_array().unwrap();
+        // Every rule names who (an empty `from` would admit everyone) and which ports.
+        for r in rules {
+            assert!(!r["from"].as_array().unwrap().is_empty(), "{name}: {r}");
+        }
+        // The app: the default selector (part-of the --name) in the setup's namespace,
+        // on the client port only.
+        let app = &rules[0];
+        assert_eq!(rule_ports(app), [client], "{name}");
+        let peer = &app["from"][0];
+        assert_eq!(
+            match_labels(&peer["podSelector"]),
+            BTreeMap::from([(
+                "app.kubernetes.io/part-of".to_owned(),
+                sts["metadata"]["name"].as_str().unwrap().to_owned()
+            )])
+        );
+        assert_eq!(
+            match_labels(&peer["namespaceSelector"]),
+            BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_owned(),
+                sts["metadata"]["namespace"].as_str().unwrap().to_owned()
+            )])
+        );
+        // The Redis pods reach each other: the rule's selector matches the pods.
+        let peers = &rules[1];
+        assert!(selects(
+            &match_labels(&peers["from"][0]["podSelector"]),
+            pod
+        ));
+        assert!(peers["from"][0]["namespaceSelector"].is_null());
+        let cluster = m.contains_key("job-cluster-create.yaml");
+        // With --metrics, one more rule: Prometheus on the exporters' port (tested below).
+        let metrics = usize::from(m.contains_key("secret-metrics.yaml"));
+        if cluster {
+            // Only they reach the bus; the Job reaches the client port alone.
+            assert_eq!(
+                rule_ports(peers),
+                [client, container_port(pod, "bus")],
+                "{name}"
+            );
+            let job = &m["job-cluster-create.yaml"]["spec"]["template"];
+            let job_rule = &rules[2];
+            let job_sel = match_labels(&job_rule["from"][0]["podSelector"]);
+            assert!(selects(&job_sel, job), "{name}: the Job is not admitted");
+            assert!(
+                !selects(&job_sel, pod),
+                "{name}: the Job rule admits Redis pods"
+            );
+            assert!(!selects(
+                &match_labels(&peers["from"][0]["podSelector"]),
+                job
+            ));
+            assert_eq!(rule_ports(job_rule), [client]);
+            assert_eq!(rules.len(), 3 + metrics);
+        } else {
+            assert_eq!(rule_ports(peers), [client], "{name}");
+            assert_eq!(rules.len(), 2 + metrics);
+        }
+    }
+    // --app-selector and --app-namespace name the app's pods and namespaces, recorded.
+    let dir = tmp.path().join("own-app");
+    gen_k8s(
+        &dir,
+        &[
+            "--profile",
+            "production-tls",
+            "--app-selector",
+            "app.kubernetes.io/name=kimera,tier=backend",
+            "--app-namespace",
+            "apps,batch",
+        ],
+    );
+    let m = manifests(&dir);
+    let from = m["networkpolicy.yaml"]["spec"]["ingress"][0]["from"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(from.len(), 2);
+    for (peer, ns) in from.iter().zip(["apps", "batch"]) {
+        assert_eq!(
+            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            ns
+        );
+        assert_eq!(
+            match_labels(&peer["podSelector"]),
+            BTreeMap::from([
+                ("app.kubernetes.io/name".to_owned(), "kimera".to_owned()),
+                ("tier".to_owned(), "backend".to_owned()),
+            ])
+        );
+    }
+    let record = fs::read_to_string(dir.join("kimera-redis.toml")).unwrap();
+    assert!(
+        record.contains("kubernetes_app_namespaces = [\"apps\", \"batch\"]"),
+        "{record}"
+    );
+    let ok = run(&["verify", dir.to_str().unwrap()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+}
+
+#[test]
+fn metrics_run_as_a_sidecar_with_its_own_secret_port_annotations_and_policy() {
+    let tmp = tempdir();
+    for (name, args, tls) in [
+        (
+            "cluster",
+            vec![
+                "--profile",
+                "cluster",
+                "--tls",
+                "--metrics",
+                "--service-monitor",
+            ],
+            true,
+        ),
+        (
+            "plain",
+            vec!["--profile", "high-performance", "--metrics"],
+            false,
+        ),
+    ] {
+        let dir = tmp.path().join(name);
+        gen_k8s(&dir, &args);
+        let m = manifests(&dir);
+        let sts = &m["statefulset.yaml"];
+        let pod = &sts["spec"]["template"];
+        let containers = pod["spec"]["containers"].as_array().unwrap();
+        // One exporter per pod: a sidecar beside redis, so every node has its own.
+        assert_eq!(containers.len(), 2, "{name}");
+        let side = &containers[1];
+        assert_eq!(side["name"], "metrics");
+        assert_eq!(side["image"], "oliver006/redis_exporter:v1.45.0");
+        let sc = &side["securityContext"];
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{name}");
+        assert_eq!(sc["runAsNonRoot"], true, "{name}");
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{name}");
+        assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+        let env: BTreeMap<String, Value> = side["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap().to_owned(), e.clone()))
+            .collect();
+        let scheme = if tls { "rediss" } else { "redis" };
+        let port = container_port(pod, "redis");
+        assert_eq!(
+            env["REDIS_ADDR"]["value"],
+            format!("{scheme}://localhost:{port}")
+        );
+        // Its credentials come from its own Secret, never from the admin's or the app's.
+        for key in ["REDIS_USER", "REDIS_PASSWORD"] {
+            assert_eq!(
+                env[key]["valueFrom"]["secretKeyRef"]["name"], "kimera-redis-metrics",
+                "{name}"
+            );
+        }
+        let secret = &m["secret-metrics.yaml"];
+        assert_eq!(secret["stringData"]["REDIS_USER"], "kimera_metrics");
+        assert_eq!(secret["stringData"].get("tls.crt").is_some(), tls);
+        let pw = secret["stringData"]["REDIS_PASSWORD"].as_str().unwrap();
+        let acl = m["secret-auth.yaml"]["stringData"]["users.acl"]
+            .as_str()
+            .unwrap();
+        let line = acl
+            .lines()
+            .find(|l| l.starts_with("user kimera_metrics "))
+            .expect("the metrics user is in the pods' users.acl");
+        assert!(line.contains(&common_sha256(pw)), "{line}");
+        assert!(line.contains("-@all") && !line.contains("~"), "{line}");
+        if tls {
+            let mounts = side["volumeMounts"].as_array().unwrap();
+            assert_eq!(mounts.len(), 1);
+            let vol = pod["spec"]["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == mounts[0]["name"])
+                .unwrap();
+            assert_eq!(vol["secret"]["secretName"], "kimera-redis-metrics");
+            for key in ["CERT", "KEY", "CA_CERT"] {
+                let v = env[&format!("REDIS_EXPORTER_TLS_CLIENT_{key}_FILE")
+                    .replace("CLIENT_CA_CERT", "CA_CERT")]["value"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                assert!(
+                    v.starts_with(mounts[0]["mountPath"].as_str().unwrap()),
+                    "{v}"
+                );
+            }
+        }
+        // The Service's `metrics` port and the conventional annotations.
+        let svc_ports = m["service.yaml"]["spec"]["ports"].as_array().unwrap();
+        assert!(
+            svc_ports.iter().any(|p| p["name"] == "metrics"
+                && p["port"] == 9121
+                && p["targetPort"] == "metrics")
+        );
+        let ann = &pod["metadata"]["annotations"];
+        assert_eq!(ann["prometheus.io/scrape"], "true");
+        assert_eq!(ann["prometheus.io/port"], "9121");
+        assert_eq!(ann["prometheus.io/path"], "/metrics");
+        // Prometheus reaches the exporters' port, and nothing but it.
+        let rules = m["networkpolicy.yaml"]["spec"]["ingress"]
+            .as_array()
+            .unwrap();
+        let scrape = rules.last().unwrap();
+        assert_eq!(rule_ports(scrape), [9121]);
+        assert_eq!(
+            scrape["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+            "prometheus"
+        );
+        assert!(
+            rules[..rules.len() - 1]
+                .iter()
+                .all(|r| !rule_ports(r).contains(&9121))
+        );
+        // A ServiceMonitor only when asked for, selecting the Service with the port.
+        assert_eq!(m.contains_key("servicemonitor.yaml"), name == "cluster");
+        if let Some(sm) = m.get("servicemonitor.yaml") {
+            assert_eq!(sm["kind"], "ServiceMonitor");
+            assert_eq!(sm["spec"]["endpoints"][0]["port"], "metrics");
+            let sel = match_labels(&sm["spec"]["selector"]);
+            assert!(selects(&sel, &m["service.yaml"]));
+        }
+        let ok = run(&["verify", dir.to_str().unwrap()]);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
+        if tls {
+            // renew issues the exporter's certificate again and writes it into its Secret.
+            let before = fs::read_to_string(dir.join("kubernetes/secret-metrics.yaml")).unwrap();
+            let out = run(&["renew", dir.to_str().unwrap()]);
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(said.contains("renewed certs/redis-metrics.crt"), "{said}");
+            let after = fs::read_to_string(dir.join("kubernetes/secret-metrics.yaml")).unwrap();
+            assert_ne!(before, after);
+            let crt = fs::read_to_string(dir.join("certs/redis-metrics.crt")).unwrap();
+            let body: String = crt.lines().filter(|l| !l.starts_with("-----")).collect();
+            assert!(
+                after.replace([' ', '\n'], "").contains(&body),
+                "the Secret holds the new one"
+            );
+            let ok = run(&["verify", dir.to_str().unwrap()]);
+            assert!(
+                ok.status.success(),
+                "{}",
+                String::from_utf8_lossy(&ok.stdout)
+            );
+        }
+    }
+    let tmp = tempdir();
+    let out = run(&[
+        "--profile",
+        "production-tls",
+        "--kubernetes",
+        "--service-monitor",
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: --service-monitor:"));
+}
+
+/// users.acl's `#<sha256>` of a password.
+fn common_sha256(password: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", "printf %s \"$0\" | sha256sum", password])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }

@@ -30,6 +30,8 @@ mod java_stores;
 mod kubernetes;
 mod lifecycle;
 mod local_dev;
+mod metrics;
+mod network;
 mod paste;
 mod production_tls;
 mod properties;

@@ -114,8 +114,57 @@ fn inferred_args(folder: &Folder) -> Vec<String> {
     if folder.dir.join(layout::CLIENT_P12).exists() {
         args.push("--pkcs12".into());
     }
+    args.extend(metrics_flags(folder, &compose));
     args.extend(kubernetes_flags(folder));
     args
+}
+
+/// `--metrics` and its options, read back from the exporter's files: its settings file
+/// (never users.acl: a user added there by hand is not a reason to expect it), the
+/// exporter service's image and the first exporter's port.
+fn metrics_flags(folder: &Folder, compose: &str) -> Vec<String> {
+    let Some(env) = metrics_env(folder) else {
+        return Vec::new();
+    };
+    let mut args = vec!["--metrics".to_owned()];
+    let image = compose
+        .split("-exporter:\n")
+        .nth(1)
+        .and_then(|svc| svc.lines().find_map(|l| l.trim().strip_prefix("image: ")))
+        .map(|i| i.trim_matches(['"', '\'']))
+        .filter(|i| *i != crate::config::request::DEFAULT_METRICS_IMAGE);
+    if let Some(image) = image {
+        args.extend(["--metrics-image".into(), image.to_owned()]);
+    }
+    let port = crate::readback::envcheck::parse_env(&env)
+        .ok()
+        .and_then(|vars| {
+            let listen = vars.get("REDIS_EXPORTER_WEB_LISTEN_ADDRESS")?.clone();
+            listen.rsplit_once(':')?.1.parse::<u16>().ok()
+        })
+        .filter(|p| *p != layout::METRICS_PORT);
+    if let Some(port) = port {
+        args.extend(["--metrics-port".into(), port.to_string()]);
+    }
+    args
+}
+
+/// The text of the folder's first metrics.env (a single server's, or the first cluster
+/// node's), when the folder has an exporter.
+pub(crate) fn metrics_env(folder: &Folder) -> Option<String> {
+    let mut candidates = vec![folder.dir.join(layout::METRICS_ENV)];
+    for s in &folder.servers {
+        if let Some(name) = s
+            .rel
+            .strip_prefix("nodes/")
+            .and_then(|r| r.strip_suffix("/redis.conf"))
+        {
+            candidates.push(folder.dir.join(layout::node_metrics_env(name)));
+        }
+    }
+    candidates
+        .iter()
+        .find_map(|p| crate::regularfile::read_text(p).ok())
 }
 
 /// `--kubernetes` and its options, read back from the manifests the folder holds: the

@@ -109,6 +109,16 @@ impl super::Checker<'_> {
         if f.cluster() {
             expected.insert(REPLICA_USER.into(), REPLICA_RULES);
         }
+        let metrics = match f.recorded() {
+            Some(r) => r.metrics_image.is_some(),
+            None => super::fixes::metrics_env(f).is_some(),
+        };
+        if metrics {
+            expected.insert(
+                crate::config::acl::METRICS_USER.into(),
+                crate::config::acl::metrics_rules(f.cluster()),
+            );
+        }
 
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
@@ -281,7 +291,12 @@ impl super::Checker<'_> {
             );
         }
         if let Some(host) = self.host_of(s) {
-            let generated = generated_bind(&host);
+            let recorded = self
+                .folder
+                .recorded()
+                .map(|r| r.bind.clone())
+                .unwrap_or_default();
+            let generated = generated_bind(&recorded, &host);
             let bind: Vec<String> = crate::readback::redisconf::get(&s.directives, "bind")
                 .map(|a| a.to_vec())
                 .unwrap_or_else(|| vec!["*".into(), "-::*".into()]);
@@ -314,20 +329,12 @@ impl super::Checker<'_> {
     }
 }
 
-/// The bind line the generator writes for a server reached at `host` (render.rs).
-fn generated_bind(host: &str) -> Vec<String> {
-    let loopback = match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host.eq_ignore_ascii_case("localhost"),
-    };
-    let words: Vec<String> = match host.parse::<IpAddr>() {
-        Ok(ip) if !matches!(ip.to_string().as_str(), "127.0.0.1" | "::1") => {
-            vec![ip.to_string(), "127.0.0.1".into(), "-::1".into()]
-        }
-        _ if loopback => vec!["127.0.0.1".into(), "-::1".into()],
-        _ => vec!["*".into(), "-::*".into()],
-    };
-    words
+/// The bind line the generator writes for a server reached at `host`, with the
+/// record's `--bind` addresses (those a flag would refuse count as none: the record is
+/// reported on its own).
+fn generated_bind(recorded: &[String], host: &str) -> Vec<String> {
+    let explicit: Vec<IpAddr> = recorded.iter().filter_map(|a| a.parse().ok()).collect();
+    crate::config::bind::rule(&explicit, host).0
 }
 
 /// The fix for a user line: the line as generated, keeping its password hash.

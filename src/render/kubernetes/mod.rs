@@ -35,6 +35,8 @@ const CONF_DIR: &str = "/etc/kimera-redis/conf";
 const TLS_DIR: &str = "/etc/kimera-redis/tls";
 const AUTH_DIR: &str = "/etc/kimera-redis/auth";
 const DATA_DIR: &str = "/data";
+/// `--metrics`: the exporter sidecar's client certificate.
+const METRICS_DIR: &str = "/etc/kimera-redis/metrics";
 /// Where the app's pod mounts its client Secret; the app Secret's paths point here.
 pub(crate) const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
 
@@ -95,6 +97,7 @@ struct Dirs {
     auth: &'static str,
     data: &'static str,
     app_tls: &'static str,
+    metrics: &'static str,
 }
 
 /// Everything the templates see. Secret values are passed only to the Secret manifests.
@@ -128,6 +131,21 @@ struct View<'a> {
     target: crate::render::TargetView,
     max_connections: i64,
     health_check_interval: i64,
+    /// The NetworkPolicy's app: pod labels and namespaces.
+    app_labels: Vec<Label<'a>>,
+    app_namespaces: &'a [String],
+    /// `--metrics`: a redis_exporter sidecar per pod, with its image and port.
+    metrics: bool,
+    metrics_image: &'a str,
+    metrics_port: u16,
+    metrics_user: &'static str,
+    service_monitor: bool,
+}
+
+#[derive(Serialize)]
+struct Label<'a> {
+    key: &'a str,
+    value: &'a str,
 }
 
 /// Add `kubernetes/` to the bundle when `--kubernetes` was given.
@@ -191,6 +209,13 @@ pub(crate) fn add(
         ),
         None => (None, None),
     };
+    let metrics_tls = match tls {
+        Some((_, pki)) => pki
+            .metrics
+            .as_ref()
+            .map(|m| tls_data(&m.cert_pem, &m.key_pem, &pki.ca.cert_pem)),
+        None => None,
+    };
     let app_env = app_env(settings, k8s, secrets);
     let all = render(
         "manifests",
@@ -200,6 +225,8 @@ pub(crate) fn add(
             app_env => Serde(&app_env),
             admin_password => &secrets.admin,
             replica_password => secrets.replica.as_deref().unwrap_or(""),
+            metrics_tls => Serde(&metrics_tls),
+            metrics_password => secrets.metrics.as_deref().unwrap_or(""),
         },
     )?;
 
@@ -269,6 +296,18 @@ fn describe(file: &str) -> (Kind, &'static str) {
         "service-headless.yaml" => (Kind::Config, "headless Service: each pod's DNS name"),
         "service.yaml" => (Kind::Config, "client Service: where the app connects"),
         "statefulset.yaml" => (Kind::Config, "StatefulSet: the Redis pods"),
+        "secret-metrics.yaml" => (
+            Kind::Secret,
+            "Secret: the metrics exporter's user, password and client certificate",
+        ),
+        "servicemonitor.yaml" => (
+            Kind::Config,
+            "ServiceMonitor (Prometheus Operator): scrapes every pod's exporter",
+        ),
+        "networkpolicy.yaml" => (
+            Kind::Config,
+            "NetworkPolicy: only the app, the Redis pods and the cluster Job reach Redis",
+        ),
         "poddisruptionbudget.yaml" => (Kind::Config, "PodDisruptionBudget: one pod down at a time"),
         "job-cluster-create.yaml" => (
             Kind::Config,
@@ -345,6 +384,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
             auth: AUTH_DIR,
             data: DATA_DIR,
             app_tls: APP_TLS_DIR,
+            metrics: METRICS_DIR,
         },
         admin_user: ADMIN_USER,
         replica_user: REPLICA_USER,
@@ -353,6 +393,17 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         target: crate::render::TargetView::of(&s.target),
         max_connections: s.pool.max_connections,
         health_check_interval: s.pool.health_check_interval,
+        app_labels: k8s
+            .app_labels
+            .iter()
+            .map(|(key, value)| Label { key, value })
+            .collect(),
+        app_namespaces: &k8s.app_namespaces,
+        metrics: s.metrics.is_some(),
+        metrics_image: s.metrics.as_deref().unwrap_or(""),
+        metrics_port: s.metrics_port,
+        metrics_user: crate::config::acl::METRICS_USER,
+        service_monitor: k8s.service_monitor,
     }
 }
 
