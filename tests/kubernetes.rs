@@ -51,8 +51,9 @@ fn manifests(dir: &Path) -> BTreeMap<String, Value> {
     for e in fs::read_dir(dir.join("kubernetes")).unwrap() {
         let p = e.unwrap().path();
         let text = fs::read_to_string(&p).unwrap();
-        let v: Value = serde_norway::from_str(&text)
+        let mut v: Value = serde_norway::from_str(&text)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", p.display()));
+        decode_secret(&mut v);
         out.insert(p.file_name().unwrap().to_str().unwrap().to_owned(), v);
     }
     out
@@ -118,7 +119,9 @@ fn every_manifest_passes_kubernetes_validate_strict() {
             .filter(|p| !p.ends_with("kustomization.yaml"))
             .collect();
         files.sort();
-        assert!(files.len() >= 8, "{name}: only {files:?}");
+        // Namespace, four Secrets (three without TLS), ConfigMap, two Services,
+        // StatefulSet; a cluster adds its PodDisruptionBudget and Job.
+        assert!(files.len() >= 7, "{name}: only {files:?}");
         for version in K8S_VERSIONS {
             let out = validate(&tool, version, &files);
             let text = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -254,13 +257,13 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 Some(s) if tls => {
                     assert_eq!(s["type"], "kubernetes.io/tls", "{name}/{secret}");
                     for k in ["tls.crt", "tls.key", "ca.crt"] {
-                        let val = s["stringData"][k]
+                        let val = s["data"][k]
                             .as_str()
                             .unwrap_or_else(|| panic!("{name}/{secret} lacks {k}"));
                         assert!(val.starts_with("-----BEGIN "), "{name}/{secret} {k}");
                     }
                     assert_eq!(
-                        s["stringData"]["ca.crt"].as_str().unwrap(),
+                        s["data"]["ca.crt"].as_str().unwrap(),
                         fs::read_to_string(dir.join("certs/ca.crt")).unwrap()
                     );
                 }
@@ -269,7 +272,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
             }
         }
         if tls {
-            let s = &m["secret-server-tls.yaml"]["stringData"];
+            let s = &m["secret-server-tls.yaml"]["data"];
             assert_eq!(
                 s["tls.crt"].as_str().unwrap(),
                 fs::read_to_string(dir.join("certs/kubernetes-server.crt")).unwrap()
@@ -378,7 +381,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
                     let source = if let Some(sn) = vol["secret"]["secretName"].as_str() {
                         m.values()
                             .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == sn)
-                            .map(|o| &o["stringData"])
+                            .map(|o| &o["data"])
                     } else if let Some(cn) = vol["configMap"]["name"].as_str() {
                         m.values()
                             .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == cn)
@@ -453,13 +456,52 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 assert!(resolve(f), "{name}: {probe} names {f}, not mounted");
             }
         }
-        // Pods keep to different nodes where they can, and a drain takes one at a time.
+        // Pods keep to different nodes where they can, and a drain takes one cluster pod
+        // at a time. A single server carries nothing of the cluster's: no budget that
+        // protects nothing on one pod, no parallel start, no pod name it never reads.
         assert_eq!(
             spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
                 [0]["podAffinityTerm"]["topologyKey"],
             "kubernetes.io/hostname"
         );
-        assert_eq!(m["poddisruptionbudget.yaml"]["spec"]["maxUnavailable"], 1);
+        let cluster = name.starts_with("cluster");
+        let sts_text = fs::read_to_string(dir.join("kubernetes/statefulset.yaml")).unwrap();
+        let kustomization = fs::read_to_string(dir.join("kubernetes/kustomization.yaml")).unwrap();
+        if cluster {
+            assert_eq!(m["poddisruptionbudget.yaml"]["spec"]["maxUnavailable"], 1);
+            assert_eq!(sts["spec"]["podManagementPolicy"], "Parallel");
+            let env = container["env"].as_array().unwrap();
+            assert_eq!(env.len(), 1, "{name}: {env:?}");
+            assert_eq!(env[0]["name"], "POD_NAME");
+            // As the API server defaults it: server-side apply then owns the field.
+            assert_eq!(
+                env[0]["valueFrom"]["fieldRef"],
+                serde_json::json!({"apiVersion": "v1", "fieldPath": "metadata.name"})
+            );
+        } else {
+            assert!(!m.contains_key("poddisruptionbudget.yaml"), "{name}");
+            assert!(!kustomization.contains("poddisruptionbudget"), "{name}");
+            assert!(sts["spec"].get("podManagementPolicy").is_none(), "{name}");
+            for word in ["Parallel", "POD_NAME", "start them together"] {
+                assert!(
+                    !sts_text.contains(word),
+                    "{name}: {word} in statefulset.yaml"
+                );
+            }
+            assert!(container.get("env").is_none(), "{name}");
+        }
+        // Claim templates written as the API server defaults them.
+        let claim = &sts["spec"]["volumeClaimTemplates"][0];
+        assert_eq!(claim["apiVersion"], "v1");
+        assert_eq!(claim["kind"], "PersistentVolumeClaim");
+        assert_eq!(claim["spec"]["volumeMode"], "Filesystem");
+        // Every Secret is written as data only (see decode_secret), every value base64.
+        for (file, o) in &m {
+            if o["kind"] == "Secret" {
+                let raw = fs::read_to_string(dir.join("kubernetes").join(file)).unwrap();
+                assert!(!raw.contains("stringData"), "{name}/{file}");
+            }
+        }
         assert_eq!(m["service-headless.yaml"]["spec"]["clusterIP"], "None");
         assert_eq!(
             m["service-headless.yaml"]["spec"]["publishNotReadyAddresses"],
@@ -468,7 +510,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
 
         // The app Secret: paths where the app mounts its client Secret, a startup node
         // list that survives one pod going away.
-        let app = &m["secret-app.yaml"]["stringData"];
+        let app = &m["secret-app.yaml"]["data"];
         assert_eq!(app["REDIS_PASSWORD"], env["REDIS_PASSWORD"].as_str());
         // Every variable .env has, REDIS_URL included, built from the Secret's own values.
         let mut in_secret: Vec<&str> = app
@@ -645,9 +687,13 @@ fn dry_run_and_json_cover_the_manifests_and_reruns_keep_the_keys() {
         before["certs/kubernetes-server.key"],
         after["certs/kubernetes-server.key"]
     );
-    let secret = fs::read_to_string(dir.join("kubernetes/secret-server-tls.yaml")).unwrap();
+    let mut secret: Value = serde_norway::from_str(
+        &fs::read_to_string(dir.join("kubernetes/secret-server-tls.yaml")).unwrap(),
+    )
+    .unwrap();
+    decode_secret(&mut secret);
     let key = fs::read_to_string(dir.join("certs/kubernetes-server.key")).unwrap();
-    assert!(secret.contains(key.lines().nth(1).unwrap()));
+    assert_eq!(secret["data"]["tls.key"], key.as_str());
 }
 
 #[test]

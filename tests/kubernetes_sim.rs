@@ -170,7 +170,7 @@ impl Sim {
                 let o = self.object("Secret", s["secretName"].as_str().unwrap());
                 (
                     s,
-                    &o["stringData"],
+                    &o["data"],
                     &s["items"],
                     s["defaultMode"].as_u64().unwrap_or(0o644),
                 )
@@ -542,7 +542,7 @@ impl Cluster {
             .clone();
         let env_file = self.sim.work.join(format!("app-{n}.env"));
         let mut text = String::new();
-        for (k, v) in app_secret["stringData"].as_object().unwrap() {
+        for (k, v) in app_secret["data"].as_object().unwrap() {
             text.push_str(&format!("{k}={}\n", v.as_str().unwrap()));
         }
         fs::write(&env_file, text).unwrap();
@@ -558,7 +558,7 @@ impl Cluster {
                         .ends_with("-client-tls")
             })
             .cloned();
-        let mount = app_secret["stringData"]["REDIS_CA_CERTS"]
+        let mount = app_secret["data"]["REDIS_CA_CERTS"]
             .as_str()
             .unwrap()
             .rsplit_once('/')
@@ -592,7 +592,7 @@ impl Cluster {
         if let (Some(secret), Some(dir)) = (client_tls, mount) {
             let host = self.sim.work.join("volumes").join("app");
             fs::create_dir_all(&host).unwrap();
-            for (k, v) in secret["stringData"].as_object().unwrap() {
+            for (k, v) in secret["data"].as_object().unwrap() {
                 let f = host.join(k);
                 fs::write(&f, v.as_str().unwrap()).unwrap();
                 chown(&f, Some(0), Some(999)).unwrap();
@@ -680,7 +680,11 @@ fn load(dir: &Path) -> Vec<Value> {
     files
         .iter()
         .filter(|p| !p.ends_with("kustomization.yaml"))
-        .map(|p| serde_norway::from_str(&fs::read_to_string(p).unwrap()).unwrap())
+        .map(|p| {
+            let mut v = serde_norway::from_str(&fs::read_to_string(p).unwrap()).unwrap();
+            decode_secret(&mut v);
+            v
+        })
         .collect()
 }
 

@@ -362,6 +362,10 @@ fn environment() -> Result<Environment<'static>> {
     env.add_filter("block", |v: &str, indent: usize| {
         Value::from_safe_string(yaml_block(v, indent))
     });
+    // A Secret's `data:` value. Secrets hold `data` only: the API server stores
+    // `stringData` as `data`, so a client-side apply that sends `stringData` again finds
+    // it missing and reports the Secret changed on every identical re-apply.
+    env.add_filter("b64", |v: &str| Value::from_safe_string(yaml_base64(v)));
     Ok(env)
 }
 
@@ -369,6 +373,30 @@ fn environment() -> Result<Environment<'static>> {
 /// string is read back unchanged by every YAML 1.1/1.2 parser.
 fn yaml_quoted(v: &str) -> String {
     serde_json::to_string(v).expect("a string serializes")
+}
+
+/// `v` base64-encoded as a YAML scalar (the alphabet needs no quotes; empty is `""`).
+fn yaml_base64(v: &str) -> String {
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.encode(v) {
+        e if e.is_empty() => "\"\"".to_owned(),
+        e => e,
+    }
+}
+
+/// The value of `key` in a Secret manifest's `data:` as written by this module, decoded;
+/// `None` when the key is absent or its value is no base64 of UTF-8 text.
+pub(crate) fn secret_value(manifest: &str, key: &str) -> Option<String> {
+    use base64::Engine;
+    let value = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("  ")?.strip_prefix(key)?.strip_prefix(':'))?
+        .trim()
+        .trim_matches('"');
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// A literal block scalar (`|`) indented by `indent` spaces, for PEM and config files;
@@ -406,5 +434,20 @@ mod tests {
         assert_eq!(yaml_block("a", 2), "\"a\"");
         assert_eq!(yaml_block(" a\n", 2), "\" a\\n\"");
         assert_eq!(yaml_quoted("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn secret_values_round_trip_through_base64() {
+        let manifest = format!(
+            "data:\n  REDIS_HOST: {}\n  EMPTY: {}\n",
+            yaml_base64("kimera-redis.kimera.svc.cluster.local"),
+            yaml_base64("")
+        );
+        assert_eq!(
+            secret_value(&manifest, "REDIS_HOST").as_deref(),
+            Some("kimera-redis.kimera.svc.cluster.local")
+        );
+        assert_eq!(secret_value(&manifest, "EMPTY").as_deref(), Some(""));
+        assert_eq!(secret_value(&manifest, "REDIS_PORT"), None);
     }
 }
