@@ -110,6 +110,12 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     {
         outln!("{note}");
     }
+    if let Some(note) = folder
+        .as_ref()
+        .and_then(|f| crate::readback::passwords::note(&f.dir))
+    {
+        outln!("{note}");
+    }
     let problems = findings.iter().filter(|f| f.severity != "note").count();
     if problems == 0 {
         outln!("ok: {} checks passed in {}", checks, dir.display());

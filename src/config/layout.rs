@@ -19,6 +19,11 @@ pub(crate) const CA_NEXT_CERT: &str = "ca-rollover/ca-next.crt";
 pub(crate) const CA_NEXT_KEY: &str = "ca-rollover/ca-next.key";
 pub(crate) const CA_ROLLOVER: &str = "ca-rollover/state.toml";
 pub(crate) const RETIRED_DIR: &str = "ca-rollover/retired";
+/// A password rotation's state (`rotate-password`): which users hold a second password
+/// until `--step drop-old`, by the SHA-256 of the old one. Its own folder, as the CA
+/// rollover has.
+pub(crate) const PASSWORD_ROTATION_DIR: &str = "password-rotation";
+pub(crate) const PASSWORD_ROTATION: &str = "password-rotation/state.toml";
 pub(crate) const SERVER_CERT: &str = "certs/redis-server.crt";
 pub(crate) const SERVER_KEY: &str = "certs/redis-server.key";
 pub(crate) const CLIENT_CERT: &str = "certs/redis-client.crt";

@@ -46,6 +46,7 @@ impl Existing {
             layout::PROPERTIES,
             layout::ADMIN_ENV,
             layout::ACL,
+            layout::PASSWORD_ROTATION,
         ]
         .map(String::from)
         .to_vec();

@@ -160,6 +160,10 @@ struct View<'a> {
     replica_user: &'static str,
     replica_password: &'a str,
     replica_sha256: String,
+    /// During a password rotation: the old password's SHA-256 users.acl keeps too.
+    password_previous: Option<String>,
+    admin_previous: Option<String>,
+    replica_previous: Option<String>,
     /// users.acl: each generated user's rules, spelled once in `acl`.
     acl_rules: crate::config::acl::RulesView,
     tls: bool,
@@ -531,6 +535,9 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         replica_user: REPLICA_USER,
         replica_password: secret(|x| x.replica.as_deref()),
         replica_sha256: digest(|x| x.replica.as_deref()),
+        password_previous: secrets.and_then(|x| x.previous.app.clone()),
+        admin_previous: secrets.and_then(|x| x.previous.admin.clone()),
+        replica_previous: secrets.and_then(|x| x.previous.replica.clone()),
         acl_rules: crate::config::acl::rules_view(),
         tls: s.tls,
         auth,
