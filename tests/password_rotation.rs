@@ -484,6 +484,40 @@ fn drop_old_is_refused_while_a_server_depends_on_an_old_password() {
     assert_verify_clean(&dir, "drop-old");
 }
 
+/// A step whose files were written but never applied (run without --apply, or killed
+/// before the servers changed): admin.env holds a password the server does not know
+/// yet, and --apply logs in with the one from before the rotation.
+#[test]
+fn add_applied_later_logs_in_with_the_admin_password_the_server_knows() {
+    if !have("redis-server") || !have("redis-cli") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let old = passwords(&dir);
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let new = passwords(&dir);
+    let (admin, _) = read_admin(&dir);
+    assert!(auth(&dir, port, &admin, &new[1].1).is_err());
+    let text = assert_ok(&rotate(&dir, &["--step", "add", "--apply"]), "add --apply");
+    assert!(
+        !text.contains(&old[1].1) && !text.contains(&new[1].1),
+        "{text}"
+    );
+    for (user, pw) in old.iter().chain(&new) {
+        auth(&dir, port, user, pw).unwrap_or_else(|e| panic!("{user}: {e}"));
+    }
+    assert_verify_clean(&dir, "add --apply");
+    assert_ok(
+        &rotate(&dir, &["--step", "drop-old", "--apply"]),
+        "drop-old",
+    );
+    assert!(auth(&dir, port, &admin, &old[1].1).is_err());
+    assert_verify_clean(&dir, "drop-old");
+}
+
 #[test]
 fn apply_is_refused_without_tls() {
     let tmp = tempdir();
