@@ -490,6 +490,36 @@ fn security_properties_hold_on_the_parsed_manifests() {
             }
             assert!(container.get("env").is_none(), "{name}");
         }
+        // The cluster-create Job logs in with a certificate of its own, never the app's.
+        if let Some(job) = m.get("job-cluster-create.yaml").filter(|_| tls) {
+            let volumes = pod_spec(job)["volumes"].as_array().unwrap().clone();
+            let secrets: Vec<&str> = volumes
+                .iter()
+                .filter_map(|v| v["secret"]["secretName"].as_str())
+                .collect();
+            assert!(
+                secrets.iter().any(|n| n.ends_with("-job-tls")),
+                "{name}: {secrets:?}"
+            );
+            assert!(
+                !secrets.iter().any(|n| n.ends_with("-client-tls")),
+                "{name}: the Job mounts the app's certificate"
+            );
+            let job_tls = &m["secret-job-tls.yaml"]["data"];
+            let job_crt = fs::read_to_string(dir.join("certs/kubernetes-job.crt")).unwrap();
+            assert_eq!(job_tls["tls.crt"], job_crt.as_str());
+            assert_eq!(
+                job_tls["tls.key"],
+                fs::read_to_string(dir.join("certs/kubernetes-job.key"))
+                    .unwrap()
+                    .as_str()
+            );
+            let app_key = fs::read_to_string(dir.join("certs/redis-client.key")).unwrap();
+            assert_ne!(job_tls["tls.key"], app_key.as_str());
+        } else {
+            assert!(!m.contains_key("secret-job-tls.yaml"), "{name}");
+            assert!(!dir.join("certs/kubernetes-job.crt").exists(), "{name}");
+        }
         // Claim templates written as the API server defaults them.
         let claim = &sts["spec"]["volumeClaimTemplates"][0];
         assert_eq!(claim["apiVersion"], "v1");
@@ -624,6 +654,19 @@ fn the_pods_certificate_names_every_pod_service_and_loopback_for_both_usages() {
         "kimera-redis-0.kimera-redis-headless.ns1.svc.cluster.local",
         "sslserver"
     ));
+    // The Job's certificate is a client's under the same CA, and nothing more.
+    let job = |purpose: &str| {
+        Command::new("openssl")
+            .args(["verify", "-x509_strict", "-purpose", purpose, "-CAfile"])
+            .arg(&ca)
+            .arg(dir.join("certs/kubernetes-job.crt"))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(job("sslclient"));
+    assert!(!job("sslserver"));
 }
 
 #[test]

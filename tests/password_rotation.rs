@@ -518,6 +518,50 @@ fn add_applied_later_logs_in_with_the_admin_password_the_server_knows() {
     assert_verify_clean(&dir, "drop-old");
 }
 
+/// A folder for Kubernetes only: its nodes' names resolve nowhere here. Both steps run
+/// without --apply, the Secrets follow each, and verify is clean after each.
+#[test]
+fn a_kubernetes_cluster_folder_rotates_its_secrets() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("k");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--replicas",
+        "1",
+        "--nodes",
+        "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006",
+        "--kubernetes",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let auth_secret = || decoded_text(&dir.join("kubernetes/secret-auth.yaml"));
+    let old = passwords(&dir);
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let new = passwords(&dir);
+    assert_verify_clean(&dir, "add");
+    let secret = auth_secret();
+    assert!(secret.contains(&new[1].1) && secret.contains(&new[2].1));
+    assert!(!secret.contains(&old[1].1) && !secret.contains(&old[2].1));
+    assert_eq!(secret.matches(" #").count(), 6, "{secret}");
+    let app = decoded_text(&dir.join("kubernetes/secret-app.yaml"));
+    assert!(app.contains(&new[0].1) && !app.contains(&old[0].1));
+    let text = assert_ok(&rotate(&dir, &["--step", "drop-old"]), "drop-old");
+    assert!(text.contains("not reachable"), "{text}");
+    assert_eq!(auth_secret().matches(" #").count(), 3);
+    assert_verify_clean(&dir, "drop-old");
+    // With --apply, a server that cannot be reached is a failure, not a note.
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let before = files(&dir);
+    let out = rotate(&dir, &["--step", "drop-old", "--apply"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        before == files(&dir),
+        "a failed drop-old changed the folder"
+    );
+}
+
 #[test]
 fn apply_is_refused_without_tls() {
     let tmp = tempdir();

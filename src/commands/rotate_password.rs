@@ -171,7 +171,7 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
             // accept the new ones, and every replica authenticate with the new one.
             let plan = if folder.tls() {
                 let plan = apply::prepare(&folder, timeout, None)?;
-                apply::ready_to_drop(&folder, &plan, &changes)?;
+                apply::ready_to_drop(&folder, &plan, &changes, args.apply)?;
                 Some(plan)
             } else if args.apply {
                 return Err(no_tls(dir));
@@ -196,10 +196,9 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
             match (args.apply, plan) {
                 (true, Some(plan)) => apply::drop_finish(&folder, &plan, &changes)?,
                 _ => outln!(
-                    "The running servers still accept the old passwords: remove them with \
-                     `kimera-redis-init rotate-password {} --step drop-old --apply` (it is \
-                     safe to run again), or restart each server.",
-                    dir.display()
+                    "Running servers still accept the old passwords until each is restarted \
+                     (it then reads users.acl, which holds the new ones alone); with \
+                     `--apply` they drop them live."
                 ),
             }
             Ok(())

@@ -426,7 +426,7 @@ impl Checker<'_> {
     /// What a leaf is for: the app's client certificate, a server's (and, in a cluster,
     /// also a client of the other nodes).
     fn usages(&self, leaf: &str) -> Vec<Usage> {
-        if leaf == layout::CLIENT_CERT {
+        if leaf == layout::CLIENT_CERT || leaf == layout::KUBERNETES_JOB_CERT {
             return vec![Usage::Client];
         }
         let abs = self.abs(leaf);

@@ -31,6 +31,10 @@ pub(crate) const CLIENT_KEY: &str = "certs/redis-client.key";
 /// With `--kubernetes`: the server certificate for the in-cluster names.
 pub(crate) const KUBERNETES_SERVER_CERT: &str = "certs/kubernetes-server.crt";
 pub(crate) const KUBERNETES_SERVER_KEY: &str = "certs/kubernetes-server.key";
+/// With `--kubernetes` for a TLS cluster: the cluster-create Job's own client
+/// certificate, so that the Job never holds the app's key.
+pub(crate) const KUBERNETES_JOB_CERT: &str = "certs/kubernetes-job.crt";
+pub(crate) const KUBERNETES_JOB_KEY: &str = "certs/kubernetes-job.key";
 /// `--pkcs12`: the client key, certificate and chain as a Java key store.
 pub(crate) const CLIENT_P12: &str = "certs/redis-client.p12";
 /// `--pkcs12`: the CA as a trusted-certificate entry, a Java trust store.

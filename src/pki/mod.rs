@@ -38,6 +38,8 @@ pub(crate) struct Pki {
     pub(crate) client: CertKey,
     /// `--kubernetes`: the pods' server certificate (every pod and Service name).
     pub(crate) kubernetes: Option<CertKey>,
+    /// `--kubernetes` for a cluster: the cluster-create Job's client certificate.
+    pub(crate) kubernetes_job: Option<CertKey>,
 }
 
 impl std::fmt::Debug for Pki {
@@ -128,6 +130,9 @@ pub(crate) fn build(
     })
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
+    let kubernetes_job = job_leaf(settings, k8s_names.as_ref())
+        .then(|| leaves.pop())
+        .flatten();
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
     let servers = leaves;
@@ -141,6 +146,7 @@ pub(crate) fn build(
         servers,
         client,
         kubernetes,
+        kubernetes_job,
     })
 }
 
@@ -170,6 +176,9 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         .iter()
         .map(|spec| found(spec.cert_path, spec.key_path))
         .collect();
+    let kubernetes_job = job_leaf(settings, k8s_names.as_ref())
+        .then(|| leaves.pop())
+        .flatten();
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
     let mut ca = found(layout::CA_CERT, layout::CA_KEY);
@@ -183,7 +192,14 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         servers: leaves,
         client,
         kubernetes,
+        kubernetes_job,
     }
+}
+
+/// Whether the leaves end with the cluster-create Job's certificate: manifests for a
+/// cluster (the Job exists only there).
+fn job_leaf(settings: &Settings, k8s: Option<&(Vec<SanName>, String)>) -> bool {
+    k8s.is_some() && settings.cluster.is_some()
 }
 
 /// The PEM blocks of `pem` whose certificate is one of `pinned`, as they are written.
@@ -239,9 +255,23 @@ fn leaf_specs<'a>(
             usages: server_usages(true),
             dialled: Some(service),
         });
+        if settings.cluster.is_some() {
+            // The Job logs in as the admin; it is a client only, and never the app.
+            specs.push(LeafSpec {
+                cert_path: crate::config::layout::KUBERNETES_JOB_CERT,
+                key_path: crate::config::layout::KUBERNETES_JOB_KEY,
+                common_name: KUBERNETES_JOB_NAME,
+                sans: &[],
+                usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
+                dialled: None,
+            });
+        }
     }
     specs
 }
+
+/// The cluster-create Job's certificate's common name.
+const KUBERNETES_JOB_NAME: &str = "kimera-redis-init cluster-create job";
 
 /// The client certificate's common name: the app's ACL user, or `kimera-app`.
 pub(crate) fn client_name(settings: &Settings) -> &str {

@@ -57,6 +57,8 @@ impl Existing {
             paths.extend([
                 layout::KUBERNETES_SERVER_CERT.to_owned(),
                 layout::KUBERNETES_SERVER_KEY.to_owned(),
+                layout::KUBERNETES_JOB_CERT.to_owned(),
+                layout::KUBERNETES_JOB_KEY.to_owned(),
             ]);
         }
         let mut files = HashMap::new();

@@ -195,8 +195,15 @@ pub(super) fn add_finish(folder: &Folder, plan: &Plan, changes: &[Change]) -> Re
 /// Before drop-old changes anything: every server that answers accepts each new
 /// password with admin.env's admin, every replica authenticates with the new replication
 /// password, and every replica link is up. A server that refuses the connection (not
-/// running) reads the files when it starts. Exit 2, nothing changed, otherwise.
-pub(super) fn ready_to_drop(folder: &Folder, plan: &Plan, changes: &[Change]) -> Result<()> {
+/// running) reads the files when it starts; without `--apply` (`strict` false) one that
+/// cannot be reached at all (a name only a cluster's DNS resolves) is noted and left to
+/// do the same. Exit 2, nothing changed, otherwise.
+pub(super) fn ready_to_drop(
+    folder: &Folder,
+    plan: &Plan,
+    changes: &[Change],
+    strict: bool,
+) -> Result<()> {
     let replica = changes.iter().find(|c| c.replica);
     for t in &plan.targets {
         let deadline = Deadline::after(plan.timeout);
@@ -219,6 +226,15 @@ pub(super) fn ready_to_drop(folder: &Folder, plan: &Plan, changes: &[Change]) ->
                         "does not accept the new password of {} yet",
                         plan.admin.user()
                     )));
+                }
+                Err(e @ (resp::Error::Io(_) | resp::Error::NoAnswer(_))) if !strict => {
+                    outln!(
+                        "note    {} ({}): not reachable ({e}), so not checked; it reads the \
+                         files when it starts",
+                        t.addr(),
+                        t.conf
+                    );
+                    continue;
                 }
                 Err(e) => return Err(Error::failed(format!("{}: {}", t.addr(), dial_failure(&e)))),
             };

@@ -190,12 +190,21 @@ pub(crate) fn add(
         ),
         None => (None, None),
     };
+    // The cluster-create Job's own client certificate, never the app's.
+    let job = tls.and_then(|(_, pki)| pki.kubernetes_job.as_ref().map(|j| (j, pki)));
+    if view.cluster && tls.is_some() && job.is_none() {
+        return Err(Error::failed(
+            "the cluster-create Job's certificate was not issued",
+        ));
+    }
+    let job_tls = job.map(|(j, pki)| tls_data(&j.cert_pem, &j.key_pem, &pki.ca.cert_pem));
     let app_env = app_env(settings, k8s, secrets);
     let all = render(
         "manifests",
         context! {
             redis_conf, start_sh, create_sh, acl, replication_conf, config_sha256,
             server_tls => Serde(&server_tls), client_tls => Serde(&client_tls),
+            job_tls => Serde(&job_tls),
             app_env => Serde(&app_env),
             admin_password => &secrets.admin,
             replica_password => secrets.replica.as_deref().unwrap_or(""),
@@ -215,6 +224,21 @@ pub(crate) fn add(
             Kind::PrivateKey,
             server.key_pem.clone(),
             "the pods' private key (also in kubernetes/secret-server-tls.yaml)",
+        );
+    }
+    if let Some((j, _)) = job {
+        bundle.cert(
+            layout::KUBERNETES_JOB_CERT,
+            Kind::Certificate,
+            &j.cert_pem,
+            &j.info,
+            "the cluster-create Job's client certificate (clientAuth; it logs in as the admin)",
+        );
+        bundle.file(
+            layout::KUBERNETES_JOB_KEY,
+            Kind::PrivateKey,
+            j.key_pem.clone(),
+            "the Job's private key (also in kubernetes/secret-job-tls.yaml)",
         );
     }
     bundle.dir(DIR, "Kubernetes manifests: kubectl apply -k this folder");
@@ -251,6 +275,10 @@ fn describe(file: &str) -> (Kind, &'static str) {
         "secret-client-tls.yaml" => (
             Kind::Secret,
             "Secret kubernetes.io/tls: the app's client certificate and key, ca.crt",
+        ),
+        "secret-job-tls.yaml" => (
+            Kind::Secret,
+            "Secret kubernetes.io/tls: the cluster-create Job's client certificate and key",
         ),
         "secret-auth.yaml" => (
             Kind::Secret,
