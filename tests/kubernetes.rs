@@ -520,6 +520,50 @@ fn security_properties_hold_on_the_parsed_manifests() {
             assert!(!m.contains_key("secret-job-tls.yaml"), "{name}");
             assert!(!dir.join("certs/kubernetes-job.crt").exists(), "{name}");
         }
+        // The reloader sidecar: the server's image, its script from the ConfigMap, the
+        // same Secret folders as the server, a liveness probe for a failed reload, and no
+        // password on its command line (redis-cli gets them by environment or stdin).
+        let containers = spec["containers"].as_array().unwrap();
+        assert_eq!(containers.len(), 2, "{name}");
+        let reloader = &containers[1];
+        assert_eq!(reloader["name"], "reloader");
+        assert_eq!(reloader["image"], container["image"]);
+        assert!(
+            reloader["command"][1]
+                .as_str()
+                .unwrap()
+                .ends_with("/reload.sh"),
+            "{name}"
+        );
+        assert!(
+            reloader["livenessProbe"]["exec"]["command"][2]
+                .as_str()
+                .unwrap()
+                .contains("/failed")
+        );
+        let script = cm["reload.sh"].as_str().unwrap();
+        assert!(script.contains("REDISCLI_AUTH=$1") && script.contains("resetpass"));
+        assert!(!script.contains("acl load") && !script.contains("ACL LOAD\n"));
+        assert_eq!(
+            script.contains("-x config set masterauth"),
+            cluster,
+            "{name}"
+        );
+        assert_eq!(script.contains("tls-cert-file"), tls, "{name}");
+        let mounts = |c: &Value| -> Vec<String> {
+            c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["mountPath"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for path in mounts(container).iter().filter(|p| p.starts_with("/etc/")) {
+            assert!(
+                mounts(reloader).contains(path),
+                "{name}: reloader lacks {path}"
+            );
+        }
         // Claim templates written as the API server defaults them.
         let claim = &sts["spec"]["volumeClaimTemplates"][0];
         assert_eq!(claim["apiVersion"], "v1");

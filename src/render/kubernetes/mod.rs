@@ -35,6 +35,11 @@ const CONF_DIR: &str = "/etc/kimera-redis/conf";
 const TLS_DIR: &str = "/etc/kimera-redis/tls";
 const AUTH_DIR: &str = "/etc/kimera-redis/auth";
 const DATA_DIR: &str = "/data";
+/// The reloader sidecar's status folder (an emptyDir): `failed` there while the last
+/// reload failed, which its liveness probe reports.
+const RELOADER_STATUS_DIR: &str = "/run/kimera-reloader";
+/// Seconds between the reloader's looks at the mounted Secrets (a `readlink` each).
+const RELOAD_INTERVAL: u32 = 5;
 /// Where the app's pod mounts its client Secret; the app Secret's paths point here.
 pub(crate) const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
 
@@ -70,6 +75,13 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/templates/kubernetes/manifests.j2"
+        )),
+    ),
+    (
+        "reload.sh",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/reload.sh.j2"
         )),
     ),
     (
@@ -160,6 +172,10 @@ pub(crate) fn add(
     };
     let redis_conf = render("redis.conf", context! {})?;
     let start_sh = render("start.sh", context! {})?;
+    let reload_sh = render(
+        "reload.sh",
+        context! { reload_interval => RELOAD_INTERVAL, status_dir => RELOADER_STATUS_DIR },
+    )?;
     let create_sh = if view.cluster {
         render("cluster-create.sh", context! {})?
     } else {
@@ -173,8 +189,9 @@ pub(crate) fn add(
         Some(password) => render("replication.conf", context! { password })?,
         None => String::new(),
     };
-    let config_sha256 =
-        crate::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
+    let config_sha256 = crate::digest::sha256_hex(&format!(
+        "{redis_conf}\0{start_sh}\0{create_sh}\0{reload_sh}"
+    ));
     let (server_tls, client_tls) = match tls {
         Some((server, pki)) => (
             Some(tls_data(
@@ -202,7 +219,8 @@ pub(crate) fn add(
     let all = render(
         "manifests",
         context! {
-            redis_conf, start_sh, create_sh, acl, replication_conf, config_sha256,
+            redis_conf, start_sh, create_sh, reload_sh, acl, replication_conf, config_sha256,
+            status_dir => RELOADER_STATUS_DIR,
             server_tls => Serde(&server_tls), client_tls => Serde(&client_tls),
             job_tls => Serde(&job_tls),
             app_env => Serde(&app_env),
