@@ -669,6 +669,69 @@ impl Cluster {
 
     /// The app with the Secrets of `objects` (manifests applied earlier, say).
     fn app_with(&mut self, n: usize, mode: &str, objects: &[Value]) -> (bool, String) {
+        let (name, a) = self.app_args(n, mode, objects);
+        self.sim.containers.push(name.clone());
+        let out = docker(&a);
+        let _ = docker(&strings(&["rm", "-f", &name]));
+        self.sim.containers.retain(|c| *c != name);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// The app under load while the pods are updated: a new connection per request plus
+    /// a pooled one, until `finish_loop`. Returns its container's name.
+    fn start_loop(&mut self, n: usize) -> String {
+        let objects = self.sim.objects.clone();
+        let (name, mut a) = self.app_args(n, "loop", &objects);
+        let dir = self.sim.work.join(format!("loop-{n}"));
+        fs::create_dir_all(&dir).unwrap();
+        chown(&dir, Some(999), Some(999)).unwrap();
+        a.insert(1, "-d".into());
+        let image_at = a.iter().position(|w| *w == self.sim.image).unwrap();
+        a.splice(
+            image_at..image_at,
+            ["-v".to_owned(), format!("{}:/loop", dir.display())],
+        );
+        self.sim.containers.push(name.clone());
+        docker_ok(&a);
+        let start = Instant::now();
+        while !dir.join("progress").exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the app loop made no request: {}",
+                String::from_utf8_lossy(&docker(&strings(&["logs", &name])).stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        name
+    }
+
+    /// Stop the loop: (requests that worked, requests that failed, first errors).
+    fn finish_loop(&mut self, name: &str, n: usize) -> (u64, u64, String) {
+        let dir = self.sim.work.join(format!("loop-{n}"));
+        fs::write(dir.join("stop"), "").unwrap();
+        docker_ok(&strings(&["wait", name]));
+        let out = docker(&strings(&["logs", name]));
+        let _ = docker(&strings(&["rm", "-f", name]));
+        self.sim.containers.retain(|c| c != name);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+            panic!(
+                "app loop output {text:?} ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            v["ok"].as_u64().unwrap(),
+            v["failed"].as_u64().unwrap(),
+            v["errors"].to_string(),
+        )
+    }
+
+    fn app_args(&mut self, n: usize, mode: &str, objects: &[Value]) -> (String, Vec<String>) {
         let name = format!("{}-app-{n}", self.sim.id);
         let app_secret = objects
             .iter()
@@ -725,7 +788,7 @@ impl Cluster {
         ]);
         a.extend(["-v".into(), format!("{}:/opt/site:ro", site.display())]);
         if let (Some(secret), Some(dir)) = (client_tls, mount) {
-            let host = self.sim.work.join("volumes").join("app");
+            let host = self.sim.work.join("volumes").join(format!("app-{n}"));
             fs::create_dir_all(&host).unwrap();
             for (k, v) in secret["data"].as_object().unwrap() {
                 let f = host.join(k);
@@ -742,15 +805,7 @@ impl Cluster {
             APP.into(),
             mode.into(),
         ]);
-        self.sim.containers.push(name.clone());
-        let out = docker(&a);
-        let _ = docker(&strings(&["rm", "-f", &name]));
-        self.sim.containers.retain(|c| *c != name);
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        (name, a)
     }
 }
 
@@ -791,12 +846,37 @@ if e["REDIS_SSL"] == "true":
     kw.update(ssl=True, ssl_certfile=e["REDIS_SSL_CERTFILE"], ssl_keyfile=e["REDIS_SSL_KEYFILE"],
               ssl_ca_certs=e["REDIS_CA_CERTS"], ssl_cert_reqs=e["REDIS_CERT_REQS"],
               ssl_check_hostname=True)
+def make():
+    if e["REDIS_CLUSTER_MODE"] == "true":
+        nodes = [ClusterNode(h, int(p)) for h, p in (n.rsplit(":", 1) for n in e["REDIS_CLUSTER_NODES"].split(","))]
+        return RedisCluster(startup_nodes=nodes, **kw)
+    return redis.Redis(host=e["REDIS_HOST"], port=int(e["REDIS_PORT"]), db=int(e["REDIS_DB"]), **kw)
+r = make()
+if sys.argv[1] == "loop":
+    import json, time
+    ok = failed = i = 0
+    errors = []
+    while not os.path.exists("/loop/stop"):
+        i += 1
+        for fresh in (True, False):
+            try:
+                c = make() if fresh else r
+                c.set("loop%d" % (i % 50), i)
+                assert int(c.get("loop%d" % (i % 50))) == i
+                if fresh:
+                    c.close()
+                ok += 1
+                with open("/loop/progress", "w") as f:
+                    f.write(str(ok))
+            except Exception as x:
+                failed += 1
+                errors.append(("fresh: " if fresh else "pooled: ") + repr(x))
+        time.sleep(0.01)
+    print(json.dumps(dict(ok=ok, failed=failed, errors=errors[:5])))
+    sys.exit(0)
 if e["REDIS_CLUSTER_MODE"] == "true":
-    nodes = [ClusterNode(h, int(p)) for h, p in (n.rsplit(":", 1) for n in e["REDIS_CLUSTER_NODES"].split(","))]
-    r = RedisCluster(startup_nodes=nodes, **kw)
     owners = {r.get_node_from_key("k%d" % i).name for i in range(200)}
 else:
-    r = redis.Redis(host=e["REDIS_HOST"], port=int(e["REDIS_PORT"]), db=int(e["REDIS_DB"]), **kw)
     owners = {e["REDIS_HOST"]}
 if sys.argv[1] == "write":
     for i in range(200):
@@ -958,6 +1038,7 @@ fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips
     // renew + the kubelet's update: every pod's reloader loads the new certificate
     // within two of its intervals, and bus and replication keep working over it.
     let interval = reload_interval(&c);
+    let app_loop = c.start_loop(10);
     let renewed = run(&["renew", dir.to_str().unwrap()]);
     assert!(renewed.status.success(), "{renewed:?}");
     let want = {
@@ -1001,6 +1082,10 @@ fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips
         ok && out.contains("owners=3 bad=0"),
         "the new password:\n{out}"
     );
+    let (ok, failed, errors) = c.finish_loop(&app_loop, 10);
+    eprintln!("the app made {ok} requests through renew and add, {failed} failed");
+    assert_eq!(failed, 0, "requests failed: {errors}");
+    assert!(ok > 20, "the app loop made only {ok} requests");
     let (ok, out) = c.app_with(6, "read", &old_objects);
     assert!(
         ok && out.contains("owners=3 bad=0"),
@@ -1124,6 +1209,7 @@ fn production_tls_runs_as_one_pod_and_keeps_its_keys_across_a_restart() {
         &pem_sha("certs/kubernetes-server.crt"),
         "the first certificate",
     );
+    let app_loop = c.start_loop(10);
     let renewed = run(&["renew", dir.to_str().unwrap()]);
     assert!(renewed.status.success(), "{renewed:?}");
     let new_cert = pem_sha("certs/kubernetes-server.crt");
@@ -1158,6 +1244,12 @@ fn production_tls_runs_as_one_pod_and_keeps_its_keys_across_a_restart() {
         ok && out.contains("bad=0"),
         "the old password between the steps:\n{out}"
     );
+    // The app that ran through both updates (with the Secrets it started with) never
+    // saw a request fail.
+    let (ok, failed, errors) = c.finish_loop(&app_loop, 10);
+    eprintln!("the app made {ok} requests through renew and add, {failed} failed");
+    assert_eq!(failed, 0, "requests failed: {errors}");
+    assert!(ok > 20, "the app loop made only {ok} requests");
     // drop-old: the old password is refused once the reloader ran, the new one works.
     let dropped = run(&[
         "rotate-password",
