@@ -562,6 +562,47 @@ fn a_kubernetes_cluster_folder_rotates_its_secrets() {
     );
 }
 
+/// The next step a run prints pastes into sh for a folder with a space in its name, and
+/// a `$(...)` in the name is never run.
+#[test]
+fn the_printed_next_step_pastes_for_a_folder_with_a_space_and_a_dollar() {
+    let tmp = tempdir();
+    let name = "with space $(touch pwned)";
+    let out = Command::new(BIN)
+        .args(["--profile", "production-tls", "--out", name])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = Command::new(BIN)
+        .args(["rotate-password", name, "--step", "add"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let next = text
+        .lines()
+        .find_map(|l| l.strip_prefix("next: "))
+        .and_then(|l| l.split('`').nth(1))
+        .unwrap_or_else(|| panic!("no next step in {text}"))
+        .replacen("kimera-redis-init", BIN, 1)
+        .replace(" --apply", "");
+    let pasted = Command::new("sh")
+        .args(["-c", &next])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(pasted.status.success(), "{next}: {pasted:?}");
+    assert!(!tmp.path().join("pwned").exists(), "the name's $(...) ran");
+    assert!(
+        !tmp.path()
+            .join(name)
+            .join("password-rotation/state.toml")
+            .exists()
+    );
+}
+
 #[test]
 fn apply_is_refused_without_tls() {
     let tmp = tempdir();

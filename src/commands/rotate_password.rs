@@ -71,15 +71,15 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
                 "{}: the folder's settings cannot be known (no record verify believes, and its \
              files name no profile); allowed: a folder verify can judge (`kimera-redis-init \
              verify {}`)",
-                dir.display(),
-                dir.display()
+                shown(dir),
+                shown(dir)
             ))
         })?;
     let Some(app_user) = settings.username.clone() else {
         return Err(Error::usage(format!(
             "{}: its profile has no passwords to rotate (no ACL users); allowed: a folder \
              generated with a profile that authenticates",
-            dir.display()
+            shown(dir)
         )));
     };
     let mut all = vec![app_user.clone(), ADMIN_USER.to_owned()];
@@ -146,13 +146,13 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
                     "The running servers do not know the new passwords yet: load them with \
                      `kimera-redis-init rotate-password {} --step add --apply` (or restart \
                      each server) before clients reconnect with the new .env.",
-                    dir.display()
+                    shown(dir)
                 ),
             }
             outln!(
                 "next: once every client uses the new passwords (the app reads .env when it \
                  connects), run `kimera-redis-init rotate-password {} --step drop-old --apply`",
-                dir.display()
+                shown(dir)
             );
             Ok(())
         }
@@ -161,7 +161,7 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
                 return Err(Error::usage(format!(
                     "--step drop-old: no password rotation is in progress in {} (no {}); \
                      allowed: --step add first",
-                    dir.display(),
+                    shown(dir),
                     layout::PASSWORD_ROTATION
                 )));
             };
@@ -249,7 +249,7 @@ fn same_users(
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        dir.display()
+        shown(dir)
     )))
 }
 
@@ -384,6 +384,12 @@ fn no_tls(dir: &std::path::Path) -> Error {
         "--apply: {} serves no TLS, so the admin's password would reach servers that never \
          proved they are ours; allowed: --apply on a folder generated with TLS (without \
          --apply, restart each server after each step)",
-        dir.display()
+        shown(dir)
     ))
+}
+
+/// A folder as a printed message shows it: one shell word (a pasted command works for a
+/// name with a space and never runs a `$(...)` in it), control characters escaped.
+fn shown(dir: &std::path::Path) -> String {
+    crate::printable::text(&crate::render::escape::sh_word(&dir.display().to_string()))
 }

@@ -56,7 +56,7 @@ pub(super) fn prepare(
         return Err(Error::usage(format!(
             "--apply: cannot tell the address of every server from {}'s redis.conf files and \
              .env; nothing was changed",
-            folder.dir.display()
+            super::shown(&folder.dir)
         )));
     }
     let tls = live::client_config(folder, None).map_err(|e| {
@@ -117,7 +117,7 @@ pub(super) fn precheck(folder: &Folder, plan: &Plan, changes: &[Change]) -> Resu
             "{failed} of {} server(s) cannot be changed (see above): nothing was written to \
              {} and no server was changed",
             plan.targets.len(),
-            folder.dir.display()
+            super::shown(&folder.dir)
         )));
     }
     Ok(())
@@ -214,7 +214,7 @@ pub(super) fn ready_to_drop(
                  first; nothing was changed",
                 t.addr(),
                 t.conf,
-                folder.dir.display()
+                super::shown(&folder.dir)
             ))
         };
         let mut con =
@@ -331,7 +331,7 @@ fn each(
              again once the cause is fixed: `kimera-redis-init rotate-password {} --step \
              ... --apply`",
             plan.targets.len(),
-            folder.dir.display()
+            super::shown(&folder.dir)
         )));
     }
     Ok(())
