@@ -55,6 +55,7 @@ pub fn main() -> ExitCode {
             json,
         }) => commands::verify::run(dir, *warn_days, *json),
         Some(Command::Renew(args)) => commands::renew::run(args).map(|()| true),
+        Some(Command::RotatePassword(args)) => commands::rotate_password::run(args).map(|()| true),
         Some(Command::Doctor { dir, json, timeout }) => {
             commands::doctor::run(dir, *json, std::time::Duration::from_secs(*timeout))
         }

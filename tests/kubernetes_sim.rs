@@ -71,6 +71,10 @@ struct Sim {
     containers: Vec<String>,
     work: PathBuf,
     objects: Vec<Value>,
+    /// Every Secret and ConfigMap volume written, to update as the kubelet does.
+    mounted: Vec<(PathBuf, Value, u32)>,
+    /// The kubelet's timestamped folders, numbered.
+    generation: u32,
 }
 
 impl Drop for Sim {
@@ -120,6 +124,8 @@ impl Sim {
             containers: Vec::new(),
             work: work.to_path_buf(),
             objects,
+            mounted: Vec::new(),
+            generation: 0,
         };
         docker_ok(&strings(&[
             "network",
@@ -159,73 +165,118 @@ impl Sim {
             .unwrap_or_else(|| panic!("no {kind} {name} in the manifests"))
     }
 
-    /// Write each Secret/ConfigMap volume of `spec` as kubelet would: a folder of its keys
-    /// (or the listed items), group fsGroup, the manifest's defaultMode.
-    fn volumes(&self, owner: &str, spec: &Value) -> BTreeMap<String, PathBuf> {
+    /// Write each Secret/ConfigMap volume of `spec` as the kubelet's atomic writer does
+    /// (see `write_volume`), and make each emptyDir; `create` false only names the
+    /// folders of a pod whose first container made them (its sidecars share them).
+    fn volumes(&mut self, owner: &str, spec: &Value, create: bool) -> BTreeMap<String, PathBuf> {
         let fs_group = spec["securityContext"]["fsGroup"].as_u64().unwrap() as u32;
         let mut out = BTreeMap::new();
         for vol in spec["volumes"].as_array().unwrap() {
             let name = vol["name"].as_str().unwrap();
-            let (source, data, items, mode) = if let Some(s) = vol.get("secret") {
-                let o = self.object("Secret", s["secretName"].as_str().unwrap());
-                (
-                    s,
-                    &o["stringData"],
-                    &s["items"],
-                    s["defaultMode"].as_u64().unwrap_or(0o644),
-                )
-            } else if let Some(c) = vol.get("configMap") {
-                let o = self.object("ConfigMap", c["name"].as_str().unwrap());
-                (
-                    c,
-                    &o["data"],
-                    &c["items"],
-                    c["defaultMode"].as_u64().unwrap_or(0o644),
-                )
-            } else {
-                panic!("volume {vol} is neither a Secret nor a ConfigMap");
-            };
-            let _ = source;
             let dir = self.work.join("volumes").join(owner).join(name);
+            out.insert(name.to_owned(), dir.clone());
+            if !create {
+                continue;
+            }
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
-            let files: Vec<(String, String)> = match items.as_array() {
-                Some(list) => list
-                    .iter()
-                    .map(|i| {
-                        (
-                            i["key"].as_str().unwrap().to_owned(),
-                            i["path"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect(),
-                None => data
-                    .as_object()
-                    .unwrap()
-                    .keys()
-                    .map(|k| (k.clone(), k.clone()))
-                    .collect(),
-            };
-            for (key, path) in files {
-                let f = dir.join(&path);
-                fs::write(
-                    &f,
-                    data[&key]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("no key {key}")),
-                )
-                .unwrap();
-                chown(&f, Some(0), Some(fs_group)).unwrap();
-                fs::set_permissions(&f, fs::Permissions::from_mode(mode as u32)).unwrap();
-            }
             chown(&dir, Some(0), Some(fs_group)).unwrap();
+            if vol.get("emptyDir").is_some() {
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+                continue;
+            }
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
-            out.insert(name.to_owned(), dir);
+            self.write_volume(&dir, vol, fs_group);
+            self.mounted.push((dir, vol.clone(), fs_group));
         }
         out
     }
 
+    /// A Secret or ConfigMap volume's files as the kubelet writes them: a timestamped
+    /// folder with the keys (or the listed items), `..data` a symlink to it swapped in
+    /// one rename, and each key a symlink through `..data`; the old folder removed after.
+    fn write_volume(&mut self, dir: &Path, vol: &Value, fs_group: u32) {
+        let (data, items, mode) = if let Some(s) = vol.get("secret") {
+            let o = self.object("Secret", s["secretName"].as_str().unwrap());
+            (
+                o["data"].clone(),
+                s["items"].clone(),
+                s["defaultMode"].as_u64().unwrap_or(0o644),
+            )
+        } else if let Some(c) = vol.get("configMap") {
+            let o = self.object("ConfigMap", c["name"].as_str().unwrap());
+            (
+                o["data"].clone(),
+                c["items"].clone(),
+                c["defaultMode"].as_u64().unwrap_or(0o644),
+            )
+        } else {
+            panic!("volume {vol} is neither a Secret, a ConfigMap nor an emptyDir");
+        };
+        let files: Vec<(String, String)> = match items.as_array() {
+            Some(list) => list
+                .iter()
+                .map(|i| {
+                    (
+                        i["key"].as_str().unwrap().to_owned(),
+                        i["path"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+            None => data
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| (k.clone(), k.clone()))
+                .collect(),
+        };
+        self.generation += 1;
+        let stamp = format!("..2026_12_04_00_00_00.{:09}", self.generation);
+        let folder = dir.join(&stamp);
+        fs::create_dir(&folder).unwrap();
+        for (key, path) in &files {
+            let f = folder.join(path);
+            fs::write(
+                &f,
+                data[key].as_str().unwrap_or_else(|| panic!("no key {key}")),
+            )
+            .unwrap();
+            chown(&f, Some(0), Some(fs_group)).unwrap();
+            fs::set_permissions(&f, fs::Permissions::from_mode(mode as u32)).unwrap();
+        }
+        chown(&folder, Some(0), Some(fs_group)).unwrap();
+        fs::set_permissions(&folder, fs::Permissions::from_mode(0o750)).unwrap();
+        let old = fs::read_link(dir.join("..data")).ok();
+        let tmp = dir.join("..data_tmp");
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&stamp, &tmp).unwrap();
+        fs::rename(&tmp, dir.join("..data")).unwrap();
+        for (_, path) in &files {
+            let link = dir.join(path);
+            if link.symlink_metadata().is_err() {
+                std::os::unix::fs::symlink(format!("..data/{path}"), &link).unwrap();
+            }
+        }
+        if let Some(old) = old {
+            fs::remove_dir_all(dir.join(old)).unwrap();
+        }
+    }
+
+    /// The kubelet's update of every mounted Secret and ConfigMap to `objects` (the
+    /// manifests applied again): each volume's `..data` swapped at once.
+    fn kubelet_update(&mut self, objects: Vec<Value>) {
+        self.objects = objects;
+        for (dir, vol, fs_group) in self.mounted.clone() {
+            if dir.exists() {
+                self.write_volume(&dir, &vol, fs_group);
+            }
+        }
+    }
+
     /// `docker run` arguments for one container of a pod spec, as the kubelet would run it.
+    /// `index` picks the pod's container; a sidecar (`join`: the pod's first container)
+    /// shares its network and volumes, as containers of one pod do.
+    #[allow(clippy::too_many_arguments)]
     fn run_args(
         &mut self,
         container_name: &str,
@@ -234,10 +285,12 @@ impl Sim {
         aliases: &[String],
         spec: &Value,
         data: Option<&Path>,
+        index: usize,
+        join: Option<&str>,
     ) -> Vec<String> {
-        let c = &spec["containers"][0];
+        let c = &spec["containers"][index];
         let sc = &spec["securityContext"];
-        let vols = self.volumes(pod, spec);
+        let vols = self.volumes(pod, spec, join.is_none());
         let mut env = BTreeMap::new();
         for e in c["env"].as_array().into_iter().flatten() {
             let value = match e["valueFrom"]["fieldRef"]["fieldPath"].as_str() {
@@ -255,31 +308,36 @@ impl Sim {
             }
             out
         };
-        let mut a = strings(&["run", "--name", container_name, "--network", &self.net]);
-        if let Some(ip) = ip {
-            a.extend(strings(&["--ip", ip]));
-        }
-        a.extend(strings(&[
-            "--hostname",
-            pod,
-            "--dns",
-            &self.dns_ip(),
-            "--dns-opt",
-            "ndots:5",
-        ]));
-        let ns = self.objects[0]["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("kimera")
-            .to_owned();
-        for search in [
-            format!("{ns}.svc.cluster.local"),
-            "svc.cluster.local".into(),
-            "cluster.local".into(),
-        ] {
-            a.extend(["--dns-search".into(), search]);
-        }
-        for alias in aliases {
-            a.extend(["--network-alias".into(), alias.clone()]);
+        let mut a = strings(&["run", "--name", container_name]);
+        if let Some(main) = join {
+            a.extend(["--network".into(), format!("container:{main}")]);
+        } else {
+            a.extend(["--network".into(), self.net.clone()]);
+            if let Some(ip) = ip {
+                a.extend(strings(&["--ip", ip]));
+            }
+            a.extend(strings(&[
+                "--hostname",
+                pod,
+                "--dns",
+                &self.dns_ip(),
+                "--dns-opt",
+                "ndots:5",
+            ]));
+            let ns = self.objects[0]["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("kimera")
+                .to_owned();
+            for search in [
+                format!("{ns}.svc.cluster.local"),
+                "svc.cluster.local".into(),
+                "cluster.local".into(),
+            ] {
+                a.extend(["--dns-search".into(), search]);
+            }
+            for alias in aliases {
+                a.extend(["--network-alias".into(), alias.clone()]);
+            }
         }
         let uid = sc["runAsUser"].as_u64().unwrap();
         let gid = sc["runAsGroup"].as_u64().unwrap();
@@ -395,17 +453,54 @@ impl Cluster {
             self.ips.insert(pod.clone(), ip.clone());
             let name = self.container(pod);
             let aliases = self.aliases(pod);
-            let mut args = self
-                .sim
-                .run_args(&name, pod, Some(&ip), &aliases, &spec, Some(&data));
+            let mut args =
+                self.sim
+                    .run_args(&name, pod, Some(&ip), &aliases, &spec, Some(&data), 0, None);
             args.insert(1, "-d".into());
             docker_ok(&args);
+            for (index, c) in spec["containers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .skip(1)
+            {
+                let sidecar = format!("{name}-{}", c["name"].as_str().unwrap());
+                let mut args = self.sim.run_args(
+                    &sidecar,
+                    pod,
+                    None,
+                    &[],
+                    &spec,
+                    Some(&data),
+                    index,
+                    Some(&name),
+                );
+                args.insert(1, "-d".into());
+                docker_ok(&args);
+            }
         }
+    }
+
+    /// The names of a pod's sidecar containers.
+    fn sidecars(&self, pod: &str) -> Vec<String> {
+        self.sts["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .map(|c| format!("{}-{}", self.container(pod), c["name"].as_str().unwrap()))
+            .collect()
     }
 
     /// Delete every pod as Kubernetes does: SIGTERM and a grace period (Redis saves its
     /// snapshot to the data volume), then the container is gone.
     fn remove_pods(&mut self) {
+        let sidecars: Vec<String> = self.pods.iter().flat_map(|p| self.sidecars(p)).collect();
+        for name in &sidecars {
+            docker_ok(&strings(&["rm", "-f", name]));
+            self.sim.containers.retain(|c| c != name);
+        }
         let mut stop = strings(&["stop", "-t", "20"]);
         stop.extend(self.pods.iter().map(|p| self.container(p)));
         docker_ok(&stop);
@@ -414,6 +509,7 @@ impl Cluster {
             docker_ok(&strings(&["rm", "-f", &name]));
             self.sim.containers.retain(|c| *c != name);
         }
+        self.sim.mounted.clear();
     }
 
     /// The readiness probe's own command with its last word (`ping`) replaced by `cmd`,
@@ -438,6 +534,41 @@ impl Cluster {
         let mut a = strings(&["exec", &self.container(pod)]);
         a.extend(argv);
         docker(&a)
+    }
+
+    /// The SHA-256 of the certificate `pod` serves to a fresh handshake (made inside the
+    /// pod with its own mounted key pair), or an empty string when none completes.
+    fn served(&self, pod: &str) -> String {
+        let port =
+            self.sts["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+                .as_u64()
+                .unwrap();
+        let script = format!(
+            "import ssl, socket, hashlib\n\
+             c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n\
+             c.check_hostname = False\n\
+             c.verify_mode = ssl.CERT_NONE\n\
+             c.load_cert_chain('/etc/kimera-redis/tls/tls.crt', '/etc/kimera-redis/tls/tls.key')\n\
+             s = c.wrap_socket(socket.create_connection(('127.0.0.1', {port}), timeout=5))\n\
+             print(hashlib.sha256(s.getpeercert(True)).hexdigest())\n"
+        );
+        let out = docker(&strings(&[
+            "exec",
+            &self.container(pod),
+            "python3",
+            "-c",
+            &script,
+        ]));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// The reloader's log in `pod`.
+    fn reloader_log(&self, pod: &str) -> String {
+        let out = docker(&strings(&[
+            "logs",
+            &format!("{}-reloader", self.container(pod)),
+        ]));
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     }
 
     fn wait_ready(&self, pods: &[String], limit: Duration) {
@@ -517,7 +648,9 @@ impl Cluster {
         let spec = job["spec"]["template"]["spec"].clone();
         let name = format!("{}-job-{n}", self.sim.id);
         let pod = format!("{}-{n}", job["metadata"]["name"].as_str().unwrap());
-        let args = self.sim.run_args(&name, &pod, None, &[], &spec, None);
+        let args = self
+            .sim
+            .run_args(&name, &pod, None, &[], &spec, None, 0, None);
         let out = docker(&args);
         let _ = docker(&strings(&["rm", "-f", &name]));
         self.sim.containers.retain(|c| *c != name);
@@ -530,10 +663,77 @@ impl Cluster {
     /// client TLS Secret mounted where the app Secret says, running redis-py with
     /// hostname checks on. `mode` is write (then read) or read.
     fn app(&mut self, n: usize, mode: &str) -> (bool, String) {
+        let objects = self.sim.objects.clone();
+        self.app_with(n, mode, &objects)
+    }
+
+    /// The app with the Secrets of `objects` (manifests applied earlier, say).
+    fn app_with(&mut self, n: usize, mode: &str, objects: &[Value]) -> (bool, String) {
+        let (name, a) = self.app_args(n, mode, objects);
+        self.sim.containers.push(name.clone());
+        let out = docker(&a);
+        let _ = docker(&strings(&["rm", "-f", &name]));
+        self.sim.containers.retain(|c| *c != name);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// The app under load while the pods are updated: a new connection per request plus
+    /// a pooled one, until `finish_loop`. Returns its container's name.
+    fn start_loop(&mut self, n: usize) -> String {
+        let objects = self.sim.objects.clone();
+        let (name, mut a) = self.app_args(n, "loop", &objects);
+        let dir = self.sim.work.join(format!("loop-{n}"));
+        fs::create_dir_all(&dir).unwrap();
+        chown(&dir, Some(999), Some(999)).unwrap();
+        a.insert(1, "-d".into());
+        let image_at = a.iter().position(|w| *w == self.sim.image).unwrap();
+        a.splice(
+            image_at..image_at,
+            ["-v".to_owned(), format!("{}:/loop", dir.display())],
+        );
+        self.sim.containers.push(name.clone());
+        docker_ok(&a);
+        let start = Instant::now();
+        while !dir.join("progress").exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the app loop made no request: {}",
+                String::from_utf8_lossy(&docker(&strings(&["logs", &name])).stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        name
+    }
+
+    /// Stop the loop: (requests that worked, requests that failed, first errors).
+    fn finish_loop(&mut self, name: &str, n: usize) -> (u64, u64, String) {
+        let dir = self.sim.work.join(format!("loop-{n}"));
+        fs::write(dir.join("stop"), "").unwrap();
+        docker_ok(&strings(&["wait", name]));
+        let out = docker(&strings(&["logs", name]));
+        let _ = docker(&strings(&["rm", "-f", name]));
+        self.sim.containers.retain(|c| c != name);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+            panic!(
+                "app loop output {text:?} ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (
+            v["ok"].as_u64().unwrap(),
+            v["failed"].as_u64().unwrap(),
+            v["errors"].to_string(),
+        )
+    }
+
+    fn app_args(&mut self, n: usize, mode: &str, objects: &[Value]) -> (String, Vec<String>) {
         let name = format!("{}-app-{n}", self.sim.id);
-        let app_secret = self
-            .sim
-            .objects
+        let app_secret = objects
             .iter()
             .find(|o| {
                 o["kind"] == "Secret" && o["metadata"]["name"].as_str().unwrap().ends_with("-app")
@@ -542,13 +742,11 @@ impl Cluster {
             .clone();
         let env_file = self.sim.work.join(format!("app-{n}.env"));
         let mut text = String::new();
-        for (k, v) in app_secret["stringData"].as_object().unwrap() {
+        for (k, v) in app_secret["data"].as_object().unwrap() {
             text.push_str(&format!("{k}={}\n", v.as_str().unwrap()));
         }
         fs::write(&env_file, text).unwrap();
-        let client_tls = self
-            .sim
-            .objects
+        let client_tls = objects
             .iter()
             .find(|o| {
                 o["kind"] == "Secret"
@@ -558,7 +756,7 @@ impl Cluster {
                         .ends_with("-client-tls")
             })
             .cloned();
-        let mount = app_secret["stringData"]["REDIS_CA_CERTS"]
+        let mount = app_secret["data"]["REDIS_CA_CERTS"]
             .as_str()
             .unwrap()
             .rsplit_once('/')
@@ -590,9 +788,9 @@ impl Cluster {
         ]);
         a.extend(["-v".into(), format!("{}:/opt/site:ro", site.display())]);
         if let (Some(secret), Some(dir)) = (client_tls, mount) {
-            let host = self.sim.work.join("volumes").join("app");
+            let host = self.sim.work.join("volumes").join(format!("app-{n}"));
             fs::create_dir_all(&host).unwrap();
-            for (k, v) in secret["stringData"].as_object().unwrap() {
+            for (k, v) in secret["data"].as_object().unwrap() {
                 let f = host.join(k);
                 fs::write(&f, v.as_str().unwrap()).unwrap();
                 chown(&f, Some(0), Some(999)).unwrap();
@@ -607,15 +805,7 @@ impl Cluster {
             APP.into(),
             mode.into(),
         ]);
-        self.sim.containers.push(name.clone());
-        let out = docker(&a);
-        let _ = docker(&strings(&["rm", "-f", &name]));
-        self.sim.containers.retain(|c| *c != name);
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        (name, a)
     }
 }
 
@@ -656,12 +846,37 @@ if e["REDIS_SSL"] == "true":
     kw.update(ssl=True, ssl_certfile=e["REDIS_SSL_CERTFILE"], ssl_keyfile=e["REDIS_SSL_KEYFILE"],
               ssl_ca_certs=e["REDIS_CA_CERTS"], ssl_cert_reqs=e["REDIS_CERT_REQS"],
               ssl_check_hostname=True)
+def make():
+    if e["REDIS_CLUSTER_MODE"] == "true":
+        nodes = [ClusterNode(h, int(p)) for h, p in (n.rsplit(":", 1) for n in e["REDIS_CLUSTER_NODES"].split(","))]
+        return RedisCluster(startup_nodes=nodes, **kw)
+    return redis.Redis(host=e["REDIS_HOST"], port=int(e["REDIS_PORT"]), db=int(e["REDIS_DB"]), **kw)
+r = make()
+if sys.argv[1] == "loop":
+    import json, time
+    ok = failed = i = 0
+    errors = []
+    while not os.path.exists("/loop/stop"):
+        i += 1
+        for fresh in (True, False):
+            try:
+                c = make() if fresh else r
+                c.set("loop%d" % (i % 50), i)
+                assert int(c.get("loop%d" % (i % 50))) == i
+                if fresh:
+                    c.close()
+                ok += 1
+                with open("/loop/progress", "w") as f:
+                    f.write(str(ok))
+            except Exception as x:
+                failed += 1
+                errors.append(("fresh: " if fresh else "pooled: ") + repr(x))
+        time.sleep(0.01)
+    print(json.dumps(dict(ok=ok, failed=failed, errors=errors[:5])))
+    sys.exit(0)
 if e["REDIS_CLUSTER_MODE"] == "true":
-    nodes = [ClusterNode(h, int(p)) for h, p in (n.rsplit(":", 1) for n in e["REDIS_CLUSTER_NODES"].split(","))]
-    r = RedisCluster(startup_nodes=nodes, **kw)
     owners = {r.get_node_from_key("k%d" % i).name for i in range(200)}
 else:
-    r = redis.Redis(host=e["REDIS_HOST"], port=int(e["REDIS_PORT"]), db=int(e["REDIS_DB"]), **kw)
     owners = {e["REDIS_HOST"]}
 if sys.argv[1] == "write":
     for i in range(200):
@@ -680,7 +895,11 @@ fn load(dir: &Path) -> Vec<Value> {
     files
         .iter()
         .filter(|p| !p.ends_with("kustomization.yaml"))
-        .map(|p| serde_norway::from_str(&fs::read_to_string(p).unwrap()).unwrap())
+        .map(|p| {
+            let mut v = serde_norway::from_str(&fs::read_to_string(p).unwrap()).unwrap();
+            decode_secret(&mut v);
+            v
+        })
         .collect()
 }
 
@@ -815,6 +1034,113 @@ fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips
         ok && out.contains("owners=3 bad=0"),
         "after the restart:\n{out}"
     );
+
+    // renew + the kubelet's update: every pod's reloader loads the new certificate
+    // within two of its intervals, and bus and replication keep working over it.
+    let interval = reload_interval(&c);
+    let app_loop = c.start_loop(10);
+    let renewed = run(&["renew", dir.to_str().unwrap()]);
+    assert!(renewed.status.success(), "{renewed:?}");
+    let want = {
+        let out = Command::new(python_bin())
+            .args([
+                "-c",
+                "import ssl, sys, hashlib; print(hashlib.sha256(ssl.PEM_cert_to_DER_cert(open(sys.argv[1]).read())).hexdigest())",
+            ])
+            .arg(dir.join("certs/kubernetes-server.crt"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    c.sim.kubelet_update(load(&dir));
+    let t3 = Instant::now();
+    for pod in c.pods.clone() {
+        while c.served(&pod) != want {
+            assert!(
+                t3.elapsed() < 2 * interval + Duration::from_secs(2),
+                "{pod} does not serve the renewed certificate:\n{}",
+                c.reloader_log(&pod)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+    eprintln!(
+        "every pod served the renewed certificate after {:?}",
+        t3.elapsed()
+    );
+    let (ok, out) = c.app(4, "read");
+    assert!(ok && out.contains("owners=3 bad=0"), "after renew:\n{out}");
+
+    // Passwords, every user's (the replication user's too), in the two steps.
+    let old_objects = c.sim.objects.clone();
+    let added = run(&["rotate-password", dir.to_str().unwrap(), "--step", "add"]);
+    assert!(added.status.success(), "{added:?}");
+    c.sim.kubelet_update(load(&dir));
+    std::thread::sleep(2 * interval);
+    let (ok, out) = c.app(5, "read");
+    assert!(
+        ok && out.contains("owners=3 bad=0"),
+        "the new password:\n{out}"
+    );
+    let (ok, failed, errors) = c.finish_loop(&app_loop, 10);
+    eprintln!("the app made {ok} requests through renew and add, {failed} failed");
+    assert_eq!(failed, 0, "requests failed: {errors}");
+    assert!(ok > 20, "the app loop made only {ok} requests");
+    let (ok, out) = c.app_with(6, "read", &old_objects);
+    assert!(
+        ok && out.contains("owners=3 bad=0"),
+        "the old password between the steps:\n{out}"
+    );
+    let dropped = run(&[
+        "rotate-password",
+        dir.to_str().unwrap(),
+        "--step",
+        "drop-old",
+    ]);
+    assert!(dropped.status.success(), "{dropped:?}");
+    c.sim.kubelet_update(load(&dir));
+    std::thread::sleep(2 * interval);
+    let (ok, out) = c.app_with(7, "read", &old_objects);
+    assert!(!ok, "the old password is still accepted:\n{out}");
+    let (ok, out) = c.app(8, "read");
+    assert!(
+        ok && out.contains("owners=3 bad=0"),
+        "after drop-old:\n{out}"
+    );
+    // Every replica still in sync: its link authenticated once and stayed up, and one
+    // that reconnects now does so with the new replication password (the reloader set
+    // masterauth from the mounted file).
+    assert_eq!(c.settled(), Ok(()));
+    for pod in c.pods.clone() {
+        let log = c.reloader_log(&pod);
+        assert_eq!(
+            log.matches("the mounted Secrets changed: reloaded").count(),
+            3,
+            "{pod}: {log}"
+        );
+        assert!(!log.contains("FAILED"), "{pod}: {log}");
+        let role = String::from_utf8_lossy(&c.probe(&pod, "role").stdout).into_owned();
+        if role.starts_with("slave") {
+            let _ = c.probe(&pod, "client kill type master");
+        }
+    }
+    let t4 = Instant::now();
+    loop {
+        let links: Vec<String> = c
+            .pods
+            .iter()
+            .map(|p| String::from_utf8_lossy(&c.probe(p, "info replication").stdout).into_owned())
+            .filter(|i| i.contains("role:slave"))
+            .collect();
+        if links.len() == 3 && links.iter().all(|i| i.contains("master_link_status:up")) {
+            break;
+        }
+        assert!(
+            t4.elapsed() < Duration::from_secs(30),
+            "a replica did not reconnect with the new replication password: {links:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     eprintln!("whole run {:?}", t0.elapsed());
 }
 
@@ -850,4 +1176,135 @@ fn production_tls_runs_as_one_pod_and_keeps_its_keys_across_a_restart() {
     c.wait_ready(&c.pods.clone(), Duration::from_secs(30));
     let (ok, out) = c.app(2, "read");
     assert!(ok && out.contains("bad=0"), "after the restart:\n{out}");
+
+    // Rotation with no restart: renew, apply, the kubelet swaps the Secret's ..data, and
+    // the reloader sidecar loads it within two of its intervals.
+    let pod = c.pods[0].clone();
+    let interval = reload_interval(&c);
+    let pem_sha = |rel: &str| {
+        let out = Command::new(python_bin())
+            .args([
+                "-c",
+                "import ssl, sys, hashlib; print(hashlib.sha256(ssl.PEM_cert_to_DER_cert(open(sys.argv[1]).read())).hexdigest())",
+            ])
+            .arg(dir.join(rel))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let wait_served = |c: &Cluster, want: &str, what: &str| {
+        let start = Instant::now();
+        while c.served(&pod) != want {
+            assert!(
+                start.elapsed() < 2 * interval + Duration::from_secs(2),
+                "{what}: not served within two reload intervals; reloader log:\n{}",
+                c.reloader_log(&pod)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        start.elapsed()
+    };
+    wait_served(
+        &c,
+        &pem_sha("certs/kubernetes-server.crt"),
+        "the first certificate",
+    );
+    let app_loop = c.start_loop(10);
+    let renewed = run(&["renew", dir.to_str().unwrap()]);
+    assert!(renewed.status.success(), "{renewed:?}");
+    let new_cert = pem_sha("certs/kubernetes-server.crt");
+    assert_ne!(c.served(&pod), new_cert);
+    c.sim.kubelet_update(load(&dir));
+    let took = wait_served(&c, &new_cert, "the renewed certificate");
+    eprintln!("the renewed certificate was served {took:?} after the kubelet's update");
+    let (ok, out) = c.app(3, "read");
+    assert!(ok && out.contains("bad=0"), "after renew:\n{out}");
+
+    // Passwords: add, then the app with the new Secret works and one with the old too.
+    let old_objects = c.sim.objects.clone();
+    let added = run(&["rotate-password", dir.to_str().unwrap(), "--step", "add"]);
+    assert!(added.status.success(), "{added:?}");
+    c.sim.kubelet_update(load(&dir));
+    let start = Instant::now();
+    loop {
+        let (ok, out) = c.app(4, "read");
+        if ok {
+            assert!(out.contains("bad=0"), "{out}");
+            break;
+        }
+        assert!(
+            start.elapsed() < 2 * interval + Duration::from_secs(2),
+            "the new password is not accepted within two reload intervals:\n{out}\nreloader log:\n{}",
+            c.reloader_log(&pod)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (ok, out) = c.app_with(5, "read", &old_objects);
+    assert!(
+        ok && out.contains("bad=0"),
+        "the old password between the steps:\n{out}"
+    );
+    // The app that ran through both updates (with the Secrets it started with) never
+    // saw a request fail.
+    let (ok, failed, errors) = c.finish_loop(&app_loop, 10);
+    eprintln!("the app made {ok} requests through renew and add, {failed} failed");
+    assert_eq!(failed, 0, "requests failed: {errors}");
+    assert!(ok > 20, "the app loop made only {ok} requests");
+    // drop-old: the old password is refused once the reloader ran, the new one works.
+    let dropped = run(&[
+        "rotate-password",
+        dir.to_str().unwrap(),
+        "--step",
+        "drop-old",
+    ]);
+    assert!(dropped.status.success(), "{dropped:?}");
+    c.sim.kubelet_update(load(&dir));
+    let start = Instant::now();
+    loop {
+        let (ok, out) = c.app_with(6, "read", &old_objects);
+        if !ok {
+            assert!(
+                out.contains("WRONGPASS") || out.contains("AuthenticationError"),
+                "{out}"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < 2 * interval + Duration::from_secs(2),
+            "the old password is still accepted after two reload intervals\nreloader log:\n{}",
+            c.reloader_log(&pod)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (ok, out) = c.app(7, "read");
+    assert!(ok && out.contains("bad=0"), "after drop-old:\n{out}");
+    let log = c.reloader_log(&pod);
+    assert_eq!(
+        log.matches("the mounted Secrets changed: reloaded").count(),
+        3,
+        "{log}"
+    );
+    assert!(!log.contains("FAILED"), "{log}");
+    let verify = run(&["verify", dir.to_str().unwrap()]);
+    assert!(verify.status.success(), "{verify:?}");
+}
+
+/// The reloader's interval, as its script in the ConfigMap says.
+fn reload_interval(c: &Cluster) -> Duration {
+    let script = c
+        .sim
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .unwrap()["data"]["reload.sh"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secs = script
+        .lines()
+        .find_map(|l| l.strip_prefix("interval="))
+        .expect("the script sets its interval")
+        .parse()
+        .unwrap();
+    Duration::from_secs(secs)
 }

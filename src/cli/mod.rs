@@ -103,6 +103,11 @@ pub(crate) enum Command {
     ///
     /// Example: kimera-redis-init renew ./redis-prod --days 365
     Renew(Box<RenewArgs>),
+    /// Rotate the users' passwords without downtime, in two steps: add (new passwords in
+    /// every file; the servers accept the old and the new one), then drop-old.
+    ///
+    /// Example: kimera-redis-init rotate-password ./redis-prod --step add --apply
+    RotatePassword(Box<RotatePasswordArgs>),
     /// Connect the way the app does, from .env only, and explain each failure.
     ///
     /// Example: kimera-redis-init doctor ./redis-prod
@@ -193,6 +198,44 @@ pub(crate) struct RenewArgs {
 
     #[command(flatten)]
     pub(crate) ca: ExternalCa,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RotatePasswordArgs {
+    /// A folder made by generate.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+
+    /// add: issue new passwords and write them to .env, admin.env, redis.properties, the
+    /// node configs (masterauth) and the Kubernetes Secrets, users.acl keeping the old
+    /// ones too; drop-old: remove the old passwords, once nothing uses them. Each step
+    /// is safe to run again.
+    ///
+    /// Example: kimera-redis-init rotate-password ./redis-prod --step drop-old --apply
+    #[arg(long, value_name = "STEP", value_enum)]
+    pub(crate) step: crate::readback::passwords::PasswordStep,
+
+    /// A user whose password to rotate (repeat for several); default: every user the
+    /// folder has (the app's, kimera_admin, and for a cluster kimera_replica).
+    ///
+    /// Example: kimera-redis-init rotate-password ./redis-prod --step add --user kimera_user
+    #[arg(long = "user", value_name = "NAME")]
+    pub(crate) users: Vec<String>,
+
+    /// Also change every running server of the folder live, as the admin user over TLS
+    /// (ACL SETUSER, CONFIG SET masterauth), and check that each accepts the new
+    /// passwords; no connection is dropped.
+    ///
+    /// Example: kimera-redis-init rotate-password ./redis-prod --step add --apply
+    #[arg(long)]
+    pub(crate) apply: bool,
+
+    /// With --apply: seconds each server gets for each step (the check before anything
+    /// is written, the change and its proof).
+    ///
+    /// Example: kimera-redis-init rotate-password ./redis-prod --step add --apply --timeout 30
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::readback::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout: u64,
 }
 
 /// An organisation's own CA to issue under; its key never enters the output folder.

@@ -352,6 +352,7 @@ fn ours(
         || rel == layout::CLIENT_CERT
         || rel == layout::METRICS_CERT
         || rel == layout::KUBERNETES_SERVER_CERT
+        || rel == layout::KUBERNETES_JOB_CERT
         || node_certs.into_iter().any(|c| c == rel);
     if !layout_cert {
         return Err("not a certificate of this setup's layout".to_owned());
@@ -359,7 +360,10 @@ fn ours(
     if !folder.dir.join(Folder::key_for(rel)).is_file() {
         return Err(format!("its key {} is missing", Folder::key_for(rel)));
     }
-    let usage = if rel == layout::CLIENT_CERT || rel == layout::METRICS_CERT {
+    let usage = if rel == layout::CLIENT_CERT
+        || rel == layout::METRICS_CERT
+        || rel == layout::KUBERNETES_JOB_CERT
+    {
         trust::Usage::Client
     } else {
         trust::Usage::Server

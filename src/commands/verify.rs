@@ -110,6 +110,12 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
     {
         outln!("{note}");
     }
+    if let Some(note) = folder
+        .as_ref()
+        .and_then(|f| crate::readback::passwords::note(&f.dir))
+    {
+        outln!("{note}");
+    }
     let problems = findings.iter().filter(|f| f.severity != "note").count();
     if problems == 0 {
         outln!("ok: {} checks passed in {}", checks, dir.display());
@@ -420,7 +426,7 @@ impl Checker<'_> {
     /// What a leaf is for: the app's client certificate, a server's (and, in a cluster,
     /// also a client of the other nodes).
     fn usages(&self, leaf: &str) -> Vec<Usage> {
-        if leaf == layout::CLIENT_CERT {
+        if leaf == layout::CLIENT_CERT || leaf == layout::KUBERNETES_JOB_CERT {
             return vec![Usage::Client];
         }
         let abs = self.abs(leaf);

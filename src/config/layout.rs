@@ -19,6 +19,11 @@ pub(crate) const CA_NEXT_CERT: &str = "ca-rollover/ca-next.crt";
 pub(crate) const CA_NEXT_KEY: &str = "ca-rollover/ca-next.key";
 pub(crate) const CA_ROLLOVER: &str = "ca-rollover/state.toml";
 pub(crate) const RETIRED_DIR: &str = "ca-rollover/retired";
+/// A password rotation's state (`rotate-password`): which users hold a second password
+/// until `--step drop-old`, by the SHA-256 of the old one. Its own folder, as the CA
+/// rollover has.
+pub(crate) const PASSWORD_ROTATION_DIR: &str = "password-rotation";
+pub(crate) const PASSWORD_ROTATION: &str = "password-rotation/state.toml";
 pub(crate) const SERVER_CERT: &str = "certs/redis-server.crt";
 pub(crate) const SERVER_KEY: &str = "certs/redis-server.key";
 pub(crate) const CLIENT_CERT: &str = "certs/redis-client.crt";
@@ -26,6 +31,10 @@ pub(crate) const CLIENT_KEY: &str = "certs/redis-client.key";
 /// With `--kubernetes`: the server certificate for the in-cluster names.
 pub(crate) const KUBERNETES_SERVER_CERT: &str = "certs/kubernetes-server.crt";
 pub(crate) const KUBERNETES_SERVER_KEY: &str = "certs/kubernetes-server.key";
+/// With `--kubernetes` for a TLS cluster: the cluster-create Job's own client
+/// certificate, so that the Job never holds the app's key.
+pub(crate) const KUBERNETES_JOB_CERT: &str = "certs/kubernetes-job.crt";
+pub(crate) const KUBERNETES_JOB_KEY: &str = "certs/kubernetes-job.key";
 /// `--pkcs12`: the client key, certificate and chain as a Java key store.
 pub(crate) const CLIENT_P12: &str = "certs/redis-client.p12";
 /// `--pkcs12`: the CA as a trusted-certificate entry, a Java trust store.

@@ -40,6 +40,8 @@ pub(crate) struct Pki {
     pub(crate) metrics: Option<CertKey>,
     /// `--kubernetes`: the pods' server certificate (every pod and Service name).
     pub(crate) kubernetes: Option<CertKey>,
+    /// `--kubernetes` for a cluster: the cluster-create Job's client certificate.
+    pub(crate) kubernetes_job: Option<CertKey>,
 }
 
 impl std::fmt::Debug for Pki {
@@ -131,6 +133,9 @@ pub(crate) fn build(
     })
     .into_iter()
     .collect::<Result<Vec<_>>>()?;
+    let kubernetes_job = job_leaf(settings, k8s_names.as_ref())
+        .then(|| leaves.pop())
+        .flatten();
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
     let metrics = settings.metrics.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
@@ -146,6 +151,7 @@ pub(crate) fn build(
         client,
         metrics,
         kubernetes,
+        kubernetes_job,
     })
 }
 
@@ -175,6 +181,9 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         .iter()
         .map(|spec| found(spec.cert_path, spec.key_path))
         .collect();
+    let kubernetes_job = job_leaf(settings, k8s_names.as_ref())
+        .then(|| leaves.pop())
+        .flatten();
     let kubernetes = k8s_names.is_some().then(|| leaves.pop()).flatten();
     let metrics = settings.metrics.is_some().then(|| leaves.pop()).flatten();
     let client = leaves.pop().expect("the client's spec is always there");
@@ -190,7 +199,14 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         client,
         metrics,
         kubernetes,
+        kubernetes_job,
     }
+}
+
+/// Whether the leaves end with the cluster-create Job's certificate: manifests for a
+/// cluster (the Job exists only there).
+fn job_leaf(settings: &Settings, k8s: Option<&(Vec<SanName>, String)>) -> bool {
+    k8s.is_some() && settings.cluster.is_some()
 }
 
 /// The PEM blocks of `pem` whose certificate is one of `pinned`, as they are written.
@@ -256,9 +272,23 @@ fn leaf_specs<'a>(
             usages: server_usages(true),
             dialled: Some(service),
         });
+        if settings.cluster.is_some() {
+            // The Job logs in as the admin; it is a client only, and never the app.
+            specs.push(LeafSpec {
+                cert_path: crate::config::layout::KUBERNETES_JOB_CERT,
+                key_path: crate::config::layout::KUBERNETES_JOB_KEY,
+                common_name: KUBERNETES_JOB_NAME,
+                sans: &[],
+                usages: vec![ExtendedKeyUsagePurpose::ClientAuth],
+                dialled: None,
+            });
+        }
     }
     specs
 }
+
+/// The cluster-create Job's certificate's common name.
+const KUBERNETES_JOB_NAME: &str = "kimera-redis-init cluster-create job";
 
 /// The client certificate's common name: the app's ACL user, or `kimera-app`.
 pub(crate) fn client_name(settings: &Settings) -> &str {

@@ -15,6 +15,37 @@ pub(crate) struct Secrets {
     pub(crate) replica: Option<String>,
     /// `--metrics`: the exporter's user.
     pub(crate) metrics: Option<String>,
+    /// During a password rotation (`rotate-password`, between `add` and `drop-old`):
+    /// each user's old password as SHA-256, which users.acl keeps beside the new one.
+    pub(crate) previous: Previous,
+}
+
+/// The SHA-256 (hex) of each user's old password while a rotation is in progress.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Previous {
+    pub(crate) app: Option<String>,
+    pub(crate) admin: Option<String>,
+    pub(crate) replica: Option<String>,
+}
+
+impl Previous {
+    /// From the rotation state: the hashes of the users this setup has, by name.
+    pub(crate) fn from_rotation(
+        settings: &Settings,
+        rotation: Option<&crate::readback::passwords::Rotation>,
+    ) -> Previous {
+        let Some(r) = rotation else {
+            return Previous::default();
+        };
+        let get = |user: &str| r.old.get(user).cloned();
+        Previous {
+            app: settings.username.as_deref().and_then(get),
+            admin: get(crate::config::acl::ADMIN_USER),
+            replica: settings
+                .cluster
+                .and_then(|_| get(crate::config::acl::REPLICA_USER)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Secrets {
@@ -25,6 +56,7 @@ impl std::fmt::Debug for Secrets {
             .field("admin", &Redacted)
             .field("replica", &self.replica.as_ref().map(|_| Redacted))
             .field("metrics", &self.metrics.as_ref().map(|_| Redacted))
+            .field("previous", &self.previous)
             .finish()
     }
 }
@@ -94,11 +126,18 @@ pub(crate) fn resolve(
     } else {
         None
     };
+    // A rotation in progress: users.acl keeps each rotated user's old password too.
+    let rotation = existing
+        .get(layout::PASSWORD_ROTATION)
+        .map(crate::readback::passwords::Rotation::parse)
+        .transpose()?;
+    let previous = Previous::from_rotation(settings, rotation.as_ref());
     Ok(Some(Secrets {
         app,
         admin,
         replica,
         metrics,
+        previous,
     }))
 }
 

@@ -49,6 +49,7 @@ impl Existing {
             layout::METRICS_ENV,
             layout::METRICS_CERT,
             layout::METRICS_KEY,
+            layout::PASSWORD_ROTATION,
         ]
         .map(String::from)
         .to_vec();
@@ -62,6 +63,8 @@ impl Existing {
             paths.extend([
                 layout::KUBERNETES_SERVER_CERT.to_owned(),
                 layout::KUBERNETES_SERVER_KEY.to_owned(),
+                layout::KUBERNETES_JOB_CERT.to_owned(),
+                layout::KUBERNETES_JOB_KEY.to_owned(),
             ]);
         }
         let mut files = HashMap::new();

@@ -90,6 +90,15 @@ impl Admin {
     pub(crate) fn user(&self) -> &str {
         &self.user
     }
+
+    /// The same admin user with another password: the one it had before a password
+    /// rotation, for a server that does not know the new one yet.
+    pub(crate) fn with_password(&self, password: &str) -> Admin {
+        Admin {
+            user: self.user.clone(),
+            password: password.to_owned(),
+        }
+    }
 }
 
 /// Reads admin.env; `Err` says what is missing, for a usage error.
@@ -457,4 +466,46 @@ pub(crate) fn cluster_healthy(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Whether the server accepts `password` for `user`: AUTH on a fresh connection (the
+/// server proved to be ours first), closed right after.
+pub(crate) fn accepts(
+    tls: &ClientTls,
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    deadline: Deadline,
+) -> resp::Result<()> {
+    let mut con = open(host, port, deadline, Some(tls))?;
+    con.auth(Some(user), password)
+}
+
+/// The SHA-256 (hex) of every password `user` holds on the server (`ACL GETUSER`).
+pub(crate) fn password_hashes(
+    con: &mut resp::Connection,
+    user: &str,
+) -> Result<Vec<String>, String> {
+    let reply = con
+        .command(&["ACL", "GETUSER", user])
+        .map_err(|e| e.to_string())?;
+    let resp::Reply::Array(Some(fields)) = reply else {
+        return Err(format!("the server has no user {user}"));
+    };
+    let text = |r: &resp::Reply| match r {
+        resp::Reply::Simple(s) => Some(s.clone()),
+        resp::Reply::Bulk(Some(b)) => String::from_utf8(b.clone()).ok(),
+        _ => None,
+    };
+    let mut it = fields.iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        if text(k).as_deref() == Some("passwords") {
+            let resp::Reply::Array(Some(list)) = v else {
+                return Err("ACL GETUSER answered passwords that are no list".into());
+            };
+            return Ok(list.iter().filter_map(text).collect());
+        }
+    }
+    Err("ACL GETUSER answered no passwords".into())
 }

@@ -7,6 +7,7 @@ pub(crate) mod existing;
 pub(crate) mod folder;
 pub(crate) mod kept;
 pub(crate) mod live;
+pub(crate) mod passwords;
 pub(crate) mod pinned;
 pub(crate) mod redisconf;
 pub(crate) mod resp;

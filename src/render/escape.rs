@@ -155,7 +155,7 @@ pub(crate) fn auto_escape(template: &str) -> AutoEscape {
         "docker-compose.yml" | "docker-compose-cluster.yml" => COMPOSE,
         "manifests" | "kustomization.yaml" => YAML,
         "README.md" => MARKDOWN,
-        "cluster-create.sh" | "node-start.sh" | "start.sh" | "healthcheck.sh" => SH,
+        "cluster-create.sh" | "node-start.sh" | "start.sh" | "reload.sh" | "healthcheck.sh" => SH,
         _ => "unknown",
     };
     AutoEscape::Custom(format.into())

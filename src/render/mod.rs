@@ -214,6 +214,10 @@ struct View<'a> {
     metrics_password: &'a str,
     metrics_sha256: String,
     metrics_image: &'a str,
+    /// During a password rotation: the old password's SHA-256 users.acl keeps too.
+    password_previous: Option<String>,
+    admin_previous: Option<String>,
+    replica_previous: Option<String>,
     /// users.acl: each generated user's rules, spelled once in `acl`.
     acl_rules: crate::config::acl::RulesView,
     tls: bool,
@@ -619,6 +623,9 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         metrics_password: secret(|x| x.metrics.as_deref()),
         metrics_sha256: digest(|x| x.metrics.as_deref()),
         metrics_image: s.metrics.as_deref().unwrap_or(""),
+        password_previous: secrets.and_then(|x| x.previous.app.clone()),
+        admin_previous: secrets.and_then(|x| x.previous.admin.clone()),
+        replica_previous: secrets.and_then(|x| x.previous.replica.clone()),
         acl_rules: crate::config::acl::rules_view(),
         tls: s.tls,
         auth,

@@ -508,3 +508,75 @@ pub fn paste_ok(cmd: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A Secret manifest as the API server serves it: its `data:` values decoded, in place.
+/// The tool writes `data:` only (a `stringData` would show the Secret as changed on every
+/// identical client-side apply); anything else is left as it is.
+pub fn decode_secret(object: &mut serde_json::Value) {
+    use base64::Engine;
+    if object["kind"] != "Secret" {
+        return;
+    }
+    assert!(
+        object.get("stringData").is_none(),
+        "{}: stringData is written; a Secret holds data only",
+        object["metadata"]["name"]
+    );
+    for (k, v) in object["data"].as_object_mut().into_iter().flatten() {
+        let text = v
+            .as_str()
+            .unwrap_or_else(|| panic!("data.{k} is not a string"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap_or_else(|e| panic!("data.{k} is not base64: {e}"));
+        *v = serde_json::Value::String(String::from_utf8(bytes).unwrap());
+    }
+}
+
+/// A Kubernetes manifest's text with each Secret `data:` value decoded in its line, for
+/// checks of what a Secret carries.
+pub fn decoded_text(path: &Path) -> String {
+    use base64::Engine;
+    let text = fs::read_to_string(path).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        let decoded = line
+            .strip_prefix("  ")
+            .and_then(|l| l.split_once(": "))
+            .filter(|(k, _)| !k.starts_with(' '))
+            .and_then(|(k, v)| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.trim_matches('"'))
+                    .ok()?;
+                Some(format!("  {k}: {}", String::from_utf8(bytes).ok()?))
+            });
+        out.push_str(decoded.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// Edit the value of `key` in a Secret manifest's `data:`: `from` replaced by `to` in the
+/// decoded value, encoded again.
+pub fn edit_secret(dir: &Path, file: &str, key: &str, from: &str, to: &str) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let path = dir.join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    let prefix = format!("  {key}: ");
+    let mut found = false;
+    let edited: Vec<String> = text
+        .lines()
+        .map(|line| match line.strip_prefix(&prefix) {
+            Some(v) if !found => {
+                let value = String::from_utf8(b64.decode(v.trim_matches('"')).unwrap()).unwrap();
+                assert!(value.contains(from), "{from:?} not in {file} {key}");
+                found = true;
+                format!("{prefix}{}", b64.encode(value.replacen(from, to, 1)))
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    assert!(found, "{file} has no data key {key}");
+    fs::write(path, edited.join("\n") + "\n").unwrap();
+}

@@ -62,6 +62,7 @@ fn bash_completes_every_subcommand_and_its_options() {
         "generate",
         "verify",
         "renew",
+        "rotate-password",
         "doctor",
         "inspect",
         "profiles",

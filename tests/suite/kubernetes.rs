@@ -49,8 +49,9 @@ fn manifests(dir: &Path) -> BTreeMap<String, Value> {
     for e in fs::read_dir(dir.join("kubernetes")).unwrap() {
         let p = e.unwrap().path();
         let text = fs::read_to_string(&p).unwrap();
-        let v: Value = serde_norway::from_str(&text)
+        let mut v: Value = serde_norway::from_str(&text)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", p.display()));
+        decode_secret(&mut v);
         out.insert(p.file_name().unwrap().to_str().unwrap().to_owned(), v);
     }
     out
@@ -124,7 +125,9 @@ fn every_manifest_passes_kubernetes_validate_strict() {
             .filter(|p| !p.ends_with("kustomization.yaml"))
             .collect();
         files.sort();
-        assert!(files.len() >= 8, "{name}: only {files:?}");
+        // Namespace, four Secrets (three without TLS), ConfigMap, two Services,
+        // StatefulSet; a cluster adds its PodDisruptionBudget and Job.
+        assert!(files.len() >= 7, "{name}: only {files:?}");
         for version in K8S_VERSIONS {
             let out = validate(&tool, version, &files);
             let text = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -278,13 +281,13 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 Some(s) if tls => {
                     assert_eq!(s["type"], "kubernetes.io/tls", "{name}/{secret}");
                     for k in ["tls.crt", "tls.key", "ca.crt"] {
-                        let val = s["stringData"][k]
+                        let val = s["data"][k]
                             .as_str()
                             .unwrap_or_else(|| panic!("{name}/{secret} lacks {k}"));
                         assert!(val.starts_with("-----BEGIN "), "{name}/{secret} {k}");
                     }
                     assert_eq!(
-                        s["stringData"]["ca.crt"].as_str().unwrap(),
+                        s["data"]["ca.crt"].as_str().unwrap(),
                         fs::read_to_string(dir.join("certs/ca.crt")).unwrap()
                     );
                 }
@@ -293,7 +296,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
             }
         }
         if tls {
-            let s = &m["secret-server-tls.yaml"]["stringData"];
+            let s = &m["secret-server-tls.yaml"]["data"];
             assert_eq!(
                 s["tls.crt"].as_str().unwrap(),
                 fs::read_to_string(dir.join("certs/kubernetes-server.crt")).unwrap()
@@ -403,7 +406,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
                     let source = if let Some(sn) = vol["secret"]["secretName"].as_str() {
                         m.values()
                             .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == sn)
-                            .map(|o| &o["stringData"])
+                            .map(|o| &o["data"])
                     } else if let Some(cn) = vol["configMap"]["name"].as_str() {
                         m.values()
                             .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == cn)
@@ -478,13 +481,127 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 assert!(resolve(f), "{name}: {probe} names {f}, not mounted");
             }
         }
-        // Pods keep to different nodes where they can, and a drain takes one at a time.
+        // Pods keep to different nodes where they can, and a drain takes one cluster pod
+        // at a time. A single server carries nothing of the cluster's: no budget that
+        // protects nothing on one pod, no parallel start, no pod name it never reads.
         assert_eq!(
             spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
                 [0]["podAffinityTerm"]["topologyKey"],
             "kubernetes.io/hostname"
         );
-        assert_eq!(m["poddisruptionbudget.yaml"]["spec"]["maxUnavailable"], 1);
+        let cluster = name.starts_with("cluster");
+        let sts_text = fs::read_to_string(dir.join("kubernetes/statefulset.yaml")).unwrap();
+        let kustomization = fs::read_to_string(dir.join("kubernetes/kustomization.yaml")).unwrap();
+        if cluster {
+            assert_eq!(m["poddisruptionbudget.yaml"]["spec"]["maxUnavailable"], 1);
+            assert_eq!(sts["spec"]["podManagementPolicy"], "Parallel");
+            let env = container["env"].as_array().unwrap();
+            assert_eq!(env.len(), 1, "{name}: {env:?}");
+            assert_eq!(env[0]["name"], "POD_NAME");
+            // As the API server defaults it: server-side apply then owns the field.
+            assert_eq!(
+                env[0]["valueFrom"]["fieldRef"],
+                serde_json::json!({"apiVersion": "v1", "fieldPath": "metadata.name"})
+            );
+        } else {
+            assert!(!m.contains_key("poddisruptionbudget.yaml"), "{name}");
+            assert!(!kustomization.contains("poddisruptionbudget"), "{name}");
+            assert!(sts["spec"].get("podManagementPolicy").is_none(), "{name}");
+            for word in ["Parallel", "POD_NAME", "start them together"] {
+                assert!(
+                    !sts_text.contains(word),
+                    "{name}: {word} in statefulset.yaml"
+                );
+            }
+            assert!(container.get("env").is_none(), "{name}");
+        }
+        // The cluster-create Job logs in with a certificate of its own, never the app's.
+        if let Some(job) = m.get("job-cluster-create.yaml").filter(|_| tls) {
+            let volumes = pod_spec(job)["volumes"].as_array().unwrap().clone();
+            let secrets: Vec<&str> = volumes
+                .iter()
+                .filter_map(|v| v["secret"]["secretName"].as_str())
+                .collect();
+            assert!(
+                secrets.iter().any(|n| n.ends_with("-job-tls")),
+                "{name}: {secrets:?}"
+            );
+            assert!(
+                !secrets.iter().any(|n| n.ends_with("-client-tls")),
+                "{name}: the Job mounts the app's certificate"
+            );
+            let job_tls = &m["secret-job-tls.yaml"]["data"];
+            let job_crt = fs::read_to_string(dir.join("certs/kubernetes-job.crt")).unwrap();
+            assert_eq!(job_tls["tls.crt"], job_crt.as_str());
+            assert_eq!(
+                job_tls["tls.key"],
+                fs::read_to_string(dir.join("certs/kubernetes-job.key"))
+                    .unwrap()
+                    .as_str()
+            );
+            let app_key = fs::read_to_string(dir.join("certs/redis-client.key")).unwrap();
+            assert_ne!(job_tls["tls.key"], app_key.as_str());
+        } else {
+            assert!(!m.contains_key("secret-job-tls.yaml"), "{name}");
+            assert!(!dir.join("certs/kubernetes-job.crt").exists(), "{name}");
+        }
+        // The reloader sidecar: the server's image, its script from the ConfigMap, the
+        // same Secret folders as the server, a liveness probe for a failed reload, and no
+        // password on its command line (redis-cli gets them by environment or stdin).
+        let containers = spec["containers"].as_array().unwrap();
+        let metrics = usize::from(name.contains("metrics"));
+        assert_eq!(containers.len(), 2 + metrics, "{name}");
+        let reloader = containers.iter().find(|c| c["name"] == "reloader").unwrap();
+        assert_eq!(reloader["name"], "reloader");
+        assert_eq!(reloader["image"], container["image"]);
+        assert!(
+            reloader["command"][1]
+                .as_str()
+                .unwrap()
+                .ends_with("/reload.sh"),
+            "{name}"
+        );
+        assert!(
+            reloader["livenessProbe"]["exec"]["command"][2]
+                .as_str()
+                .unwrap()
+                .contains("/failed")
+        );
+        let script = cm["reload.sh"].as_str().unwrap();
+        assert!(script.contains("REDISCLI_AUTH=$1") && script.contains("resetpass"));
+        assert!(!script.contains("acl load") && !script.contains("ACL LOAD\n"));
+        assert_eq!(
+            script.contains("-x config set masterauth"),
+            cluster,
+            "{name}"
+        );
+        assert_eq!(script.contains("tls-cert-file"), tls, "{name}");
+        let mounts = |c: &Value| -> Vec<String> {
+            c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["mountPath"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for path in mounts(container).iter().filter(|p| p.starts_with("/etc/")) {
+            assert!(
+                mounts(reloader).contains(path),
+                "{name}: reloader lacks {path}"
+            );
+        }
+        // Claim templates written as the API server defaults them.
+        let claim = &sts["spec"]["volumeClaimTemplates"][0];
+        assert_eq!(claim["apiVersion"], "v1");
+        assert_eq!(claim["kind"], "PersistentVolumeClaim");
+        assert_eq!(claim["spec"]["volumeMode"], "Filesystem");
+        // Every Secret is written as data only (see decode_secret), every value base64.
+        for (file, o) in &m {
+            if o["kind"] == "Secret" {
+                let raw = fs::read_to_string(dir.join("kubernetes").join(file)).unwrap();
+                assert!(!raw.contains("stringData"), "{name}/{file}");
+            }
+        }
         assert_eq!(m["service-headless.yaml"]["spec"]["clusterIP"], "None");
         assert_eq!(
             m["service-headless.yaml"]["spec"]["publishNotReadyAddresses"],
@@ -493,7 +610,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
 
         // The app Secret: paths where the app mounts its client Secret, a startup node
         // list that survives one pod going away.
-        let app = &m["secret-app.yaml"]["stringData"];
+        let app = &m["secret-app.yaml"]["data"];
         assert_eq!(app["REDIS_PASSWORD"], env["REDIS_PASSWORD"].as_str());
         // Every variable .env has, REDIS_URL included, built from the Secret's own values.
         let mut in_secret: Vec<&str> = app
@@ -607,6 +724,19 @@ fn the_pods_certificate_names_every_pod_service_and_loopback_for_both_usages() {
         "kimera-redis-0.kimera-redis-headless.ns1.svc.cluster.local",
         "sslserver"
     ));
+    // The Job's certificate is a client's under the same CA, and nothing more.
+    let job = |purpose: &str| {
+        Command::new("openssl")
+            .args(["verify", "-x509_strict", "-purpose", purpose, "-CAfile"])
+            .arg(&ca)
+            .arg(dir.join("certs/kubernetes-job.crt"))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(job("sslclient"));
+    assert!(!job("sslserver"));
 }
 
 #[test]
@@ -670,9 +800,13 @@ fn dry_run_and_json_cover_the_manifests_and_reruns_keep_the_keys() {
         before["certs/kubernetes-server.key"],
         after["certs/kubernetes-server.key"]
     );
-    let secret = fs::read_to_string(dir.join("kubernetes/secret-server-tls.yaml")).unwrap();
+    let mut secret: Value = serde_norway::from_str(
+        &fs::read_to_string(dir.join("kubernetes/secret-server-tls.yaml")).unwrap(),
+    )
+    .unwrap();
+    decode_secret(&mut secret);
     let key = fs::read_to_string(dir.join("certs/kubernetes-server.key")).unwrap();
-    assert!(secret.contains(key.lines().nth(1).unwrap()));
+    assert_eq!(secret["data"]["tls.key"], key.as_str());
 }
 
 #[test]
@@ -950,9 +1084,10 @@ fn metrics_run_as_a_sidecar_with_its_own_secret_port_annotations_and_policy() {
         let sts = &m["statefulset.yaml"];
         let pod = &sts["spec"]["template"];
         let containers = pod["spec"]["containers"].as_array().unwrap();
-        // One exporter per pod: a sidecar beside redis, so every node has its own.
-        assert_eq!(containers.len(), 2, "{name}");
-        let side = &containers[1];
+        // One exporter per pod: a sidecar beside redis (and the reloader), so every node
+        // has its own.
+        assert_eq!(containers.len(), 3, "{name}");
+        let side = containers.iter().find(|c| c["name"] == "metrics").unwrap();
         assert_eq!(side["name"], "metrics");
         assert_eq!(side["image"], "oliver006/redis_exporter:v1.45.0");
         let sc = &side["securityContext"];
@@ -980,12 +1115,10 @@ fn metrics_run_as_a_sidecar_with_its_own_secret_port_annotations_and_policy() {
             );
         }
         let secret = &m["secret-metrics.yaml"];
-        assert_eq!(secret["stringData"]["REDIS_USER"], "kimera_metrics");
-        assert_eq!(secret["stringData"].get("tls.crt").is_some(), tls);
-        let pw = secret["stringData"]["REDIS_PASSWORD"].as_str().unwrap();
-        let acl = m["secret-auth.yaml"]["stringData"]["users.acl"]
-            .as_str()
-            .unwrap();
+        assert_eq!(secret["data"]["REDIS_USER"], "kimera_metrics");
+        assert_eq!(secret["data"].get("tls.crt").is_some(), tls);
+        let pw = secret["data"]["REDIS_PASSWORD"].as_str().unwrap();
+        let acl = m["secret-auth.yaml"]["data"]["users.acl"].as_str().unwrap();
         let line = acl
             .lines()
             .find(|l| l.starts_with("user kimera_metrics "))
@@ -1064,8 +1197,9 @@ fn metrics_run_as_a_sidecar_with_its_own_secret_port_annotations_and_policy() {
             assert_ne!(before, after);
             let crt = fs::read_to_string(dir.join("certs/redis-metrics.crt")).unwrap();
             let body: String = crt.lines().filter(|l| !l.starts_with("-----")).collect();
+            let decoded = decoded_text(&dir.join("kubernetes/secret-metrics.yaml"));
             assert!(
-                after.replace([' ', '\n'], "").contains(&body),
+                decoded.replace([' ', '\n'], "").contains(&body),
                 "the Secret holds the new one"
             );
             let ok = run(&["verify", dir.to_str().unwrap()]);

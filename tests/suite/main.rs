@@ -32,6 +32,7 @@ mod lifecycle;
 mod local_dev;
 mod metrics;
 mod network;
+mod password_rotation;
 mod paste;
 mod production_tls;
 mod properties;

@@ -623,14 +623,7 @@ fn printed_fixes_keep_the_first_runs_names_image_key_type_and_validity() {
         ),
         (
             "a stale Secret",
-            Box::new(|d: &Path| {
-                replace(
-                    d,
-                    "kubernetes/secret-app.yaml",
-                    "REDIS_DB: \"0\"",
-                    "REDIS_DB: \"1\"",
-                )
-            }),
+            Box::new(|d: &Path| edit_secret(d, "kubernetes/secret-app.yaml", "REDIS_DB", "0", "1")),
         ),
         (
             "a loose Secret",
@@ -787,12 +780,17 @@ fn findings_never_show_a_password() {
         &format!("REDIS_PASSWORD={app}"),
         &format!("REDIS_PASSWORD={edited}"),
     );
-    replace(&dir, "kubernetes/secret-auth.yaml", &admin, edited);
-    let secret_app = fs::read_to_string(dir.join("kubernetes/secret-app.yaml")).unwrap();
-    assert!(secret_app.contains(&format!(":{app}@")), "{secret_app}");
-    replace(
+    edit_secret(
+        &dir,
+        "kubernetes/secret-auth.yaml",
+        "admin-password",
+        &admin,
+        edited,
+    );
+    edit_secret(
         &dir,
         "kubernetes/secret-app.yaml",
+        "REDIS_URL",
         &format!(":{app}@"),
         &format!(":{edited}@"),
     );
@@ -800,8 +798,17 @@ fn findings_never_show_a_password() {
     assert_eq!(v.code, Some(1), "{}", v.text);
     for secret in [app.as_str(), admin.as_str(), edited] {
         assert!(!v.text.contains(secret), "a password is shown:\n{}", v.text);
+        // Nor as a Secret's data holds it.
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+        assert!(
+            !v.text.contains(&encoded),
+            "a password is shown:\n{}",
+            v.text
+        );
     }
-    assert!(v.text.contains("<hidden>"), "{}", v.text);
+    assert!(v.text.contains("admin-password: <hidden>"), "{}", v.text);
+    assert!(v.text.contains("REDIS_PASSWORD: <hidden>"), "{}", v.text);
 }
 
 /// renew writes the Kubernetes Secrets with the pinned CA only: a CA appended to
@@ -819,7 +826,7 @@ fn renew_never_puts_an_appended_ca_into_the_secrets() {
         .collect();
     let clean = |after: &str| {
         for entry in fs::read_dir(dir.join("kubernetes")).unwrap() {
-            let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+            let text = decoded_text(&entry.unwrap().path());
             let flat: String = text.split_whitespace().collect();
             assert!(
                 !flat.contains(&body[..60]),

@@ -26,6 +26,7 @@ const FIXED: &[&str] = &[
     layout::CA_NEXT_CERT,
     layout::CA_NEXT_KEY,
     layout::CA_ROLLOVER,
+    layout::PASSWORD_ROTATION,
 ];
 
 impl super::Checker<'_> {

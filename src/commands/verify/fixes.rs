@@ -185,9 +185,10 @@ fn kubernetes_flags(folder: &Folder) -> Vec<String> {
         return args;
     };
     let app = crate::regularfile::read_text(&dir.join("secret-app.yaml")).unwrap_or_default();
-    let domain = field(&app, "REDIS_HOST: ")
+    let secret = crate::render::kubernetes::secret_value;
+    let domain = secret(&app, "REDIS_HOST")
         .or_else(|| {
-            field(&app, "REDIS_CLUSTER_NODES: ").and_then(|n| {
+            secret(&app, "REDIS_CLUSTER_NODES").and_then(|n| {
                 n.split(',')
                     .next()
                     .map(|h| h.rsplit_once(':').map_or(h, |x| x.0).to_owned())

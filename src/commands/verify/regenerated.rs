@@ -115,7 +115,14 @@ impl super::Checker<'_> {
                 Some(n) => format!("{rel} line {n}"),
                 None => rel.to_owned(),
             };
-            let show = |s: &str| crate::printable::text(&redact_secret(s));
+            let secret_manifest = rel.starts_with("kubernetes/secret-");
+            let show = |s: &str| {
+                crate::printable::text(&if secret_manifest {
+                    redact_data(s)
+                } else {
+                    redact_secret(s)
+                })
+            };
             let problem = match (&d.found, &d.wants) {
                 (Some(f), Some(w)) => format!(
                     "`{}`, where kimera-redis-init writes `{}`",
@@ -444,6 +451,17 @@ pub(crate) fn kubernetes_in_step(
         .collect())
 }
 
+/// A line of a Kubernetes Secret as a finding shows it: each `data:` value is base64 of
+/// a key, a password or a URL holding one, so only its key is shown.
+fn redact_data(line: &str) -> String {
+    match line.split_once(':') {
+        Some((key, value)) if line.starts_with("  ") && !value.trim().is_empty() => {
+            format!("{key}: <hidden>")
+        }
+        _ => line.to_owned(),
+    }
+}
+
 /// A line as a finding shows it, with every password in it hidden, whatever the file's
 /// format: a value whose key names a password (`REDIS_PASSWORD=`, `redis.password=`,
 /// `admin-password:`, `masterauth`, `requirepass`), the password in a URL's user info
@@ -475,7 +493,7 @@ fn redact_secret(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_secret;
+    use super::{redact_data, redact_secret};
 
     #[test]
     fn passwords_are_hidden_in_every_format() {
@@ -502,6 +520,11 @@ mod tests {
                 "{shown}"
             );
         }
+        assert_eq!(
+            redact_data("  REDIS_URL: cmVkaXNzOi8va2ltZXJhX3VzZXI6cHdAaG9zdA=="),
+            "  REDIS_URL: <hidden>"
+        );
+        assert_eq!(redact_data("data:"), "data:");
         assert_eq!(
             redact_secret("tls-auth-clients yes"),
             "tls-auth-clients yes"

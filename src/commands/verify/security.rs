@@ -120,6 +120,13 @@ impl super::Checker<'_> {
             );
         }
 
+        // During a password rotation a rotated user holds its old password's hash too,
+        // exactly the one the rotation's state names.
+        let rotating = crate::readback::passwords::state_at(&f.dir)
+            .ok()
+            .flatten()
+            .map(|r| r.old)
+            .unwrap_or_default();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
             let words: Vec<&str> = line.split(' ').filter(|w| !w.is_empty()).collect();
@@ -164,7 +171,13 @@ impl super::Checker<'_> {
                 .copied()
                 .filter(|w| !w.starts_with('#'))
                 .collect();
-            let want_hashes = usize::from(name != "default");
+            let old_hash = rotating.get(name).map(|h| format!("#{h}"));
+            let want_hashes = usize::from(name != "default")
+                + usize::from(
+                    old_hash
+                        .as_ref()
+                        .is_some_and(|h| rules.contains(&h.as_str())),
+                );
             let problem = (without != *want || hashes != want_hashes).then(|| {
                 format!(
                     "user {name} has rules `{}`, not the generated `{}`",

@@ -37,6 +37,11 @@ const AUTH_DIR: &str = "/etc/kimera-redis/auth";
 const DATA_DIR: &str = "/data";
 /// `--metrics`: the exporter sidecar's client certificate.
 const METRICS_DIR: &str = "/etc/kimera-redis/metrics";
+/// The reloader sidecar's status folder (an emptyDir): `failed` there while the last
+/// reload failed, which its liveness probe reports.
+const RELOADER_STATUS_DIR: &str = "/run/kimera-reloader";
+/// Seconds between the reloader's looks at the mounted Secrets (a `readlink` each).
+const RELOAD_INTERVAL: u32 = 5;
 /// Where the app's pod mounts its client Secret; the app Secret's paths point here.
 pub(crate) const APP_TLS_DIR: &str = "/etc/kimera/redis-tls";
 
@@ -72,6 +77,13 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/templates/kubernetes/manifests.j2"
+        )),
+    ),
+    (
+        "reload.sh",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates/kubernetes/reload.sh.j2"
         )),
     ),
     (
@@ -179,6 +191,10 @@ pub(crate) fn add(
     };
     let redis_conf = render("redis.conf", context! {})?;
     let start_sh = render("start.sh", context! {})?;
+    let reload_sh = render(
+        "reload.sh",
+        context! { reload_interval => RELOAD_INTERVAL, status_dir => RELOADER_STATUS_DIR },
+    )?;
     let create_sh = if view.cluster {
         render("cluster-create.sh", context! {})?
     } else {
@@ -192,8 +208,9 @@ pub(crate) fn add(
         Some(password) => render("replication.conf", context! { password })?,
         None => String::new(),
     };
-    let config_sha256 =
-        crate::digest::sha256_hex(&format!("{redis_conf}\0{start_sh}\0{create_sh}"));
+    let config_sha256 = crate::digest::sha256_hex(&format!(
+        "{redis_conf}\0{start_sh}\0{create_sh}\0{reload_sh}"
+    ));
     let (server_tls, client_tls) = match tls {
         Some((server, pki)) => (
             Some(tls_data(
@@ -216,12 +233,22 @@ pub(crate) fn add(
             .map(|m| tls_data(&m.cert_pem, &m.key_pem, &pki.ca.cert_pem)),
         None => None,
     };
+    // The cluster-create Job's own client certificate, never the app's.
+    let job = tls.and_then(|(_, pki)| pki.kubernetes_job.as_ref().map(|j| (j, pki)));
+    if view.cluster && tls.is_some() && job.is_none() {
+        return Err(Error::failed(
+            "the cluster-create Job's certificate was not issued",
+        ));
+    }
+    let job_tls = job.map(|(j, pki)| tls_data(&j.cert_pem, &j.key_pem, &pki.ca.cert_pem));
     let app_env = app_env(settings, k8s, secrets);
     let all = render(
         "manifests",
         context! {
-            redis_conf, start_sh, create_sh, acl, replication_conf, config_sha256,
+            redis_conf, start_sh, create_sh, reload_sh, acl, replication_conf, config_sha256,
+            status_dir => RELOADER_STATUS_DIR,
             server_tls => Serde(&server_tls), client_tls => Serde(&client_tls),
+            job_tls => Serde(&job_tls),
             app_env => Serde(&app_env),
             admin_password => &secrets.admin,
             replica_password => secrets.replica.as_deref().unwrap_or(""),
@@ -243,6 +270,21 @@ pub(crate) fn add(
             Kind::PrivateKey,
             server.key_pem.clone(),
             "the pods' private key (also in kubernetes/secret-server-tls.yaml)",
+        );
+    }
+    if let Some((j, _)) = job {
+        bundle.cert(
+            layout::KUBERNETES_JOB_CERT,
+            Kind::Certificate,
+            &j.cert_pem,
+            &j.info,
+            "the cluster-create Job's client certificate (clientAuth; it logs in as the admin)",
+        );
+        bundle.file(
+            layout::KUBERNETES_JOB_KEY,
+            Kind::PrivateKey,
+            j.key_pem.clone(),
+            "the Job's private key (also in kubernetes/secret-job-tls.yaml)",
         );
     }
     bundle.dir(DIR, "Kubernetes manifests: kubectl apply -k this folder");
@@ -279,6 +321,10 @@ fn describe(file: &str) -> (Kind, &'static str) {
         "secret-client-tls.yaml" => (
             Kind::Secret,
             "Secret kubernetes.io/tls: the app's client certificate and key, ca.crt",
+        ),
+        "secret-job-tls.yaml" => (
+            Kind::Secret,
+            "Secret kubernetes.io/tls: the cluster-create Job's client certificate and key",
         ),
         "secret-auth.yaml" => (
             Kind::Secret,
@@ -415,6 +461,10 @@ fn environment() -> Result<Environment<'static>> {
     env.add_filter("block", |v: &str, indent: usize| {
         Value::from_safe_string(yaml_block(v, indent))
     });
+    // A Secret's `data:` value. Secrets hold `data` only: the API server stores
+    // `stringData` as `data`, so a client-side apply that sends `stringData` again finds
+    // it missing and reports the Secret changed on every identical re-apply.
+    env.add_filter("b64", |v: &str| Value::from_safe_string(yaml_base64(v)));
     Ok(env)
 }
 
@@ -422,6 +472,30 @@ fn environment() -> Result<Environment<'static>> {
 /// string is read back unchanged by every YAML 1.1/1.2 parser.
 fn yaml_quoted(v: &str) -> String {
     serde_json::to_string(v).expect("a string serializes")
+}
+
+/// `v` base64-encoded as a YAML scalar (the alphabet needs no quotes; empty is `""`).
+fn yaml_base64(v: &str) -> String {
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.encode(v) {
+        e if e.is_empty() => "\"\"".to_owned(),
+        e => e,
+    }
+}
+
+/// The value of `key` in a Secret manifest's `data:` as written by this module, decoded;
+/// `None` when the key is absent or its value is no base64 of UTF-8 text.
+pub(crate) fn secret_value(manifest: &str, key: &str) -> Option<String> {
+    use base64::Engine;
+    let value = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("  ")?.strip_prefix(key)?.strip_prefix(':'))?
+        .trim()
+        .trim_matches('"');
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// A literal block scalar (`|`) indented by `indent` spaces, for PEM and config files;
@@ -459,5 +533,20 @@ mod tests {
         assert_eq!(yaml_block("a", 2), "\"a\"");
         assert_eq!(yaml_block(" a\n", 2), "\" a\\n\"");
         assert_eq!(yaml_quoted("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn secret_values_round_trip_through_base64() {
+        let manifest = format!(
+            "data:\n  REDIS_HOST: {}\n  EMPTY: {}\n",
+            yaml_base64("kimera-redis.kimera.svc.cluster.local"),
+            yaml_base64("")
+        );
+        assert_eq!(
+            secret_value(&manifest, "REDIS_HOST").as_deref(),
+            Some("kimera-redis.kimera.svc.cluster.local")
+        );
+        assert_eq!(secret_value(&manifest, "EMPTY").as_deref(), Some(""));
+        assert_eq!(secret_value(&manifest, "REDIS_PORT"), None);
     }
 }

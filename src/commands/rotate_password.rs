@@ -1,0 +1,395 @@
+//! `kimera-redis-init rotate-password DIR --step add|drop-old [--user NAME…] [--apply]`:
+//! new passwords with no outage, additively. `add` gives each rotated user a new
+//! password that every file holding one carries (`.env`, admin.env, redis.properties,
+//! the node configs' `masterauth`, the Kubernetes Secrets), while users.acl keeps the old
+//! password's hash beside the new one; `drop-old` removes the old hashes once nothing
+//! depends on them. Between the steps `password-rotation/state.toml` holds the old hashes
+//! (regeneration, and so verify, writes users.acl with both), so either step can run
+//! again after a crash.
+//!
+//! Files are made by generate's own render, with the passwords swapped, and written by
+//! the one writer. With `--apply` the running servers change live (`apply.rs`).
+
+use std::collections::BTreeMap;
+
+use crate::cli::RotatePasswordArgs;
+use crate::commands::stdout::outln;
+use crate::config::acl::{ADMIN_USER, REPLICA_USER};
+use crate::config::layout;
+use crate::config::request::RunOptions;
+use crate::config::settings::Settings;
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
+use crate::output::lock::FolderLock;
+use crate::output::writer;
+use crate::pki::secrets::{Previous, Secrets};
+use crate::readback::existing::Existing;
+use crate::readback::folder::Folder;
+use crate::readback::passwords::{PasswordStep, Rotation};
+use crate::render::bundle::{Bundle, Kind};
+
+mod apply;
+
+/// One user's rotation: its name, the password every file gets, and the old one's hash.
+pub(crate) struct Change {
+    pub(crate) user: String,
+    pub(crate) new: String,
+    pub(crate) old_sha256: String,
+    /// The replication user: replicas authenticate with it (`masterauth`).
+    pub(crate) replica: bool,
+}
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Change")
+            .field("user", &self.user)
+            .field("new", &crate::redact::Redacted)
+            .finish()
+    }
+}
+
+pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
+    let dir = &args.dir;
+    // As renew: a path that is no generated folder is refused before the lock is taken;
+    // a folder a killed run left half-written is finished by taking it.
+    if !dir.join(crate::output::journal::STAGING).is_dir() {
+        Folder::read(dir)?;
+    }
+    let lock = FolderLock::acquire(dir)?;
+    let mut folder = Folder::read(dir)?;
+    match crate::regularfile::check(&folder.dir.join(layout::RECORD)) {
+        Err(e) if !e.is_missing() => return Err(e.at(&folder.dir.join(layout::RECORD))),
+        _ => {}
+    }
+    for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
+        eprintln!("note: {finding}");
+    }
+    folder.note_if_inferred();
+    let settings =
+        crate::commands::verify::regenerated::folder_settings(&folder).ok_or_else(|| {
+            Error::usage(format!(
+                "{}: the folder's settings cannot be known (no record verify believes, and its \
+             files name no profile); allowed: a folder verify can judge (`kimera-redis-init \
+             verify {}`)",
+                shown(dir),
+                shown(dir)
+            ))
+        })?;
+    let Some(app_user) = settings.username.clone() else {
+        return Err(Error::usage(format!(
+            "{}: its profile has no passwords to rotate (no ACL users); allowed: a folder \
+             generated with a profile that authenticates",
+            shown(dir)
+        )));
+    };
+    let mut all = vec![app_user.clone(), ADMIN_USER.to_owned()];
+    if settings.cluster.is_some() {
+        all.push(REPLICA_USER.to_owned());
+    }
+    let users = chosen(&args.users, &all)?;
+    let state = crate::readback::passwords::state_at(&folder.dir)?;
+    let existing = Existing::read(&settings)?;
+    let run = RunOptions::default();
+    let current = crate::pki::secrets::resolve(&settings, &run, &existing)?
+        .ok_or_else(|| Error::failed("the folder's passwords cannot be read"))?;
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    match args.step {
+        PasswordStep::Add => {
+            let (secrets, rotation, fresh) = match state {
+                Some(state) => {
+                    same_users(&state, &users, args.users.is_empty(), "add", dir)?;
+                    (current, state, false)
+                }
+                None => {
+                    let (secrets, rotation) = add_passwords(&settings, current, &users);
+                    (secrets, rotation, true)
+                }
+            };
+            let changes = changes(&settings, &secrets, &rotation);
+            let plan = if args.apply {
+                let plan =
+                    apply::prepare(&folder, timeout, rotation.old_admin_password.as_deref())?;
+                apply::precheck(&folder, &plan, &changes)?;
+                // The servers learn the new passwords before any file names them, so a
+                // client that reads .env anew is accepted whichever it reads.
+                apply::add_live(&folder, &plan, &changes)?;
+                Some(plan)
+            } else {
+                None
+            };
+            let mut bundle = password_files(&folder, &settings, &existing, &secrets)?;
+            bundle.dir(
+                layout::PASSWORD_ROTATION_DIR,
+                "the password rotation's folder",
+            );
+            bundle.file(
+                layout::PASSWORD_ROTATION,
+                Kind::Secret,
+                rotation.render(),
+                "the password rotation's state: the old passwords' hashes",
+            );
+            write(&folder, &bundle, &lock)?;
+            outln!(
+                "step add: {} for {}; users.acl accepts the old and the new password until \
+                 drop-old. Written: {}",
+                if fresh {
+                    "new passwords"
+                } else {
+                    "the new passwords again"
+                },
+                names(&changes),
+                written(&bundle)
+            );
+            match plan {
+                Some(plan) => apply::add_finish(&folder, &plan, &changes)?,
+                None => outln!(
+                    "The running servers do not know the new passwords yet: load them with \
+                     `kimera-redis-init rotate-password {} --step add --apply` (or restart \
+                     each server) before clients reconnect with the new .env.",
+                    shown(dir)
+                ),
+            }
+            outln!(
+                "next: once every client uses the new passwords (the app reads .env when it \
+                 connects), run `kimera-redis-init rotate-password {} --step drop-old --apply`",
+                shown(dir)
+            );
+            Ok(())
+        }
+        PasswordStep::DropOld => {
+            let Some(state) = state else {
+                return Err(Error::usage(format!(
+                    "--step drop-old: no password rotation is in progress in {} (no {}); \
+                     allowed: --step add first",
+                    shown(dir),
+                    layout::PASSWORD_ROTATION
+                )));
+            };
+            same_users(&state, &users, args.users.is_empty(), "drop-old", dir)?;
+            let changes = changes(&settings, &current, &state);
+            // Nothing may still depend on an old password: every server that answers must
+            // accept the new ones, and every replica authenticate with the new one.
+            let plan = if folder.tls() {
+                let plan = apply::prepare(&folder, timeout, None)?;
+                apply::ready_to_drop(&folder, &plan, &changes, args.apply)?;
+                Some(plan)
+            } else if args.apply {
+                return Err(no_tls(dir));
+            } else {
+                None
+            };
+            if args.apply
+                && let Some(plan) = &plan
+            {
+                apply::drop_live(&folder, plan, &changes)?;
+            }
+            let mut secrets = current;
+            secrets.previous = Previous::default();
+            let bundle = password_files(&folder, &settings, &existing, &secrets)?;
+            write(&folder, &bundle, &lock)?;
+            writer::remove(&folder.dir, &[layout::PASSWORD_ROTATION], &lock)?;
+            outln!(
+                "step drop-old: users.acl holds the new password alone for {}. Written: {}",
+                names(&changes),
+                written(&bundle)
+            );
+            match (args.apply, plan) {
+                (true, Some(plan)) => apply::drop_finish(&folder, &plan, &changes)?,
+                _ => outln!(
+                    "Running servers still accept the old passwords until each is restarted \
+                     (it then reads users.acl, which holds the new ones alone); with \
+                     `--apply` they drop them live."
+                ),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `--user` as given, checked against the folder's users; none given: all of them.
+fn chosen(given: &[String], all: &[String]) -> Result<Vec<String>> {
+    if given.is_empty() {
+        return Ok(all.to_vec());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in given {
+        if !all.contains(name) {
+            return Err(Error::usage(format!(
+                "--user {}: not a user of this folder; allowed: {}",
+                crate::printable::text(name),
+                all.join(", ")
+            )));
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A step run again must rotate the users the rotation in progress rotates.
+fn same_users(
+    state: &Rotation,
+    users: &[String],
+    defaulted: bool,
+    step: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let mut want: Vec<&String> = state.old.keys().collect();
+    let mut have: Vec<&String> = users.iter().collect();
+    want.sort();
+    have.sort();
+    if defaulted || want == have {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "--user: a rotation of {} is in progress in {}; allowed: --step {step} with those \
+         users (or no --user), and a rotation of others after drop-old",
+        want.iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        shown(dir)
+    )))
+}
+
+/// New passwords for `users`, and the rotation's state holding the old ones' hashes.
+fn add_passwords(settings: &Settings, current: Secrets, users: &[String]) -> (Secrets, Rotation) {
+    let mut secrets = current.clone();
+    let mut old = BTreeMap::new();
+    let fresh = || crate::pki::random::alphanumeric(32);
+    let mut old_admin_password = None;
+    for user in users {
+        if Some(user) == settings.username.as_ref() {
+            old.insert(user.clone(), sha256_hex(&current.app));
+            secrets.app = fresh();
+        } else if user == ADMIN_USER {
+            old.insert(user.clone(), sha256_hex(&current.admin));
+            old_admin_password = Some(current.admin.clone());
+            secrets.admin = fresh();
+        } else if user == REPLICA_USER
+            && let Some(replica) = &current.replica
+        {
+            old.insert(user.clone(), sha256_hex(replica));
+            secrets.replica = Some(fresh());
+        }
+    }
+    let rotation = Rotation {
+        step: PasswordStep::Add,
+        old,
+        old_admin_password,
+    };
+    secrets.previous = Previous::from_rotation(settings, Some(&rotation));
+    (secrets, rotation)
+}
+
+/// Each rotated user with its new password (as `secrets` has it) and its old hash.
+fn changes(settings: &Settings, secrets: &Secrets, rotation: &Rotation) -> Vec<Change> {
+    rotation
+        .old
+        .iter()
+        .filter_map(|(user, old)| {
+            let new = if Some(user) == settings.username.as_ref() {
+                secrets.app.clone()
+            } else if user == ADMIN_USER {
+                secrets.admin.clone()
+            } else if user == REPLICA_USER {
+                secrets.replica.clone()?
+            } else {
+                return None;
+            };
+            Some(Change {
+                user: user.clone(),
+                new,
+                old_sha256: old.clone(),
+                replica: user == REPLICA_USER,
+            })
+        })
+        .collect()
+}
+
+/// Every file that holds a password, rendered by generate's own pipeline with
+/// `secrets`: the app's and the admin's settings, users.acl, a cluster's node configs
+/// (`masterauth`) and, for a folder with manifests, the Kubernetes Secrets.
+fn password_files(
+    folder: &Folder,
+    settings: &Settings,
+    existing: &Existing,
+    secrets: &Secrets,
+) -> Result<Bundle> {
+    let pki = settings
+        .tls
+        .then(|| crate::pki::as_found(settings, existing, &folder.pinned_cas()));
+    let mut all = crate::render::render(settings, pki.as_ref(), Some(secrets))?;
+    let manifests = folder.dir.join(crate::render::kubernetes::DIR).is_dir();
+    if manifests {
+        crate::render::kubernetes::add(settings, pki.as_ref(), Some(secrets), &mut all)?;
+    }
+    let mut holders = vec![
+        layout::ENV.to_owned(),
+        layout::ADMIN_ENV.to_owned(),
+        layout::PROPERTIES.to_owned(),
+        layout::ACL.to_owned(),
+    ];
+    if settings.cluster.is_some() {
+        holders.extend(settings.nodes.iter().map(|n| n.conf.clone()));
+    }
+    if manifests {
+        for f in ["secret-auth.yaml", "secret-app.yaml"] {
+            holders.push(format!("{}/{f}", crate::render::kubernetes::DIR));
+        }
+    }
+    Ok(Bundle {
+        entries: all
+            .entries
+            .into_iter()
+            .filter(|e| holders.contains(&e.path))
+            .collect(),
+    })
+}
+
+fn write(folder: &Folder, bundle: &Bundle, lock: &FolderLock) -> Result<()> {
+    writer::write(
+        bundle,
+        &folder.dir,
+        writer::Policy {
+            force: true,
+            replace_ca: false,
+        },
+        lock,
+    )
+    .map(drop)
+}
+
+fn names(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .map(|c| c.user.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn written(bundle: &Bundle) -> String {
+    bundle
+        .entries
+        .iter()
+        .filter(|e| e.kind != Kind::Dir && e.path != layout::PASSWORD_ROTATION)
+        .map(|e| e.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn no_tls(dir: &std::path::Path) -> Error {
+    Error::usage(format!(
+        "--apply: {} serves no TLS, so the admin's password would reach servers that never \
+         proved they are ours; allowed: --apply on a folder generated with TLS (without \
+         --apply, restart each server after each step)",
+        shown(dir)
+    ))
+}
+
+/// A folder as a printed message shows it: one shell word (a pasted command works for a
+/// name with a space and never runs a `$(...)` in it), control characters escaped.
+fn shown(dir: &std::path::Path) -> String {
+    crate::printable::text(&crate::render::escape::sh_word(&dir.display().to_string()))
+}

@@ -1,0 +1,672 @@
+//! `rotate-password --step add|drop-old --apply` on real servers while the app works:
+//! a client loop (redis-py) that makes a new connection per request from `.env` read
+//! anew each time, plus a pooled client whose connection lives through the rotation.
+//! No request may fail, replication links stay up (no resync), the old passwords are
+//! refused after drop-old, and verify is clean after each step.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// The app under load. A fresh client per request reads `.env` again (as an app that
+/// reconnects after a deploy does); the pooled one keeps the connection it made first.
+/// Runs until `STOP` exists; prints ok/failed.
+const LOOP_PY: &str = r#"
+import json, os, time
+import redis
+from dotenv import dotenv_values
+from redis.cluster import RedisCluster, ClusterNode
+def make(E):
+    tls = dict(ssl=True, ssl_certfile=E["REDIS_SSL_CERTFILE"], ssl_keyfile=E["REDIS_SSL_KEYFILE"],
+               ssl_ca_certs=E["REDIS_CA_CERTS"], ssl_cert_reqs=E["REDIS_CERT_REQS"])
+    auth = dict(username=E["REDIS_USERNAME"], password=E["REDIS_PASSWORD"], socket_timeout=5,
+                socket_connect_timeout=5)
+    if E["REDIS_CLUSTER_MODE"] == "true":
+        nodes = [ClusterNode(*n.rsplit(":", 1)) for n in E["REDIS_CLUSTER_NODES"].split(",")]
+        return RedisCluster(startup_nodes=nodes, **auth, **tls)
+    return redis.Redis(host=E["REDIS_HOST"], port=int(E["REDIS_PORT"]), **auth, **tls)
+S = os.environ
+pooled = make(dotenv_values(S["ENV_FILE"]))
+ok = failed = 0
+errors = []
+i = 0
+while not os.path.exists(S["STOP"]):
+    i += 1
+    for fresh in (True, False):
+        try:
+            c = make(dotenv_values(S["ENV_FILE"])) if fresh else pooled
+            c.set(f"k{i % 500}", i)
+            assert int(c.get(f"k{i % 500}")) == i
+            if fresh:
+                c.close()
+            ok += 1
+            with open(S["PROGRESS"], "w") as f:
+                f.write(str(ok))
+        except Exception as e:
+            failed += 1
+            errors.append(f"{'fresh' if fresh else 'pooled'}: {e!r}")
+    time.sleep(0.005)
+print(json.dumps(dict(ok=ok, failed=failed, errors=errors[:5])))
+"#;
+
+/// Requests the loop must make before a step starts and again after it ends.
+const REQUESTS: u64 = 20;
+
+struct AppLoop {
+    child: Child,
+    stop: PathBuf,
+    progress: PathBuf,
+}
+
+impl AppLoop {
+    fn start(dir: &Path) -> AppLoop {
+        let stop = dir.with_extension("stop");
+        let progress = dir.with_extension("progress");
+        let child = Command::new(python_bin())
+            .arg("-c")
+            .arg(LOOP_PY)
+            .env("ENV_FILE", dir.join(".env"))
+            .env("STOP", &stop)
+            .env("PROGRESS", &progress)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        let mut app = AppLoop {
+            child,
+            stop,
+            progress,
+        };
+        app.wait_for(REQUESTS);
+        app
+    }
+
+    fn done(&self) -> u64 {
+        fs::read_to_string(&self.progress)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Wait until `n` more requests worked than so far.
+    fn more(&mut self, n: u64) {
+        let target = self.done() + n;
+        self.wait_for(target);
+    }
+
+    fn wait_for(&mut self, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.done() < n {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut err = String::new();
+                self.child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("the client loop ended ({status}): {err}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the client loop made only {} requests",
+                self.done()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stop the loop; (requests that worked, requests that failed, first errors).
+    fn finish(mut self) -> (u64, u64, String) {
+        self.more(REQUESTS);
+        fs::write(&self.stop, "").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the client loop did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut out = String::new();
+        let mut err = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(out.trim())
+            .unwrap_or_else(|e| panic!("client loop output {out:?} ({e}); stderr: {err}"));
+        (
+            v["ok"].as_u64().unwrap(),
+            v["failed"].as_u64().unwrap(),
+            v["errors"].to_string(),
+        )
+    }
+}
+
+impl Drop for AppLoop {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rotate(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["rotate-password", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+fn assert_ok(out: &std::process::Output, what: &str) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+fn assert_verify_clean(dir: &Path, after: &str) -> String {
+    let out = run(&["verify", dir.to_str().unwrap()]);
+    let text = assert_ok(&out, &format!("verify after {after}"));
+    assert!(text.contains("ok: "), "verify after {after}:\n{text}");
+    text
+}
+
+/// Every password of the folder, by user: the app's, the admin's, and for a cluster the
+/// replication user's (from a node config's masterauth).
+fn passwords(dir: &Path) -> Vec<(String, String)> {
+    let env = read_env(dir);
+    let (admin, admin_pw) = read_admin(dir);
+    let mut out = vec![
+        (env["REDIS_USERNAME"].clone(), env["REDIS_PASSWORD"].clone()),
+        (admin, admin_pw),
+    ];
+    let nodes = dir.join("nodes");
+    if let Some(first) = fs::read_dir(&nodes).ok().and_then(|mut d| d.next()) {
+        let conf = fs::read_to_string(first.unwrap().path().join("redis.conf")).unwrap();
+        let pw = conf
+            .lines()
+            .find_map(|l| l.strip_prefix("masterauth "))
+            .unwrap()
+            .trim_matches('"')
+            .to_owned();
+        out.push(("kimera_replica".into(), pw));
+    }
+    out
+}
+
+/// AUTH as `user` with `password` on a fresh TLS connection (the app's certificate).
+fn auth(dir: &Path, port: u16, user: &str, password: &str) -> Result<(), String> {
+    let env = read_env(dir);
+    let out = Command::new("redis-cli")
+        .args([
+            "-e",
+            "--tls",
+            "--cacert",
+            &env["REDIS_CA_CERTS"],
+            "--cert",
+            &env["REDIS_SSL_CERTFILE"],
+            "--key",
+            &env["REDIS_SSL_KEYFILE"],
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "--user",
+            user,
+            "ping",
+        ])
+        .env("REDISCLI_AUTH", password)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.success() && text.contains("PONG") {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+#[test]
+fn a_single_tls_server_rotates_every_password_without_a_failed_request() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &["--kubernetes"]);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let old = passwords(&dir);
+    let secret_auth = || decoded_text(&dir.join("kubernetes/secret-auth.yaml"));
+    let secret_app = || decoded_text(&dir.join("kubernetes/secret-app.yaml"));
+
+    let mut app = AppLoop::start(&dir);
+    let text = assert_ok(&rotate(&dir, &["--step", "add", "--apply"]), "add");
+    assert!(text.contains("applied localhost:"), "{text}");
+    let new = passwords(&dir);
+    for ((user, o), (_, n)) in old.iter().zip(&new) {
+        assert_ne!(o, n, "{user}'s password was not rotated");
+        // Both are accepted between the steps.
+        auth(&dir, port, user, o).unwrap_or_else(|e| panic!("{user} old: {e}"));
+        auth(&dir, port, user, n).unwrap_or_else(|e| panic!("{user} new: {e}"));
+    }
+    // The Secrets carry the new passwords and users.acl with both hashes.
+    assert!(secret_app().contains(&new[0].1));
+    assert!(secret_auth().contains(&new[1].1));
+    assert_eq!(secret_auth().matches(" #").count(), 4, "{}", secret_auth());
+    let v = assert_verify_clean(&dir, "add");
+    assert!(v.contains("password rotation is in progress"), "{v}");
+    // Run again (as after a crash): nothing changes, every password stays.
+    let before = files(&dir);
+    assert_ok(&rotate(&dir, &["--step", "add", "--apply"]), "add again");
+    assert_eq!(passwords(&dir), new);
+    assert!(before == files(&dir), "a repeated add changed the folder");
+    app.more(REQUESTS);
+
+    assert_ok(
+        &rotate(&dir, &["--step", "drop-old", "--apply"]),
+        "drop-old",
+    );
+    let (ok, failed, errors) = app.finish();
+    eprintln!("the app made {ok} requests, {failed} failed");
+    assert_eq!(failed, 0, "requests failed during the rotation: {errors}");
+    for ((user, o), (_, n)) in old.iter().zip(&new) {
+        assert!(
+            auth(&dir, port, user, o).is_err(),
+            "{user}'s old password is still accepted"
+        );
+        auth(&dir, port, user, n).unwrap_or_else(|e| panic!("{user} new: {e}"));
+    }
+    assert!(!dir.join("password-rotation/state.toml").exists());
+    assert_eq!(secret_auth().matches(" #").count(), 2, "{}", secret_auth());
+    let v = assert_verify_clean(&dir, "drop-old");
+    assert!(!v.contains("password rotation"), "{v}");
+    // A second drop-old has nothing to drop.
+    let again = rotate(&dir, &["--step", "drop-old"]);
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn a_tls_cluster_with_replicas_rotates_with_its_replication_links_up() {
+    if !have("redis-server") || !have("redis-cli") || !have_redis_py() {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let servers = start_cluster(&dir, "127.0.0.1", 6, &["--tls", "--replicas", "1"]);
+    let create = Command::new(dir.join("cluster-create.sh"))
+        .output()
+        .unwrap();
+    assert_ok(&create, "cluster-create.sh");
+    wait_cluster_ok(&dir, &servers);
+    // A replica that lost its link and came back asks its master for a resync: the
+    // masters' counts of them show a link that broke, however briefly.
+    let syncs = || -> u64 {
+        servers
+            .iter()
+            .map(|s| {
+                let stats = admin_cli(&dir, "127.0.0.1", s.port, &["info", "stats"]);
+                ["sync_full:", "sync_partial_ok:", "sync_partial_err:"]
+                    .iter()
+                    .map(|k| {
+                        stats
+                            .lines()
+                            .find_map(|l| l.strip_prefix(k))
+                            .unwrap()
+                            .trim()
+                            .parse::<u64>()
+                            .unwrap()
+                    })
+                    .sum::<u64>()
+            })
+            .sum()
+    };
+    let links_up = || {
+        let replicas: Vec<String> = servers
+            .iter()
+            .map(|s| admin_cli(&dir, "127.0.0.1", s.port, &["info", "replication"]))
+            .filter(|i| i.contains("role:slave"))
+            .collect();
+        assert_eq!(replicas.len(), 3);
+        for i in replicas {
+            assert!(i.contains("master_link_status:up"), "{i}");
+        }
+    };
+    for s in &servers {
+        if admin_cli(&dir, "127.0.0.1", s.port, &["info", "replication"]).contains("role:slave") {
+            wait_links_up(&dir, s.port);
+        }
+    }
+    links_up();
+    let syncs_before = syncs();
+    let old = passwords(&dir);
+    assert_eq!(old.len(), 3);
+
+    let mut app = AppLoop::start(&dir);
+    let text = assert_ok(&rotate(&dir, &["--step", "add", "--apply"]), "add");
+    assert_eq!(text.matches("cluster 127.0.0.1:").count(), 6, "{text}");
+    let new = passwords(&dir);
+    for s in &servers {
+        let conf =
+            fs::read_to_string(dir.join(format!("nodes/127.0.0.1-{}/redis.conf", s.port))).unwrap();
+        assert!(
+            conf.contains(&new[2].1) && !conf.contains(&old[2].1),
+            "node {}: masterauth is not the new password",
+            s.port
+        );
+        // The running server uses the new one too.
+        let live = admin_cli(&dir, "127.0.0.1", s.port, &["config", "get", "masterauth"]);
+        assert!(live.contains(&new[2].1), "node {}: {live}", s.port);
+    }
+    links_up();
+    assert_verify_clean(&dir, "add");
+    app.more(REQUESTS);
+
+    // A replica that reconnects now authenticates with the new replication password.
+    let replica = servers
+        .iter()
+        .find(|s| {
+            admin_cli(&dir, "127.0.0.1", s.port, &["info", "replication"]).contains("role:slave")
+        })
+        .unwrap();
+    let text = assert_ok(
+        &rotate(&dir, &["--step", "drop-old", "--apply"]),
+        "drop-old",
+    );
+    assert_eq!(text.matches("cluster 127.0.0.1:").count(), 6, "{text}");
+    let (ok, failed, errors) = app.finish();
+    eprintln!("the app made {ok} requests, {failed} failed");
+    assert_eq!(failed, 0, "requests failed during the rotation: {errors}");
+    links_up();
+    assert_eq!(
+        syncs(),
+        syncs_before,
+        "a replication link broke and resynced during the rotation"
+    );
+    for s in &servers {
+        for ((user, o), (_, n)) in old.iter().zip(&new) {
+            assert!(
+                auth(&dir, s.port, user, o).is_err(),
+                "node {}: {user}'s old password is still accepted",
+                s.port
+            );
+            auth(&dir, s.port, user, n).unwrap_or_else(|e| panic!("{user} new: {e}"));
+        }
+    }
+    // After drop-old a broken link comes back with the new replication password alone.
+    admin_cli(
+        &dir,
+        "127.0.0.1",
+        replica.port,
+        &["client", "kill", "type", "master"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    wait_links_up(&dir, replica.port);
+    assert_verify_clean(&dir, "drop-old");
+}
+
+#[test]
+fn drop_old_is_refused_while_a_server_depends_on_an_old_password() {
+    if !have("redis-server") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+
+    // Bad input: exit 2, naming the flag and what is allowed, nothing written.
+    let before = files(&dir);
+    let out = rotate(&dir, &["--step", "add", "--user", "nobody"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "--user nobody: not a user of this folder; allowed: kimera_user, kimera_admin"
+        ),
+        "{err}"
+    );
+    let out = rotate(&dir, &["--step", "drop-old"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no password rotation is in progress"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(before == files(&dir), "a refused run changed the folder");
+
+    // add without --apply: the files change, the server does not know the new passwords.
+    assert_ok(
+        &rotate(&dir, &["--step", "add", "--user", "kimera_user"]),
+        "add",
+    );
+    assert_verify_clean(&dir, "add");
+    let pending = files(&dir);
+    let out = rotate(&dir, &["--step", "drop-old", "--apply"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not accept every new password yet")
+            && err.contains("--step add --apply"),
+        "{err}"
+    );
+    assert!(!err.contains(&read_env(&dir)["REDIS_PASSWORD"]), "{err}");
+    assert!(
+        pending == files(&dir),
+        "a refused drop-old changed the folder"
+    );
+    // Another user's rotation cannot start in the middle of this one.
+    let out = rotate(&dir, &["--step", "add", "--user", "kimera_admin"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // add --apply again loads what the files hold; then drop-old goes through.
+    assert_ok(&rotate(&dir, &["--step", "add", "--apply"]), "add --apply");
+    assert_ok(
+        &rotate(&dir, &["--step", "drop-old", "--apply"]),
+        "drop-old",
+    );
+    let env = read_env(&dir);
+    auth(&dir, port, "kimera_user", &env["REDIS_PASSWORD"]).unwrap();
+    assert_verify_clean(&dir, "drop-old");
+}
+
+/// A step whose files were written but never applied (run without --apply, or killed
+/// before the servers changed): admin.env holds a password the server does not know
+/// yet, and --apply logs in with the one from before the rotation.
+#[test]
+fn add_applied_later_logs_in_with_the_admin_password_the_server_knows() {
+    if !have("redis-server") || !have("redis-cli") {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &[]);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    let old = passwords(&dir);
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let new = passwords(&dir);
+    let (admin, _) = read_admin(&dir);
+    assert!(auth(&dir, port, &admin, &new[1].1).is_err());
+    let text = assert_ok(&rotate(&dir, &["--step", "add", "--apply"]), "add --apply");
+    assert!(
+        !text.contains(&old[1].1) && !text.contains(&new[1].1),
+        "{text}"
+    );
+    for (user, pw) in old.iter().chain(&new) {
+        auth(&dir, port, user, pw).unwrap_or_else(|e| panic!("{user}: {e}"));
+    }
+    assert_verify_clean(&dir, "add --apply");
+    assert_ok(
+        &rotate(&dir, &["--step", "drop-old", "--apply"]),
+        "drop-old",
+    );
+    assert!(auth(&dir, port, &admin, &old[1].1).is_err());
+    assert_verify_clean(&dir, "drop-old");
+}
+
+/// A folder for Kubernetes only: its nodes' names resolve nowhere here. Both steps run
+/// without --apply, the Secrets follow each, and verify is clean after each.
+#[test]
+fn a_kubernetes_cluster_folder_rotates_its_secrets() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("k");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--replicas",
+        "1",
+        "--nodes",
+        "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006",
+        "--kubernetes",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let auth_secret = || decoded_text(&dir.join("kubernetes/secret-auth.yaml"));
+    let old = passwords(&dir);
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let new = passwords(&dir);
+    assert_verify_clean(&dir, "add");
+    let secret = auth_secret();
+    assert!(secret.contains(&new[1].1) && secret.contains(&new[2].1));
+    assert!(!secret.contains(&old[1].1) && !secret.contains(&old[2].1));
+    assert_eq!(secret.matches(" #").count(), 6, "{secret}");
+    let app = decoded_text(&dir.join("kubernetes/secret-app.yaml"));
+    assert!(app.contains(&new[0].1) && !app.contains(&old[0].1));
+    let text = assert_ok(&rotate(&dir, &["--step", "drop-old"]), "drop-old");
+    assert!(text.contains("not reachable"), "{text}");
+    assert_eq!(auth_secret().matches(" #").count(), 3);
+    assert_verify_clean(&dir, "drop-old");
+    // With --apply, a server that cannot be reached is a failure, not a note.
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let before = files(&dir);
+    let out = rotate(&dir, &["--step", "drop-old", "--apply"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        before == files(&dir),
+        "a failed drop-old changed the folder"
+    );
+}
+
+/// The next step a run prints pastes into sh for a folder with a space in its name, and
+/// a `$(...)` in the name is never run.
+#[test]
+fn the_printed_next_step_pastes_for_a_folder_with_a_space_and_a_dollar() {
+    let tmp = tempdir();
+    let name = "with space $(touch pwned)";
+    let out = Command::new(BIN)
+        .args(["--profile", "production-tls", "--out", name])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = Command::new(BIN)
+        .args(["rotate-password", name, "--step", "add"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let next = text
+        .lines()
+        .find_map(|l| l.strip_prefix("next: "))
+        .and_then(|l| l.split('`').nth(1))
+        .unwrap_or_else(|| panic!("no next step in {text}"))
+        .replacen("kimera-redis-init", BIN, 1)
+        .replace(" --apply", "");
+    let pasted = Command::new("sh")
+        .args(["-c", &next])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(pasted.status.success(), "{next}: {pasted:?}");
+    assert!(!tmp.path().join("pwned").exists(), "the name's $(...) ran");
+    assert!(
+        !tmp.path()
+            .join(name)
+            .join("password-rotation/state.toml")
+            .exists()
+    );
+}
+
+#[test]
+fn apply_is_refused_without_tls() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--nodes",
+        "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let before = files(&dir);
+    let out = rotate(&dir, &["--step", "add", "--apply"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--apply:") && err.contains("allowed:"),
+        "{err}"
+    );
+    assert!(before == files(&dir), "a refused run changed the folder");
+    // Without --apply the files rotate, the replication password with them.
+    let old = passwords(&dir);
+    assert_ok(&rotate(&dir, &["--step", "add"]), "add");
+    let new = passwords(&dir);
+    assert_ne!(old[2], new[2]);
+    let acl = fs::read_to_string(dir.join("users.acl")).unwrap();
+    assert_eq!(acl.matches(" #").count(), 6, "{acl}");
+    assert_verify_clean(&dir, "add");
+    assert_ok(&rotate(&dir, &["--step", "drop-old"]), "drop-old");
+    let acl = fs::read_to_string(dir.join("users.acl")).unwrap();
+    assert_eq!(acl.matches(" #").count(), 3, "{acl}");
+    assert_verify_clean(&dir, "drop-old");
+}
+
+/// The folder's files, the servers' own logs aside: what a refused run must not change.
+fn files(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
+    snapshot(dir)
+        .into_iter()
+        .filter(|(rel, _)| !rel.ends_with(".log"))
+        .map(|(rel, (mode, bytes))| (rel, mode, bytes))
+        .collect()
+}
+
+fn wait_cluster_ok(dir: &Path, servers: &[Server]) {
+    for s in servers {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info = admin_cli(dir, "127.0.0.1", s.port, &["cluster", "info"]);
+            if info.contains("cluster_state:ok") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "node {}: {info}", s.port);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn wait_links_up(dir: &Path, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = admin_cli(dir, "127.0.0.1", port, &["info", "replication"]);
+        if info.contains("master_link_status:up") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node {port}: {info}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
