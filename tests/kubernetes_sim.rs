@@ -1308,3 +1308,69 @@ fn reload_interval(c: &Cluster) -> Duration {
         .unwrap();
     Duration::from_secs(secs)
 }
+
+/// The Valkey 9.1 image (scripts/server-images.sh), which has valkey-server and
+/// valkey-cli only: the pods start, pass their probes, the reloader runs, and the Job
+/// forms the cluster, each with Valkey's own programs.
+#[test]
+fn a_valkey_tls_cluster_starts_and_forms_with_valkeys_own_programs() {
+    // The simulation's own helpers (its DNS server) run in the suite's image, which has
+    // python3; the pods and the Job run the image the manifests name.
+    let Some(helpers) = engine() else { return };
+    let servers = std::env::var("KIMERA_TEST_SERVERS").unwrap_or_default();
+    let Some(image) = servers
+        .split_whitespace()
+        .find_map(|pair| pair.strip_prefix("valkey-9.1="))
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "valkey-9.1 is not in KIMERA_TEST_SERVERS; under CI=true that is a failure"
+        );
+        return;
+    };
+    let tmp = tempdir();
+    let dir = tmp.path().join("bundle");
+    generate(&[
+        "--profile",
+        "cluster",
+        "--tls",
+        "--replicas",
+        "1",
+        "--nodes",
+        "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006",
+        "--kubernetes",
+        "--namespace",
+        "simvk",
+        "--server",
+        "valkey",
+        "--server-version",
+        "9.1",
+        "--image",
+        image,
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let work = tmp.path().join("vk");
+    fs::create_dir_all(&work).unwrap();
+    let (mut c, job) = cluster_for(&helpers, &work, &dir);
+    let job = job.expect("a cluster has a Job");
+    c.start_pods(0);
+    c.wait_ready(&c.pods.clone(), Duration::from_secs(60));
+    let (ok, out) = c.run_job(&job, 1);
+    assert!(
+        ok && out.contains("Forming the cluster") && out.contains("healthy"),
+        "the Job failed:\n{out}"
+    );
+    assert_eq!(c.settled(), Ok(()));
+    for pod in c.pods.clone() {
+        let logs = docker(&strings(&["logs", &c.container(&pod)]));
+        let text = String::from_utf8_lossy(&logs.stdout).into_owned()
+            + &String::from_utf8_lossy(&logs.stderr);
+        assert!(text.contains("Valkey version=9.1."), "{pod}:\n{text}");
+        let warnings: Vec<&str> = text
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().contains("warning") && !l.contains("overcommit"))
+            .collect();
+        assert!(warnings.is_empty(), "{pod}: {warnings:#?}");
+    }
+}
