@@ -207,16 +207,17 @@ pub(crate) struct RotatePasswordArgs {
     pub(crate) dir: PathBuf,
 
     /// add: issue new passwords and write them to .env, admin.env, redis.properties, the
-    /// node configs (masterauth) and the Kubernetes Secrets, users.acl keeping the old
-    /// ones too; drop-old: remove the old passwords, once nothing uses them. Each step
-    /// is safe to run again.
+    /// node configs (masterauth), metrics.env and the Kubernetes Secrets, users.acl
+    /// keeping the old ones too; drop-old: remove the old passwords, once nothing uses
+    /// them. Each step is safe to run again.
     ///
     /// Example: kimera-redis-init rotate-password ./redis-prod --step drop-old --apply
     #[arg(long, value_name = "STEP", value_enum)]
     pub(crate) step: crate::readback::passwords::PasswordStep,
 
     /// A user whose password to rotate (repeat for several); default: every user the
-    /// folder has (the app's, kimera_admin, and for a cluster kimera_replica).
+    /// folder has (the app's, kimera_admin, for a cluster kimera_replica, and with
+    /// --metrics kimera_metrics).
     ///
     /// Example: kimera-redis-init rotate-password ./redis-prod --step add --user kimera_user
     #[arg(long = "user", value_name = "NAME")]

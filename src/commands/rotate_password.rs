@@ -1,7 +1,8 @@
 //! `kimera-redis-init rotate-password DIR --step add|drop-old [--user NAME…] [--apply]`:
 //! new passwords with no outage, additively. `add` gives each rotated user a new
 //! password that every file holding one carries (`.env`, admin.env, redis.properties,
-//! the node configs' `masterauth`, the Kubernetes Secrets), while users.acl keeps the old
+//! the node configs' `masterauth`, the exporters' metrics.env, the Kubernetes Secrets),
+//! while users.acl keeps the old
 //! password's hash beside the new one; `drop-old` removes the old hashes once nothing
 //! depends on them. Between the steps `password-rotation/state.toml` holds the old hashes
 //! (regeneration, and so verify, writes users.acl with both), so either step can run
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::cli::RotatePasswordArgs;
 use crate::commands::stdout::outln;
-use crate::config::acl::{ADMIN_USER, REPLICA_USER};
+use crate::config::acl::{ADMIN_USER, METRICS_USER, REPLICA_USER};
 use crate::config::layout;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
@@ -85,6 +86,9 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
     let mut all = vec![app_user.clone(), ADMIN_USER.to_owned()];
     if settings.cluster.is_some() {
         all.push(REPLICA_USER.to_owned());
+    }
+    if settings.metrics.is_some() {
+        all.push(METRICS_USER.to_owned());
     }
     let users = chosen(&args.users, &all)?;
     let state = crate::readback::passwords::state_at(&folder.dir)?;
@@ -272,6 +276,11 @@ fn add_passwords(settings: &Settings, current: Secrets, users: &[String]) -> (Se
         {
             old.insert(user.clone(), sha256_hex(replica));
             secrets.replica = Some(fresh());
+        } else if user == METRICS_USER
+            && let Some(metrics) = &current.metrics
+        {
+            old.insert(user.clone(), sha256_hex(metrics));
+            secrets.metrics = Some(fresh());
         }
     }
     let rotation = Rotation {
@@ -295,6 +304,8 @@ fn changes(settings: &Settings, secrets: &Secrets, rotation: &Rotation) -> Vec<C
                 secrets.admin.clone()
             } else if user == REPLICA_USER {
                 secrets.replica.clone()?
+            } else if user == METRICS_USER {
+                secrets.metrics.clone()?
             } else {
                 return None;
             };
@@ -310,7 +321,8 @@ fn changes(settings: &Settings, secrets: &Secrets, rotation: &Rotation) -> Vec<C
 
 /// Every file that holds a password, rendered by generate's own pipeline with
 /// `secrets`: the app's and the admin's settings, users.acl, a cluster's node configs
-/// (`masterauth`) and, for a folder with manifests, the Kubernetes Secrets.
+/// (`masterauth`), the exporters' metrics.env and, for a folder with manifests, the
+/// Kubernetes Secrets.
 fn password_files(
     folder: &Folder,
     settings: &Settings,
@@ -334,8 +346,15 @@ fn password_files(
     if settings.cluster.is_some() {
         holders.extend(settings.nodes.iter().map(|n| n.conf.clone()));
     }
+    if settings.metrics.is_some() {
+        holders.extend(crate::pki::secrets::metrics_envs(settings));
+    }
     if manifests {
-        for f in ["secret-auth.yaml", "secret-app.yaml"] {
+        let mut secrets = vec!["secret-auth.yaml", "secret-app.yaml"];
+        if settings.metrics.is_some() {
+            secrets.push("secret-metrics.yaml");
+        }
+        for f in secrets {
             holders.push(format!("{}/{f}", crate::render::kubernetes::DIR));
         }
     }

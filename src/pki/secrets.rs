@@ -1,5 +1,5 @@
-//! The passwords of a setup: the app user's, the admin's and, for a cluster, the one
-//! replicas use to authenticate to their master. Reused from the files that hold them,
+//! The passwords of a setup: the app user's, the admin's, for a cluster the one replicas
+//! use to authenticate to their master and, with `--metrics`, the exporter's. Reused from the files that hold them,
 //! so a re-run keeps a working setup working; otherwise fresh from the OS CSPRNG.
 
 use crate::config::layout;
@@ -26,6 +26,7 @@ pub(crate) struct Previous {
     pub(crate) app: Option<String>,
     pub(crate) admin: Option<String>,
     pub(crate) replica: Option<String>,
+    pub(crate) metrics: Option<String>,
 }
 
 impl Previous {
@@ -44,6 +45,10 @@ impl Previous {
             replica: settings
                 .cluster
                 .and_then(|_| get(crate::config::acl::REPLICA_USER)),
+            metrics: settings
+                .metrics
+                .as_ref()
+                .and_then(|_| get(crate::config::acl::METRICS_USER)),
         }
     }
 }

@@ -218,6 +218,7 @@ struct View<'a> {
     password_previous: Option<String>,
     admin_previous: Option<String>,
     replica_previous: Option<String>,
+    metrics_previous: Option<String>,
     /// users.acl: each generated user's rules, spelled once in `acl`.
     acl_rules: crate::config::acl::RulesView,
     tls: bool,
@@ -626,6 +627,7 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         password_previous: secrets.and_then(|x| x.previous.app.clone()),
         admin_previous: secrets.and_then(|x| x.previous.admin.clone()),
         replica_previous: secrets.and_then(|x| x.previous.replica.clone()),
+        metrics_previous: secrets.and_then(|x| x.previous.metrics.clone()),
         acl_rules: crate::config::acl::rules_view(),
         tls: s.tls,
         auth,

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-const EXPORTER: &str = "prometheus-redis-exporter";
+pub(crate) const EXPORTER: &str = "prometheus-redis-exporter";
 
 /// A redis_exporter started from a metrics.env; killed by PID when dropped, also on failure.
-struct Exporter {
+pub(crate) struct Exporter {
     child: Child,
     port: u16,
     log: std::path::PathBuf,
@@ -23,7 +23,7 @@ struct Exporter {
 impl Exporter {
     /// The exporter with exactly the variables of `env_file` (nothing inherited but PATH),
     /// serving on a free loopback port instead of the file's own (tests run in parallel).
-    fn start(env_file: &Path) -> Exporter {
+    pub(crate) fn start(env_file: &Path) -> Exporter {
         let env = read_env_file(env_file);
         assert!(
             env["REDIS_EXPORTER_WEB_LISTEN_ADDRESS"].starts_with("127.0.0.1:"),
@@ -50,7 +50,7 @@ impl Exporter {
 
     /// GET /metrics until it reports `redis_up 1` (the exporter connects on each scrape),
     /// for at most 20 s; returns the last body.
-    fn scrape_until_up(&mut self) -> String {
+    pub(crate) fn scrape_until_up(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -85,7 +85,7 @@ impl Drop for Exporter {
     }
 }
 
-fn read_env_file(path: &Path) -> HashMap<String, String> {
+pub(crate) fn read_env_file(path: &Path) -> HashMap<String, String> {
     dotenvy::from_path_iter(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .map(|kv| kv.expect("metrics.env parses"))

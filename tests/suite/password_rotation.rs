@@ -2,7 +2,8 @@
 //! a client loop (redis-py) that makes a new connection per request from `.env` read
 //! anew each time, plus a pooled client whose connection lives through the rotation.
 //! No request may fail, replication links stay up (no resync), the old passwords are
-//! refused after drop-old, and verify is clean after each step.
+//! refused after drop-old, and verify is clean after each step. With `--metrics` the
+//! exporter's user rotates too, and redis_exporter run from the new metrics.env scrapes.
 
 use std::fs;
 use std::io::Read;
@@ -634,6 +635,117 @@ fn apply_is_refused_without_tls() {
     let acl = fs::read_to_string(dir.join("users.acl")).unwrap();
     assert_eq!(acl.matches(" #").count(), 3, "{acl}");
     assert_verify_clean(&dir, "drop-old");
+}
+
+/// `--metrics`: the exporter's user rotates like the others. Each metrics.env (one per
+/// node for a cluster) and secret-metrics.yaml get the new password, users.acl keeps both
+/// hashes between the steps, and Debian's redis_exporter run from the new metrics.env
+/// scrapes `redis_up 1` after each step; the old password logs in until drop-old.
+fn rotates_the_metrics_user(dir: &Path, ports: &[u16], only_metrics: bool) {
+    use crate::metrics::{Exporter, read_env_file};
+    let env_files: Vec<PathBuf> = if ports.len() > 1 {
+        ports
+            .iter()
+            .map(|p| dir.join(format!("nodes/127.0.0.1-{p}/metrics.env")))
+            .collect()
+    } else {
+        vec![dir.join("metrics.env")]
+    };
+    let metrics_password = || {
+        let all: Vec<String> = env_files
+            .iter()
+            .map(|f| read_env_file(f)["REDIS_PASSWORD"].clone())
+            .collect();
+        assert!(all.iter().all(|p| *p == all[0]), "every node's metrics.env");
+        all[0].clone()
+    };
+    let metrics_line = || {
+        fs::read_to_string(dir.join("users.acl"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("user kimera_metrics "))
+            .unwrap()
+            .to_owned()
+    };
+    let secret = dir.join("kubernetes/secret-metrics.yaml");
+    let old = metrics_password();
+    let app_before = read_env(dir)["REDIS_PASSWORD"].clone();
+
+    let args: &[&str] = if only_metrics {
+        &["--step", "add", "--user", "kimera_metrics", "--apply"]
+    } else {
+        &["--step", "add", "--apply"]
+    };
+    let text = assert_ok(&rotate(dir, args), "add");
+    assert!(text.contains("kimera_metrics"), "{text}");
+    assert!(!text.contains(&old), "{text}");
+    let new = metrics_password();
+    assert_ne!(old, new, "the metrics password was not rotated");
+    assert!(!text.contains(&new), "{text}");
+    assert_eq!(
+        metrics_line().matches(" #").count(),
+        2,
+        "{}",
+        metrics_line()
+    );
+    if secret.exists() {
+        let s = decoded_text(&secret);
+        assert!(s.contains(&new) && !s.contains(&old), "{s}");
+    }
+    let app_after = read_env(dir)["REDIS_PASSWORD"].clone();
+    assert_eq!(app_before == app_after, only_metrics, "the app's password");
+    for (port, env_file) in ports.iter().zip(&env_files) {
+        auth(dir, *port, "kimera_metrics", &old).unwrap_or_else(|e| panic!("old: {e}"));
+        auth(dir, *port, "kimera_metrics", &new).unwrap_or_else(|e| panic!("new: {e}"));
+        Exporter::start(env_file).scrape_until_up();
+    }
+    assert_verify_clean(dir, "add");
+
+    assert_ok(&rotate(dir, &["--step", "drop-old", "--apply"]), "drop-old");
+    assert_eq!(
+        metrics_line().matches(" #").count(),
+        1,
+        "{}",
+        metrics_line()
+    );
+    for (port, env_file) in ports.iter().zip(&env_files) {
+        assert!(
+            auth(dir, *port, "kimera_metrics", &old).is_err(),
+            "{port}: the old metrics password is still accepted"
+        );
+        auth(dir, *port, "kimera_metrics", &new).unwrap_or_else(|e| panic!("new: {e}"));
+        Exporter::start(env_file).scrape_until_up();
+    }
+    assert_verify_clean(dir, "drop-old");
+}
+
+#[test]
+fn a_production_tls_folder_rotates_its_metrics_user_with_the_others() {
+    if !have("redis-server") || !have("redis-cli") || !have(crate::metrics::EXPORTER) {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("p");
+    let port = generate_prod(&dir, &["--metrics", "--kubernetes"]);
+    let _server = Server::start(&dir.join("redis.conf"), port);
+    rotates_the_metrics_user(&dir, &[port], false);
+}
+
+#[test]
+fn a_tls_cluster_rotates_its_metrics_user_alone_on_every_node() {
+    if !have("redis-server") || !have("redis-cli") || !have(crate::metrics::EXPORTER) {
+        return;
+    }
+    let tmp = tempdir();
+    let dir = tmp.path().join("c");
+    let servers = start_cluster(&dir, "127.0.0.1", 3, &["--tls", "--metrics"]);
+    let create = Command::new(dir.join("cluster-create.sh"))
+        .output()
+        .unwrap();
+    assert_ok(&create, "cluster-create.sh");
+    wait_cluster_ok(&dir, &servers);
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    rotates_the_metrics_user(&dir, &ports, true);
 }
 
 /// The folder's files, the servers' own logs aside: what a refused run must not change.
