@@ -934,12 +934,10 @@ fn cluster_for(image: &str, work: &Path, dir: &Path) -> (Cluster, Option<Value>)
     (cluster, job)
 }
 
-#[test]
-fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips() {
-    let Some(image) = engine() else { return };
-    let tmp = tempdir();
-    let dir = tmp.path().join("bundle");
-    generate(&[
+/// The six-pod TLS cluster (three masters, a replica each) the cluster tests run, in
+/// namespace `namespace`, from `image`, plus `extra` flags.
+fn generate_tls_cluster(dir: &Path, namespace: &str, image: &str, extra: &[&str]) {
+    let mut args = vec![
         "--profile",
         "cluster",
         "--tls",
@@ -949,12 +947,22 @@ fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips
         "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006",
         "--kubernetes",
         "--namespace",
-        "sim",
+        namespace,
         "--image",
-        &image,
+        image,
         "--out",
         dir.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    generate(&args);
+}
+
+#[test]
+fn a_tls_cluster_forms_fails_over_and_survives_every_pod_restarting_with_new_ips() {
+    let Some(image) = engine() else { return };
+    let tmp = tempdir();
+    let dir = tmp.path().join("bundle");
+    generate_tls_cluster(&dir, "sim", &image, &[]);
     let work = tmp.path().join("cl");
     fs::create_dir_all(&work).unwrap();
     let (mut c, job) = cluster_for(&image, &work, &dir);
@@ -1330,26 +1338,8 @@ fn a_valkey_tls_cluster_starts_and_forms_with_valkeys_own_programs() {
     };
     let tmp = tempdir();
     let dir = tmp.path().join("bundle");
-    generate(&[
-        "--profile",
-        "cluster",
-        "--tls",
-        "--replicas",
-        "1",
-        "--nodes",
-        "a:7001,b:7002,c:7003,d:7004,e:7005,f:7006",
-        "--kubernetes",
-        "--namespace",
-        "simvk",
-        "--server",
-        "valkey",
-        "--server-version",
-        "9.1",
-        "--image",
-        image,
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let valkey = ["--server", "valkey", "--server-version", "9.1"];
+    generate_tls_cluster(&dir, "simvk", image, &valkey);
     let work = tmp.path().join("vk");
     fs::create_dir_all(&work).unwrap();
     let (mut c, job) = cluster_for(&helpers, &work, &dir);
