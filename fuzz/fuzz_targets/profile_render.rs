@@ -22,7 +22,8 @@ const DIRECTIVES: &[&str] = &[
     "enable-debug-command", "enable-module-command", "cluster-enabled", "cluster-config-file",
     "cluster-node-timeout", "cluster-announce-ip", "cluster-announce-hostname",
     "cluster-preferred-endpoint-type", "masteruser", "masterauth", "maxclients", "tcp-backlog",
-    "tcp-keepalive", "timeout", "save", "appendonly", "maxmemory", "maxmemory-policy",
+    "tcp-keepalive", "timeout", "save", "appendonly", "appendfsync", "databases",
+    "tls-auto-reload-interval", "maxmemory", "maxmemory-policy",
     "lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del",
     "lazyfree-lazy-user-del", "io-threads", "io-threads-do-reads", "include",
 ];
@@ -165,6 +166,18 @@ fn str_at<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
 }
 
+/// A Secret's value: `data.KEY`, base64 as every generated Secret writes it (never
+/// stringData), decoded; a value that is not base64 of UTF-8 fails the run.
+fn secret_at(doc: &Value, key: &str) -> Option<String> {
+    use base64::Engine;
+    assert!(doc.get("stringData").is_none(), "a Secret with stringData");
+    let b64 = str_at(doc, &["data", key])?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap_or_else(|e| panic!("data.{key} is not base64: {e}"));
+    Some(String::from_utf8(bytes).unwrap_or_else(|e| panic!("data.{key}: {e}")))
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(entries) = kimera_redis_init::testing::render_profile_text(text) else { return };
@@ -246,26 +259,28 @@ fuzz_target!(|data: &[u8]| {
                 "configmap.yaml" => {
                     let conf = str_at(&doc, &["data", "redis.conf"]).expect("redis.conf");
                     check_conf("configmap redis.conf", conf);
-                    for script in ["start.sh", "cluster-create.sh"] {
+                    for script in ["start.sh", "cluster-create.sh", "reload.sh"] {
                         if let Some(s) = str_at(&doc, &["data", script]) {
                             check_sh(script, s);
                         }
                     }
                 }
                 "secret-auth.yaml" => {
-                    assert_eq!(str_at(&doc, &["stringData", "users.acl"]), acl.as_deref());
-                    if let Some(r) = str_at(&doc, &["stringData", "replication.conf"]) {
-                        let lines = redisconf::parse(r);
+                    assert_eq!(secret_at(&doc, "users.acl"), acl);
+                    if let Some(r) = secret_at(&doc, "replication.conf") {
+                        let lines = redisconf::parse(&r);
                         assert!(lines.len() == 1 && lines[0].0 == "masterauth", "{r}");
                     }
                 }
                 "secret-app.yaml" => {
-                    let data = doc["stringData"].as_mapping().expect("stringData");
+                    let data = doc["data"].as_mapping().expect("data");
                     let keys: BTreeSet<&str> = data.keys().map(|k| k.as_str().expect("a name")).collect();
                     assert_eq!(keys, env.keys().map(String::as_str).collect(), "{body}");
-                    assert!(data.values().all(|v| v.as_str().is_some()), "{body}");
+                    for key in &keys {
+                        assert!(secret_at(&doc, key).is_some(), "{body}");
+                    }
                     for same in ["REDIS_USERNAME", "REDIS_PASSWORD", "KIMERA_FEATURES", "KIMERA_LOG_LEVEL"] {
-                        assert_eq!(str_at(&doc, &["stringData", same]), env.get(same).map(String::as_str));
+                        assert_eq!(secret_at(&doc, same).as_deref(), env.get(same).map(String::as_str));
                     }
                 }
                 _ => {}
