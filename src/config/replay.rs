@@ -208,13 +208,15 @@ pub(crate) fn settings(record: &Record, out: &Path) -> Result<Settings> {
                 .join(", ")
         ))
     })?;
-    if server_kind(record).is_none() {
+    let Some(kind) = server_kind(record) else {
         return Err(Error::usage(format!(
             "server_kind {:?}: allowed: {}",
             record.server_kind.as_deref().unwrap_or_default(),
             ServerKind::ALL.map(ServerKind::name).join(", ")
         )));
-    }
+    };
+    // Refused here under the record's own field name, not the flag's.
+    Target::resolve(kind, record.server_version.as_deref(), "server_version")?;
     let req = request(record, out);
     Settings::from_profile(
         &record.profile,
