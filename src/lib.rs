@@ -10,6 +10,7 @@
 //! integration tests and the fuzz target need; not for users).
 
 pub mod api;
+mod certificate;
 mod cli;
 mod commands;
 mod config;
@@ -24,6 +25,7 @@ mod readback;
 mod redact;
 mod regularfile;
 mod render;
+mod server;
 #[doc(hidden)]
 pub mod testing;
 
@@ -125,5 +127,143 @@ mod named_paths {
             "named but not there:\n{}",
             missing.join("\n")
         );
+    }
+}
+
+/// No module imports one that stands below it in ARCHITECTURE.md's code map, and every
+/// module has a place there: the map's order is the code's order.
+#[cfg(test)]
+mod layering {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// The crate's faces, which wire every layer together.
+    const FACES: [&str; 4] = ["lib", "api", "testing", "main"];
+
+    /// Each module named in a `### ` heading of the code map, with its heading's rank.
+    fn ranks(map: &str) -> BTreeMap<String, usize> {
+        let mut ranks = BTreeMap::new();
+        let code_map = map.split("## Code map").nth(1).expect("a code map");
+        for (rank, heading) in code_map
+            .lines()
+            .filter(|l| l.starts_with("### "))
+            .enumerate()
+        {
+            for path in heading.split('`').filter(|w| w.starts_with("src/")) {
+                let module = path
+                    .trim_start_matches("src/")
+                    .trim_end_matches('/')
+                    .trim_end_matches(".rs");
+                ranks.insert(module.to_owned(), rank);
+            }
+        }
+        ranks
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The top module of every `crate::x` a file's code (not its unit tests) names.
+    fn imports(text: &str) -> Vec<String> {
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut out: Vec<String> = code
+            .match_indices("crate::")
+            .map(|(i, m)| {
+                code[i + m.len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .collect();
+        // `use crate::{a, b::c}`: each name in the braces.
+        for (i, _) in code.match_indices("crate::{") {
+            let inner = &code[i + 8..];
+            let inner = &inner[..inner.find('}').unwrap_or(0)];
+            out.extend(inner.split(',').map(|w| {
+                w.trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
+            }));
+        }
+        out.retain(|m| !m.is_empty());
+        // `crate::Error`: a re-export of the face lib.rs.
+        for m in &mut out {
+            if m.chars().next().is_some_and(char::is_uppercase) {
+                "lib".clone_into(m);
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn no_module_imports_one_below_it_in_the_architecture_map() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ranks = ranks(&std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap());
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        let mut wrong = Vec::new();
+        for file in files {
+            let rel = file.strip_prefix(root.join("src")).unwrap();
+            let top = rel.iter().next().unwrap().to_string_lossy();
+            let module = top.trim_end_matches(".rs");
+            if FACES.contains(&module) {
+                continue;
+            }
+            let Some(&rank) = ranks.get(module) else {
+                wrong.push(format!(
+                    "src/{}: its module has no place in the map",
+                    rel.display()
+                ));
+                continue;
+            };
+            for import in imports(&std::fs::read_to_string(&file).unwrap()) {
+                match ranks.get(&import) {
+                    _ if import == module => {}
+                    Some(&r) if r <= rank => {}
+                    Some(_) => wrong.push(format!(
+                        "src/{} imports {import}, which stands below {module}",
+                        rel.display()
+                    )),
+                    None if FACES.contains(&import.as_str()) => wrong.push(format!(
+                        "src/{} imports the crate face {import}",
+                        rel.display()
+                    )),
+                    None => wrong.push(format!(
+                        "src/{} imports {import}, which has no place in the map",
+                        rel.display()
+                    )),
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn an_import_back_up_the_map_is_found() {
+        let ranks = ranks(
+            "## Code map\n### `src/config/`\n### Shared: `src/error.rs`, `src/digest.rs`\n### `src/pki/`\n",
+        );
+        assert_eq!(ranks["config"], 0);
+        assert_eq!(ranks["error"], 1);
+        assert_eq!(ranks["digest"], 1);
+        assert_eq!(ranks["pki"], 2);
+        assert_eq!(
+            imports(
+                "use crate::{pki::keys, error};\nfn f() { crate::config::x(); }\n#[cfg(test)]\nmod t { use crate::render; }"
+            ),
+            ["config", "error", "pki"]
+        );
+        assert_eq!(imports("use crate::KeyType;"), ["lib"]);
     }
 }

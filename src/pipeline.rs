@@ -57,6 +57,9 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         )));
     }
     let existing = Existing::read(&settings)?;
+    if !run.force {
+        refuse_kept_differences(req, &settings, &existing)?;
+    }
     let mut bundle = build(&settings, run, &existing, fixtures)?;
     let policy = writer::Policy {
         force: run.force,
@@ -76,6 +79,31 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         actions,
         differing,
     })
+}
+
+/// A re-run asking for what a kept certificate lacks (a new `--san`, a `--key-type`)
+/// would keep the old certificate and exit 0 with the request ignored: refused instead,
+/// naming each difference and the command that issues them again (the request with
+/// `--force`, so from the command line and the library alike).
+fn refuse_kept_differences(req: &Request, settings: &Settings, existing: &Existing) -> Result<()> {
+    let lines = pki::kept_differences(settings, existing);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let mut args = crate::config::replay::args(req, req.profile_file.is_none());
+    if let Some(file) = &req.profile_file
+        && let Some(placeholder) = args.iter().position(|a| a.starts_with('<'))
+    {
+        args[placeholder] = file.display().to_string();
+    }
+    args.push("--force".to_owned());
+    let words: Vec<String> = args.iter().map(|a| sh_word(a)).collect();
+    Err(Error::usage(format!(
+        "kept certificates do not have what this run asks for: {}; nothing was written; \
+         allowed: the flags of the first run, or issue them again (the CA is kept) with: {}",
+        lines.join("; "),
+        printable::text(&words.join(" "))
+    )))
 }
 
 /// `--force` rewrites the certificates; manifests under `kubernetes/` that this run does

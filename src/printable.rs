@@ -26,6 +26,26 @@ pub(crate) fn path(path: &Path) -> String {
     text(&path.display().to_string())
 }
 
+/// `value` single-quoted for a POSIX shell: nothing inside is special but the quote,
+/// which is written as `'\''`.
+pub(crate) fn sh_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// A word for a command line printed for the user to paste: bare when it has only
+/// characters no shell treats specially, single-quoted otherwise.
+pub(crate) fn sh_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:,=@%+-".contains(&b));
+    if plain {
+        value.to_owned()
+    } else {
+        sh_quote(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,7 +36,7 @@ pub mod parse {
 
     /// One RESP reply, as doctor and renew read a server's.
     pub fn resp(bytes: &[u8]) -> bool {
-        crate::readback::resp::read_reply(&mut BufReader::new(bytes)).is_ok()
+        crate::server::resp::read_reply(&mut BufReader::new(bytes)).is_ok()
     }
 
     /// A PKCS#12 store opened with `password`.
@@ -80,8 +80,8 @@ pub mod parse {
 
     /// PEM text read as certificates (the first one described, all of them listed).
     pub fn pem(text: &str) -> bool {
-        let _ = crate::readback::certinfo::all_from_pem("fuzz", text);
-        crate::readback::certinfo::from_pem("fuzz", text).is_ok()
+        let _ = crate::certificate::all_from_pem("fuzz", text);
+        crate::certificate::from_pem("fuzz", text).is_ok()
     }
 }
 

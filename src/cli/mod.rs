@@ -124,7 +124,7 @@ pub(crate) enum Command {
         /// AUTH, PING); a server still answering then is reported as "no answer".
         ///
         /// Example: kimera-redis-init doctor ./redis-prod --timeout 3
-        #[arg(long, value_name = "SECONDS", default_value_t = crate::readback::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::server::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
     },
 }
@@ -193,7 +193,7 @@ pub(crate) struct RenewArgs {
     /// answering then is reported as "no answer" and nothing more is sent to it.
     ///
     /// Example: kimera-redis-init renew ./redis-prod --apply --timeout 30
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::readback::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::server::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) timeout: u64,
 
     #[command(flatten)]
@@ -235,7 +235,7 @@ pub(crate) struct RotatePasswordArgs {
     /// is written, the change and its proof).
     ///
     /// Example: kimera-redis-init rotate-password ./redis-prod --step add --apply --timeout 30
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::readback::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::server::deadline::DEFAULT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) timeout: u64,
 }
 

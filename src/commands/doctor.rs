@@ -13,11 +13,11 @@ use rustls::{AlertDescription, CertificateError};
 
 use crate::error::Result;
 use crate::pki::trust;
-use crate::readback::deadline::{self, Deadline, Expired};
 use crate::readback::folder::Folder;
-use crate::readback::live::{self, ClientTls, ClientTlsError};
-use crate::readback::pinned::Stranger;
-use crate::readback::resp;
+use crate::server::deadline::{self, Deadline, Expired};
+use crate::server::dial::{self, ClientTls, ClientTlsError};
+use crate::server::pinned::Stranger;
+use crate::server::resp;
 
 /// How long the check for a plain-text server behind a failed TLS hello may take, on top
 /// of the server's deadline: one PING on loopback or a LAN.
@@ -118,7 +118,7 @@ fn served_as_on_disk(
     };
     let on_disk = crate::regularfile::read_text(std::path::Path::new(path))
         .ok()
-        .and_then(|pem| crate::readback::certinfo::from_pem(path, &pem).ok());
+        .and_then(|pem| crate::certificate::from_pem(path, &pem).ok());
     match on_disk {
         Some((der, info)) if der == served => Ok(format!(
             "serves {path} as on disk (serial {}, valid until {})",
@@ -126,7 +126,7 @@ fn served_as_on_disk(
             info.not_after.date()
         )),
         Some((_, info)) => {
-            let serial = crate::readback::certinfo::from_der("served", served)
+            let serial = crate::certificate::from_der("served", served)
                 .map(|i| i.serial)
                 .unwrap_or_else(|_| "?".into());
             Err(diag(
@@ -363,7 +363,7 @@ fn tls_probe(
             "set REDIS_HOST to a host name or IP address",
         ));
     }
-    let served = match live::served_certificate(host, port, deadline, tls) {
+    let served = match dial::served_certificate(host, port, deadline, tls) {
         Ok(served) => served,
         Err(resp::Error::Stranger(s)) => return Err(stranger(&s, port)),
         Err(e) if !certificate_failure(&e) && speaks_plain(host, port, deadline) => {
@@ -416,7 +416,7 @@ fn certificate_failure(e: &resp::Error) -> bool {
 fn speaks_plain(host: &str, port: u16, deadline: Deadline) -> bool {
     let probe =
         Deadline::after(PLAIN_PROBE).at_most(deadline.left().unwrap_or_default() + PLAIN_PROBE);
-    let Ok(mut con) = live::open(host, port, probe, None) else {
+    let Ok(mut con) = dial::open(host, port, probe, None) else {
         return false;
     };
     matches!(
@@ -432,14 +432,14 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     let Ok(pem) = crate::regularfile::read_text(std::path::Path::new(path)) else {
         return Ok(()); // reported by the handshake with its own cause
     };
-    let Ok((_, info)) = crate::readback::certinfo::from_pem(path, &pem) else {
+    let Ok((_, info)) = crate::certificate::from_pem(path, &pem) else {
         return Ok(());
     };
     if info.not_after <= time::OffsetDateTime::now_utc() {
         return Err(diag(
             format!(
                 "the CA in REDIS_CA_CERTS {}",
-                crate::readback::certinfo::expired_on(info.not_after)
+                crate::certificate::expired_on(info.not_after)
             ),
             "every certificate issued under it is refused with it, the client's and the server's",
             format!(
@@ -451,10 +451,10 @@ fn ca_valid(folder: &Folder) -> std::result::Result<(), Diagnosis> {
     Ok(())
 }
 
-/// The app's TLS settings (the one client setup, `live::client_config`), its failures
+/// The app's TLS settings (the one client setup, `dial::client_config`), its failures
 /// named for the user.
 fn tls_config(folder: &Folder) -> std::result::Result<ClientTls, Diagnosis> {
-    live::client_config(folder, None).map_err(|e| match e {
+    dial::client_config(folder, None).map_err(|e| match e {
         ClientTlsError::Unreadable { key, error, .. } => diag(
             format!("{key}={} cannot be loaded: {error}", folder.env(key)),
             "the file is missing or not PEM",
@@ -687,7 +687,7 @@ fn app_connection(
         })?,
     };
     let fail = |e: resp::Error| redis_failure(folder, &e);
-    let mut con = live::open(host, port, deadline, tls).map_err(fail)?;
+    let mut con = dial::open(host, port, deadline, tls).map_err(fail)?;
     match (folder.env("REDIS_USERNAME"), folder.env("REDIS_PASSWORD")) {
         (_, "") => {}
         ("", pass) => con.auth(None, pass).map_err(fail)?,
@@ -836,7 +836,7 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let e = live::open(
+        let e = dial::open(
             "127.0.0.1",
             port,
             Deadline::after(Duration::from_secs(2)),

@@ -9,9 +9,9 @@ use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::certificate::{self, CertInfo};
 use crate::config::layout;
 use crate::error::{Error, Result};
-use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
 #[derive(Serialize)]
@@ -54,16 +54,14 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
             .map_err(|e| Error::usage(format!("{}: {e}", crate::printable::path(&file))))?;
         let ders: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| {
-                Error::usage(crate::readback::certinfo::CertError::pem(&label, e).to_string())
-            })?;
+            .map_err(|e| Error::usage(crate::certificate::CertError::pem(&label, e).to_string()))?;
         if ders.is_empty() {
             return Err(Error::usage(format!(
                 "{label}: holds no PEM certificate; allowed: a .crt file or a generated folder"
             )));
         }
         for der in ders {
-            let info = certinfo::from_der(&label, &der)?;
+            let info = certificate::from_der(&label, &der)?;
             let days_left = (info.not_after - now).whole_days();
             shown.push(Shown {
                 path: label.clone(),
@@ -73,7 +71,7 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         }
     }
     for (label, der) in stored {
-        let info = certinfo::from_der(&label, &der)?;
+        let info = certificate::from_der(&label, &der)?;
         let days_left = (info.not_after - now).whole_days();
         shown.push(Shown {
             path: label,
@@ -100,7 +98,7 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
                 v.join(", ")
             }
         };
-        let left = crate::readback::certinfo::days_left(s.days_left);
+        let left = crate::certificate::days_left(s.days_left);
         outln!("{}", s.path);
         outln!("  subject     {}", c.subject);
         outln!("  issuer      {}", c.issuer);
@@ -111,8 +109,8 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         outln!("  ext. usage  {}", list(&c.extended_key_usage));
         outln!(
             "  valid       {} to {} ({left})",
-            certinfo::show_time(c.not_before),
-            certinfo::show_time(c.not_after)
+            certificate::show_time(c.not_before),
+            certificate::show_time(c.not_after)
         );
         outln!("  serial      {}", c.serial);
         outln!("  SHA-256     {}", c.sha256_fingerprint);

@@ -8,6 +8,7 @@ use std::path::Path;
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
 
+use crate::certificate;
 use crate::cli::RenewArgs;
 use crate::config::layout;
 use crate::config::node::SanName;
@@ -17,7 +18,6 @@ use crate::output::lock::FolderLock;
 use crate::output::writer;
 use crate::pki;
 use crate::pki::trust;
-use crate::readback::certinfo;
 use crate::readback::folder::Folder;
 use crate::render::bundle::{Bundle, Kind};
 
@@ -135,14 +135,14 @@ fn renew_leaves(
     // ca.crt is not signed again.
     let mut trusted = folder.pinned_cas();
     if trusted.is_empty() {
-        trusted = certinfo::all_from_pem(layout::CA_CERT, &trust)?;
+        trusted = certificate::all_from_pem(layout::CA_CERT, &trust)?;
     }
     let read =
         |r: &str| crate::regularfile::read_text(&dir.join(r)).map_err(|e| e.at(&dir.join(r)));
     let mut left_alone = Vec::new();
     for rel in &folder.leaves {
         let key_rel = Folder::key_for(rel);
-        let parsed = certinfo::from_pem(rel, &read(rel)?);
+        let parsed = certificate::from_pem(rel, &read(rel)?);
         let (der, info) = match parsed.map_err(|e| e.to_string()).and_then(|(der, info)| {
             ours(folder, rel, &trusted, &der, &info)?;
             Ok((der, info))
@@ -222,7 +222,7 @@ fn renew_leaves(
 
 /// A new key of the type the folder was generated with (its record), or, for a folder
 /// that predates its record, of the type the certificate has.
-fn new_key(folder: &Folder, rel: &str, info: &certinfo::CertInfo) -> Result<rcgen::KeyPair> {
+fn new_key(folder: &Folder, rel: &str, info: &certificate::CertInfo) -> Result<rcgen::KeyPair> {
     let recorded = folder.recorded().and_then(|r| r.key_type());
     pki::keys::generate_key(
         recorded
@@ -237,7 +237,7 @@ fn new_key(folder: &Folder, rel: &str, info: &certinfo::CertInfo) -> Result<rcge
 }
 
 /// The SANs and extended key usages a certificate carries, to be issued again as they are.
-fn names_and_usages(info: &certinfo::CertInfo) -> (Vec<SanName>, Vec<ExtendedKeyUsagePurpose>) {
+fn names_and_usages(info: &certificate::CertInfo) -> (Vec<SanName>, Vec<ExtendedKeyUsagePurpose>) {
     let sans = info
         .sans
         .iter()
@@ -342,7 +342,7 @@ fn ours(
     rel: &str,
     trusted: &[Vec<u8>],
     der: &[u8],
-    info: &certinfo::CertInfo,
+    info: &certificate::CertInfo,
 ) -> std::result::Result<(), String> {
     let node_certs = folder.servers.iter().filter_map(|s| {
         let name = s.rel.strip_prefix("nodes/")?.strip_suffix("/redis.conf")?;
@@ -380,7 +380,7 @@ fn ours(
 
 /// The certificate's subject, attribute by attribute, to be issued again as it was.
 fn subject(label: &str, der: &[u8]) -> Result<DistinguishedName> {
-    let cert = certinfo::parse_x509(label, der)?;
+    let cert = certificate::parse_x509(label, der)?;
     let mut dn = DistinguishedName::new();
     for attr in cert.subject().iter_attributes() {
         let oid: Vec<u64> = attr

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
+use crate::certificate::{self, CertInfo};
 use crate::config::layout;
 use crate::digest::sha256_hex;
 use crate::error::Result;
 use crate::pki::trust::{self, Usage};
-use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::folder::Folder;
 
 pub(crate) mod compare;
@@ -410,7 +410,7 @@ impl Checker<'_> {
             let Ok(pem) = crate::regularfile::read_text(Path::new(cert)) else {
                 continue;
             };
-            let Ok((der, _)) = certinfo::from_pem(cert, &pem) else {
+            let Ok((der, _)) = certificate::from_pem(cert, &pem) else {
                 continue;
             };
             let problem = trust::covers(&der, &host).err().map(|_| {
@@ -445,7 +445,7 @@ impl Checker<'_> {
     fn load_cert(&mut self, rel: &str) -> Option<(Vec<u8>, CertInfo)> {
         let loaded = crate::regularfile::read_text(&self.abs(rel))
             .map_err(|e| e.to_string())
-            .and_then(|pem| certinfo::from_pem(rel, &pem).map_err(|e| e.to_string()));
+            .and_then(|pem| certificate::from_pem(rel, &pem).map_err(|e| e.to_string()));
         match loaded {
             Ok(x) => {
                 self.checks += 1;
@@ -503,13 +503,13 @@ impl Checker<'_> {
         let warn_days = warn_days.min((info.not_after - info.not_before).whole_days() / 3);
         let soon = info.not_after > now && info.not_before <= now && left < warn_days;
         let problem = if info.not_after <= now {
-            Some(certinfo::expired_on(info.not_after))
+            Some(certificate::expired_on(info.not_after))
         } else if info.not_before > now {
-            Some(certinfo::not_valid_before(info.not_before))
+            Some(certificate::not_valid_before(info.not_before))
         } else if left < warn_days {
             Some(format!(
                 "{} (warning from {warn_days} days)",
-                certinfo::expires_in(left, info.not_after)
+                certificate::expires_in(left, info.not_after)
             ))
         } else {
             None

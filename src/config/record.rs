@@ -8,8 +8,8 @@
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-use crate::KeyType;
 use crate::config::profile::{Kimera, Pool, Server};
+use crate::config::request::KeyType;
 use crate::config::settings::Settings;
 
 /// Bumped when a field changes meaning; readers refuse a format they do not know.

@@ -50,7 +50,7 @@ impl KeyType {
         KeyType::Rsa4096,
     ];
 
-    /// How certinfo describes a key of this type ("ECDSA P-256", "RSA 4096").
+    /// How the certificate model (`certificate`) describes a key of this type ("ECDSA P-256", "RSA 4096").
     pub(crate) fn description(self) -> &'static str {
         match self {
             KeyType::EcdsaP256 => "ECDSA P-256",
@@ -62,7 +62,7 @@ impl KeyType {
         }
     }
 
-    /// The type certinfo's description names, to make another key like it.
+    /// The type the certificate model's description names, to make another key like it.
     pub(crate) fn from_description(description: &str) -> Option<KeyType> {
         Self::ALL
             .into_iter()

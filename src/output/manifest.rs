@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
+use crate::certificate::CertInfo;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
 use crate::output::writer::Action;
-use crate::readback::certinfo::CertInfo;
 use crate::render::bundle::{Bundle, Kind};
 
 #[derive(Serialize)]

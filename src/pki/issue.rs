@@ -7,13 +7,13 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::certificate::{self, CertInfo};
 use crate::config::layout;
 use crate::config::node::SanName;
 use crate::config::request::KeyType;
 use crate::error::{Error, Result};
 use crate::pki::keys::{check_pair, generate_key, key_pem, load_key, pki_error};
 use crate::pki::trust;
-use crate::readback::certinfo::{self, CertInfo};
 
 /// How far `not_before` is set in the past, so that a peer whose clock is a little
 /// behind does not see a certificate from the future.
@@ -63,7 +63,7 @@ pub(crate) fn new_ca(
         KeyUsagePurpose::DigitalSignature,
     ];
     let cert = params.self_signed(&key).map_err(pki_error)?;
-    let info = certinfo::from_der(layout::CA_CERT, cert.der())?;
+    let info = certificate::from_der(layout::CA_CERT, cert.der())?;
     let ca = CertKey {
         cert_pem: cert.pem(),
         key_pem: key_pem(&key),
@@ -97,7 +97,7 @@ pub(crate) fn load_issuer(
     now: OffsetDateTime,
 ) -> Result<(Issuer<'static, KeyPair>, CertKey)> {
     let key = load_key(key_label, key_pem)?;
-    let (_, info) = certinfo::from_pem(cert_label, cert_pem)?;
+    let (_, info) = certificate::from_pem(cert_label, cert_pem)?;
     check_pair(cert_label, key_label, &info, &key)?;
     if !info.is_ca || !info.key_usage.iter().any(|u| u == "Key Cert Sign") {
         return Err(Error::usage(format!(
@@ -221,7 +221,7 @@ pub(crate) fn issue_leaf(
         })
         .collect::<Result<_>>()?;
     let cert = params.signed_by(key, issuer).map_err(pki_error)?;
-    let info = certinfo::from_der(label, cert.der())?;
+    let info = certificate::from_der(label, cert.der())?;
     Ok(CertKey {
         cert_pem: cert.pem(),
         key_pem: key_pem(key),
@@ -254,7 +254,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_key_type_is_described_as_certinfo_reads_it_back() {
+    fn each_key_type_is_described_as_the_certificate_model_reads_it_back() {
         let now = now();
         for kt in KeyType::ALL {
             let (_, ca) = new_ca(kt, 1, now).unwrap();

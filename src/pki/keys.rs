@@ -3,10 +3,10 @@
 
 use rcgen::{KeyPair, RsaKeySize};
 
+use crate::certificate::CertInfo;
 use crate::config::layout;
 use crate::config::request::KeyType;
 use crate::error::{Error, Result};
-use crate::readback::certinfo::CertInfo;
 
 /// An Ed25519 key as PKCS#8 v1 (RFC 5208, without the public key): aws-lc's default v2
 /// is a format OpenSSL 3.0, and so Redis on Debian 12, cannot load.

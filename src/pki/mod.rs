@@ -3,6 +3,7 @@
 //! previous run left, read beforehand.
 
 pub(crate) mod issue;
+pub(crate) mod kept;
 pub(crate) mod keys;
 pub(crate) mod ownca;
 pub(crate) mod pkcs12;
@@ -13,13 +14,13 @@ pub(crate) mod trust;
 use rcgen::{ExtendedKeyUsagePurpose, Issuer, KeyPair};
 use time::OffsetDateTime;
 
+use crate::certificate::{self, CertInfo};
 use crate::config::layout;
 use crate::config::node::SanName;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
 use crate::error::{Error, Result};
 use crate::parallel;
-use crate::readback::certinfo::{self, CertInfo};
 use crate::readback::existing::Existing;
 
 use issue::*;
@@ -110,9 +111,6 @@ pub(crate) fn build(
     });
     let (issuer, ca) = ca_result?;
     check_within_ca(settings.leaf_days, now, &ca.info, Some(layout::CA_CERT))?;
-    if !run.force {
-        check_kept_asked(settings, existing, &specs[..=settings.nodes.len()])?;
-    }
     // Sign (or check the kept ones) on every core too; the order stays the specs'.
     let work: Vec<(&LeafSpec<'_>, Option<KeyPair>)> = specs
         .iter()
@@ -168,7 +166,7 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
         .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
     let found = |cert: &str, key: &str| {
         let cert_pem = existing.get(cert).unwrap_or_default().to_owned();
-        let info = certinfo::from_pem(cert, &cert_pem)
+        let info = certificate::from_pem(cert, &cert_pem)
             .map(|(_, info)| info)
             .unwrap_or_else(|_| CertInfo::unreadable());
         CertKey {
@@ -217,7 +215,8 @@ fn only_pinned(pem: &str, pinned: &[Vec<u8>]) -> String {
     while let Some(i) = rest.find(END) {
         let block = &rest[..i + END.len()];
         rest = rest[i + END.len()..].trim_start_matches(['\r', '\n']);
-        if certinfo::from_pem(layout::CA_CERT, block).is_ok_and(|(der, _)| pinned.contains(&der)) {
+        if certificate::from_pem(layout::CA_CERT, block).is_ok_and(|(der, _)| pinned.contains(&der))
+        {
             out.push_str(block.trim_start_matches(['\r', '\n']));
             out.push('\n');
         }
@@ -295,27 +294,28 @@ pub(crate) fn client_name(settings: &Settings) -> &str {
     settings.username.as_deref().unwrap_or("kimera-app")
 }
 
-/// Kept certificates must have what this run asks for (names, key type, validity,
-/// usages); every difference is named at once (see `kept`).
-fn check_kept_asked(
-    settings: &Settings,
-    existing: &Existing,
-    specs: &[LeafSpec<'_>],
-) -> Result<()> {
+/// What kept certificates lack of what this run asks for (names, key type, validity,
+/// usages), every difference at once (see `kept`); the servers' and the client's.
+pub(crate) fn kept_differences(settings: &Settings, existing: &Existing) -> Vec<String> {
+    let k8s_names = settings
+        .kubernetes
+        .as_ref()
+        .map(|k8s| (k8s.sans(settings.nodes.len()), k8s.service_fqdn(&k8s.name)));
+    let specs = leaf_specs(settings, k8s_names.as_ref());
     let mut kept = Vec::new();
-    for spec in specs {
-        let want = crate::readback::kept::Wanted {
+    for spec in &specs[..=settings.nodes.len()] {
+        let want = kept::Wanted {
             cert_path: spec.cert_path,
             sans: spec.sans,
             usages: &spec.usages,
         };
         if let Some(pem) = existing.get(want.cert_path)
-            && let Ok((_, info)) = certinfo::from_pem(want.cert_path, pem)
+            && let Ok((_, info)) = certificate::from_pem(want.cert_path, pem)
         {
             kept.push((want, info));
         }
     }
-    crate::readback::kept::check(settings, &kept)
+    kept::differences(settings, &kept)
 }
 
 /// Under an organisation's CA, every certificate must verify the way clients check it
@@ -392,12 +392,12 @@ fn ca(
                 load_issuer(layout::CA_CERT, cert_pem, layout::CA_KEY, key_pem, now)?;
             // The folder's CA is the first certificate, the one its key matched: whatever
             // else ca.crt holds is not carried into the stores and Secrets made from it.
-            let (first, _) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
+            let (first, _) = certificate::from_pem(layout::CA_CERT, cert_pem)?;
             ca.cert_pem = only_pinned(cert_pem, &[first]);
             Ok((Some(issuer), ca))
         }
         (Some(cert_pem), None) if !must_sign => {
-            let (_, info) = certinfo::from_pem(layout::CA_CERT, cert_pem)?;
+            let (_, info) = certificate::from_pem(layout::CA_CERT, cert_pem)?;
             let ca = CertKey {
                 cert_pem: cert_pem.to_owned(),
                 key_pem: String::new(),
@@ -442,7 +442,7 @@ fn leaf(
     let key = match (run.force, on_disk.0, on_disk.1) {
         (false, Some(cert_pem), Some(key_pem)) => {
             let key = load_key(spec.key_path, key_pem)?;
-            let (der, info) = certinfo::from_pem(spec.cert_path, cert_pem)?;
+            let (der, info) = certificate::from_pem(spec.cert_path, cert_pem)?;
             check_pair(spec.cert_path, spec.key_path, &info, &key)?;
             check_kept(spec, &der, &info, ca, now)?;
             return Ok(CertKey {
@@ -492,13 +492,13 @@ fn check_kept(
     now: OffsetDateTime,
 ) -> Result<()> {
     let force = "run with --force to issue it again (the CA is kept)";
-    let ca_der = certinfo::from_pem(layout::CA_CERT, &ca.cert_pem)?.0;
+    let ca_der = certificate::from_pem(layout::CA_CERT, &ca.cert_pem)?.0;
     let unix_now = unix_time(now);
     for usage in &spec.usages {
         let usage = trust_usage(usage);
         if let Err(e) = trust::chains(&ca_der, der, usage, unix_now) {
             let why = if info.not_after <= now {
-                crate::readback::certinfo::expired_on(info.not_after)
+                crate::certificate::expired_on(info.not_after)
             } else {
                 format!(
                     "is not valid under {} for {} ({e})",

@@ -28,9 +28,8 @@ pub(crate) fn load(
 
 /// Whether `--ca-cert` is the CA a folder's certs/ca.crt holds (`folder_ca`).
 pub(crate) fn is_folder_ca(cert_pem: &str, folder_ca: &str) -> Result<bool> {
-    let (given, _) = crate::readback::certinfo::from_pem("--ca-cert", cert_pem)?;
-    let (in_folder, _) =
-        crate::readback::certinfo::from_pem(crate::config::layout::CA_CERT, folder_ca)?;
+    let (given, _) = crate::certificate::from_pem("--ca-cert", cert_pem)?;
+    let (in_folder, _) = crate::certificate::from_pem(crate::config::layout::CA_CERT, folder_ca)?;
     Ok(given == in_folder)
 }
 
@@ -185,10 +184,10 @@ pub(crate) fn check_issued(
     leaves: &[(&str, &CertKey, Vec<Usage>)],
     now: OffsetDateTime,
 ) -> Result<()> {
-    let ca_der = crate::readback::certinfo::from_pem("--ca-cert", &ca.cert_pem)?.0;
+    let ca_der = crate::certificate::from_pem("--ca-cert", &ca.cert_pem)?.0;
     let at = crate::pki::issue::unix_time(now);
     for (path, leaf, usages) in leaves {
-        let der = crate::readback::certinfo::from_pem(path, &leaf.cert_pem)?.0;
+        let der = crate::certificate::from_pem(path, &leaf.cert_pem)?.0;
         for usage in usages {
             if let Err(e) = trust::chains(&ca_der, &der, *usage, at) {
                 return Err(Error::usage(format!(

@@ -63,11 +63,11 @@ impl std::fmt::Display for TrustError {
                 f.write_str("not issued by this CA: signed by another CA, or self-signed")
             }
             TrustError::Expired { not_after } => match time(*not_after) {
-                Some(t) => f.write_str(&crate::readback::certinfo::expired_on(t)),
+                Some(t) => f.write_str(&crate::certificate::expired_on(t)),
                 None => f.write_str("expired"),
             },
             TrustError::NotValidYet { not_before } => match time(*not_before) {
-                Some(t) => f.write_str(&crate::readback::certinfo::not_valid_before(t)),
+                Some(t) => f.write_str(&crate::certificate::not_valid_before(t)),
                 None => f.write_str("not valid yet"),
             },
             TrustError::WrongUsage(usage) => {

@@ -42,9 +42,7 @@ pub(crate) fn read_env(path: &Path) -> Result<BTreeMap<String, String>> {
             return Err(Error::failed(format!(
                 "{}: {e}; remove it (rm -r {}), then generate the folder again with --force",
                 crate::printable::path(path),
-                crate::printable::text(&crate::render::escape::sh_word(
-                    &path.display().to_string()
-                ))
+                crate::printable::text(&crate::printable::sh_word(&path.display().to_string()))
             )));
         }
         Err(e) => Err(e.to_string()),

@@ -88,7 +88,7 @@ impl Existing {
                         "{}: {e}; it is not a file kimera-redis-init wrote: look at it, and \
                          remove it (rm -r {}) to have it written again",
                         crate::printable::path(&path),
-                        crate::printable::text(&crate::render::escape::sh_word(
+                        crate::printable::text(&crate::printable::sh_word(
                             &path.display().to_string()
                         ))
                     )));

@@ -232,7 +232,7 @@ impl Folder {
         let Ok(pem) = crate::regularfile::read_text(&self.dir.join(layout::CA_CERT)) else {
             return Vec::new();
         };
-        let Ok(all) = crate::readback::certinfo::all_from_pem(layout::CA_CERT, &pem) else {
+        let Ok(all) = crate::certificate::all_from_pem(layout::CA_CERT, &pem) else {
             return Vec::new();
         };
         if let Some(pins) = self.pins() {
@@ -252,7 +252,7 @@ impl Folder {
         }
         all.into_iter()
             .filter(|der| {
-                crate::readback::certinfo::from_der(layout::CA_CERT, der)
+                crate::certificate::from_der(layout::CA_CERT, der)
                     .is_ok_and(|info| own_keys.contains(&info.public_key))
             })
             .collect()

@@ -1,14 +1,9 @@
-//! What an existing folder and its running servers say: read, never written.
+//! What an existing folder says: its record, `.env`, configs, keys, certificates and a
+//! rotation's state. Read, never written; servers are asked in `server`.
 
-pub(crate) mod certinfo;
-pub(crate) mod deadline;
 pub(crate) mod envcheck;
 pub(crate) mod existing;
 pub(crate) mod folder;
-pub(crate) mod kept;
-pub(crate) mod live;
 pub(crate) mod passwords;
-pub(crate) mod pinned;
 pub(crate) mod redisconf;
-pub(crate) mod resp;
 pub(crate) mod rollover;

@@ -64,7 +64,7 @@ pub(crate) fn state_at(dir: &Path) -> Result<Option<State>> {
                 |why: String| Error::failed(format!("{}: {why}; restore it", layout::CA_ROLLOVER));
             let state: State = toml::from_str(&text)
                 .map_err(|e| unusable(format!("does not parse ({})", e.message())))?;
-            // SHA-256 fingerprints as certinfo writes them: 32 bytes, hex, colon-separated.
+            // SHA-256 fingerprints as the certificate model writes them: 32 bytes, hex, colon-separated.
             let fingerprint = |f: &str| {
                 f.len() == 95
                     && f.split(':')

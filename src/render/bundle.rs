@@ -1,7 +1,7 @@
 //! A rendered setup as plain data: what to write where, with which mode. Built in
 //! memory, so `--dry-run`, `--json` and tests need no disk; only `writer` writes it.
 
-use crate::readback::certinfo::CertInfo;
+use crate::certificate::CertInfo;
 
 /// What a file is, which decides its mode and whether `--force` may replace it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

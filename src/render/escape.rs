@@ -78,18 +78,12 @@ pub fn compose(value: &str) -> String {
 
 /// A POSIX shell word: single quotes, with `'` written as `'\''`.
 pub fn sh(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
+    crate::printable::sh_quote(value)
 }
 
-/// A word for a command line printed for the user to paste: bare when it has only
-/// characters no shell treats specially, single-quoted otherwise.
-pub(crate) fn sh_word(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./:,=@%+-".contains(&b));
-    if plain { value.to_owned() } else { sh(value) }
-}
+/// A word for a pasted command line: the one quoting rule, kept with the other
+/// printed text (`printable`), which readback's messages use too.
+pub(crate) use crate::printable::sh_word;
 
 /// Markdown text (a heading, a table cell): the characters that start emphasis, code,
 /// links, HTML or a table cell escaped with a backslash; a line break refused.

@@ -132,7 +132,7 @@ fn add_stores(
     let key = pkcs8_der(layout::CLIENT_KEY, &client.key_pem)?;
     let cert = pem_der(layout::CLIENT_CERT, &client.cert_pem)?;
     // `ca_pem` is certs/ca.crt: one CA, or two during a CA rollover (renew --new-ca).
-    let trusted = crate::readback::certinfo::all_from_pem(layout::CA_CERT, ca_pem)?;
+    let trusted = crate::certificate::all_from_pem(layout::CA_CERT, ca_pem)?;
     let ca = issuer_of(&cert, &trusted).ok_or_else(|| {
         Error::failed(format!(
             "{} is not issued by a CA in {}",
@@ -181,7 +181,7 @@ fn write_keystore(key: &[u8], cert: &[u8], ca: &[u8], password: &str) -> Result<
     // Each certificate of the chain is named by its subject, as p12-keystore named them
     // (left out when a BMPString cannot hold it).
     let names = [cert, ca].map(|der| {
-        crate::readback::certinfo::from_der("certificate", der)
+        crate::certificate::from_der("certificate", der)
             .ok()
             .map(|info| info.subject)
             .filter(|s| s.chars().all(|c| u32::from(c) <= 0xffff))
@@ -232,13 +232,11 @@ fn write_truststore(cas: &[Vec<u8>], password: &str) -> Result<Vec<u8>> {
 
 /// The CA among `cas` that issued `cert` (its subject is the certificate's issuer).
 fn issuer_of(cert: &[u8], cas: &[Vec<u8>]) -> Option<Vec<u8>> {
-    let issuer = crate::readback::certinfo::from_der("certificate", cert)
+    let issuer = crate::certificate::from_der("certificate", cert)
         .ok()?
         .issuer;
     cas.iter()
-        .find(|ca| {
-            crate::readback::certinfo::from_der("CA", ca).is_ok_and(|info| info.subject == issuer)
-        })
+        .find(|ca| crate::certificate::from_der("CA", ca).is_ok_and(|info| info.subject == issuer))
         .cloned()
 }
 
@@ -262,7 +260,7 @@ fn extra_entries(bytes: &[u8], password: &str, keys: usize, certs: usize) -> Opt
 fn key_entry(bytes: &[u8], password: &str) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     let store = pkcs12::read(bytes, password)?;
     let names = |der: &[u8]| {
-        crate::readback::certinfo::from_der("certificate", der)
+        crate::certificate::from_der("certificate", der)
             .ok()
             .map(|info| (info.subject, info.issuer))
     };
@@ -323,7 +321,7 @@ fn pkcs8_der(label: &str, key_pem: &str) -> Result<Vec<u8>> {
 }
 
 fn pem_der(label: &str, cert_pem: &str) -> Result<Vec<u8>> {
-    Ok(crate::readback::certinfo::from_pem(label, cert_pem)?.0)
+    Ok(crate::certificate::from_pem(label, cert_pem)?.0)
 }
 
 fn store_error() -> Error {

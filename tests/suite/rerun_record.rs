@@ -114,9 +114,16 @@ fn a_named_flag_that_differs_is_refused_as_without_a_record() {
         "error: kept certificates do not have what this run asks for: \
          certs/redis-server.crt: does not name other.example; nothing was written; allowed: \
          the flags of the first run, or issue them again (the CA is kept) with: \
-         kimera-redis-init --profile production-tls --host other.example --san x.example \
-         --key-type rsa-2048 --days 90 --username app_u --out DIR --force\n"
+         kimera-redis-init --profile production-tls --out DIR --host other.example \
+         --username app_u --san x.example --key-type rsa-2048 --days 90 --force\n"
     );
+    // The printed command, pasted, issues the certificates that were asked for.
+    let printed = with_record.trim_end().rsplit_once(" with: ").unwrap().1;
+    paste_ok(&printed.replace("DIR", with.to_str().unwrap()));
+    let cert = fs::read_to_string(with.join("certs/redis-server.crt")).unwrap();
+    let text = openssl_text(&cert);
+    assert!(text.contains("DNS:other.example"), "{text}");
+    assert!(text.contains("DNS:x.example"), "{text}");
 }
 
 #[test]

@@ -9,15 +9,16 @@
 use crate::commands::stdout::outln;
 use std::time::{Duration, Instant};
 
+use crate::certificate;
 use crate::config::layout;
 use crate::error::{Error, Result};
 use crate::pki;
-use crate::readback::certinfo;
-use crate::readback::deadline::Deadline;
 use crate::readback::folder::Folder;
-use crate::readback::live::{self, Admin, ClientTls, Identity, Target};
-use crate::readback::resp;
 use crate::readback::rollover::CaStep;
+use crate::server::deadline::Deadline;
+use crate::server::dial::{self, Admin, ClientTls, Identity, Target};
+use crate::server::resp;
+use crate::server::{ask, change};
 
 /// How long a cluster node may take to report a healthy cluster after its reload.
 const HEALTH_WAIT: Duration = Duration::from_secs(30);
@@ -42,13 +43,13 @@ pub(super) fn prepare(folder: &Folder, timeout: Duration) -> Result<Plan> {
             folder.dir.display()
         )));
     }
-    let admin = live::admin(folder).map_err(|why| {
+    let admin = dial::admin(folder).map_err(|why| {
         Error::usage(format!(
             "--apply: {why}: the reload runs as the admin user; restore admin.env as generated \
              (nothing was changed on any server)"
         ))
     })?;
-    let targets = live::targets(folder);
+    let targets = dial::targets(folder);
     if targets.len() != folder.servers.len() || targets.is_empty() {
         return Err(Error::usage(format!(
             "--apply: cannot tell the address of every server from {}'s redis.conf files and \
@@ -56,7 +57,7 @@ pub(super) fn prepare(folder: &Folder, timeout: Duration) -> Result<Plan> {
             folder.dir.display()
         )));
     }
-    let tls = live::client_config(folder, None).map_err(|e| {
+    let tls = dial::client_config(folder, None).map_err(|e| {
         Error::failed(format!(
             "--apply: the TLS client settings do not load ({e}); nothing was changed on any \
              server"
@@ -93,9 +94,9 @@ pub(super) fn run(folder: &Folder, plan: &Plan) -> Result<()> {
     if folder.cluster() && failed == 0 {
         for t in &plan.targets {
             let deadline = Deadline::after(HEALTH_WAIT + plan.timeout);
-            let health = live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
+            let health = dial::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
                 .map_err(|e| e.to_string())
-                .and_then(|mut con| live::cluster_healthy(&mut con, HEALTH_WAIT));
+                .and_then(|mut con| ask::cluster_healthy(&mut con, HEALTH_WAIT));
             match health {
                 Ok(state) => outln!("cluster {}: {state}", t.addr()),
                 Err(why) => {
@@ -141,8 +142,8 @@ fn reload(
             t.conf
         ),
     };
-    let before = live::served_certificate(&t.host, t.port, deadline, &plan.tls).map_err(|e| {
-        if live::is_tls_failure(&e) {
+    let before = dial::served_certificate(&t.host, t.port, deadline, &plan.tls).map_err(|e| {
+        if dial::is_tls_failure(&e) {
             // Reachable, but the app's own TLS settings fail: a reload as admin uses them
             // too, so only a restart loads the files on disk.
             format!(
@@ -157,11 +158,11 @@ fn reload(
             unreachable(e)
         }
     })?;
-    let mut con = live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
+    let mut con = dial::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
         .map_err(unreachable)?;
     super::precheck::reloads_same_name(&mut con)?;
     let on_disk = first_certificate(&t.cert_file)?;
-    live::config_set(
+    change::config_set(
         &mut con,
         &[
             ("tls-cert-file", &t.cert_file),
@@ -178,7 +179,7 @@ fn reload(
             t.key_file
         )
     })?;
-    let after = live::served_certificate(&t.host, t.port, deadline, &plan.tls)
+    let after = dial::served_certificate(&t.host, t.port, deadline, &plan.tls)
         .map_err(|e| format!("after the reload a fresh handshake failed: {e}"))?;
     if after != on_disk {
         return Err(format!(
@@ -194,7 +195,7 @@ fn reload(
     }
     let trusts_new = match probe {
         Some(id) => {
-            live::served_certificate(&t.host, t.port, deadline, id).map_err(|e| {
+            dial::served_certificate(&t.host, t.port, deadline, id).map_err(|e| {
                 format!(
                     "after the reload it does not accept a certificate of the new CA ({e}): \
                      the next rollover step would lock clients out; check {}",
@@ -229,7 +230,7 @@ pub(super) fn ready_for(folder: &Folder, plan: &Plan, step: CaStep) -> Result<()
             folder.dir.display()
         ))
     };
-    let targets = live::targets(folder);
+    let targets = dial::targets(folder);
     match step {
         CaStep::TrustBoth => Ok(()),
         CaStep::Issue => {
@@ -238,8 +239,8 @@ pub(super) fn ready_for(folder: &Folder, plan: &Plan, step: CaStep) -> Result<()
             };
             for t in &targets {
                 let deadline = Deadline::after(plan.timeout);
-                match live::served_certificate(&t.host, t.port, deadline, &probe) {
-                    Err(e) if live::is_tls_failure(&e) => {
+                match dial::served_certificate(&t.host, t.port, deadline, &probe) {
+                    Err(e) if dial::is_tls_failure(&e) => {
                         return Err(not_yet(t, "does not trust the new CA yet"));
                     }
                     _ => {}
@@ -250,14 +251,14 @@ pub(super) fn ready_for(folder: &Folder, plan: &Plan, step: CaStep) -> Result<()
         CaStep::DropOld => {
             let next = crate::regularfile::read_text(&folder.dir.join(layout::CA_NEXT_CERT))
                 .ok()
-                .and_then(|pem| certinfo::from_pem(layout::CA_NEXT_CERT, &pem).ok());
+                .and_then(|pem| certificate::from_pem(layout::CA_NEXT_CERT, &pem).ok());
             let Some((next_der, _)) = next else {
                 return Ok(());
             };
             let now = rustls_pki_types::UnixTime::now();
             for t in &targets {
                 let deadline = Deadline::after(plan.timeout);
-                let Ok(served) = live::served_certificate(&t.host, t.port, deadline, &plan.tls)
+                let Ok(served) = dial::served_certificate(&t.host, t.port, deadline, &plan.tls)
                 else {
                     continue;
                 };
@@ -308,7 +309,7 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<ClientTls>> {
         cert_pem: leaf.cert_pem,
         key_pem: leaf.key_pem,
     };
-    live::client_config(folder, Some(&probe))
+    dial::client_config(folder, Some(&probe))
         .map(Some)
         .map_err(|e| Error::failed(format!("the rollover probe's TLS settings: {e}")))
 }
@@ -316,13 +317,13 @@ fn new_ca_probe(folder: &Folder) -> Result<Option<ClientTls>> {
 fn first_certificate(path: &str) -> std::result::Result<Vec<u8>, String> {
     let pem = crate::regularfile::read_text(std::path::Path::new(path))
         .map_err(|e| format!("{path}: {e}"))?;
-    certinfo::from_pem(path, &pem)
+    certificate::from_pem(path, &pem)
         .map(|(der, _)| der)
         .map_err(|e| e.to_string())
 }
 
 fn serial(der: &[u8]) -> String {
-    certinfo::from_der("served certificate", der)
+    certificate::from_der("served certificate", der)
         .map(|i| i.serial)
         .unwrap_or_else(|_| "?".into())
 }

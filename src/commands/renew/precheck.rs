@@ -7,10 +7,11 @@
 
 use crate::commands::stdout::outln;
 use crate::error::{Error, Result};
-use crate::readback::deadline::Deadline;
 use crate::readback::folder::Folder;
-use crate::readback::live::{self, NoReload, Target};
-use crate::readback::resp;
+use crate::server::ask::{self, NoReload};
+use crate::server::deadline::Deadline;
+use crate::server::dial::{self, Target};
+use crate::server::resp;
 
 use super::apply::Plan;
 
@@ -39,7 +40,7 @@ pub(super) fn check(folder: &Folder, plan: &Plan) -> Result<()> {
 
 fn check_one(plan: &Plan, t: &Target) -> std::result::Result<(), String> {
     let deadline = Deadline::after(plan.timeout);
-    let mut con = match live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline) {
+    let mut con = match dial::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline) {
         Ok(con) => con,
         Err(resp::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Ok(());
@@ -47,7 +48,7 @@ fn check_one(plan: &Plan, t: &Target) -> std::result::Result<(), String> {
         Err(e) => return Err(dial_failure(plan, &e)),
     };
     reloads_same_name(&mut con)?;
-    live::may_reload(&mut con, &plan.admin, t).map_err(|e| match e {
+    ask::may_reload(&mut con, &plan.admin, t).map_err(|e| match e {
         NoReload::Denied(why) => format!(
             "the admin may not run the reload's CONFIG SET ({why}); fix: give it the \
              permission in users.acl as generated (+@all), then run this again"
@@ -70,7 +71,7 @@ fn check_one(plan: &Plan, t: &Target) -> std::result::Result<(), String> {
 /// Redis builds a new TLS context from a file of the same name only from 7.0.1 on
 /// (redis#10713); older servers must be restarted.
 pub(super) fn reloads_same_name(con: &mut resp::Connection) -> std::result::Result<(), String> {
-    let version = live::version(con)?;
+    let version = ask::version(con)?;
     if version < (7, 0, 1) {
         return Err(format!(
             "Redis {}.{}.{} reloads a certificate file of the same name only from 7.0.1 on \
@@ -99,7 +100,7 @@ fn dial_failure(plan: &Plan, e: &resp::Error) -> String {
              restore admin.env as generated with this users.acl",
             plan.admin.user()
         ),
-        e if live::is_tls_failure(e) => format!(
+        e if dial::is_tls_failure(e) => format!(
             "the TLS handshake with the app's settings fails ({e}), so no reload can reach \
              it; fix: renew without --apply, then restart the server"
         ),

@@ -15,13 +15,13 @@ use crate::commands::stdout::outln;
 use time::OffsetDateTime;
 
 use super::{renew_leaves, write_renewed};
+use crate::certificate;
 use crate::cli::RenewArgs;
 use crate::config::layout;
 use crate::error::{Error, Result};
 use crate::output::lock::FolderLock;
 use crate::output::writer;
 use crate::pki;
-use crate::readback::certinfo;
 use crate::readback::folder::Folder;
 use crate::readback::rollover::{CaStep, State, next, state};
 use crate::render::bundle::{Bundle, Kind};
@@ -154,8 +154,8 @@ fn trust_both(folder: &Folder, now: OffsetDateTime, lock: &FolderLock) -> Result
     let (_, new) = pki::issue::new_ca(key_type, ca_days, now)?;
     let state = State {
         step: CaStep::TrustBoth,
-        old_ca: certinfo::fingerprint(&certinfo::from_pem(layout::CA_CERT, &old_pem)?.0),
-        new_ca: certinfo::fingerprint(&certinfo::from_pem("new CA", &new.cert_pem)?.0),
+        old_ca: certificate::fingerprint(&certificate::from_pem(layout::CA_CERT, &old_pem)?.0),
+        new_ca: certificate::fingerprint(&certificate::from_pem("new CA", &new.cert_pem)?.0),
     };
     let mut bundle = Bundle::default();
     bundle.dir(layout::ROLLOVER_DIR, "the CA rollover's folder");
@@ -232,10 +232,10 @@ fn issue(
 fn drop_old(folder: &Folder, args: &RenewArgs, mut state: State, lock: &FolderLock) -> Result<()> {
     let new_pem = read(folder, layout::CA_NEXT_CERT)?;
     let new_key = read(folder, layout::CA_NEXT_KEY)?;
-    let (new_der, new_info) = certinfo::from_pem(layout::CA_NEXT_CERT, &new_pem)?;
+    let (new_der, new_info) = certificate::from_pem(layout::CA_NEXT_CERT, &new_pem)?;
     // Nothing may still depend on the old CA.
     for rel in &folder.leaves {
-        let (der, _) = certinfo::from_pem(rel, &read(folder, rel)?)?;
+        let (der, _) = certificate::from_pem(rel, &read(folder, rel)?)?;
         let now = rustls_pki_types::UnixTime::now();
         let chains = |usage| crate::pki::trust::chains(&new_der, &der, usage, now).is_ok();
         if !chains(crate::pki::trust::Usage::Server) && !chains(crate::pki::trust::Usage::Client) {
@@ -310,7 +310,7 @@ fn refresh_stores(folder: &Folder, bundle: &mut Bundle, trust_pem: &str) -> Resu
     ) else {
         return Ok(());
     };
-    let (_, info) = certinfo::from_pem(layout::CLIENT_CERT, &cert_pem)?;
+    let (_, info) = certificate::from_pem(layout::CLIENT_CERT, &cert_pem)?;
     let client = pki::issue::CertKey {
         cert_pem,
         key_pem,

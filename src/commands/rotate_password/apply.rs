@@ -16,10 +16,11 @@ use super::Change;
 use crate::commands::stdout::outln;
 use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
-use crate::readback::deadline::Deadline;
 use crate::readback::folder::Folder;
-use crate::readback::live::{self, Admin, ClientTls, Target};
-use crate::readback::resp;
+use crate::server::deadline::Deadline;
+use crate::server::dial::{self, Admin, ClientTls, Target};
+use crate::server::resp;
+use crate::server::{ask, change};
 
 /// How long a cluster node may take to report a healthy cluster after the change.
 const HEALTH_WAIT: Duration = Duration::from_secs(30);
@@ -45,13 +46,13 @@ pub(super) fn prepare(
     if !folder.tls() {
         return Err(super::no_tls(&folder.dir));
     }
-    let admin = live::admin(folder).map_err(|why| {
+    let admin = dial::admin(folder).map_err(|why| {
         Error::usage(format!(
             "--apply: {why}: the change runs as the admin user; restore admin.env as \
              generated (nothing was changed)"
         ))
     })?;
-    let targets = live::targets(folder);
+    let targets = dial::targets(folder);
     if targets.len() != folder.servers.len() || targets.is_empty() {
         return Err(Error::usage(format!(
             "--apply: cannot tell the address of every server from {}'s redis.conf files and \
@@ -59,7 +60,7 @@ pub(super) fn prepare(
             super::shown(&folder.dir)
         )));
     }
-    let tls = live::client_config(folder, None).map_err(|e| {
+    let tls = dial::client_config(folder, None).map_err(|e| {
         Error::failed(format!(
             "--apply: the TLS client settings do not load ({e}); nothing was changed"
         ))
@@ -76,9 +77,9 @@ pub(super) fn prepare(
 /// An admin connection with whichever admin password the server accepts: admin.env's,
 /// else the one from before the rotation.
 fn connect(plan: &Plan, t: &Target, deadline: Deadline) -> resp::Result<resp::Connection> {
-    match live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline) {
+    match dial::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline) {
         Err(e) if e.auth_failed() => match &plan.old_admin {
-            Some(old) => live::admin_connection(&plan.tls, old, &t.host, t.port, deadline),
+            Some(old) => dial::admin_connection(&plan.tls, old, &t.host, t.port, deadline),
             None => Err(e),
         },
         other => other,
@@ -172,7 +173,7 @@ pub(super) fn add_finish(folder: &Folder, plan: &Plan, changes: &[Change]) -> Re
         "the new passwords are not in use",
         |con, t| {
             if let Some(r) = replica {
-                live::config_set(con, &[("masterauth", &r.new)])
+                change::config_set(con, &[("masterauth", &r.new)])
                     .map_err(|e| format!("CONFIG SET masterauth failed: {e}"))?;
             }
             accepts_new(plan, t, changes)?;
@@ -218,7 +219,7 @@ pub(super) fn ready_to_drop(
             ))
         };
         let mut con =
-            match live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline) {
+            match dial::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline) {
                 Ok(con) => con,
                 Err(e) if refused(&e) => continue,
                 Err(e) if e.auth_failed() => {
@@ -243,8 +244,8 @@ pub(super) fn ready_to_drop(
         let info = con
             .text(&["INFO", "replication"])
             .map_err(|e| Error::failed(format!("{}: INFO replication: {e}", t.addr())))?;
-        if live::field(&info, "role").as_deref() == Some("slave")
-            && live::field(&info, "master_link_status").as_deref() != Some("up")
+        if ask::field(&info, "role").as_deref() == Some("slave")
+            && ask::field(&info, "master_link_status").as_deref() != Some("up")
         {
             return Err(not_yet("has its replication link down".into()));
         }
@@ -344,7 +345,7 @@ fn set_hashes(
     user: &str,
     want: &[&str],
 ) -> std::result::Result<(), String> {
-    let have = live::password_hashes(con, user)?;
+    let have = ask::password_hashes(con, user)?;
     let mut rules: Vec<String> = want
         .iter()
         .filter(|h| !have.iter().any(|x| x == *h))
@@ -356,12 +357,9 @@ fn set_hashes(
             .map(|h| format!("!{h}")),
     );
     if !rules.is_empty() {
-        let mut args = vec!["ACL", "SETUSER", user];
-        args.extend(rules.iter().map(String::as_str));
-        con.ok(&args)
-            .map_err(|e| format!("ACL SETUSER {user} failed: {e}"))?;
+        change::acl_setuser(con, user, &rules)?;
     }
-    let mut now = live::password_hashes(con, user)?;
+    let mut now = ask::password_hashes(con, user)?;
     let mut want: Vec<String> = want.iter().map(|h| (*h).to_owned()).collect();
     now.sort();
     want.sort();
@@ -379,7 +377,7 @@ fn set_hashes(
 fn accepts_new(plan: &Plan, t: &Target, changes: &[Change]) -> std::result::Result<(), String> {
     for c in changes {
         let deadline = Deadline::after(plan.timeout);
-        live::accepts(&plan.tls, &t.host, t.port, &c.user, &c.new, deadline).map_err(|e| {
+        ask::accepts(&plan.tls, &t.host, t.port, &c.user, &c.new, deadline).map_err(|e| {
             if e.auth_failed() {
                 format!("a login as {} with its new password is refused", c.user)
             } else {
@@ -398,9 +396,9 @@ fn healthy(folder: &Folder, plan: &Plan) -> Result<()> {
     let mut failed = 0;
     for t in &plan.targets {
         let deadline = Deadline::after(HEALTH_WAIT + plan.timeout);
-        let health = live::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
+        let health = dial::admin_connection(&plan.tls, &plan.admin, &t.host, t.port, deadline)
             .map_err(|e| e.to_string())
-            .and_then(|mut con| live::cluster_healthy(&mut con, HEALTH_WAIT));
+            .and_then(|mut con| ask::cluster_healthy(&mut con, HEALTH_WAIT));
         match health {
             Ok(state) => outln!("cluster {}: {state}", t.addr()),
             Err(why) => {

@@ -2,6 +2,7 @@
 //! (rebuilt from what the folder says, so a pasted fix regenerates the same setup), and
 //! what to do about a lost CA certificate or a password that no longer matches.
 
+use crate::certificate;
 use crate::config::layout;
 use crate::config::replay;
 use crate::config::request::{
@@ -9,7 +10,6 @@ use crate::config::request::{
 };
 use crate::config::settings::Settings;
 use crate::digest::sha256_hex;
-use crate::readback::certinfo;
 use crate::readback::folder::Folder;
 use crate::render::escape::sh_word;
 
@@ -231,7 +231,7 @@ fn certificate_flags(folder: &Folder) -> Vec<String> {
     let info = |rel: &str| {
         crate::regularfile::read_text(&folder.dir.join(rel))
             .ok()
-            .and_then(|pem| certinfo::from_pem(rel, &pem).ok())
+            .and_then(|pem| certificate::from_pem(rel, &pem).ok())
             .map(|(_, info)| info)
     };
     let server_cert = folder

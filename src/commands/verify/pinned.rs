@@ -3,9 +3,9 @@
 //! trusted by every server and client that reads it; it is found here by fingerprint,
 //! not by looking for anything in particular.
 
+use crate::certificate;
 use crate::config::layout;
 use crate::digest::fingerprint;
-use crate::readback::certinfo;
 use crate::render::escape::sh_word;
 
 impl super::Checker<'_> {
@@ -14,7 +14,7 @@ impl super::Checker<'_> {
         let Ok(pem) = crate::regularfile::read_text(&f.dir.join(layout::CA_CERT)) else {
             return; // reported by the certificate checks, with their fix
         };
-        let Ok(all) = certinfo::all_from_pem(layout::CA_CERT, &pem) else {
+        let Ok(all) = certificate::all_from_pem(layout::CA_CERT, &pem) else {
             return;
         };
         let pinned = f.pinned_cas();
@@ -25,7 +25,7 @@ impl super::Checker<'_> {
             sh_word(&ca_path)
         );
         for der in &all {
-            let subject = certinfo::from_der(layout::CA_CERT, der)
+            let subject = certificate::from_der(layout::CA_CERT, der)
                 .map(|i| i.subject)
                 .unwrap_or_default();
             let problem = (!pinned.contains(der)).then(|| {
@@ -70,7 +70,7 @@ impl super::Checker<'_> {
         };
         let Some(ca) = pinned
             .first()
-            .and_then(|der| certinfo::from_der(layout::CA_CERT, der).ok())
+            .and_then(|der| certificate::from_der(layout::CA_CERT, der).ok())
         else {
             return;
         };

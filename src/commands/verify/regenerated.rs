@@ -10,12 +10,12 @@ use std::path::Path;
 
 use super::compare::{self, Class};
 use super::fixes;
+use crate::certificate;
 use crate::config::layout;
 use crate::config::record::Record;
 use crate::config::replay;
 use crate::config::request::RunOptions;
 use crate::config::settings::Settings;
-use crate::readback::certinfo;
 use crate::readback::existing::Existing;
 use crate::readback::folder::Folder;
 use crate::render::bundle::{Bundle, Kind};
@@ -293,7 +293,7 @@ fn certificate_disagreements(dir: &Path, settings: &Settings) -> Vec<String> {
         .into_iter()
         .filter_map(|rel| {
             let pem = crate::regularfile::read_text(&dir.join(rel)).ok()?;
-            Some((rel, certinfo::from_pem(rel, &pem).ok()?.1.key))
+            Some((rel, certificate::from_pem(rel, &pem).ok()?.1.key))
         })
         .collect();
     let want = settings.key_type.description();

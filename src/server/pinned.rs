@@ -76,7 +76,7 @@ impl PinnedVerifier {
     /// ours, and its failure is named as such.
     pub(crate) fn stranger(&self, addr: &str) -> Option<Stranger> {
         let served = self.served()?;
-        let info = crate::readback::certinfo::from_der("served certificate", &served).ok();
+        let info = crate::certificate::from_der("served certificate", &served).ok();
         // Checked as of its own start, so that only the issuer decides.
         let at = info
             .as_ref()

@@ -10,8 +10,8 @@
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use crate::readback::deadline::Expired;
-use crate::readback::pinned::Stranger;
+use crate::server::deadline::Expired;
+use crate::server::pinned::Stranger;
 
 /// The most bytes one reply may take, all its parts together: an INFO reply is a few
 /// KiB, so more is a broken or hostile peer, not a reason to allocate.
@@ -82,7 +82,7 @@ impl std::error::Error for Error {}
 impl From<io::Error> for Error {
     /// A deadline that passed (however deep a TLS layer passed it on) is its own error.
     fn from(e: io::Error) -> Self {
-        match crate::readback::deadline::expired_in(&e) {
+        match crate::server::deadline::expired_in(&e) {
             Some(expired) => Error::NoAnswer(expired.clone()),
             None => Error::Io(e),
         }

@@ -1,15 +1,14 @@
 //! A re-run that asks for something a kept certificate does not have (a new `--san`, a
 //! `--key-type`, a `--days`, a usage) would keep the old certificate and exit 0 while the
-//! user's request was ignored. Each difference is named instead, with the command that
-//! issues the certificates again, and nothing is written.
+//! user's request was ignored. Each difference is named instead (the pipeline refuses
+//! the run with the command that issues the certificates again), and nothing is written.
 
 use rcgen::ExtendedKeyUsagePurpose;
 
+use crate::certificate::CertInfo;
 use crate::config::node::SanName;
 use crate::config::request::{DEFAULT_DAYS, DEFAULT_KEY_TYPE};
 use crate::config::settings::Settings;
-use crate::error::{Error, Result};
-use crate::readback::certinfo::CertInfo;
 
 /// What one kept certificate must have for this run.
 pub(crate) struct Wanted<'a> {
@@ -18,26 +17,19 @@ pub(crate) struct Wanted<'a> {
     pub(crate) usages: &'a [ExtendedKeyUsagePurpose],
 }
 
-/// Refuse (exit 2) when any kept certificate lacks what this run asks for.
-pub(crate) fn check(settings: &Settings, kept: &[(Wanted<'_>, CertInfo)]) -> Result<()> {
-    let mut lines = Vec::new();
-    for (want, info) in kept {
-        for d in differences(settings, want, info) {
-            lines.push(format!("{}: {d}", want.cert_path));
-        }
-    }
-    if lines.is_empty() {
-        return Ok(());
-    }
-    Err(Error::usage(format!(
-        "kept certificates do not have what this run asks for: {}; nothing was written; \
-         allowed: the flags of the first run, or issue them again (the CA is kept) with: {}",
-        lines.join("; "),
-        force_command()
-    )))
+/// Each difference between what this run asks for and a kept certificate, as
+/// `certs/x.crt: does not name y`; empty when every kept certificate has it all.
+pub(crate) fn differences(settings: &Settings, kept: &[(Wanted<'_>, CertInfo)]) -> Vec<String> {
+    kept.iter()
+        .flat_map(|(want, info)| {
+            missing(settings, want, info)
+                .into_iter()
+                .map(move |d| format!("{}: {d}", want.cert_path))
+        })
+        .collect()
 }
 
-fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<String> {
+fn missing(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<String> {
     let mut out = Vec::new();
     let missing: Vec<String> = want
         .sans
@@ -91,22 +83,4 @@ fn differences(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<S
         }
     }
     out
-}
-
-/// This run's command line with `--force` added, quoted for a POSIX shell.
-fn force_command() -> String {
-    let quote = |a: String| {
-        let plain = !a.is_empty()
-            && a.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@+".contains(&b));
-        if plain {
-            a
-        } else {
-            format!("'{}'", a.replace('\'', r"'\''"))
-        }
-    };
-    let mut args: Vec<String> = std::env::args().skip(1).map(quote).collect();
-    args.insert(0, "kimera-redis-init".to_owned());
-    args.push("--force".to_owned());
-    args.join(" ")
 }

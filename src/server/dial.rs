@@ -1,20 +1,20 @@
-//! The running servers of a folder: which ones there are, the certificate each one
-//! serves, and a live reload of their TLS files (`CONFIG SET`, Redis >= 7.0.1) as the
-//! admin user. Used by doctor and `renew --apply`; nothing here writes to the disk.
-//! Every dial trusts the folder's pinned CAs alone and finishes the TLS handshake before
-//! it writes a command, and every conversation ends by its deadline.
+//! Reaching the running servers of a folder: which ones there are, the one TLS client
+//! setup (the app's certificate, the pinned CAs), connections as the admin, and the
+//! certificate each server serves. Every dial trusts the folder's pinned CAs alone and
+//! finishes the TLS handshake before it writes a command, and every conversation ends
+//! by its deadline.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use crate::readback::deadline::{self, Bounded, Deadline};
+use crate::config::layout;
 use crate::readback::folder::{Folder, ServerConf, read_env};
-use crate::readback::pinned::{PinError, PinnedVerifier};
-use crate::{config::layout, readback::resp};
+use crate::server::deadline::{self, Bounded, Deadline};
+use crate::server::pinned::{PinError, PinnedVerifier};
+use crate::server::resp;
 
 /// One server of the folder, as the admin reaches it.
 #[derive(Debug, Clone)]
@@ -356,156 +356,4 @@ pub(crate) fn admin_connection(
     let mut con = open(host, port, deadline, Some(tls))?;
     con.auth(Some(&admin.user), &admin.password)?;
     Ok(con)
-}
-
-/// Why the admin may not reload a server's TLS files, found without changing anything.
-#[derive(Debug)]
-pub(crate) enum NoReload {
-    /// The dial, the handshake, AUTH or the check itself failed.
-    Dial(resp::Error),
-    /// ACL DRYRUN says the admin may not run this CONFIG SET (Redis's words).
-    Denied(String),
-}
-
-/// Whether `admin` may run the reload's exact `CONFIG SET` on `con`: `ACL DRYRUN`
-/// (Redis >= 7.0) answers for the command as it would run, renamed commands and ACL
-/// rules included, and changes nothing.
-pub(crate) fn may_reload(
-    con: &mut resp::Connection,
-    admin: &Admin,
-    t: &Target,
-) -> Result<(), NoReload> {
-    let args = [
-        "ACL",
-        "DRYRUN",
-        &admin.user,
-        "CONFIG",
-        "SET",
-        "tls-cert-file",
-        &t.cert_file,
-        "tls-key-file",
-        &t.key_file,
-        "tls-ca-cert-file",
-        &t.ca_file,
-    ];
-    match con.command(&args).map_err(NoReload::Dial)? {
-        resp::Reply::Simple(ok) if ok == "OK" => Ok(()),
-        resp::Reply::Bulk(Some(why)) => Err(NoReload::Denied(
-            String::from_utf8_lossy(&why).escape_debug().to_string(),
-        )),
-        other => Err(NoReload::Dial(resp::Error::Protocol(format!(
-            "ACL DRYRUN answered {other:?}"
-        )))),
-    }
-}
-
-/// The server's version from INFO, as (major, minor, patch).
-pub(crate) fn version(con: &mut resp::Connection) -> Result<(u32, u32, u32), String> {
-    let info = con.text(&["INFO", "server"]).map_err(|e| e.to_string())?;
-    let v = field(&info, "redis_version").ok_or("INFO has no redis_version")?;
-    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    Ok((
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-    ))
-}
-
-/// `CONFIG SET` of several parameters in one call: Redis applies them together, and
-/// when the files do not load it keeps its current TLS context and answers an error.
-pub(crate) fn config_set(
-    con: &mut resp::Connection,
-    params: &[(&str, &str)],
-) -> Result<(), String> {
-    let mut args = vec!["CONFIG", "SET"];
-    for (k, v) in params {
-        args.extend([*k, *v]);
-    }
-    con.ok(&args).map_err(|e| e.to_string())
-}
-
-/// One `field:value` line of an INFO reply.
-pub(crate) fn field(info: &str, key: &str) -> Option<String> {
-    info.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .map(|v| v.trim().to_owned())
-}
-
-/// After a rotation, a cluster node must be back in a healthy cluster: state ok on every
-/// node and each replica's link to its master up. Waits up to `within`.
-pub(crate) fn cluster_healthy(
-    con: &mut resp::Connection,
-    within: Duration,
-) -> Result<String, String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let state = con.text(&["CLUSTER", "INFO"]).map_err(|e| e.to_string())?;
-        let repl = con
-            .text(&["INFO", "replication"])
-            .map_err(|e| e.to_string())?;
-        let ok = field(&state, "cluster_state").as_deref() == Some("ok");
-        let role = field(&repl, "role").unwrap_or_default();
-        let link = field(&repl, "master_link_status");
-        let linked = role != "slave" || link.as_deref() == Some("up");
-        if ok && linked {
-            return Ok(if role == "slave" {
-                "cluster_state:ok, replica in sync with its master".into()
-            } else {
-                format!(
-                    "cluster_state:ok, master with {} replica(s)",
-                    field(&repl, "connected_slaves").unwrap_or_default()
-                )
-            });
-        }
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "cluster_state:{}, role {role}, master link {}",
-                field(&state, "cluster_state").unwrap_or_default(),
-                link.unwrap_or_else(|| "-".into())
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Whether the server accepts `password` for `user`: AUTH on a fresh connection (the
-/// server proved to be ours first), closed right after.
-pub(crate) fn accepts(
-    tls: &ClientTls,
-    host: &str,
-    port: u16,
-    user: &str,
-    password: &str,
-    deadline: Deadline,
-) -> resp::Result<()> {
-    let mut con = open(host, port, deadline, Some(tls))?;
-    con.auth(Some(user), password)
-}
-
-/// The SHA-256 (hex) of every password `user` holds on the server (`ACL GETUSER`).
-pub(crate) fn password_hashes(
-    con: &mut resp::Connection,
-    user: &str,
-) -> Result<Vec<String>, String> {
-    let reply = con
-        .command(&["ACL", "GETUSER", user])
-        .map_err(|e| e.to_string())?;
-    let resp::Reply::Array(Some(fields)) = reply else {
-        return Err(format!("the server has no user {user}"));
-    };
-    let text = |r: &resp::Reply| match r {
-        resp::Reply::Simple(s) => Some(s.clone()),
-        resp::Reply::Bulk(Some(b)) => String::from_utf8(b.clone()).ok(),
-        _ => None,
-    };
-    let mut it = fields.iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        if text(k).as_deref() == Some("passwords") {
-            let resp::Reply::Array(Some(list)) = v else {
-                return Err("ACL GETUSER answered passwords that are no list".into());
-            };
-            return Ok(list.iter().filter_map(text).collect());
-        }
-    }
-    Err("ACL GETUSER answered no passwords".into())
 }
