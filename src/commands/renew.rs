@@ -114,6 +114,8 @@ fn renew_in_place(
 
 /// Every leaf of the folder issued again under `issuer` (the CA `ca`), as it was: same
 /// subject, SANs and usages; a new serial and validity; a new key unless `--keep-keys`.
+/// The steps run in generate's order: read what the folder holds, issue (pki), put the
+/// files in a bundle (render), and the caller writes it.
 fn renew_leaves(
     folder: &Folder,
     args: &RenewArgs,
@@ -122,26 +124,70 @@ fn renew_leaves(
     days: u32,
     now: OffsetDateTime,
 ) -> Result<(Bundle, Vec<String>)> {
-    let dir = &folder.dir;
     pki::issue::check_within_ca(days, now, &ca.info, None)?;
-    let mut bundle = Bundle::default();
-    let mut report = Vec::new();
-    let mut client = None;
     // certs/ca.crt as it is (two CAs in the middle of a CA rollover): only leaves that
     // chain to it are renewed; anything else dropped into certs/ is left alone.
-    let trust = crate::regularfile::read_text(&dir.join(layout::CA_CERT))
+    let trust = crate::regularfile::read_text(&folder.dir.join(layout::CA_CERT))
         .unwrap_or_else(|_| ca.cert_pem.clone());
+    let (found, left_alone) = leaves_to_renew(folder, args, &trust)?;
+    if found.is_empty() {
+        left_alone.iter().for_each(|l| outln!("{l}"));
+        return Err(Error::usage(format!(
+            "{}: no certificate of this setup issued by {} to renew",
+            folder.dir.display(),
+            layout::CA_CERT
+        )));
+    }
+    let mut renewed = Vec::with_capacity(found.len());
+    for leaf in found {
+        let key = match leaf.kept_key {
+            Some(key) => key,
+            None => new_key(folder, &leaf.rel, &leaf.info)?,
+        };
+        let (sans, usages) = names_and_usages(&leaf.info);
+        let issued = pki::issue::issue_leaf(
+            issuer,
+            &key,
+            leaf.subject,
+            &sans,
+            &usages,
+            pki::issue::validity(now, days),
+            &leaf.rel,
+        )?;
+        renewed.push((leaf.rel, issued));
+    }
+    let (bundle, mut report) = renewed_bundle(folder, args, &renewed, &trust)?;
+    report.extend(left_alone);
+    Ok((bundle, report))
+}
+
+/// One leaf of the folder to issue again, as read back.
+struct Found {
+    rel: String,
+    info: certificate::CertInfo,
+    subject: DistinguishedName,
+    /// The key beside it with `--keep-keys`; a new one is made otherwise.
+    kept_key: Option<rcgen::KeyPair>,
+}
+
+/// The folder's own leaves (`ours`), and a line for each certificate left alone.
+fn leaves_to_renew(
+    folder: &Folder,
+    args: &RenewArgs,
+    trust: &str,
+) -> Result<(Vec<Found>, Vec<String>)> {
+    let dir = &folder.dir;
     // Only leaves under a CA the folder pins are its own: one under a CA appended to
     // ca.crt is not signed again.
     let mut trusted = folder.pinned_cas();
     if trusted.is_empty() {
-        trusted = certificate::all_from_pem(layout::CA_CERT, &trust)?;
+        trusted = certificate::all_from_pem(layout::CA_CERT, trust)?;
     }
     let read =
         |r: &str| crate::regularfile::read_text(&dir.join(r)).map_err(|e| e.at(&dir.join(r)));
+    let mut found = Vec::new();
     let mut left_alone = Vec::new();
     for rel in &folder.leaves {
-        let key_rel = Folder::key_for(rel);
         let parsed = certificate::from_pem(rel, &read(rel)?);
         let (der, info) = match parsed.map_err(|e| e.to_string()).and_then(|(der, info)| {
             ours(folder, rel, &trusted, &der, &info)?;
@@ -153,43 +199,53 @@ fn renew_leaves(
                 continue;
             }
         };
-        let key = if args.keep_keys {
-            pki::keys::load_key(&key_rel, &read(&key_rel)?)?
+        let key_rel = Folder::key_for(rel);
+        let kept_key = if args.keep_keys {
+            Some(pki::keys::load_key(&key_rel, &read(&key_rel)?)?)
         } else {
-            new_key(folder, rel, &info)?
+            None
         };
-        let (sans, usages) = names_and_usages(&info);
-        let renewed = pki::issue::issue_leaf(
-            issuer,
-            &key,
-            subject(rel, &der)?,
-            &sans,
-            &usages,
-            pki::issue::validity(now, days),
-            rel,
-        )?;
+        found.push(Found {
+            rel: rel.clone(),
+            subject: subject(rel, &der)?,
+            info,
+            kept_key,
+        });
+    }
+    Ok((found, left_alone))
+}
+
+/// The renewed certificates (and new keys) as a bundle, with the PKCS#12 stores of a
+/// folder that has them refreshed (`certs/ca.crt` as their trust), and what the report
+/// says of each.
+fn renewed_bundle(
+    folder: &Folder,
+    args: &RenewArgs,
+    renewed: &[(String, pki::issue::CertKey)],
+    trust: &str,
+) -> Result<(Bundle, Vec<String>)> {
+    let mut bundle = Bundle::default();
+    let mut report = Vec::new();
+    for (rel, issued) in renewed {
         bundle.cert(
             rel,
             Kind::Certificate,
-            &renewed.cert_pem,
-            &renewed.info,
+            &issued.cert_pem,
+            &issued.info,
             "renewed certificate",
         );
         if !args.keep_keys {
             bundle.file(
-                &key_rel,
+                &Folder::key_for(rel),
                 Kind::PrivateKey,
-                renewed.key_pem.clone(),
+                issued.key_pem.clone(),
                 "new private key",
             );
         }
-        if rel == layout::CLIENT_CERT {
-            client = Some(renewed.clone());
-        }
         report.push(format!(
             "renewed {rel}: serial {}, valid until {}{}",
-            renewed.info.serial,
-            renewed.info.not_after.date(),
+            issued.info.serial,
+            issued.info.not_after.date(),
             if args.keep_keys {
                 ", same key"
             } else {
@@ -197,18 +253,9 @@ fn renew_leaves(
             }
         ));
     }
-    if report.is_empty() {
-        left_alone.iter().for_each(|l| outln!("{l}"));
-        return Err(Error::usage(format!(
-            "{}: no certificate of this setup issued by {} to renew",
-            dir.display(),
-            layout::CA_CERT
-        )));
-    }
-    // A renewed client certificate refreshes the PKCS#12 stores of a folder that has them,
-    // with certs/ca.crt as their trust.
-    if let Some(c) = &client
-        && crate::render::stores::refresh(dir, &mut bundle, c, &trust)?
+    let client = renewed.iter().find(|(rel, _)| rel == layout::CLIENT_CERT);
+    if let Some((_, c)) = client
+        && crate::render::stores::refresh(&folder.dir, &mut bundle, c, trust)?
     {
         report.push(format!(
             "refreshed {} and {} (same password)",
@@ -216,7 +263,6 @@ fn renew_leaves(
             layout::TRUSTSTORE_P12
         ));
     }
-    report.extend(left_alone);
     Ok((bundle, report))
 }
 

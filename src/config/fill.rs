@@ -38,114 +38,107 @@ pub(crate) fn fill_from(req: &mut Request, record: &Record) -> Vec<Taken> {
         return taken;
     }
     let full = replay::request(record, &req.out.clone().unwrap_or_default());
+    let t = &mut taken;
     if req.profile.is_none() {
         req.profile = Some(record.profile.clone());
-        take(&mut taken, "--profile", record.profile.clone());
+        take(t, "--profile", record.profile.clone());
     }
-    if record.cluster_replicas.is_some() {
+    addresses(t, req, &full, record.cluster_replicas.is_some());
+    if req.san.is_empty() {
+        for san in &full.san {
+            req.san.push(san.clone());
+            take(t, "--san", san.clone());
+        }
+    }
+    // The values a flag leaves `None` (or a switch off), taken as the record has them:
+    // (flag, field), in flag order.
+    macro_rules! open_fields {
+        ($($flag:literal => $field:ident),* $(,)?) => {
+            $(open(t, $flag, &mut req.$field, &full.$field);)*
+        };
+    }
+    open_fields!("--username" => username, "--db" => db);
+    switch(t, "--tls", &mut req.tls, full.tls);
+    open_fields!(
+        "--io-threads" => io_threads,
+        "--maxmemory" => maxmemory,
+        "--persistence" => persistence,
+    );
+    server(t, req, &full);
+    open_fields!("--image" => image);
+    if record.cluster_replicas.is_some()
+        && req.compose_network.is_none()
+        && let Some(mode) = full.compose_network
+    {
+        req.compose_network = Some(mode);
+        take(t, "--compose-network", record.compose_network.clone());
+    }
+    if req.bind.is_empty() && !full.bind.is_empty() {
+        req.bind = full.bind.clone();
+        take(t, "--bind", full.bind.join(","));
+    }
+    switch(t, "--metrics", &mut req.metrics, full.metrics);
+    if req.metrics {
+        open_fields!("--metrics-image" => metrics_image, "--metrics-port" => metrics_port);
+    }
+    defaulted(t, req, &full);
+    switch(t, "--pkcs12", &mut req.pkcs12, full.pkcs12);
+    taken
+}
+
+/// A cluster's nodes and replicas, or a single server's host and port: only when the
+/// request names none of either shape (a request for the other shape takes nothing).
+fn addresses(t: &mut Vec<Taken>, req: &mut Request, full: &Request, cluster: bool) {
+    if cluster {
         if req.nodes.is_empty()
             && req.host.is_none()
             && req.port.is_none()
             && !full.nodes.is_empty()
         {
             req.nodes = full.nodes.clone();
-            take(&mut taken, "--nodes", full.nodes.join(","));
+            take(t, "--nodes", full.nodes.join(","));
         }
-        open(&mut taken, "--replicas", &mut req.replicas, &full.replicas);
+        open(t, "--replicas", &mut req.replicas, &full.replicas);
     } else if req.nodes.is_empty() && req.replicas.is_none() {
-        open(&mut taken, "--host", &mut req.host, &full.host);
-        open(&mut taken, "--port", &mut req.port, &full.port);
+        open(t, "--host", &mut req.host, &full.host);
+        open(t, "--port", &mut req.port, &full.port);
     }
-    if req.san.is_empty() {
-        for san in &full.san {
-            req.san.push(san.clone());
-            take(&mut taken, "--san", san.clone());
-        }
-    }
-    open(&mut taken, "--username", &mut req.username, &full.username);
-    open(&mut taken, "--db", &mut req.db, &full.db);
-    switch(&mut taken, "--tls", &mut req.tls, full.tls);
-    open(
-        &mut taken,
-        "--io-threads",
-        &mut req.io_threads,
-        &full.io_threads,
-    );
-    open(
-        &mut taken,
-        "--maxmemory",
-        &mut req.maxmemory,
-        &full.maxmemory,
-    );
-    open(
-        &mut taken,
-        "--persistence",
-        &mut req.persistence,
-        &full.persistence,
-    );
-    // The recorded version belongs to the recorded server: a re-run that names another
-    // server gets that server's default version, not a number it may never have had.
+}
+
+/// The recorded version belongs to the recorded server: a re-run that names another
+/// server gets that server's default version, not a number it may never have had.
+fn server(t: &mut Vec<Taken>, req: &mut Request, full: &Request) {
     let recorded_kind = full.server.unwrap_or(ServerKind::Redis);
     if req.server.is_none_or(|k| k == recorded_kind) {
         if req.server.is_none() && full.server.is_some() {
             req.server = full.server;
-            take(&mut taken, "--server", recorded_kind.name());
+            take(t, "--server", recorded_kind.name());
         }
         open(
-            &mut taken,
+            t,
             "--server-version",
             &mut req.server_version,
             &full.server_version,
         );
     }
-    open(&mut taken, "--image", &mut req.image, &full.image);
-    if record.cluster_replicas.is_some()
-        && req.compose_network.is_none()
-        && let Some(mode) = full.compose_network
-    {
-        req.compose_network = Some(mode);
-        take(
-            &mut taken,
-            "--compose-network",
-            record.compose_network.clone(),
-        );
-    }
-    if req.bind.is_empty() && !full.bind.is_empty() {
-        req.bind = full.bind.clone();
-        take(&mut taken, "--bind", full.bind.join(","));
-    }
-    switch(&mut taken, "--metrics", &mut req.metrics, full.metrics);
-    if req.metrics {
-        open(
-            &mut taken,
-            "--metrics-image",
-            &mut req.metrics_image,
-            &full.metrics_image,
-        );
-        open(
-            &mut taken,
-            "--metrics-port",
-            &mut req.metrics_port,
-            &full.metrics_port,
-        );
-    }
-    // Key type and validity have defaults rather than `None`: open when not named and
-    // still the default.
+}
+
+/// Key type and validity have defaults rather than `None`: open when not named and still
+/// the default.
+fn defaulted(t: &mut Vec<Taken>, req: &mut Request, full: &Request) {
     if !req.asked.key_type && req.key_type == DEFAULT_KEY_TYPE && full.key_type != DEFAULT_KEY_TYPE
     {
         req.key_type = full.key_type;
-        take(&mut taken, "--key-type", full.key_type.name());
+        take(t, "--key-type", full.key_type.name());
     }
     if !req.asked.days && req.days == DEFAULT_DAYS && full.days != DEFAULT_DAYS {
         req.days = full.days;
-        take(&mut taken, "--days", full.days.to_string());
+        take(t, "--days", full.days.to_string());
     }
     if !req.asked.ca_days && req.ca_days == DEFAULT_CA_DAYS && full.ca_days != DEFAULT_CA_DAYS {
         req.ca_days = full.ca_days;
-        take(&mut taken, "--ca-days", full.ca_days.to_string());
+        take(t, "--ca-days", full.ca_days.to_string());
     }
-    switch(&mut taken, "--pkcs12", &mut req.pkcs12, full.pkcs12);
-    taken
 }
 
 /// A value the caller left open (`None`) that the record names.
