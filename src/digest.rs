@@ -22,21 +22,3 @@ pub(crate) fn fingerprint(der: &[u8]) -> String {
         .collect();
     pairs.join(":")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digests_match_the_published_sha256_of_abc() {
-        let want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(sha256_hex("abc"), want);
-        let colons: Vec<String> = want
-            .to_ascii_uppercase()
-            .as_bytes()
-            .chunks(2)
-            .map(|p| String::from_utf8(p.to_vec()).unwrap())
-            .collect();
-        assert_eq!(fingerprint(b"abc"), colons.join(":"));
-    }
-}

@@ -30,11 +30,7 @@ fn engine() -> Option<String> {
     match (host, image) {
         (Some(_), Some(image)) => Some(image),
         _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "DOCKER_HOST and KIMERA_TEST_IMAGE are not set; under CI=true that is a failure (run scripts/test.sh)"
-            );
-            eprintln!("skipping: DOCKER_HOST and KIMERA_TEST_IMAGE are not set");
+            common::skip("DOCKER_HOST and KIMERA_TEST_IMAGE are not set");
             None
         }
     }
@@ -1330,10 +1326,7 @@ fn a_valkey_tls_cluster_starts_and_forms_with_valkeys_own_programs() {
         .split_whitespace()
         .find_map(|pair| pair.strip_prefix("valkey-9.1="))
     else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "valkey-9.1 is not in KIMERA_TEST_SERVERS; under CI=true that is a failure"
-        );
+        common::skip("valkey-9.1 is not in KIMERA_TEST_SERVERS");
         return;
     };
     let tmp = tempdir();

@@ -101,23 +101,3 @@ pub(crate) fn rules_view() -> RulesView {
         metrics_cluster: after_password(METRICS_CLUSTER_RULES),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users_with_a_password_are_switched_on_first() {
-        for rules in [
-            APP_RULES,
-            ADMIN_RULES,
-            REPLICA_RULES,
-            METRICS_RULES,
-            METRICS_CLUSTER_RULES,
-        ] {
-            assert_eq!(rules[0], "on");
-        }
-        assert_eq!(after_password(ADMIN_RULES), "~* &* +@all");
-        assert_eq!(DEFAULT_RULES[0], "off");
-    }
-}

@@ -74,8 +74,26 @@ pub fn docker_compose(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Whether a tool the tests need is installed. Under CI=true a missing one is a failure:
-/// CI must prove the real thing, never skip it.
+/// A test that cannot run on this machine says so as a skip, not as a pass: a line
+/// `SKIPPED <test>: <reason>` written to the stderr handle itself (the harness captures
+/// `eprintln!`, not that), which scripts/test.sh counts in its last line. Under CI=true a
+/// skip is a failure: CI must prove the real thing.
+pub fn skip(reason: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{reason}; under CI=true that is a failure (scripts/test.sh installs and starts what the tests need)"
+    );
+    skip_here(reason);
+}
+
+/// A skip CI allows too: what a machine may lack by design (an IPv6 loopback).
+pub fn skip_here(reason: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = std::io::stderr().write_all(format!("SKIPPED {test}: {reason}\n").as_bytes());
+}
+
+/// Whether a tool the tests need is installed; a skip otherwise (see `skip`).
 pub fn have(tool: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
@@ -84,11 +102,7 @@ pub fn have(tool: &str) -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{tool} is not installed; under CI=true that is a failure (run scripts/test.sh)"
-        );
-        eprintln!("skipping: {tool} is not installed (scripts/test.sh installs it)");
+        skip(&format!("{tool} is not installed"));
     }
     found
 }
@@ -102,11 +116,7 @@ pub fn have_redis_py() -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "redis-py is not installed; under CI=true that is a failure (run scripts/test.sh)"
-        );
-        eprintln!("skipping: redis-py is not installed (scripts/test.sh installs it)");
+        skip("redis-py is not installed");
     }
     found
 }
@@ -297,11 +307,9 @@ impl Tmpfs {
             }
             why += "; ";
         }
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "cannot mount a tmpfs (needs root or passwordless sudo); under CI=true that is a failure: {why}"
-        );
-        eprintln!("skipping: cannot mount a tmpfs (needs root or passwordless sudo): {why}");
+        skip(&format!(
+            "cannot mount a tmpfs (needs root or passwordless sudo): {why}"
+        ));
         None
     }
 }

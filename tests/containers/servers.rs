@@ -34,12 +34,7 @@ impl Under {
             .split_whitespace()
             .find_map(|pair| pair.strip_prefix(label)?.strip_prefix('='));
         let Some(image) = image else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{label} is not in KIMERA_TEST_SERVERS ({list:?}); under CI=true that is a failure \
-                 (scripts/test.sh builds the images)"
-            );
-            eprintln!("skipping: {label} is not in KIMERA_TEST_SERVERS");
+            crate::common::skip(&format!("{label} is not in KIMERA_TEST_SERVERS ({list:?})"));
             return None;
         };
         let (kind, version) = label.split_once('-').expect("label is KIND-VERSION");

@@ -1,5 +1,7 @@
 //! Bad input: one clear line naming the flag and what is allowed, exit 2, nothing written.
 
+use std::path::Path;
+
 use crate::common::*;
 
 /// Run with `args` into a fresh folder; assert exit 2, a one-line error containing each
@@ -101,16 +103,28 @@ fn profiles_lists_every_profile_on_one_line() {
 
 #[test]
 fn generate_subcommand_is_the_same_job() {
+    // `generate` and the bare flags write the same folder: the same files, modes and
+    // contents (local-dev has no keys or passwords), but for the folder's own path.
     let tmp = tempdir();
-    let dir = tmp.path().join("g");
-    generate(&[
-        "generate",
-        "--profile",
-        "local-dev",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(dir.join(".env").exists() && dir.join("redis.conf").exists());
+    let run_into = |dir: &Path, sub: bool| {
+        let mut args = if sub { vec!["generate"] } else { vec![] };
+        args.extend(["--profile", "local-dev", "--out", dir.to_str().unwrap()]);
+        generate(&args);
+        snapshot(dir)
+            .into_iter()
+            .map(|(name, (mode, bytes))| {
+                let text = String::from_utf8_lossy(&bytes).replace(dir.to_str().unwrap(), "DIR");
+                (name, (mode, text))
+            })
+            .collect::<Vec<_>>()
+    };
+    let with = run_into(&tmp.path().join("g"), true);
+    let without = run_into(&tmp.path().join("f"), false);
+    assert!(
+        with.iter().any(|(name, _)| name == "redis.conf"),
+        "{with:?}"
+    );
+    assert_eq!(with, without);
 }
 
 #[test]

@@ -30,12 +30,10 @@ fn have_node_clients() -> bool {
         .iter()
         .all(|m| node_modules().join(m).join("package.json").is_file());
     if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "node-redis/ioredis are not in {}; under CI=true that is a failure (run scripts/test.sh)",
+        skip(&format!(
+            "node-redis/ioredis are not in {}",
             node_modules().display()
-        );
-        eprintln!("skipping: node-redis/ioredis are not installed (scripts/test.sh installs them)");
+        ));
     }
     found
 }

@@ -278,7 +278,7 @@ fn ipv6_nodes_form_a_cluster() {
         return;
     }
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("skipping: this machine has no IPv6 loopback");
+        skip_here("this machine has no IPv6 loopback");
         return;
     }
     let tmp = tempdir();

