@@ -218,8 +218,9 @@ fn resolve(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Settings> 
     Ok(settings)
 }
 
-/// Everything the settings produce, in memory: secrets, the PKI and the rendered files,
-/// the PKCS#12 stores and Kubernetes manifests when asked for, and the fixtures.
+/// Everything the settings produce, in memory: secrets, the PKI and the rendered files
+/// (Kubernetes manifests among them when asked for), the PKCS#12 stores, and the
+/// fixtures.
 pub(crate) fn build(
     settings: &Settings,
     run: &RunOptions,
@@ -240,7 +241,6 @@ pub(crate) fn build(
             crate::render::stores::add(&mut bundle, &on_disk, &pki.client, &pki.ca.cert_pem)?;
         }
     }
-    crate::render::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
     if let (true, Some(pki)) = (fixtures, &pki) {
         crate::render::fixtures::add(settings, pki, &mut bundle)?;
     }

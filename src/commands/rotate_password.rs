@@ -332,11 +332,8 @@ fn password_files(
     let pki = settings
         .tls
         .then(|| crate::pki::as_found(settings, existing, &folder.pinned_cas()));
-    let mut all = crate::render::render(settings, pki.as_ref(), Some(secrets))?;
+    let all = crate::render::render(settings, pki.as_ref(), Some(secrets))?;
     let manifests = folder.dir.join(crate::render::kubernetes::DIR).is_dir();
-    if manifests {
-        crate::render::kubernetes::add(settings, pki.as_ref(), Some(secrets), &mut all)?;
-    }
     let mut holders = vec![
         layout::ENV.to_owned(),
         layout::ADMIN_ENV.to_owned(),

@@ -109,8 +109,4 @@ impl Bundle {
             purpose,
         });
     }
-
-    pub(crate) fn get(&self, path: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.path == path)
-    }
 }

@@ -147,7 +147,8 @@ pub(crate) fn auto_escape(template: &str) -> AutoEscape {
         ".env" | "admin.env" | "metrics.env" => ENV,
         "redis.properties" => PROPERTIES,
         "docker-compose.yml" | "docker-compose-cluster.yml" => COMPOSE,
-        "manifests" | "kustomization.yaml" => YAML,
+        "kustomization.yaml" => YAML,
+        t if t.starts_with("manifests/") => YAML,
         "README.md" => MARKDOWN,
         "cluster-create.sh" | "node-start.sh" | "start.sh" | "reload.sh" | "healthcheck.sh" => SH,
         _ => "unknown",
@@ -384,7 +385,7 @@ mod tests {
             r#"k: "$$a""#
         );
         assert_eq!(
-            ok(&[("manifests", "k: {{ v }}")], "redis-0.x"),
+            ok(&[("manifests/service.yaml", "k: {{ v }}")], "redis-0.x"),
             "k: redis-0.x"
         );
         assert_eq!(
@@ -401,8 +402,8 @@ mod tests {
                 .contains("cannot be written to users.acl")
         );
         assert!(err(&[(".env", "X={{ v }}")], "it's").contains("cannot be written to .env"));
-        assert!(err(&[("manifests", "k: {{ v }}")], "a: b").contains("cannot be written unquoted"));
-        assert!(err(&[("manifests", "k: {{ v }}")], "true").contains("cannot be written unquoted"));
+        assert!(err(&[("manifests/service.yaml", "k: {{ v }}")], "a: b").contains("cannot be written unquoted"));
+        assert!(err(&[("manifests/service.yaml", "k: {{ v }}")], "true").contains("cannot be written unquoted"));
         assert!(
             err(&[("redis.conf", "x {{ v | bare }}")], "a b").contains("unquoted in redis.conf")
         );
@@ -443,11 +444,11 @@ mod tests {
             r#"echo "a\$b\`c\"d\\""#
         );
         assert_eq!(
-            ok(&[("manifests", "# {{ v | comment }}")], "a: b"),
+            ok(&[("manifests/service.yaml", "# {{ v | comment }}")], "a: b"),
             "# a: b"
         );
         assert_eq!(
-            ok(&[("manifests", "{{ (\"  \" * n) | safe }}x")], ""),
+            ok(&[("manifests/service.yaml", "{{ (\"  \" * n) | safe }}x")], ""),
             "              x"
         );
     }

@@ -258,7 +258,12 @@ pub(crate) fn render(
         certificates(settings, pki, &mut bundle);
     }
     servers(settings, &view, &templates, &mut bundle)?;
-    app_files(secrets.is_some(), &templates, &mut bundle)?;
+    // users.acl, rendered once: the file, and the Kubernetes Secret that carries it.
+    let acl = match secrets {
+        Some(_) => Some(templates.plain("users.acl")?),
+        None => None,
+    };
+    app_files(acl.clone(), &templates, &mut bundle)?;
     if settings.metrics.is_some() {
         for nv in &view.nodes {
             bundle.file(
@@ -270,6 +275,7 @@ pub(crate) fn render(
         }
     }
     containers(settings, &view, &templates, &mut bundle)?;
+    kubernetes::add(settings, pki, secrets, acl.as_deref(), &mut bundle)?;
     record(settings, pki, &mut bundle);
     Ok(bundle)
 }
@@ -413,13 +419,14 @@ fn servers(
 
 /// What the app and operators read: users.acl and admin.env with passwords, .env and
 /// redis.properties always.
-fn app_files(auth: bool, templates: &Templates, bundle: &mut Bundle) -> Result<()> {
+fn app_files(acl: Option<String>, templates: &Templates, bundle: &mut Bundle) -> Result<()> {
     let plain = |name: &str| templates.plain(name);
-    if auth {
+    let auth = acl.is_some();
+    if let Some(acl) = acl {
         bundle.file(
             layout::ACL,
             Kind::Secret,
-            plain("users.acl")?,
+            acl,
             "ACL users (passwords stored as SHA-256)",
         );
         bundle.file(

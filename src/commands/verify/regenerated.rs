@@ -160,9 +160,7 @@ fn render(settings: &Settings, pinned: &[Vec<u8>]) -> crate::error::Result<Bundl
     let pki = settings
         .tls
         .then(|| crate::pki::as_found(settings, &existing, pinned));
-    let mut bundle = crate::render::render(settings, pki.as_ref(), secrets.as_ref())?;
-    crate::render::kubernetes::add(settings, pki.as_ref(), secrets.as_ref(), &mut bundle)?;
-    Ok(bundle)
+    crate::render::render(settings, pki.as_ref(), secrets.as_ref())
 }
 
 /// Every rendered file of `bundle` (the record and the stores aside: the record is the
@@ -440,9 +438,7 @@ pub(crate) fn kubernetes_in_step(
     let pki = settings
         .tls
         .then(|| crate::pki::as_found(&settings, &existing, &pinned));
-    // The manifests are made from the rendered files (users.acl among them).
-    let mut all = crate::render::render(&settings, pki.as_ref(), secrets.as_ref())?;
-    crate::render::kubernetes::add(&settings, pki.as_ref(), secrets.as_ref(), &mut all)?;
+    let all = crate::render::render(&settings, pki.as_ref(), secrets.as_ref())?;
     let prefix = format!("{}/", crate::render::kubernetes::DIR);
     Ok(all
         .entries

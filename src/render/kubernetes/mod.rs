@@ -50,56 +50,142 @@ fn image(settings: &Settings) -> &str {
     &settings.image
 }
 
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "redis.conf",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/redis.conf.j2"
-        )),
-    ),
-    (
-        "start.sh",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/start.sh.j2"
-        )),
-    ),
-    (
-        "cluster-create.sh",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/cluster-create.sh.j2"
-        )),
-    ),
-    (
-        "manifests",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/manifests.j2"
-        )),
-    ),
-    (
-        "reload.sh",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/reload.sh.j2"
-        )),
-    ),
-    (
-        "replication.conf",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/replication.conf.j2"
-        )),
-    ),
-    (
-        "kustomization.yaml",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates/kubernetes/kustomization.yaml.j2"
-        )),
-    ),
+/// Each template of `templates/kubernetes/`, by the name it is rendered as.
+macro_rules! templates {
+    ($($name:literal => $file:literal),* $(,)?) => {
+        &[$((
+            $name,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/kubernetes/", $file)),
+        )),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates![
+    "redis.conf" => "redis.conf.j2",
+    "start.sh" => "start.sh.j2",
+    "cluster-create.sh" => "cluster-create.sh.j2",
+    "reload.sh" => "reload.sh.j2",
+    "replication.conf" => "replication.conf.j2",
+    "kustomization.yaml" => "kustomization.yaml.j2",
+    "manifests/common" => "manifests/common.j2",
+    "manifests/namespace.yaml" => "manifests/namespace.yaml.j2",
+    "manifests/secret-server-tls.yaml" => "manifests/secret-server-tls.yaml.j2",
+    "manifests/secret-client-tls.yaml" => "manifests/secret-client-tls.yaml.j2",
+    "manifests/secret-job-tls.yaml" => "manifests/secret-job-tls.yaml.j2",
+    "manifests/secret-auth.yaml" => "manifests/secret-auth.yaml.j2",
+    "manifests/secret-metrics.yaml" => "manifests/secret-metrics.yaml.j2",
+    "manifests/secret-app.yaml" => "manifests/secret-app.yaml.j2",
+    "manifests/configmap.yaml" => "manifests/configmap.yaml.j2",
+    "manifests/service-headless.yaml" => "manifests/service-headless.yaml.j2",
+    "manifests/service.yaml" => "manifests/service.yaml.j2",
+    "manifests/statefulset.yaml" => "manifests/statefulset.yaml.j2",
+    "manifests/networkpolicy.yaml" => "manifests/networkpolicy.yaml.j2",
+    "manifests/servicemonitor.yaml" => "manifests/servicemonitor.yaml.j2",
+    "manifests/poddisruptionbudget.yaml" => "manifests/poddisruptionbudget.yaml.j2",
+    "manifests/job-cluster-create.yaml" => "manifests/job-cluster-create.yaml.j2",
+];
+
+/// One manifest: its file (and template, `manifests/<file>`), when a setup has it, what
+/// it holds (a Secret's file is 0600 and only a Secret's template sees secret values),
+/// and what the printed manifest says of it.
+struct Manifest {
+    file: &'static str,
+    when: fn(&View<'_>) -> bool,
+    kind: Kind,
+    purpose: &'static str,
+}
+
+const MANIFESTS: &[Manifest] = &[
+    Manifest {
+        file: "namespace.yaml",
+        when: |_| true,
+        kind: Kind::Config,
+        purpose: "the Namespace (Pod Security: restricted)",
+    },
+    Manifest {
+        file: "secret-server-tls.yaml",
+        when: |v| v.tls,
+        kind: Kind::Secret,
+        purpose: "Secret kubernetes.io/tls: the pods' certificate and key, ca.crt",
+    },
+    Manifest {
+        file: "secret-client-tls.yaml",
+        when: |v| v.tls,
+        kind: Kind::Secret,
+        purpose: "Secret kubernetes.io/tls: the app's client certificate and key, ca.crt",
+    },
+    Manifest {
+        file: "secret-job-tls.yaml",
+        when: |v| v.tls && v.cluster,
+        kind: Kind::Secret,
+        purpose: "Secret kubernetes.io/tls: the cluster-create Job's client certificate and key",
+    },
+    Manifest {
+        file: "secret-auth.yaml",
+        when: |_| true,
+        kind: Kind::Secret,
+        purpose: "Secret: users.acl and the admin and replication passwords",
+    },
+    Manifest {
+        file: "secret-metrics.yaml",
+        when: |v| v.metrics,
+        kind: Kind::Secret,
+        purpose: "Secret: the metrics exporter's user, password and client certificate",
+    },
+    Manifest {
+        file: "secret-app.yaml",
+        when: |_| true,
+        kind: Kind::Secret,
+        purpose: "Secret: the app's REDIS_* settings, for envFrom",
+    },
+    Manifest {
+        file: "configmap.yaml",
+        when: |_| true,
+        kind: Kind::Config,
+        purpose: "ConfigMap: redis.conf and the start scripts, no secret",
+    },
+    Manifest {
+        file: "service-headless.yaml",
+        when: |_| true,
+        kind: Kind::Config,
+        purpose: "headless Service: each pod's DNS name",
+    },
+    Manifest {
+        file: "service.yaml",
+        when: |_| true,
+        kind: Kind::Config,
+        purpose: "client Service: where the app connects",
+    },
+    Manifest {
+        file: "statefulset.yaml",
+        when: |_| true,
+        kind: Kind::Config,
+        purpose: "StatefulSet: the Redis pods",
+    },
+    Manifest {
+        file: "networkpolicy.yaml",
+        when: |_| true,
+        kind: Kind::Config,
+        purpose: "NetworkPolicy: only the app, the Redis pods and the cluster Job reach Redis",
+    },
+    Manifest {
+        file: "servicemonitor.yaml",
+        when: |v| v.service_monitor,
+        kind: Kind::Config,
+        purpose: "ServiceMonitor (Prometheus Operator): scrapes every pod's exporter",
+    },
+    Manifest {
+        file: "poddisruptionbudget.yaml",
+        when: |v| v.cluster,
+        kind: Kind::Config,
+        purpose: "PodDisruptionBudget: one pod down at a time",
+    },
+    Manifest {
+        file: "job-cluster-create.yaml",
+        when: |v| v.cluster,
+        kind: Kind::Config,
+        purpose: "Job: forms the cluster once; safe to run again",
+    },
 ];
 
 #[derive(Serialize)]
@@ -160,104 +246,155 @@ struct Label<'a> {
     value: &'a str,
 }
 
-/// Add `kubernetes/` to the bundle when `--kubernetes` was given.
+/// Add `kubernetes/` to the bundle when `--kubernetes` was given: the scripts and
+/// configs the ConfigMap carries, the Secrets' values, each manifest of `MANIFESTS` this
+/// setup has, the pods' and the Job's certificates, and the kustomization listing them.
+/// `acl` is users.acl as `render` wrote it.
 pub(crate) fn add(
     settings: &Settings,
     pki: Option<&Pki>,
     secrets: Option<&Secrets>,
+    acl: Option<&str>,
     bundle: &mut Bundle,
 ) -> Result<()> {
     let Some(k8s) = &settings.kubernetes else {
         return Ok(());
     };
     // Settings refused --kubernetes for profiles without passwords.
-    let secrets =
-        secrets.ok_or_else(|| Error::failed("--kubernetes needs the profile's passwords"))?;
+    let (Some(secrets), Some(acl)) = (secrets, acl) else {
+        return Err(Error::failed("--kubernetes needs the profile's passwords"));
+    };
     let tls = match (settings.tls, pki) {
-        (true, Some(pki)) => Some((
-            pki.kubernetes
-                .as_ref()
-                .ok_or_else(|| Error::failed("the pods' certificate was not issued"))?,
-            pki,
-        )),
+        (true, Some(pki)) => Some(pki),
         _ => None,
     };
-    let env = environment()?;
     let view = view(settings, k8s);
-    let render = |name: &str, extra: minijinja::Value| -> Result<String> {
-        env.get_template(name)
-            .and_then(|t| t.render(context! { ..extra, ..minijinja::Value::from(Serde(&view)) }))
-            .map_err(|e| Error::failed(format!("rendering kubernetes/{name} failed: {e:#}")))
+    let templates = Templates {
+        env: environment()?,
+        view: Value::from(Serde(&view)),
     };
-    let redis_conf = render("redis.conf", context! {})?;
-    let start_sh = render("start.sh", context! {})?;
-    let reload_sh = render(
+    let shared = configmap_values(&templates, &view)?;
+    let secret_values = secret_values(settings, k8s, tls, secrets, acl, &templates, view.cluster)?;
+    if let Some(pki) = tls {
+        certificates(pki, bundle);
+    }
+    bundle.dir(DIR, "Kubernetes manifests: kubectl apply -k this folder");
+    let mut names = Vec::new();
+    for m in MANIFESTS.iter().filter(|m| (m.when)(&view)) {
+        let values = if m.kind == Kind::Secret {
+            context! { ..shared.clone(), ..secret_values.clone() }
+        } else {
+            shared.clone()
+        };
+        let body = templates.render(&format!("manifests/{}", m.file), values)?;
+        bundle.file(
+            &format!("{DIR}/{}", m.file),
+            m.kind,
+            format!("{}\n", body.trim()),
+            m.purpose,
+        );
+        names.push(m.file);
+    }
+    let kustomization = templates.render(
+        "kustomization.yaml",
+        context! { dir => DIR, files => names },
+    )?;
+    bundle.file(
+        &format!("{DIR}/kustomization.yaml"),
+        Kind::Config,
+        kustomization,
+        "lists every manifest: kubectl apply -k kubernetes",
+    );
+    Ok(())
+}
+
+/// The Kubernetes templates and the view they all share.
+struct Templates {
+    env: Environment<'static>,
+    view: Value,
+}
+
+impl Templates {
+    fn render(&self, name: &str, extra: Value) -> Result<String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(context! { ..extra, ..self.view.clone() }))
+            .map_err(|e| Error::failed(format!("rendering kubernetes/{name} failed: {e:#}")))
+    }
+}
+
+/// What every manifest may show: the ConfigMap's files (no secret in them) and their
+/// digest, which rolls the pods when they change.
+fn configmap_values(templates: &Templates, view: &View<'_>) -> Result<Value> {
+    let redis_conf = templates.render("redis.conf", context! {})?;
+    let start_sh = templates.render("start.sh", context! {})?;
+    let reload_sh = templates.render(
         "reload.sh",
         context! { reload_interval => RELOAD_INTERVAL, status_dir => RELOADER_STATUS_DIR },
     )?;
     let create_sh = if view.cluster {
-        render("cluster-create.sh", context! {})?
+        templates.render("cluster-create.sh", context! {})?
     } else {
         String::new()
-    };
-    let acl = bundle
-        .get(layout::ACL)
-        .map(|e| String::from_utf8_lossy(&e.contents).into_owned())
-        .ok_or_else(|| Error::failed("users.acl was not rendered"))?;
-    let replication_conf = match &secrets.replica {
-        Some(password) => render("replication.conf", context! { password })?,
-        None => String::new(),
     };
     let config_sha256 = crate::digest::sha256_hex(&format!(
         "{redis_conf}\0{start_sh}\0{create_sh}\0{reload_sh}"
     ));
-    let (server_tls, client_tls) = match tls {
-        Some((server, pki)) => (
-            Some(tls_data(
-                &server.cert_pem,
-                &server.key_pem,
-                &pki.ca.cert_pem,
-            )),
-            Some(tls_data(
-                &pki.client.cert_pem,
-                &pki.client.key_pem,
-                &pki.ca.cert_pem,
-            )),
-        ),
-        None => (None, None),
-    };
-    let metrics_tls = match tls {
-        Some((_, pki)) => pki
-            .metrics
-            .as_ref()
-            .map(|m| tls_data(&m.cert_pem, &m.key_pem, &pki.ca.cert_pem)),
-        None => None,
-    };
-    // The cluster-create Job's own client certificate, never the app's.
-    let job = tls.and_then(|(_, pki)| pki.kubernetes_job.as_ref().map(|j| (j, pki)));
-    if view.cluster && tls.is_some() && job.is_none() {
-        return Err(Error::failed(
-            "the cluster-create Job's certificate was not issued",
-        ));
-    }
-    let job_tls = job.map(|(j, pki)| tls_data(&j.cert_pem, &j.key_pem, &pki.ca.cert_pem));
-    let app_env = app_env(settings, k8s, secrets);
-    let all = render(
-        "manifests",
-        context! {
-            redis_conf, start_sh, create_sh, reload_sh, acl, replication_conf, config_sha256,
-            status_dir => RELOADER_STATUS_DIR,
-            server_tls => Serde(&server_tls), client_tls => Serde(&client_tls),
-            job_tls => Serde(&job_tls),
-            app_env => Serde(&app_env),
-            admin_password => &secrets.admin,
-            replica_password => secrets.replica.as_deref().unwrap_or(""),
-            metrics_tls => Serde(&metrics_tls),
-            metrics_password => secrets.metrics.as_deref().unwrap_or(""),
-        },
-    )?;
+    Ok(context! {
+        redis_conf, start_sh, create_sh, reload_sh, config_sha256,
+        status_dir => RELOADER_STATUS_DIR,
+    })
+}
 
-    if let Some((server, _)) = tls {
+/// What only the Secrets' templates see: keys, certificates, passwords, users.acl and
+/// the app's settings.
+fn secret_values(
+    settings: &Settings,
+    k8s: &Kubernetes,
+    tls: Option<&Pki>,
+    secrets: &Secrets,
+    acl: &str,
+    templates: &Templates,
+    cluster: bool,
+) -> Result<Value> {
+    let replication_conf = match &secrets.replica {
+        Some(password) => templates.render("replication.conf", context! { password })?,
+        None => String::new(),
+    };
+    let leaf = |c: &crate::pki::issue::CertKey, ca: &str| tls_data(&c.cert_pem, &c.key_pem, ca);
+    let (mut server_tls, mut client_tls, mut metrics_tls, mut job_tls) = (None, None, None, None);
+    if let Some(pki) = tls {
+        let ca = &pki.ca.cert_pem;
+        let server = pki
+            .kubernetes
+            .as_ref()
+            .ok_or_else(|| Error::failed("the pods' certificate was not issued"))?;
+        server_tls = Some(leaf(server, ca));
+        client_tls = Some(leaf(&pki.client, ca));
+        metrics_tls = pki.metrics.as_ref().map(|m| leaf(m, ca));
+        // The cluster-create Job's own client certificate, never the app's.
+        job_tls = pki.kubernetes_job.as_ref().map(|j| leaf(j, ca));
+        if cluster && job_tls.is_none() {
+            return Err(Error::failed(
+                "the cluster-create Job's certificate was not issued",
+            ));
+        }
+    }
+    Ok(context! {
+        acl, replication_conf,
+        server_tls => Serde(&server_tls), client_tls => Serde(&client_tls),
+        job_tls => Serde(&job_tls),
+        app_env => Serde(&app_env(settings, k8s, secrets)),
+        admin_password => &secrets.admin,
+        replica_password => secrets.replica.as_deref().unwrap_or(""),
+        metrics_tls => Serde(&metrics_tls),
+        metrics_password => secrets.metrics.as_deref().unwrap_or(""),
+    })
+}
+
+/// The pods' certificate and the cluster Job's, beside the other certificates.
+fn certificates(pki: &Pki, bundle: &mut Bundle) {
+    if let Some(server) = &pki.kubernetes {
         bundle.cert(
             SERVER_CERT,
             Kind::Certificate,
@@ -272,7 +409,7 @@ pub(crate) fn add(
             "the pods' private key (also in kubernetes/secret-server-tls.yaml)",
         );
     }
-    if let Some((j, _)) = job {
+    if let Some(j) = &pki.kubernetes_job {
         bundle.cert(
             layout::KUBERNETES_JOB_CERT,
             Kind::Certificate,
@@ -286,80 +423,6 @@ pub(crate) fn add(
             j.key_pem.clone(),
             "the Job's private key (also in kubernetes/secret-job-tls.yaml)",
         );
-    }
-    bundle.dir(DIR, "Kubernetes manifests: kubectl apply -k this folder");
-    let mut names = Vec::new();
-    for part in all.split("\n#@@ file ").skip(1) {
-        let (header, body) = part
-            .split_once('\n')
-            .ok_or_else(|| Error::failed("kubernetes manifests: a file without a body"))?;
-        let file = header.trim();
-        let (kind, purpose) = describe(file);
-        names.push(file.to_owned());
-        bundle.file(&format!("{DIR}/{file}"), kind, body.trim_start(), purpose);
-    }
-    let kustomization = render(
-        "kustomization.yaml",
-        context! { dir => DIR, files => names },
-    )?;
-    bundle.file(
-        &format!("{DIR}/kustomization.yaml"),
-        Kind::Config,
-        kustomization,
-        "lists every manifest: kubectl apply -k kubernetes",
-    );
-    Ok(())
-}
-
-/// What each manifest is, which decides its mode: files holding secrets are 0600.
-fn describe(file: &str) -> (Kind, &'static str) {
-    match file {
-        "secret-server-tls.yaml" => (
-            Kind::Secret,
-            "Secret kubernetes.io/tls: the pods' certificate and key, ca.crt",
-        ),
-        "secret-client-tls.yaml" => (
-            Kind::Secret,
-            "Secret kubernetes.io/tls: the app's client certificate and key, ca.crt",
-        ),
-        "secret-job-tls.yaml" => (
-            Kind::Secret,
-            "Secret kubernetes.io/tls: the cluster-create Job's client certificate and key",
-        ),
-        "secret-auth.yaml" => (
-            Kind::Secret,
-            "Secret: users.acl and the admin and replication passwords",
-        ),
-        "secret-app.yaml" => (
-            Kind::Secret,
-            "Secret: the app's REDIS_* settings, for envFrom",
-        ),
-        "namespace.yaml" => (Kind::Config, "the Namespace (Pod Security: restricted)"),
-        "configmap.yaml" => (
-            Kind::Config,
-            "ConfigMap: redis.conf and the start scripts, no secret",
-        ),
-        "service-headless.yaml" => (Kind::Config, "headless Service: each pod's DNS name"),
-        "service.yaml" => (Kind::Config, "client Service: where the app connects"),
-        "statefulset.yaml" => (Kind::Config, "StatefulSet: the Redis pods"),
-        "secret-metrics.yaml" => (
-            Kind::Secret,
-            "Secret: the metrics exporter's user, password and client certificate",
-        ),
-        "servicemonitor.yaml" => (
-            Kind::Config,
-            "ServiceMonitor (Prometheus Operator): scrapes every pod's exporter",
-        ),
-        "networkpolicy.yaml" => (
-            Kind::Config,
-            "NetworkPolicy: only the app, the Redis pods and the cluster Job reach Redis",
-        ),
-        "poddisruptionbudget.yaml" => (Kind::Config, "PodDisruptionBudget: one pod down at a time"),
-        "job-cluster-create.yaml" => (
-            Kind::Config,
-            "Job: forms the cluster once; safe to run again",
-        ),
-        _ => (Kind::Config, "Kubernetes manifest"),
     }
 }
 
