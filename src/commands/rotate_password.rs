@@ -84,7 +84,7 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
         )));
     };
     let mut all = vec![app_user.clone(), ADMIN_USER.to_owned()];
-    if settings.cluster.is_some() {
+    if settings.is_cluster() {
         all.push(REPLICA_USER.to_owned());
     }
     if settings.metrics.is_some() {
@@ -340,7 +340,7 @@ fn password_files(
         layout::PROPERTIES.to_owned(),
         layout::ACL.to_owned(),
     ];
-    if settings.cluster.is_some() {
+    if settings.is_cluster() {
         holders.extend(settings.nodes.iter().map(|n| n.conf.clone()));
     }
     if settings.metrics.is_some() {

@@ -120,7 +120,7 @@ impl Record {
             db: s.db,
             username: s.username.clone(),
             tls: s.tls,
-            cluster_replicas: s.cluster,
+            cluster_replicas: s.replicas_per_master,
             key_type: s.key_type.name().to_owned(),
             leaf_days: s.leaf_days,
             ca_days: s.ca_days,

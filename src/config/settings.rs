@@ -30,7 +30,7 @@ pub(crate) struct Settings {
     /// One node for a single server; every node for a cluster.
     pub(crate) nodes: Vec<Node>,
     /// `Some(replicas per master)` for a Redis Cluster.
-    pub(crate) cluster: Option<u8>,
+    pub(crate) replicas_per_master: Option<u8>,
     pub(crate) key_type: KeyType,
     /// `--pkcs12`: PKCS#12 key and trust stores beside the PEM files (see `stores`).
     pub(crate) pkcs12: bool,
@@ -63,6 +63,11 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
+    /// A Redis Cluster (every node a server of its own), not one server.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.replicas_per_master.is_some()
+    }
+
     /// Where the app connects first: the server, or the first cluster node.
     pub(crate) fn host(&self) -> &str {
         &self.nodes[0].host
@@ -183,7 +188,7 @@ impl Settings {
             username,
             tls,
             nodes,
-            cluster,
+            replicas_per_master: cluster,
             key_type: req.key_type,
             pkcs12: req.pkcs12,
             leaf_days,
@@ -835,7 +840,7 @@ mod tests {
             username: s.username.clone().map(leak),
             nodes: s.nodes.iter().map(|n| leak(n.address())).collect(),
             db: s.db,
-            cluster: s.cluster,
+            cluster: s.replicas_per_master,
             leaf_days: s.leaf_days,
             ca_days: s.ca_days,
             key_type: s.key_type,

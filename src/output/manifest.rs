@@ -119,7 +119,7 @@ pub(crate) fn human(
         // Shell-quoted, so a pasted line works for any folder name (spaces, `$`, quotes).
         let dir = settings.out_dir.display().to_string();
         let q = |rel: &str| crate::render::escape::sh_word(&format!("{dir}{rel}"));
-        if settings.cluster.is_some() {
+        if settings.is_cluster() {
             out.push_str(&format!(
                 "\nStart the nodes:   for n in {}/nodes/*/redis.conf; do {} \"$n\" & done\n\
                  Form the cluster:  {}\n\
@@ -144,7 +144,7 @@ pub(crate) fn human(
         }
         if settings.metrics.is_some() {
             // The exporter reads its own variable names from the environment.
-            let line = if settings.cluster.is_some() {
+            let line = if settings.is_cluster() {
                 format!(
                     "for e in {}/nodes/*/metrics.env; do (set -a; . \"$e\"; exec prometheus-redis-exporter) & done",
                     q("")

@@ -204,7 +204,7 @@ pub(crate) fn as_found(settings: &Settings, existing: &Existing, pinned: &[Vec<u
 /// Whether the leaves end with the cluster-create Job's certificate: manifests for a
 /// cluster (the Job exists only there).
 fn job_leaf(settings: &Settings, k8s: Option<&(Vec<SanName>, String)>) -> bool {
-    k8s.is_some() && settings.cluster.is_some()
+    k8s.is_some() && settings.is_cluster()
 }
 
 /// The PEM blocks of `pem` whose certificate is one of `pinned`, as they are written.
@@ -230,7 +230,7 @@ fn leaf_specs<'a>(
     settings: &'a Settings,
     k8s: Option<&'a (Vec<SanName>, String)>,
 ) -> Vec<LeafSpec<'a>> {
-    let node_usages = server_usages(settings.cluster.is_some());
+    let node_usages = server_usages(settings.is_cluster());
     let mut specs: Vec<LeafSpec<'a>> = settings
         .nodes
         .iter()
@@ -271,7 +271,7 @@ fn leaf_specs<'a>(
             usages: server_usages(true),
             dialled: Some(service),
         });
-        if settings.cluster.is_some() {
+        if settings.is_cluster() {
             // The Job logs in as the admin; it is a client only, and never the app.
             specs.push(LeafSpec {
                 cert_path: crate::config::layout::KUBERNETES_JOB_CERT,
@@ -328,7 +328,7 @@ fn check_under_external_ca(
     metrics: Option<&CertKey>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let node_usages: Vec<trust::Usage> = server_usages(settings.cluster.is_some())
+    let node_usages: Vec<trust::Usage> = server_usages(settings.is_cluster())
         .iter()
         .map(trust_usage)
         .collect();

@@ -43,7 +43,7 @@ impl Previous {
             app: settings.username.as_deref().and_then(get),
             admin: get(crate::config::acl::ADMIN_USER),
             replica: settings
-                .cluster
+                .replicas_per_master
                 .and_then(|_| get(crate::config::acl::REPLICA_USER)),
             metrics: settings
                 .metrics
@@ -100,7 +100,7 @@ pub(crate) fn resolve(
         "admin",
         &[layout::ADMIN_ENV, layout::ACL],
     )?;
-    let replica = if settings.cluster.is_some() {
+    let replica = if settings.is_cluster() {
         let confs: Vec<&str> = settings.nodes.iter().map(|n| n.conf.as_str()).collect();
         let found = confs
             .iter()
@@ -148,7 +148,7 @@ pub(crate) fn resolve(
 
 /// Where the exporters' settings live: metrics.env, or one per cluster node.
 pub(crate) fn metrics_envs(settings: &Settings) -> Vec<String> {
-    if settings.cluster.is_some() {
+    if settings.is_cluster() {
         settings
             .nodes
             .iter()

@@ -55,7 +55,7 @@ impl Existing {
         .to_vec();
         for node in &settings.nodes {
             paths.extend([node.cert.clone(), node.key.clone(), node.conf.clone()]);
-            if settings.metrics.is_some() && settings.cluster.is_some() {
+            if settings.metrics.is_some() && settings.is_cluster() {
                 paths.push(layout::node_metrics_env(&node.name));
             }
         }

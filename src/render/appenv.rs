@@ -36,10 +36,10 @@ pub(crate) fn build(s: &Settings, password: &str, place: Place) -> Vec<(&'static
         ("REDIS_CA_PATH", ca.clone()),
         ("REDIS_CA_CERTS", ca),
         ("REDIS_CERT_REQS", "required".into()),
-        ("REDIS_CLUSTER_MODE", s.cluster.is_some().to_string()),
+        ("REDIS_CLUSTER_MODE", s.is_cluster().to_string()),
         (
             "REDIS_CLUSTER_NODES",
-            if s.cluster.is_some() {
+            if s.is_cluster() {
                 place.cluster_nodes
             } else {
                 String::new()

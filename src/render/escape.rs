@@ -402,8 +402,14 @@ mod tests {
                 .contains("cannot be written to users.acl")
         );
         assert!(err(&[(".env", "X={{ v }}")], "it's").contains("cannot be written to .env"));
-        assert!(err(&[("manifests/service.yaml", "k: {{ v }}")], "a: b").contains("cannot be written unquoted"));
-        assert!(err(&[("manifests/service.yaml", "k: {{ v }}")], "true").contains("cannot be written unquoted"));
+        assert!(
+            err(&[("manifests/service.yaml", "k: {{ v }}")], "a: b")
+                .contains("cannot be written unquoted")
+        );
+        assert!(
+            err(&[("manifests/service.yaml", "k: {{ v }}")], "true")
+                .contains("cannot be written unquoted")
+        );
         assert!(
             err(&[("redis.conf", "x {{ v | bare }}")], "a b").contains("unquoted in redis.conf")
         );
@@ -448,7 +454,10 @@ mod tests {
             "# a: b"
         );
         assert_eq!(
-            ok(&[("manifests/service.yaml", "{{ (\"  \" * n) | safe }}x")], ""),
+            ok(
+                &[("manifests/service.yaml", "{{ (\"  \" * n) | safe }}x")],
+                ""
+            ),
             "              x"
         );
     }

@@ -142,7 +142,7 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
         };
         // A server fixture stands in for the profile's server certificate, which in a
         // cluster also authenticates to the other nodes: only the stated flaw may differ.
-        let server_usages = pki::issue::server_usages(settings.cluster.is_some());
+        let server_usages = pki::issue::server_usages(settings.is_cluster());
         let usages = match (f.role, f.flaw) {
             (Role::Server, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ClientAuth],
             (Role::Client, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ServerAuth],

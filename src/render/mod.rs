@@ -318,7 +318,7 @@ impl Templates {
 /// The PKI's files: the CA certificate (and its key unless it is an organisation's),
 /// each server's certificate and key, the app's client certificate and key.
 fn certificates(settings: &Settings, pki: &Pki, bundle: &mut Bundle) {
-    let cluster = settings.cluster.is_some();
+    let cluster = settings.is_cluster();
     bundle.dir(layout::CERTS_DIR, "certificates and keys");
     bundle.cert(
         layout::CA_CERT,
@@ -393,7 +393,7 @@ fn servers(
     templates: &Templates,
     bundle: &mut Bundle,
 ) -> Result<()> {
-    let cluster = settings.cluster.is_some();
+    let cluster = settings.is_cluster();
     for (node, nv) in settings.nodes.iter().zip(&view.nodes) {
         if cluster {
             bundle.dir(
@@ -474,7 +474,7 @@ fn containers(
         .map(|node| templates.render("healthcheck.sh", context! { node => Serde(node) }))
         .collect::<Result<Vec<_>>>()?;
     let compose = |name: &str| templates.render(name, context! { healthchecks });
-    if settings.cluster.is_some() {
+    if settings.is_cluster() {
         bundle.file(
             layout::CLUSTER_CREATE,
             Kind::Script,
@@ -638,16 +638,16 @@ fn view<'a>(s: &'a Settings, secrets: Option<&'a Secrets>) -> View<'a> {
         acl_rules: crate::config::acl::rules_view(),
         tls: s.tls,
         auth,
-        cluster: s.cluster.is_some(),
-        replicas: s.cluster.unwrap_or(0),
-        masters: s.nodes.len() / (usize::from(s.cluster.unwrap_or(0)) + 1),
+        cluster: s.is_cluster(),
+        replicas: s.replicas_per_master.unwrap_or(0),
+        masters: s.nodes.len() / (usize::from(s.replicas_per_master.unwrap_or(0)) + 1),
         paths,
         pool: &s.pool,
         server: &s.server,
         redis_defaults: Server::default(),
         target: TargetView::of(&s.target),
         image: &s.image,
-        bridge: s.cluster.is_some() && s.compose_network == ComposeNetwork::Bridge,
+        bridge: s.is_cluster() && s.compose_network == ComposeNetwork::Bridge,
         network: network::BRIDGE_NETWORK,
         create_service: network::CREATE_SERVICE,
         owner: format!("{}:{}", s.owner.0, s.owner.1),
@@ -687,7 +687,7 @@ fn node_view(s: &Settings, i: usize, n: &Node, paths: &Paths, auth: bool) -> Nod
     }
     let node_dir = s.out_dir.join(&n.conf);
     let node_dir = node_dir.parent().unwrap_or(&s.out_dir);
-    if s.cluster.is_some() {
+    if s.is_cluster() {
         // The node writes its cluster state file beside its config.
         mounts[0] = mount(&path_string(node_dir), false);
         if s.compose_network == ComposeNetwork::Bridge {
@@ -697,8 +697,8 @@ fn node_view(s: &Settings, i: usize, n: &Node, paths: &Paths, auth: bool) -> Nod
         mounts.push(mount(&data, false));
     }
     let scheme = if s.tls { "rediss" } else { "redis" };
-    let service = network::service_name(s.compose_network, s.cluster.is_some(), n);
-    let metrics_env_rel = if s.cluster.is_some() {
+    let service = network::service_name(s.compose_network, s.is_cluster(), n);
+    let metrics_env_rel = if s.is_cluster() {
         layout::node_metrics_env(&n.name)
     } else {
         layout::METRICS_ENV.to_owned()

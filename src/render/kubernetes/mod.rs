@@ -465,7 +465,7 @@ fn app_env(s: &Settings, k8s: &Kubernetes, secrets: &Secrets) -> Vec<(&'static s
 
 fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
     let pods = s.nodes.len();
-    let replicas = s.cluster.unwrap_or(0);
+    let replicas = s.replicas_per_master.unwrap_or(0);
     let headless = k8s.headless();
     View {
         version: env!("CARGO_PKG_VERSION"),
@@ -480,7 +480,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
         bus_port: u32::from(s.port()) + 10_000,
         pods,
         pod_fqdns: (0..pods).map(|i| k8s.pod_fqdn(i)).collect(),
-        cluster: s.cluster.is_some(),
+        cluster: s.is_cluster(),
         replicas,
         masters: pods / (usize::from(replicas) + 1),
         tls: s.tls,
