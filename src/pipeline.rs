@@ -2,9 +2,10 @@
 //! library (`api::Setup`), in the one-way order of ARCHITECTURE.md: a request becomes
 //! settings, settings a PKI, both a bundle in memory, and the writer writes it.
 //!
-//! It belongs with the commands (`commands/`): like `renew`, it runs a whole job over a
-//! folder, and it refuses a folder in the middle of a CA rollover with
-//! `commands::renew`'s own check. Nothing in it is a CLI type.
+//! It stands between the layers it wires and the commands that call it (ARCHITECTURE.md:
+//! it may use every layer above it, and nothing in it is a CLI type). A folder in the
+//! middle of a CA rollover is refused with the rollover state's own check
+//! (`readback::rollover`), the one renew uses.
 
 use std::path::PathBuf;
 
@@ -256,7 +257,7 @@ fn check_kept_match(
     planned: &mut Vec<Action>,
 ) -> Result<Vec<String>> {
     let differing = writer::kept_but_different(bundle, &settings.out_dir, planned);
-    drop_record_if_it_would_not_describe(bundle, planned, Action::Create, &differing);
+    keep_record_only_where_it_describes(bundle, planned, &differing);
     let creates_files = bundle
         .entries
         .iter()
@@ -274,16 +275,13 @@ fn check_kept_match(
     Ok(differing)
 }
 
-/// A record is added to a folder only when it describes it: a folder made before records,
-/// run again with flags its kept files were not made with (`differing`), gets none from
-/// this run (and so this run adds no file next to them and is not refused for it, as
-/// before records); a run whose files match, or `--force`, adds it.
-/// (`planned` is the writer's plan, `create` its action for a new file: generic, so that
-/// this module does not import the writer.)
-fn drop_record_if_it_would_not_describe<A: PartialEq>(
-    bundle: &mut crate::render::bundle::Bundle,
-    planned: &mut Vec<A>,
-    create: A,
+/// A record is added to a folder only when it describes it: a folder without one, run
+/// again with flags its kept files were not made with (`differing`), gets none from this
+/// run (so the run adds no file next to them and is not refused for it); a run whose
+/// files match, or `--force`, adds it. `planned` is the writer's plan for `bundle`.
+fn keep_record_only_where_it_describes(
+    bundle: &mut Bundle,
+    planned: &mut Vec<Action>,
     differing: &[String],
 ) {
     if differing.is_empty() {
@@ -293,7 +291,7 @@ fn drop_record_if_it_would_not_describe<A: PartialEq>(
         .entries
         .iter()
         .position(|e| e.path == crate::config::layout::RECORD)
-        && planned[i] == create
+        && planned[i] == Action::Create
     {
         bundle.entries.remove(i);
         planned.remove(i);

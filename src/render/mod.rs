@@ -283,8 +283,8 @@ pub(crate) fn render(
 /// The templates and the view they all share.
 struct Templates {
     env: Environment<'static>,
-    /// Converted once: each node's redis.conf is rendered with the whole view, and
-    /// converting it per node made a 1000-node cluster quadratic (seconds, not ms).
+    /// Converted once: each node's redis.conf is rendered with the whole view, so a
+    /// conversion per node would make a cluster's render quadratic in its nodes.
     shared: minijinja::Value,
 }
 

@@ -1,8 +1,8 @@
 //! A small RESP2 client: commands as arrays of bulk strings, replies read back as simple
 //! strings, errors, integers, bulk strings and arrays. It speaks over any byte stream
 //! (a plain `TcpStream` or a rustls `StreamOwned`), whose timeouts are the socket's.
-//! Doctor and `renew --apply` need only AUTH, SELECT, PING, INFO, CLUSTER INFO and
-//! CONFIG SET; the `redis` crate pulled half of the dependency graph for them.
+//! The commands need a handful of commands (AUTH, SELECT, PING, INFO, CLUSTER INFO,
+//! CONFIG SET, ACL), which do not justify a full client's dependencies in the binary.
 //!
 //! Arguments of a command are never kept, logged or put into an error: an AUTH password
 //! exists only in the bytes written to the stream.
