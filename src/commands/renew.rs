@@ -29,26 +29,8 @@ pub(crate) use crate::readback::rollover::{note as rollover_note, refuse_mid_rol
 
 pub(crate) fn run(args: &RenewArgs) -> Result<()> {
     let dir = &args.dir;
-    // Read the folder first (a path that is not a generated folder is refused without
-    // creating anything), then hold its lock: no other run changes it until written.
-    // A folder a killed run left half-written is finished by taking the lock.
-    if !dir.join(crate::output::journal::STAGING).is_dir() {
-        Folder::read(dir)?;
-    }
-    let lock = FolderLock::acquire(dir)?;
-    let mut folder = Folder::read(dir)?;
-    // A record that is there but no regular file (a FIFO, a link to /dev/zero) is no
-    // record this tool wrote: refused, rather than renewing as if the folder had none.
-    match crate::regularfile::check(&folder.dir.join(layout::RECORD)) {
-        Err(e) if !e.is_missing() => return Err(e.at(&folder.dir.join(layout::RECORD))),
-        _ => {}
-    }
-    // A record verify would not believe (edited: a key type, a validity) is not what the
-    // certificates are renewed from.
-    for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
-        eprintln!("note: {finding}");
-    }
-    folder.note_if_inferred();
+    // No other run changes the folder from here until it is written.
+    let (lock, folder) = super::folder_under_lock(dir)?;
     let days = crate::config::settings::check_days("--days", args.days)?;
     if folder.leaves.is_empty() {
         return Err(Error::usage(format!(

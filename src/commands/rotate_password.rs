@@ -50,32 +50,43 @@ impl std::fmt::Debug for Change {
 }
 
 pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
-    let dir = &args.dir;
-    // As renew: a path that is no generated folder is refused before the lock is taken;
-    // a folder a killed run left half-written is finished by taking it.
-    if !dir.join(crate::output::journal::STAGING).is_dir() {
-        Folder::read(dir)?;
+    let (lock, folder) = super::folder_under_lock(&args.dir)?;
+    let settings = known_settings(&folder)?;
+    let users = chosen(&args.users, &rotatable(&settings, &folder.dir)?)?;
+    let existing = Existing::read(&settings)?;
+    let current = crate::pki::secrets::resolve(&settings, &RunOptions::default(), &existing)?
+        .ok_or_else(|| Error::failed("the folder's passwords cannot be read"))?;
+    let step = Step {
+        args,
+        folder: &folder,
+        settings: &settings,
+        existing: &existing,
+        state: crate::readback::passwords::state_at(&folder.dir)?,
+        lock: &lock,
+    };
+    match args.step {
+        PasswordStep::Add => step.add(current, &users),
+        PasswordStep::DropOld => step.drop_old(current, &users),
     }
-    let lock = FolderLock::acquire(dir)?;
-    let mut folder = Folder::read(dir)?;
-    match crate::regularfile::check(&folder.dir.join(layout::RECORD)) {
-        Err(e) if !e.is_missing() => return Err(e.at(&folder.dir.join(layout::RECORD))),
-        _ => {}
-    }
-    for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
-        eprintln!("note: {finding}");
-    }
-    folder.note_if_inferred();
-    let settings =
-        crate::commands::verify::regenerated::folder_settings(&folder).ok_or_else(|| {
-            Error::usage(format!(
-                "{}: the folder's settings cannot be known (no record verify believes, and its \
+}
+
+/// The settings the folder was made with (its record, or what its files name), which
+/// the rotated files are rendered from.
+fn known_settings(folder: &Folder) -> Result<Settings> {
+    crate::commands::verify::regenerated::folder_settings(folder).ok_or_else(|| {
+        Error::usage(format!(
+            "{}: the folder's settings cannot be known (no record verify believes, and its \
              files name no profile); allowed: a folder verify can judge (`kimera-redis-init \
              verify {}`)",
-                shown(dir),
-                shown(dir)
-            ))
-        })?;
+            shown(&folder.dir),
+            shown(&folder.dir)
+        ))
+    })
+}
+
+/// Every user of the setup that has a password: the app's, the admin, and the
+/// replication and metrics users where the setup has them.
+fn rotatable(settings: &Settings, dir: &std::path::Path) -> Result<Vec<String>> {
     let Some(app_user) = settings.username.clone() else {
         return Err(Error::usage(format!(
             "{}: its profile has no passwords to rotate (no ACL users); allowed: a folder \
@@ -83,130 +94,151 @@ pub(crate) fn run(args: &RotatePasswordArgs) -> Result<()> {
             shown(dir)
         )));
     };
-    let mut all = vec![app_user.clone(), ADMIN_USER.to_owned()];
+    let mut all = vec![app_user, ADMIN_USER.to_owned()];
     if settings.is_cluster() {
         all.push(REPLICA_USER.to_owned());
     }
     if settings.metrics.is_some() {
         all.push(METRICS_USER.to_owned());
     }
-    let users = chosen(&args.users, &all)?;
-    let state = crate::readback::passwords::state_at(&folder.dir)?;
-    let existing = Existing::read(&settings)?;
-    let run = RunOptions::default();
-    let current = crate::pki::secrets::resolve(&settings, &run, &existing)?
-        .ok_or_else(|| Error::failed("the folder's passwords cannot be read"))?;
-    let timeout = std::time::Duration::from_secs(args.timeout);
-    match args.step {
-        PasswordStep::Add => {
-            let (secrets, rotation, fresh) = match state {
-                Some(state) => {
-                    same_users(&state, &users, args.users.is_empty(), "add", dir)?;
-                    (current, state, false)
-                }
-                None => {
-                    let (secrets, rotation) = add_passwords(&settings, current, &users);
-                    (secrets, rotation, true)
-                }
-            };
-            let changes = changes(&settings, &secrets, &rotation);
-            let plan = if args.apply {
-                let plan =
-                    apply::prepare(&folder, timeout, rotation.old_admin_password.as_deref())?;
-                apply::precheck(&folder, &plan, &changes)?;
-                // The servers learn the new passwords before any file names them, so a
-                // client that reads .env anew is accepted whichever it reads.
-                apply::add_live(&folder, &plan, &changes)?;
-                Some(plan)
-            } else {
-                None
-            };
-            let mut bundle = password_files(&folder, &settings, &existing, &secrets)?;
-            bundle.dir(
-                layout::PASSWORD_ROTATION_DIR,
-                "the password rotation's folder",
-            );
-            bundle.file(
-                layout::PASSWORD_ROTATION,
-                Kind::Secret,
-                rotation.render(),
-                "the password rotation's state: the old passwords' hashes",
-            );
-            write(&folder, &bundle, &lock)?;
-            outln!(
-                "step add: {} for {}; users.acl accepts the old and the new password until \
-                 drop-old. Written: {}",
-                if fresh {
-                    "new passwords"
-                } else {
-                    "the new passwords again"
-                },
-                names(&changes),
-                written(&bundle)
-            );
-            match plan {
-                Some(plan) => apply::add_finish(&folder, &plan, &changes)?,
-                None => outln!(
-                    "The running servers do not know the new passwords yet: load them with \
-                     `kimera-redis-init rotate-password {} --step add --apply` (or restart \
-                     each server) before clients reconnect with the new .env.",
-                    shown(dir)
-                ),
+    Ok(all)
+}
+
+/// One step of a rotation over a folder held under its lock.
+struct Step<'a> {
+    args: &'a RotatePasswordArgs,
+    folder: &'a Folder,
+    settings: &'a Settings,
+    existing: &'a Existing,
+    /// The rotation in progress, if one is.
+    state: Option<Rotation>,
+    lock: &'a FolderLock,
+}
+
+impl Step<'_> {
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.args.timeout)
+    }
+
+    /// Step add: new passwords (or the ones a rotation in progress already has), loaded
+    /// into the servers first with `--apply`, then written with users.acl keeping the old
+    /// hashes beside them.
+    fn add(self, current: Secrets, users: &[String]) -> Result<()> {
+        let (args, folder, dir) = (self.args, self.folder, &self.args.dir);
+        let (secrets, rotation, fresh) = match self.state {
+            Some(ref state) => {
+                same_users(state, users, args.users.is_empty(), "add", dir)?;
+                (current, state.clone(), false)
             }
-            outln!(
-                "next: once every client uses the new passwords (the app reads .env when it \
-                 connects), run `kimera-redis-init rotate-password {} --step drop-old --apply`",
+            None => {
+                let (secrets, rotation) = add_passwords(self.settings, current, users);
+                (secrets, rotation, true)
+            }
+        };
+        let changes = changes(self.settings, &secrets, &rotation);
+        let plan = if args.apply {
+            let plan = apply::prepare(
+                folder,
+                self.timeout(),
+                rotation.old_admin_password.as_deref(),
+            )?;
+            apply::precheck(folder, &plan, &changes)?;
+            // The servers learn the new passwords before any file names them, so a
+            // client that reads .env anew is accepted whichever it reads.
+            apply::add_live(folder, &plan, &changes)?;
+            Some(plan)
+        } else {
+            None
+        };
+        let mut bundle = password_files(folder, self.settings, self.existing, &secrets)?;
+        bundle.dir(
+            layout::PASSWORD_ROTATION_DIR,
+            "the password rotation's folder",
+        );
+        bundle.file(
+            layout::PASSWORD_ROTATION,
+            Kind::Secret,
+            rotation.render(),
+            "the password rotation's state: the old passwords' hashes",
+        );
+        write(folder, &bundle, self.lock)?;
+        outln!(
+            "step add: {} for {}; users.acl accepts the old and the new password until \
+             drop-old. Written: {}",
+            if fresh {
+                "new passwords"
+            } else {
+                "the new passwords again"
+            },
+            names(&changes),
+            written(&bundle)
+        );
+        match plan {
+            Some(plan) => apply::add_finish(folder, &plan, &changes)?,
+            None => outln!(
+                "The running servers do not know the new passwords yet: load them with \
+                 `kimera-redis-init rotate-password {} --step add --apply` (or restart \
+                 each server) before clients reconnect with the new .env.",
                 shown(dir)
-            );
-            Ok(())
+            ),
         }
-        PasswordStep::DropOld => {
-            let Some(state) = state else {
-                return Err(Error::usage(format!(
-                    "--step drop-old: no password rotation is in progress in {} (no {}); \
-                     allowed: --step add first",
-                    shown(dir),
-                    layout::PASSWORD_ROTATION
-                )));
-            };
-            same_users(&state, &users, args.users.is_empty(), "drop-old", dir)?;
-            let changes = changes(&settings, &current, &state);
-            // Nothing may still depend on an old password: every server that answers must
-            // accept the new ones, and every replica authenticate with the new one.
-            let plan = if folder.tls() {
-                let plan = apply::prepare(&folder, timeout, None)?;
-                apply::ready_to_drop(&folder, &plan, &changes, args.apply)?;
-                Some(plan)
-            } else if args.apply {
-                return Err(no_tls(dir));
-            } else {
-                None
-            };
-            if args.apply
-                && let Some(plan) = &plan
-            {
-                apply::drop_live(&folder, plan, &changes)?;
-            }
-            let mut secrets = current;
-            secrets.previous = Previous::default();
-            let bundle = password_files(&folder, &settings, &existing, &secrets)?;
-            write(&folder, &bundle, &lock)?;
-            writer::remove(&folder.dir, &[layout::PASSWORD_ROTATION], &lock)?;
-            outln!(
-                "step drop-old: users.acl holds the new password alone for {}. Written: {}",
-                names(&changes),
-                written(&bundle)
-            );
-            match (args.apply, plan) {
-                (true, Some(plan)) => apply::drop_finish(&folder, &plan, &changes)?,
-                _ => outln!(
-                    "Running servers still accept the old passwords until each is restarted \
-                     (it then reads users.acl, which holds the new ones alone); with \
-                     `--apply` they drop them live."
-                ),
-            }
-            Ok(())
+        outln!(
+            "next: once every client uses the new passwords (the app reads .env when it \
+             connects), run `kimera-redis-init rotate-password {} --step drop-old --apply`",
+            shown(dir)
+        );
+        Ok(())
+    }
+
+    /// Step drop-old: refused while anything still depends on an old password; the old
+    /// hashes dropped live with `--apply`, then users.acl written with the new ones alone.
+    fn drop_old(self, current: Secrets, users: &[String]) -> Result<()> {
+        let (args, folder, dir) = (self.args, self.folder, &self.args.dir);
+        let Some(state) = &self.state else {
+            return Err(Error::usage(format!(
+                "--step drop-old: no password rotation is in progress in {} (no {}); \
+                 allowed: --step add first",
+                shown(dir),
+                layout::PASSWORD_ROTATION
+            )));
+        };
+        same_users(state, users, args.users.is_empty(), "drop-old", dir)?;
+        let changes = changes(self.settings, &current, state);
+        // Nothing may still depend on an old password: every server that answers must
+        // accept the new ones, and every replica authenticate with the new one.
+        let plan = if folder.tls() {
+            let plan = apply::prepare(folder, self.timeout(), None)?;
+            apply::ready_to_drop(folder, &plan, &changes, args.apply)?;
+            Some(plan)
+        } else if args.apply {
+            return Err(no_tls(dir));
+        } else {
+            None
+        };
+        if args.apply
+            && let Some(plan) = &plan
+        {
+            apply::drop_live(folder, plan, &changes)?;
         }
+        let mut secrets = current;
+        secrets.previous = Previous::default();
+        let bundle = password_files(folder, self.settings, self.existing, &secrets)?;
+        write(folder, &bundle, self.lock)?;
+        writer::remove(&folder.dir, &[layout::PASSWORD_ROTATION], self.lock)?;
+        outln!(
+            "step drop-old: users.acl holds the new password alone for {}. Written: {}",
+            names(&changes),
+            written(&bundle)
+        );
+        match (args.apply, plan) {
+            (true, Some(plan)) => apply::drop_finish(folder, &plan, &changes)?,
+            _ => outln!(
+                "Running servers still accept the old passwords until each is restarted \
+                 (it then reads users.acl, which holds the new ones alone); with \
+                 `--apply` they drop them live."
+            ),
+        }
+        Ok(())
     }
 }
 
