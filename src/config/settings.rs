@@ -143,37 +143,7 @@ impl Settings {
             crate::config::network::resolve(name, req.compose_network, &nodes, cluster.is_some())?;
         let external_ca = external_ca(name, req, tls)?;
         let bind = crate::config::bind::check(name, &req.bind, p.auth, &nodes)?;
-        let metrics = match (&req.metrics_image, req.metrics) {
-            (Some(i), true) => Some(crate::config::image::check_image("--metrics-image", i)?),
-            (Some(_), false) => {
-                return Err(Error::usage(
-                    "--metrics-image: there is no exporter without --metrics; allowed: add --metrics",
-                ));
-            }
-            (None, true) => Some(crate::config::request::DEFAULT_METRICS_IMAGE.to_owned()),
-            (None, false) => None,
-        };
-        let metrics_port = match req.metrics_port {
-            _ if metrics.is_none() => crate::config::layout::METRICS_PORT,
-            None => crate::config::layout::METRICS_PORT,
-            Some(p) => {
-                let port = check_port("--metrics-port", p)?;
-                if usize::from(port) + nodes.len() - 1 > 65535 {
-                    return Err(Error::usage(format!(
-                        "--metrics-port {port}: the {} exporters take ports {port} and up, which \
-                         would pass 65535; allowed: at most {}",
-                        nodes.len(),
-                        65536 - nodes.len()
-                    )));
-                }
-                port
-            }
-        };
-        if metrics.is_none() && kubernetes.as_ref().is_some_and(|k| k.service_monitor) {
-            return Err(Error::usage(
-                "--service-monitor: there is no exporter to scrape without --metrics; allowed: add --metrics",
-            ));
-        }
+        let (metrics, metrics_port) = resolve_metrics(req, nodes.len(), kubernetes.as_ref())?;
         if !bind.is_empty() && cluster.is_some() && compose_network == ComposeNetwork::Bridge {
             return Err(Error::usage(
                 "--bind: in bridge mode each node listens in its own container on the \
@@ -208,6 +178,46 @@ impl Settings {
             asked: req.asked,
         })
     }
+}
+
+/// `--metrics`: the exporter's image and the first exporter's port (a cluster's count up
+/// from it); `--metrics-image`, `--metrics-port` and `--service-monitor` only with it.
+fn resolve_metrics(
+    req: &Request,
+    servers: usize,
+    kubernetes: Option<&crate::config::kubernetes::Kubernetes>,
+) -> Result<(Option<String>, u16)> {
+    let metrics = match (&req.metrics_image, req.metrics) {
+        (Some(i), true) => Some(crate::config::image::check_image("--metrics-image", i)?),
+        (Some(_), false) => {
+            return Err(Error::usage(
+                "--metrics-image: there is no exporter without --metrics; allowed: add --metrics",
+            ));
+        }
+        (None, true) => Some(crate::config::request::DEFAULT_METRICS_IMAGE.to_owned()),
+        (None, false) => None,
+    };
+    let port = match req.metrics_port {
+        _ if metrics.is_none() => crate::config::layout::METRICS_PORT,
+        None => crate::config::layout::METRICS_PORT,
+        Some(p) => {
+            let port = check_port("--metrics-port", p)?;
+            if usize::from(port) + servers - 1 > 65535 {
+                return Err(Error::usage(format!(
+                    "--metrics-port {port}: the {servers} exporters take ports {port} and up, \
+                     which would pass 65535; allowed: at most {}",
+                    65536 - servers
+                )));
+            }
+            port
+        }
+    };
+    if metrics.is_none() && kubernetes.is_some_and(|k| k.service_monitor) {
+        return Err(Error::usage(
+            "--service-monitor: there is no exporter to scrape without --metrics; allowed: add --metrics",
+        ));
+    }
+    Ok((metrics, port))
 }
 
 /// TLS: the profile's, or `--tls` on a profile with authentication. A profile without
@@ -478,50 +488,13 @@ fn cluster_nodes(
 /// applied, checked against what `target` supports.
 fn server(p: &Profile, args: &Request, tls: bool, target: &Target) -> Result<Server> {
     let mut s = p.server.clone();
-    let persistence_what = if let Some(mode) = &args.persistence {
-        s.persistence = mode.clone();
-        "--persistence"
-    } else {
-        "profile field server.persistence"
-    };
-    let io_what = if let Some(n) = args.io_threads {
-        s.io_threads = n;
-        "--io-threads"
-    } else {
-        "profile field server.io_threads"
-    };
-    let mem_what = if let Some(m) = &args.maxmemory {
-        s.maxmemory = m.clone();
-        "--maxmemory"
-    } else {
-        "profile field server.maxmemory"
-    };
-    let range = |what: &str, v: i64, lo: i64, hi: i64| {
-        if (lo..=hi).contains(&v) {
-            Ok(())
-        } else {
-            Err(Error::usage(format!("{what} {v}: allowed: {lo} to {hi}")))
-        }
-    };
-    range(io_what, s.io_threads, 1, 128)?;
-    range(
-        "profile field server.maxclients",
-        s.maxclients,
-        1,
-        1_000_000,
-    )?;
-    range("profile field server.tcp_backlog", s.tcp_backlog, 1, 65_535)?;
-    range(
-        "profile field server.tcp_keepalive",
-        s.tcp_keepalive,
-        0,
-        86_400,
-    )?;
-    range("profile field server.timeout", s.timeout, 0, 86_400 * 365)?;
+    let named = Named::apply(&mut s, args);
+    check_server_numbers(&s, named.io_threads)?;
     if s.io_threads > 1 && tls && !target.tls_io_threads() {
         return Err(Error::usage(format!(
-            "{io_what} {}: {} does not serve TLS connections on I/O threads; \
+            "{} {}: {} does not serve TLS connections on I/O threads; \
              allowed with TLS: 1 (off), or more with --server-version 8.0 or later",
+            named.io_threads,
             s.io_threads,
             target.title()
         )));
@@ -532,10 +505,81 @@ fn server(p: &Profile, args: &Request, tls: bool, target: &Target) -> Result<Ser
             s.maxclients, p.pool.max_connections
         )));
     }
+    check_server_choices(&s, &named)?;
+    Ok(s)
+}
+
+/// Where each value a flag can override came from: the flag, or the profile's field; a
+/// refusal names that.
+struct Named {
+    persistence: &'static str,
+    io_threads: &'static str,
+    maxmemory: &'static str,
+}
+
+impl Named {
+    /// `--persistence`, `--io-threads` and `--maxmemory` applied over the profile's.
+    fn apply(s: &mut Server, args: &Request) -> Named {
+        let persistence = if let Some(mode) = &args.persistence {
+            s.persistence = mode.clone();
+            "--persistence"
+        } else {
+            "profile field server.persistence"
+        };
+        let io_threads = if let Some(n) = args.io_threads {
+            s.io_threads = n;
+            "--io-threads"
+        } else {
+            "profile field server.io_threads"
+        };
+        let maxmemory = if let Some(m) = &args.maxmemory {
+            s.maxmemory = m.clone();
+            "--maxmemory"
+        } else {
+            "profile field server.maxmemory"
+        };
+        Named {
+            persistence,
+            io_threads,
+            maxmemory,
+        }
+    }
+}
+
+/// The numbers the server takes, each within what Redis accepts for it.
+fn check_server_numbers(s: &Server, io_what: &str) -> Result<()> {
+    let ranges = [
+        (io_what, s.io_threads, 1, 128),
+        (
+            "profile field server.maxclients",
+            s.maxclients,
+            1,
+            1_000_000,
+        ),
+        ("profile field server.tcp_backlog", s.tcp_backlog, 1, 65_535),
+        (
+            "profile field server.tcp_keepalive",
+            s.tcp_keepalive,
+            0,
+            86_400,
+        ),
+        ("profile field server.timeout", s.timeout, 0, 86_400 * 365),
+    ];
+    for (what, v, lo, hi) in ranges {
+        if !(lo..=hi).contains(&v) {
+            return Err(Error::usage(format!("{what} {v}: allowed: {lo} to {hi}")));
+        }
+    }
+    Ok(())
+}
+
+/// The words the server takes (persistence, appendfsync, eviction policy) and a memory
+/// size, each one Redis knows.
+fn check_server_choices(s: &Server, named: &Named) -> Result<()> {
     if !["none", "rdb", "aof"].contains(&s.persistence.as_str()) {
         return Err(Error::usage(format!(
-            "{persistence_what} {:?}: allowed: none, rdb, aof",
-            s.persistence
+            "{} {:?}: allowed: none, rdb, aof",
+            named.persistence, s.persistence
         )));
     }
     if !["everysec", "always", "no"].contains(&s.appendfsync.as_str()) {
@@ -546,8 +590,8 @@ fn server(p: &Profile, args: &Request, tls: bool, target: &Target) -> Result<Ser
     }
     if !s.maxmemory.is_empty() && !is_memory_size(&s.maxmemory) {
         return Err(Error::usage(format!(
-            "{mem_what} {:?}: allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
-            s.maxmemory
+            "{} {:?}: allowed: a size such as 512mb or 2gb (units b, kb, mb, gb)",
+            named.maxmemory, s.maxmemory
         )));
     }
     const POLICIES: [&str; 8] = [
@@ -567,7 +611,7 @@ fn server(p: &Profile, args: &Request, tls: bool, target: &Target) -> Result<Ser
             POLICIES.join(", ")
         )));
     }
-    Ok(s)
+    Ok(())
 }
 
 /// A memory size as redis.conf takes it (`512mb`, `2gb`, `1000000`), within the 64 bits
