@@ -165,6 +165,38 @@ pub(crate) fn check(folder: &Folder, warn_days: i64, now: OffsetDateTime) -> (Ve
     (c.findings, c.checks)
 }
 
+/// Every password the folder keeps, where it is kept (`.env`, admin.env, each node's
+/// masterauth), with its user and the fix for a mismatch (empty: the app's, whose fix
+/// depends on the hash users.acl holds).
+fn password_holders(f: &Folder, user: &str) -> Vec<(String, String, String, &'static str)> {
+    let mut holders = vec![(
+        "the REDIS_PASSWORD in .env".to_owned(),
+        user.to_owned(),
+        f.env("REDIS_PASSWORD").to_owned(),
+        "",
+    )];
+    if let Ok(admin) = crate::readback::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
+        let get = |k: &str| admin.get(k).cloned().unwrap_or_default();
+        holders.push((
+            "the REDIS_ADMIN_PASSWORD in admin.env".to_owned(),
+            get("REDIS_ADMIN_USERNAME"),
+            get("REDIS_ADMIN_PASSWORD"),
+            "restore the admin.env generated with this users.acl, or generate again with --force",
+        ));
+    }
+    for s in &f.servers {
+        if let (Some(u), Some(p)) = (s.value("masteruser"), s.value("masterauth")) {
+            holders.push((
+                format!("the masterauth in {}", s.rel),
+                u.to_owned(),
+                p.to_owned(),
+                "restore the node configs generated with this users.acl, or generate again with --force",
+            ));
+        }
+    }
+    holders
+}
+
 struct Checker<'a> {
     folder: &'a Folder,
     findings: Vec<Finding>,
@@ -304,66 +336,54 @@ impl Checker<'_> {
             return; // reported with the paths redis.conf names, with its fix
         };
         // Every password the setup uses, where it is kept, against its users.acl hash.
-        let mut holders = vec![(
-            "the REDIS_PASSWORD in .env".to_owned(),
-            user.to_owned(),
-            f.env("REDIS_PASSWORD").to_owned(),
-            "",
-        )];
-        if let Ok(admin) = crate::readback::folder::read_env(&f.dir.join(layout::ADMIN_ENV)) {
-            let get = |k: &str| admin.get(k).cloned().unwrap_or_default();
-            holders.push((
-                "the REDIS_ADMIN_PASSWORD in admin.env".to_owned(),
-                get("REDIS_ADMIN_USERNAME"),
-                get("REDIS_ADMIN_PASSWORD"),
-                "restore the admin.env generated with this users.acl, or generate again with --force",
-            ));
+        for (source, user, password, fix) in password_holders(f, user) {
+            self.acl_user(&acl, aclfile, &source, &user, &password, fix);
         }
-        for s in &f.servers {
-            if let (Some(u), Some(p)) = (s.value("masteruser"), s.value("masterauth")) {
-                holders.push((
-                    format!("the masterauth in {}", s.rel),
-                    u.to_owned(),
-                    p.to_owned(),
-                    "restore the node configs generated with this users.acl, or generate again with --force",
-                ));
-            }
-        }
-        for (source, user, password, fix) in holders {
-            let line = acl
-                .lines()
-                .find(|l| l.split(' ').nth(1) == Some(user.as_str()));
-            let Some(line) = line else {
-                self.expect(
-                    layout::ACL,
-                    Some(format!("user {user} ({source}) is not in {aclfile}")),
-                    format!(
-                        "run `{} --force` (it writes users.acl again with the passwords the setup holds), or name a user that users.acl has",
-                        fixes::generate_command(f)
-                    ),
-                );
-                continue;
-            };
-            let words: Vec<&str> = line.split(' ').collect();
+    }
+
+    /// One password holder against users.acl: the user is there, switched on, and holds
+    /// the password's hash.
+    fn acl_user(
+        &mut self,
+        acl: &str,
+        aclfile: &str,
+        source: &str,
+        user: &str,
+        password: &str,
+        fix: &str,
+    ) {
+        let f = self.folder;
+        let line = acl.lines().find(|l| l.split(' ').nth(1) == Some(user));
+        let Some(line) = line else {
             self.expect(
                 layout::ACL,
-                (!words.contains(&"on")).then(|| format!("user {user} is switched off")),
-                "put `on` in its users.acl line and restart the server",
+                Some(format!("user {user} ({source}) is not in {aclfile}")),
+                format!(
+                    "run `{} --force` (it writes users.acl again with the passwords the setup holds), or name a user that users.acl has",
+                    fixes::generate_command(f)
+                ),
             );
-            let want = format!("#{}", sha256_hex(&password));
-            let fix = if fix.is_empty() {
-                let stored = words.iter().find_map(|w| w.strip_prefix('#')).unwrap_or("");
-                fixes::app_password(f, stored)
-            } else {
-                fix.to_owned()
-            };
-            self.expect(
-                layout::ACL,
-                (!words.contains(&want.as_str()))
-                    .then(|| format!("{source} does not match user {user}'s password hash")),
-                fix,
-            );
-        }
+            return;
+        };
+        let words: Vec<&str> = line.split(' ').collect();
+        self.expect(
+            layout::ACL,
+            (!words.contains(&"on")).then(|| format!("user {user} is switched off")),
+            "put `on` in its users.acl line and restart the server",
+        );
+        let want = format!("#{}", sha256_hex(password));
+        let fix = if fix.is_empty() {
+            let stored = words.iter().find_map(|w| w.strip_prefix('#')).unwrap_or("");
+            fixes::app_password(f, stored)
+        } else {
+            fix.to_owned()
+        };
+        self.expect(
+            layout::ACL,
+            (!words.contains(&want.as_str()))
+                .then(|| format!("{source} does not match user {user}'s password hash")),
+            fix,
+        );
     }
 
     /// Chains, usages, names, key pairs and expiry.

@@ -131,15 +131,21 @@ fn reload(
     probe: Option<&ClientTls>,
 ) -> std::result::Result<String, String> {
     let deadline = Deadline::after(plan.timeout);
+    let restart = || {
+        format!(
+            "{} {}/{}",
+            folder.server_program(),
+            folder.dir.display(),
+            t.conf
+        )
+    };
     let unreachable = |e: resp::Error| match e {
         resp::Error::Stranger(_) => format!("{e}; it got nothing but a TLS hello"),
         resp::Error::NoAnswer(_) => format!("{e}; it was not changed"),
         e => format!(
             "not reachable ({e}); it was not changed. It reads the new files when it starts: \
-             restart it ({} {}/{}), or start it and run renew --reload-only",
-            folder.server_program(),
-            folder.dir.display(),
-            t.conf
+             restart it ({}), or start it and run renew --reload-only",
+            restart()
         ),
     };
     let before = dial::served_certificate(&t.host, t.port, deadline, &plan.tls).map_err(|e| {
@@ -148,11 +154,9 @@ fn reload(
             // too, so only a restart loads the files on disk.
             format!(
                 "the TLS handshake with the app's settings fails ({e}), so neither the app nor \
-                 a reload reaches it; it was not changed: restart it ({} {}/{}) to \
+                 a reload reaches it; it was not changed: restart it ({}) to \
                  load the files on disk",
-                folder.server_program(),
-                folder.dir.display(),
-                t.conf
+                restart()
             )
         } else {
             unreachable(e)
@@ -162,37 +166,8 @@ fn reload(
         .map_err(unreachable)?;
     super::precheck::reloads_same_name(&mut con)?;
     let on_disk = first_certificate(&t.cert_file)?;
-    change::config_set(
-        &mut con,
-        &[
-            ("tls-cert-file", &t.cert_file),
-            ("tls-key-file", &t.key_file),
-            ("tls-ca-cert-file", &t.ca_file),
-        ],
-    )
-    .map_err(|e| {
-        format!(
-            "the server refused the files on disk ({e}); it keeps serving serial {}. Check \
-             {} and {} (kimera-redis-init verify), then run renew --reload-only",
-            serial(&before),
-            t.cert_file,
-            t.key_file
-        )
-    })?;
-    let after = dial::served_certificate(&t.host, t.port, deadline, &plan.tls)
-        .map_err(|e| format!("after the reload a fresh handshake failed: {e}"))?;
-    if after != on_disk {
-        return Err(format!(
-            "after the reload it serves serial {}, not {} from {}: it reads other files than \
-             those on disk, as a container started from this folder's docker-compose.yml \
-             does (each file is mounted on its own, so the CA key never enters it, and a \
-             mount keeps the file it started with); recreate it: docker-compose up -d \
-             --force-recreate",
-            serial(&after),
-            serial(&on_disk),
-            t.cert_file
-        ));
-    }
+    load_files(&mut con, t, &before)?;
+    let after = serves(&on_disk, plan, t, deadline)?;
     let trusts_new = match probe {
         Some(id) => {
             dial::served_certificate(&t.host, t.port, deadline, id).map_err(|e| {
@@ -211,6 +186,57 @@ fn reload(
         serial(&after),
         serial(&before)
     ))
+}
+
+/// One `CONFIG SET` of the three TLS files: the server loads them together or keeps
+/// serving `before`.
+fn load_files(
+    con: &mut resp::Connection,
+    t: &Target,
+    before: &[u8],
+) -> std::result::Result<(), String> {
+    change::config_set(
+        con,
+        &[
+            ("tls-cert-file", &t.cert_file),
+            ("tls-key-file", &t.key_file),
+            ("tls-ca-cert-file", &t.ca_file),
+        ],
+    )
+    .map_err(|e| {
+        format!(
+            "the server refused the files on disk ({e}); it keeps serving serial {}. Check \
+             {} and {} (kimera-redis-init verify), then run renew --reload-only",
+            serial(before),
+            t.cert_file,
+            t.key_file
+        )
+    })
+}
+
+/// After the reload, a fresh handshake must get the certificate on disk (`on_disk`): a
+/// server that serves another reads other files (a container's mount).
+fn serves(
+    on_disk: &[u8],
+    plan: &Plan,
+    t: &Target,
+    deadline: Deadline,
+) -> std::result::Result<Vec<u8>, String> {
+    let after = dial::served_certificate(&t.host, t.port, deadline, &plan.tls)
+        .map_err(|e| format!("after the reload a fresh handshake failed: {e}"))?;
+    if after != on_disk {
+        return Err(format!(
+            "after the reload it serves serial {}, not {} from {}: it reads other files than \
+             those on disk, as a container started from this folder's docker-compose.yml \
+             does (each file is mounted on its own, so the CA key never enters it, and a \
+             mount keeps the file it started with); recreate it: docker-compose up -d \
+             --force-recreate",
+            serial(&after),
+            serial(on_disk),
+            t.cert_file
+        ));
+    }
+    Ok(after)
 }
 
 /// Before a rollover step changes the folder, with `--apply`: every server that answers
