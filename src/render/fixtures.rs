@@ -140,28 +140,8 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
             (Role::Server, _) => (settings.host(), server_sans.as_slice()),
             (Role::Client, _) => (client_cn, &[][..]),
         };
-        // A server fixture stands in for the profile's server certificate, which in a
-        // cluster also authenticates to the other nodes: only the stated flaw may differ.
-        let server_usages = pki::issue::server_usages(settings.is_cluster());
-        let usages = match (f.role, f.flaw) {
-            (Role::Server, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ClientAuth],
-            (Role::Client, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ServerAuth],
-            (Role::Server, _) => server_usages,
-            (Role::Client, _) => vec![ExtendedKeyUsagePurpose::ClientAuth],
-        };
-        // Validity inside the CA's own, so that the dates are the only thing wrong.
-        let ca_start = pki.ca.info.not_before;
-        let validity = match f.flaw {
-            Flaw::Expired => (
-                (pki.now - Duration::days(31)).max(ca_start),
-                (pki.now - Duration::days(1)).max(ca_start + Duration::minutes(30)),
-            ),
-            Flaw::NotYetValid => (
-                pki.now + Duration::days(30),
-                (pki.now + Duration::days(395)).min(pki.ca.info.not_after),
-            ),
-            _ => pki::issue::validity(pki.now, settings.leaf_days),
-        };
+        let usages = usages(f, settings);
+        let validity = validity(f, settings, pki);
         let label = format!("{DIR}/{}.crt", f.name);
         let key = pki::keys::generate_key(settings.key_type)?;
         let issued = match f.flaw {
@@ -195,6 +175,39 @@ pub(crate) fn add(settings: &Settings, pki: &Pki, bundle: &mut Bundle) -> Result
         );
     }
     Ok(())
+}
+
+/// The fixture's usages: a server fixture stands in for the profile's server
+/// certificate, which in a cluster also authenticates to the other nodes, so only the
+/// stated flaw may differ.
+fn usages(f: &Fixture, settings: &Settings) -> Vec<ExtendedKeyUsagePurpose> {
+    match (f.role, f.flaw) {
+        (Role::Server, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ClientAuth],
+        (Role::Client, Flaw::WrongUsage) => vec![ExtendedKeyUsagePurpose::ServerAuth],
+        (Role::Server, _) => pki::issue::server_usages(settings.is_cluster()),
+        (Role::Client, _) => vec![ExtendedKeyUsagePurpose::ClientAuth],
+    }
+}
+
+/// The fixture's validity, inside the CA's own, so that the dates are the only thing
+/// wrong.
+fn validity(
+    f: &Fixture,
+    settings: &Settings,
+    pki: &Pki,
+) -> (time::OffsetDateTime, time::OffsetDateTime) {
+    let ca_start = pki.ca.info.not_before;
+    match f.flaw {
+        Flaw::Expired => (
+            (pki.now - Duration::days(31)).max(ca_start),
+            (pki.now - Duration::days(1)).max(ca_start + Duration::minutes(30)),
+        ),
+        Flaw::NotYetValid => (
+            pki.now + Duration::days(30),
+            (pki.now + Duration::days(395)).min(pki.ca.info.not_after),
+        ),
+        _ => pki::issue::validity(pki.now, settings.leaf_days),
+    }
 }
 
 /// A second CA, the "another CA" of the fixtures; its key is thrown away.
