@@ -110,26 +110,7 @@ pub(crate) fn write(
         })
     });
     let (cert_alg, cert_enc) = pbes2_encrypt(password, &cert_safe)?;
-    let key_bags = keys
-        .iter()
-        .map(|k| Ok((k, pbes2_encrypt(password, k.pkcs8)?)))
-        .collect::<Result<Vec<_>, Unspecified>>()?;
-    let key_safe = yasna::construct_der(|w| {
-        w.write_sequence_of(|w| {
-            for (k, (alg, enc)) in &key_bags {
-                w.next().write_sequence(|w| {
-                    w.next().write_oid(&id(oid::SHROUDED_KEY_BAG));
-                    w.next().write_tagged(Tag::context(0), |w| {
-                        w.write_sequence(|w| {
-                            w.next().write_der(alg);
-                            w.next().write_bytes(enc);
-                        })
-                    });
-                    write_attributes(w.next(), Some(k.friendly_name), Some(k.local_key_id), false);
-                });
-            }
-        })
-    });
+    let key_safe = key_safe(password, keys)?;
     let auth_safe = yasna::construct_der(|w| {
         w.write_sequence_of(|w| {
             w.next().write_sequence(|w| {
@@ -155,16 +136,45 @@ pub(crate) fn write(
         })
     });
 
+    pfx(password, &auth_safe)
+}
+
+/// The keys' SafeContents: one shrouded key bag each, encrypted with `password`.
+fn key_safe(password: &str, keys: &[KeyIn<'_>]) -> Result<Vec<u8>, Unspecified> {
+    let key_bags = keys
+        .iter()
+        .map(|k| Ok((k, pbes2_encrypt(password, k.pkcs8)?)))
+        .collect::<Result<Vec<_>, Unspecified>>()?;
+    Ok(yasna::construct_der(|w| {
+        w.write_sequence_of(|w| {
+            for (k, (alg, enc)) in &key_bags {
+                w.next().write_sequence(|w| {
+                    w.next().write_oid(&id(oid::SHROUDED_KEY_BAG));
+                    w.next().write_tagged(Tag::context(0), |w| {
+                        w.write_sequence(|w| {
+                            w.next().write_der(alg);
+                            w.next().write_bytes(enc);
+                        })
+                    });
+                    write_attributes(w.next(), Some(k.friendly_name), Some(k.local_key_id), false);
+                });
+            }
+        })
+    }))
+}
+
+/// The PFX around `auth_safe`, with its SHA-256 MAC under `password` (a fresh salt).
+fn pfx(password: &str, auth_safe: &[u8]) -> Result<Vec<u8>, Unspecified> {
     let mut mac_salt = [0u8; 16];
     aws_lc_rs::rand::fill(&mut mac_salt)?;
-    let mac = Mac::Sha256.compute(password, &mac_salt, ITERATIONS, &auth_safe);
+    let mac = Mac::Sha256.compute(password, &mac_salt, ITERATIONS, auth_safe);
     Ok(yasna::construct_der(|w| {
         w.write_sequence(|w| {
             w.next().write_u8(3);
             w.next().write_sequence(|w| {
                 w.next().write_oid(&id(oid::DATA));
                 w.next()
-                    .write_tagged(Tag::context(0), |w| w.write_bytes(&auth_safe));
+                    .write_tagged(Tag::context(0), |w| w.write_bytes(auth_safe));
             });
             w.next().write_sequence(|w| {
                 w.next().write_sequence(|w| {
@@ -309,7 +319,48 @@ pub(crate) fn open(bytes: &[u8], password: &str) -> Result<Contents, StoreError>
         return Err(TooCostly);
     }
     let mut budget = WORK_BUDGET;
-    let pfx = parse_ber(bytes, |r| {
+    let (auth_safe, mac) = parse_pfx(bytes)?;
+    // Without a MAC nothing would tell a wrong password from a right one.
+    let (alg, digest, salt, iterations) = mac.ok_or(Unsupported)?;
+    let mac = Mac::from_oid(&alg).ok_or(Unsupported)?;
+    if iterations == 0 {
+        return Err(Corrupt);
+    }
+    if iterations > MAX_ITERATIONS {
+        return Err(TooCostly);
+    }
+    budget -= u64::from(iterations);
+    if !mac.verify(password, &salt, iterations, &auth_safe, &digest) {
+        return Err(WrongPassword);
+    }
+    let safes = parse_ber(&auth_safe, |r| {
+        r.collect_sequence_of(|r| read_content_info(r))
+    })
+    .map_err(|_| Corrupt)?;
+    if safes.len() > MAX_BAGS {
+        return Err(TooCostly);
+    }
+    let mut out = Contents::default();
+    for (content_type, content) in safes {
+        let safe_contents = if content_type == id(oid::DATA) {
+            parse_octets(&content).ok_or(Corrupt)?
+        } else if content_type == id(oid::ENCRYPTED_DATA) {
+            let (alg, encrypted) = parse_encrypted_data(&content)?;
+            pbes2_decrypt(password, &alg, &encrypted, &mut budget)?
+        } else {
+            return Err(Unsupported);
+        };
+        read_bags(&safe_contents, password, &mut out, &mut budget)?;
+    }
+    Ok(out)
+}
+
+/// A PFX's MacData: the MAC's algorithm, digest, salt and iteration count.
+type MacData = (ObjectIdentifier, Vec<u8>, Vec<u8>, u32);
+
+/// The PFX (version 3): its authSafe's bytes (a `data` ContentInfo) and its MacData.
+fn parse_pfx(bytes: &[u8]) -> Result<(Vec<u8>, Option<MacData>), StoreError> {
+    let ((content_type, auth_safe), mac) = parse_ber(bytes, |r| {
         r.read_sequence(|r| {
             if r.next().read_u8()? != 3 {
                 return Err(invalid());
@@ -329,63 +380,34 @@ pub(crate) fn open(bytes: &[u8], password: &str) -> Result<Contents, StoreError>
             Ok((auth_safe, mac))
         })
     })
-    .map_err(|_| Corrupt)?;
-    let ((content_type, auth_safe), mac) = pfx;
+    .map_err(|_| StoreError::Corrupt)?;
     if content_type != id(oid::DATA) {
-        return Err(Unsupported);
+        return Err(StoreError::Unsupported);
     }
-    let auth_safe = parse_octets(&auth_safe).ok_or(Corrupt)?;
-    // Without a MAC nothing would tell a wrong password from a right one.
-    let (alg, digest, salt, iterations) = mac.ok_or(Unsupported)?;
-    let mac = Mac::from_oid(&alg).ok_or(Unsupported)?;
-    if iterations == 0 {
-        return Err(Corrupt);
-    }
-    if iterations > MAX_ITERATIONS {
-        return Err(TooCostly);
-    }
-    budget -= u64::from(iterations);
-    if !mac.verify(password, &salt, iterations, &auth_safe, &digest) {
-        return Err(WrongPassword);
-    }
+    Ok((parse_octets(&auth_safe).ok_or(StoreError::Corrupt)?, mac))
+}
 
-    let safes = parse_ber(&auth_safe, |r| {
-        r.collect_sequence_of(|r| read_content_info(r))
-    })
-    .map_err(|_| Corrupt)?;
-    if safes.len() > MAX_BAGS {
-        return Err(TooCostly);
-    }
-    let mut out = Contents::default();
-    for (content_type, content) in safes {
-        let safe_contents = if content_type == id(oid::DATA) {
-            parse_octets(&content).ok_or(Corrupt)?
-        } else if content_type == id(oid::ENCRYPTED_DATA) {
-            let (alg, encrypted) = parse_ber(&content, |r| {
-                r.read_sequence(|r| {
-                    if r.next().read_u8()? != 0 {
-                        return Err(invalid());
-                    }
-                    r.next().read_sequence(|r| {
-                        if r.next().read_oid()? != id(oid::DATA) {
-                            return Err(invalid());
-                        }
-                        let alg = r.next().read_der()?;
-                        let encrypted = r.read_optional(|r| {
-                            r.read_tagged_implicit(Tag::context(0), |r| r.read_bytes())
-                        })?;
-                        Ok((alg, encrypted.unwrap_or_default()))
-                    })
-                })
+/// An EncryptedData ContentInfo's content: its encryption algorithm (DER) and the
+/// encrypted SafeContents.
+fn parse_encrypted_data(content: &[u8]) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    parse_ber(content, |r| {
+        r.read_sequence(|r| {
+            if r.next().read_u8()? != 0 {
+                return Err(invalid());
+            }
+            r.next().read_sequence(|r| {
+                if r.next().read_oid()? != id(oid::DATA) {
+                    return Err(invalid());
+                }
+                let alg = r.next().read_der()?;
+                let encrypted = r.read_optional(|r| {
+                    r.read_tagged_implicit(Tag::context(0), |r| r.read_bytes())
+                })?;
+                Ok((alg, encrypted.unwrap_or_default()))
             })
-            .map_err(|_| Corrupt)?;
-            pbes2_decrypt(password, &alg, &encrypted, &mut budget)?
-        } else {
-            return Err(Unsupported);
-        };
-        read_bags(&safe_contents, password, &mut out, &mut budget)?;
-    }
-    Ok(out)
+        })
+    })
+    .map_err(|_| StoreError::Corrupt)
 }
 
 fn read_bags(
@@ -394,13 +416,26 @@ fn read_bags(
     out: &mut Contents,
     budget: &mut u64,
 ) -> Result<(), StoreError> {
-    use StoreError::*;
-    struct Bag {
-        kind: ObjectIdentifier,
-        value: Vec<u8>,
-        attributes: Vec<(ObjectIdentifier, Vec<Vec<u8>>)>,
+    let bags = parse_bags(safe_contents)?;
+    if bags.len() + out.keys.len() + out.certs.len() > MAX_BAGS {
+        return Err(StoreError::TooCostly);
     }
-    let bags = parse_ber(safe_contents, |r| {
+    for bag in bags {
+        bag.read_into(password, out, budget)?;
+    }
+    Ok(())
+}
+
+/// One SafeBag: its type, its value, and its attributes (name, values).
+struct Bag {
+    kind: ObjectIdentifier,
+    value: Vec<u8>,
+    attributes: Vec<(ObjectIdentifier, Vec<Vec<u8>>)>,
+}
+
+/// The SafeBags of a SafeContents, not yet interpreted.
+fn parse_bags(safe_contents: &[u8]) -> Result<Vec<Bag>, StoreError> {
+    parse_ber(safe_contents, |r| {
         r.collect_sequence_of(|r| {
             r.read_sequence(|r| {
                 let kind = r.next().read_oid()?;
@@ -424,31 +459,42 @@ fn read_bags(
             })
         })
     })
-    .map_err(|_| Corrupt)?;
-    if bags.len() + out.keys.len() + out.certs.len() > MAX_BAGS {
-        return Err(TooCostly);
+    .map_err(|_| StoreError::Corrupt)
+}
+
+impl Bag {
+    /// The first value of an attribute, as Java and OpenSSL take it.
+    fn first(&self, attr: &[u64]) -> Option<&Vec<u8>> {
+        self.attributes
+            .iter()
+            .find(|(a, _)| *a == id(attr))
+            .and_then(|(_, values)| values.first())
     }
-    for bag in bags {
-        // The first value of an attribute, as Java and OpenSSL take it.
-        let first = |attr: &[u64]| {
-            bag.attributes
-                .iter()
-                .find(|(a, _)| *a == id(attr))
-                .and_then(|(_, values)| values.first())
-        };
-        let friendly_name = match first(oid::FRIENDLY_NAME) {
+
+    /// A certificate or key bag added to `out` (a shrouded key decrypted with
+    /// `password`); other bags (CRLs, secrets, nested SafeContents) are not ours and are
+    /// skipped.
+    fn read_into(
+        self,
+        password: &str,
+        out: &mut Contents,
+        budget: &mut u64,
+    ) -> Result<(), StoreError> {
+        use StoreError::*;
+        let friendly_name = match self.first(oid::FRIENDLY_NAME) {
             Some(v) => Some(parse_der(v, |r| r.read_bmp_string()).map_err(|_| Corrupt)?),
             None => None,
         };
-        let local_key_id = match first(oid::LOCAL_KEY_ID) {
+        let local_key_id = match self.first(oid::LOCAL_KEY_ID) {
             Some(v) => Some(parse_der(v, |r| r.read_bytes()).map_err(|_| Corrupt)?),
             None => None,
         };
-        let trusted = first(oid::JAVA_TRUSTED_USAGE)
+        let trusted = self
+            .first(oid::JAVA_TRUSTED_USAGE)
             .and_then(|v| parse_der(v, |r| r.read_oid()).ok())
             .is_some_and(|o| o == id(oid::ANY_EXTENDED_KEY_USAGE));
-        if bag.kind == id(oid::CERT_BAG) {
-            let der = parse_ber(&bag.value, |r| {
+        if self.kind == id(oid::CERT_BAG) {
+            let der = parse_ber(&self.value, |r| {
                 r.read_sequence(|r| {
                     if r.next().read_oid()? != id(oid::X509_CERTIFICATE) {
                         return Err(invalid());
@@ -463,11 +509,11 @@ fn read_bags(
                 local_key_id,
                 trusted,
             });
-        } else if bag.kind == id(oid::SHROUDED_KEY_BAG) || bag.kind == id(oid::KEY_BAG) {
-            let pkcs8 = if bag.kind == id(oid::KEY_BAG) {
-                bag.value
+        } else if self.kind == id(oid::SHROUDED_KEY_BAG) || self.kind == id(oid::KEY_BAG) {
+            let pkcs8 = if self.kind == id(oid::KEY_BAG) {
+                self.value
             } else {
-                let (alg, encrypted) = parse_ber(&bag.value, |r| {
+                let (alg, encrypted) = parse_ber(&self.value, |r| {
                     r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))
                 })
                 .map_err(|_| Corrupt)?;
@@ -479,9 +525,8 @@ fn read_bags(
                 local_key_id,
             });
         }
-        // Other bags (CRLs, secrets, nested SafeContents) are not ours and are skipped.
+        Ok(())
     }
-    Ok(())
 }
 
 fn write_cert_bag(w: DERWriter<'_>, c: &CertIn<'_>) {
