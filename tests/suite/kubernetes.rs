@@ -157,66 +157,112 @@ fn pod_spec(v: &Value) -> &Value {
     &v["spec"]["template"]["spec"]
 }
 
-#[test]
-fn security_properties_hold_on_the_parsed_manifests() {
+/// One setup of `setups()`, generated with `--kubernetes` and its manifests parsed.
+struct Setup {
+    name: &'static str,
+    dir: PathBuf,
+    m: BTreeMap<String, Value>,
+    env: std::collections::HashMap<String, String>,
+    tls: bool,
+    cluster: bool,
+}
+
+/// Generate every setup of `setups()` into a fresh folder and run `check` on each.
+fn each_setup(check: impl Fn(&Setup)) {
     let tmp = tempdir();
     for (name, args) in setups() {
         let dir = tmp.path().join(name);
         gen_k8s(&dir, &args);
-        let m = manifests(&dir);
-        let env = read_env(&dir);
-        let admin = fs::read_to_string(dir.join("admin.env")).unwrap();
-        let admin_pw = admin
+        let setup = Setup {
+            name,
+            m: manifests(&dir),
+            env: read_env(&dir),
+            tls: name.contains("tls"),
+            cluster: name.starts_with("cluster"),
+            dir,
+        };
+        check(&setup);
+    }
+}
+
+/// Every password the setup holds: the app's, the admin's, the replication user's (a
+/// cluster's masterauth) and the metrics user's.
+fn passwords(dir: &Path, env: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let admin = fs::read_to_string(dir.join("admin.env")).unwrap();
+    let admin_pw = admin
+        .lines()
+        .find_map(|l| l.strip_prefix("REDIS_ADMIN_PASSWORD="))
+        .unwrap()
+        .to_owned();
+    let mut secrets = vec![env["REDIS_PASSWORD"].clone(), admin_pw];
+    if let Some(conf) = fs::read_dir(dir.join("nodes"))
+        .ok()
+        .and_then(|mut d| d.next())
+    {
+        let conf = fs::read_to_string(conf.unwrap().path().join("redis.conf")).unwrap();
+        let pw = conf
             .lines()
-            .find_map(|l| l.strip_prefix("REDIS_ADMIN_PASSWORD="))
-            .unwrap()
-            .to_owned();
-        let mut secrets = vec![env["REDIS_PASSWORD"].clone(), admin_pw];
-        if let Some(conf) = fs::read_dir(dir.join("nodes"))
-            .ok()
-            .and_then(|mut d| d.next())
-        {
-            let conf = fs::read_to_string(conf.unwrap().path().join("redis.conf")).unwrap();
-            let pw = conf
-                .lines()
-                .find_map(|l| l.strip_prefix("masterauth "))
-                .unwrap();
-            secrets.push(pw.trim_matches('"').to_owned());
+            .find_map(|l| l.strip_prefix("masterauth "))
+            .unwrap();
+        secrets.push(pw.trim_matches('"').to_owned());
+    }
+    // The metrics user's password (--metrics), from the first metrics.env there is.
+    let metrics_env = std::iter::once(dir.join("metrics.env"))
+        .chain(
+            fs::read_dir(dir.join("nodes"))
+                .into_iter()
+                .flatten()
+                .map(|e| e.unwrap().path().join("metrics.env")),
+        )
+        .find(|p| p.exists());
+    if let Some(p) = metrics_env {
+        let text = fs::read_to_string(p).unwrap();
+        let pw = text
+            .lines()
+            .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+            .unwrap();
+        secrets.push(pw.to_owned());
+    }
+    secrets
+}
+
+/// Every line of the base64 body of the setup's private keys.
+fn private_key_lines(dir: &Path) -> Vec<String> {
+    // Private keys: every line of their base64 body is a secret too.
+    let mut key_lines = Vec::new();
+    for key in [
+        "certs/kubernetes-server.key",
+        "certs/redis-client.key",
+        "certs/redis-metrics.key",
+        "certs/ca.key",
+    ] {
+        if let Ok(pem) = fs::read_to_string(dir.join(key)) {
+            key_lines.extend(
+                pem.lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .map(String::from),
+            );
         }
-        // The metrics user's password (--metrics), from the first metrics.env there is.
-        let metrics_env = std::iter::once(dir.join("metrics.env"))
-            .chain(
-                fs::read_dir(dir.join("nodes"))
-                    .into_iter()
-                    .flatten()
-                    .map(|e| e.unwrap().path().join("metrics.env")),
-            )
-            .find(|p| p.exists());
-        if let Some(p) = metrics_env {
-            let text = fs::read_to_string(p).unwrap();
-            let pw = text
-                .lines()
-                .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
-                .unwrap();
-            secrets.push(pw.to_owned());
-        }
-        // Private keys: every line of their base64 body is a secret too.
-        let mut key_lines = Vec::new();
-        for key in [
-            "certs/kubernetes-server.key",
-            "certs/redis-client.key",
-            "certs/redis-metrics.key",
-            "certs/ca.key",
-        ] {
-            if let Ok(pem) = fs::read_to_string(dir.join(key)) {
-                key_lines.extend(
-                    pem.lines()
-                        .filter(|l| !l.starts_with("-----"))
-                        .map(String::from),
-                );
-            }
-        }
-        let tls = name.contains("tls");
+    }
+    key_lines
+}
+
+/// Secrets are 0600 and the only manifests with a password or a private key; the CA key
+/// is in none; kustomization.yaml lists every other file.
+#[test]
+fn only_secrets_hold_secrets_and_the_kustomization_lists_every_manifest() {
+    each_setup(|s| {
+        let Setup {
+            name,
+            dir,
+            m,
+            env,
+            tls,
+            ..
+        } = s;
+        let (name, tls) = (*name, *tls);
+        let secrets = passwords(dir, env);
+        let key_lines = private_key_lines(dir);
         assert_eq!(
             dir.join("certs/kubernetes-server.key").exists(),
             tls,
@@ -240,7 +286,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
         others.sort();
         assert_eq!(sorted, others, "{name}: kustomization resources");
 
-        for (file, v) in &m {
+        for (file, v) in m {
             let text = fs::read_to_string(dir.join("kubernetes").join(file)).unwrap();
             let mode = fs::metadata(dir.join("kubernetes").join(file))
                 .unwrap()
@@ -270,7 +316,17 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 }
             }
         }
+    });
+}
 
+/// `kubernetes.io/tls` Secrets with tls.crt, tls.key and ca.crt, the folder's files.
+#[test]
+fn tls_secrets_have_the_layout_charts_and_operators_read() {
+    each_setup(|s| {
+        let Setup {
+            name, dir, m, tls, ..
+        } = s;
+        let (name, tls) = (*name, *tls);
         // TLS Secrets in the layout charts and operators read.
         for secret in ["secret-server-tls.yaml", "secret-client-tls.yaml"] {
             match m.get(secret) {
@@ -302,8 +358,19 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 fs::read_to_string(dir.join("certs/kubernetes-server.key")).unwrap()
             );
         }
+    });
+}
 
-        let cm = &m["configmap.yaml"]["data"];
+/// Non-root, read-only root, no capabilities, resources, read-only mounts of Secrets
+/// that are not world-readable, and no password in any container spec.
+#[test]
+fn pods_and_the_job_run_restricted_with_no_password_in_their_spec() {
+    each_setup(|s| {
+        let Setup {
+            name, dir, m, env, ..
+        } = s;
+        let name = *name;
+        let secrets = passwords(dir, env);
         let sts = &m["statefulset.yaml"];
         let mut pods = vec![("statefulset", pod_spec(sts))];
         if let Some(job) = m.get("job-cluster-create.yaml") {
@@ -375,8 +442,18 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 }
             }
         }
+    });
+}
 
-        // Every file a config, script or probe names is under a mount of the pod and is a
+/// Every file redis.conf, the start command or a probe names is a key of a mounted
+/// Secret or ConfigMap; probes log in with a password read from a file.
+#[test]
+fn every_file_a_config_script_or_probe_names_is_mounted() {
+    each_setup(|s| {
+        let Setup { name, m, tls, .. } = s;
+        let (name, tls) = (*name, *tls);
+        let cm = &m["configmap.yaml"]["data"];
+        let sts = &m["statefulset.yaml"];
         // key of the mounted Secret or ConfigMap.
         let spec = pod_spec(sts);
         let container = &spec["containers"][0];
@@ -477,6 +554,19 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 assert!(resolve(f), "{name}: {probe} names {f}, not mounted");
             }
         }
+    });
+}
+
+/// Anti-affinity for every setup; a PodDisruptionBudget, a parallel start and POD_NAME
+/// for a cluster only.
+#[test]
+fn a_single_server_carries_nothing_of_the_clusters() {
+    each_setup(|s| {
+        let Setup { name, dir, m, .. } = s;
+        let name = *name;
+        let sts = &m["statefulset.yaml"];
+        let spec = pod_spec(sts);
+        let container = &spec["containers"][0];
         // Pods keep to different nodes where they can, and a drain takes one cluster pod
         // at a time. A single server carries nothing of the cluster's: no budget that
         // protects nothing on one pod, no parallel start, no pod name it never reads.
@@ -511,6 +601,17 @@ fn security_properties_hold_on_the_parsed_manifests() {
             }
             assert!(container.get("env").is_none(), "{name}");
         }
+    });
+}
+
+/// The cluster-create Job mounts its own client certificate, never the app's.
+#[test]
+fn the_cluster_job_logs_in_with_a_certificate_of_its_own() {
+    each_setup(|s| {
+        let Setup {
+            name, dir, m, tls, ..
+        } = s;
+        let (name, tls) = (*name, *tls);
         // The cluster-create Job logs in with a certificate of its own, never the app's.
         if let Some(job) = m.get("job-cluster-create.yaml").filter(|_| tls) {
             let volumes = pod_spec(job)["volumes"].as_array().unwrap().clone();
@@ -541,6 +642,26 @@ fn security_properties_hold_on_the_parsed_manifests() {
             assert!(!m.contains_key("secret-job-tls.yaml"), "{name}");
             assert!(!dir.join("certs/kubernetes-job.crt").exists(), "{name}");
         }
+    });
+}
+
+/// The reloader runs the server's image and reload.sh from the ConfigMap, mounts what the
+/// server mounts, and never replays users.acl with ACL LOAD.
+#[test]
+fn the_reloader_sidecar_reloads_from_the_same_mounted_secrets() {
+    each_setup(|s| {
+        let Setup {
+            name,
+            m,
+            tls,
+            cluster,
+            ..
+        } = s;
+        let (name, tls, cluster) = (*name, *tls, *cluster);
+        let cm = &m["configmap.yaml"]["data"];
+        let sts = &m["statefulset.yaml"];
+        let spec = pod_spec(sts);
+        let container = &spec["containers"][0];
         // The reloader sidecar: the server's image, its script from the ConfigMap, the
         // same Secret folders as the server, a liveness probe for a failed reload, and no
         // password on its command line (redis-cli gets them by environment or stdin).
@@ -586,13 +707,24 @@ fn security_properties_hold_on_the_parsed_manifests() {
                 "{name}: reloader lacks {path}"
             );
         }
+    });
+}
+
+/// Claim templates as the API server defaults them, Secrets as data only, and a
+/// headless Service that publishes pods before they are ready.
+#[test]
+fn manifests_are_written_as_the_api_server_stores_them() {
+    each_setup(|s| {
+        let Setup { name, dir, m, .. } = s;
+        let name = *name;
+        let sts = &m["statefulset.yaml"];
         // Claim templates written as the API server defaults them.
         let claim = &sts["spec"]["volumeClaimTemplates"][0];
         assert_eq!(claim["apiVersion"], "v1");
         assert_eq!(claim["kind"], "PersistentVolumeClaim");
         assert_eq!(claim["spec"]["volumeMode"], "Filesystem");
         // Every Secret is written as data only (see decode_secret), every value base64.
-        for (file, o) in &m {
+        for (file, o) in m {
             if o["kind"] == "Secret" {
                 let raw = fs::read_to_string(dir.join("kubernetes").join(file)).unwrap();
                 assert!(!raw.contains("stringData"), "{name}/{file}");
@@ -603,6 +735,21 @@ fn security_properties_hold_on_the_parsed_manifests() {
             m["service-headless.yaml"]["spec"]["publishNotReadyAddresses"],
             true
         );
+    });
+}
+
+/// The app Secret: every `.env` variable, REDIS_URL built from its own values, paths
+/// where the app mounts its client Secret, and a cluster's startup nodes.
+#[test]
+fn the_app_secret_carries_every_env_variable_for_the_apps_pod() {
+    each_setup(|s| {
+        let Setup {
+            name, m, env, tls, ..
+        } = s;
+        let (name, tls) = (*name, *tls);
+        let sts = &m["statefulset.yaml"];
+        let spec = pod_spec(sts);
+        let container = &spec["containers"][0];
 
         // The app Secret: paths where the app mounts its client Secret, a startup node
         // list that survives one pod going away.
@@ -658,7 +805,7 @@ fn security_properties_hold_on_the_parsed_manifests() {
             assert_eq!(args[0], "--cluster-announce-hostname");
             assert!(args[1].as_str().unwrap().starts_with("$(POD_NAME)."));
         }
-    }
+    });
 }
 
 #[test]
