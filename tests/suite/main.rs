@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app_loop;
 mod apply_checks_first;
 mod attacks;
 mod certificates;
