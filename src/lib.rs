@@ -249,6 +249,33 @@ mod layering {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
+    /// The library (`api::Setup`) is the same code as the CLI: only the commands, the
+    /// CLI's types and the crate's entry points print or read the command line, so a
+    /// program using the library gets no stray output and no message built from its
+    /// own argv.
+    #[test]
+    fn only_the_commands_print_or_read_the_command_line() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        let mut wrong = Vec::new();
+        for file in files {
+            let rel = file.strip_prefix(root.join("src")).unwrap().to_owned();
+            let top = rel.iter().next().unwrap().to_string_lossy().into_owned();
+            if ["commands", "cli", "lib.rs", "main.rs"].contains(&top.as_str()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for what in ["println!", "eprintln!", "print!(", "eprint!(", "env::args"] {
+                if code.contains(what) {
+                    wrong.push(format!("src/{}: {what}", rel.display()));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn an_import_back_up_the_map_is_found() {
         let ranks = ranks(

@@ -7,10 +7,6 @@
 //! middle of a CA rollover is refused with the rollover state's own check
 //! (`readback::rollover`), the one renew uses.
 
-use std::path::PathBuf;
-
-use crate::config::fill;
-use crate::config::record::Record;
 use crate::config::request::{Request, RunOptions};
 use crate::config::settings::Settings;
 use crate::error::{Error, Result};
@@ -20,13 +16,12 @@ use crate::pki;
 use crate::pki::secrets;
 use crate::printable;
 use crate::readback::existing::Existing;
-use crate::regularfile::{self, Unreadable};
 use crate::render;
 use crate::render::bundle::{Bundle, Kind};
 use crate::render::escape::sh_word;
 
 /// The profile `fixtures` uses when the request names none.
-const FIXTURES_PROFILE: &str = "production-tls";
+pub(crate) const FIXTURES_PROFILE: &str = "production-tls";
 
 /// The result of a run, for callers that want more than the printed report.
 pub(crate) struct Outcome {
@@ -36,6 +31,8 @@ pub(crate) struct Outcome {
     pub(crate) actions: Vec<Action>,
     /// Kept rendered files whose contents differ from what this run rendered.
     pub(crate) differing: Vec<String>,
+    /// Taking the folder's lock finished a killed run's files: the note to print.
+    pub(crate) finished_note: Option<String>,
 }
 
 /// Resolve, build, and write (or only plan, with `--dry-run`); with `fixtures`, also the
@@ -72,6 +69,9 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         None => planned,
         Some(lock) => writer::write(&bundle, &settings.out_dir, policy, lock)?,
     };
+    let finished_note = lock
+        .as_ref()
+        .and_then(|l| l.finished_note(&settings.out_dir));
     drop(lock);
     Ok(Outcome {
         settings,
@@ -79,6 +79,7 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         bundle,
         actions,
         differing,
+        finished_note,
     })
 }
 
@@ -121,78 +122,6 @@ fn refuse_stale_kubernetes(settings: &Settings, run: &RunOptions) -> Result<()> 
             manifests.display()
         )));
     }
-    Ok(())
-}
-
-/// A re-run from the command line starts from the folder's record (`config::fill`): what
-/// the flags leave to the profile is taken from it, said in one line on stderr. Not with
-/// `--force`, which rewrites from the flags given (so a value can be dropped), and not
-/// for the library (`api`), whose builder says everything it wants. A folder without a
-/// record is run as the flags say; one whose record does not parse too, with a note.
-/// A record that is not a regular file of sane size (a FIFO, a link to `/dev/zero`) is
-/// refused naming it: it is no record this tool wrote, and reading it would never end.
-pub(crate) fn start_from_record(req: &mut Request, run: &RunOptions, fixtures: bool) -> Result<()> {
-    if req.profile_file.is_some() {
-        return Ok(());
-    }
-    let profile = match (&req.profile, fixtures) {
-        (Some(p), _) => Some(p.as_str()),
-        (None, true) => Some(FIXTURES_PROFILE),
-        (None, false) => None,
-    };
-    let Some(dir) = req.out.clone().or_else(|| profile.map(PathBuf::from)) else {
-        return Ok(());
-    };
-    let path = dir.join(crate::config::layout::RECORD);
-    let parsed = match regularfile::read_text(&path) {
-        Ok(text) => Record::parse(&text).map_err(|e| e.to_string()),
-        Err(e @ Unreadable::NotText) => Err(e.to_string()),
-        Err(e @ (Unreadable::NotRegular(_) | Unreadable::TooLarge { .. })) => {
-            return Err(Error::failed(format!(
-                "{}: {e}; remove it (rm -r {}) or put the record of this folder back, then run \
-                 again",
-                printable::path(&path),
-                printable::text(&sh_word(&path.display().to_string()))
-            )));
-        }
-        // No record, or an --out that cannot hold one (its own refusals say why).
-        Err(Unreadable::Io(_)) => return Ok(()),
-    };
-    let record = match parsed {
-        Ok(record) => record,
-        Err(e) => {
-            eprintln!(
-                "note: {}: cannot be read ({}); the first run's flags are not taken, only the \
-                 ones given",
-                printable::path(&path),
-                printable::text(&e)
-            );
-            return Ok(());
-        }
-    };
-    if run.force {
-        eprintln!(
-            "note: --force rewrites from the flags given; the first run's in {} are not taken",
-            printable::path(&path)
-        );
-        return Ok(());
-    }
-    let taken = fill::fill_from(req, &record);
-    if taken.is_empty() {
-        return Ok(());
-    }
-    let words: Vec<String> = taken
-        .iter()
-        .map(|t| match &t.value {
-            Some(v) => format!("{} {}", t.flag, printable::text(&sh_word(v))),
-            None => t.flag.to_owned(),
-        })
-        .collect();
-    eprintln!(
-        "note: {}: taking {} from the first run",
-        printable::path(&path),
-        words.join(" ")
-    );
     Ok(())
 }
 

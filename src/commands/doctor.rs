@@ -59,7 +59,9 @@ pub(crate) fn run(dir: &Path, json: bool, timeout: Duration) -> Result<bool> {
     for finding in crate::commands::verify::regenerated::settle_record(&mut folder) {
         eprintln!("note: {finding}");
     }
-    folder.note_if_inferred();
+    if let Some(note) = folder.inferred_note() {
+        eprintln!("{note}");
+    }
     let entries = diagnose(&folder, timeout);
     let healthy = entries.iter().all(|e| e.severity == "ok");
     if json {

@@ -28,6 +28,9 @@ pub(crate) fn folder_under_lock(dir: &Path) -> Result<(FolderLock, Folder)> {
         Folder::read(dir)?;
     }
     let lock = FolderLock::acquire(dir)?;
+    if let Some(note) = lock.finished_note(dir) {
+        eprintln!("{note}");
+    }
     let mut folder = Folder::read(dir)?;
     match crate::regularfile::check(&folder.dir.join(layout::RECORD)) {
         Err(e) if !e.is_missing() => return Err(e.at(&folder.dir.join(layout::RECORD))),
@@ -36,6 +39,8 @@ pub(crate) fn folder_under_lock(dir: &Path) -> Result<(FolderLock, Folder)> {
     for finding in verify::regenerated::settle_record(&mut folder) {
         eprintln!("note: {finding}");
     }
-    folder.note_if_inferred();
+    if let Some(note) = folder.inferred_note() {
+        eprintln!("{note}");
+    }
     Ok((lock, folder))
 }

@@ -75,8 +75,8 @@ pub(crate) fn run(dir: &Path, warn_days: i64, json: bool) -> Result<bool> {
         .as_mut()
         .map(regenerated::settle_record)
         .unwrap_or_default();
-    if let Some(folder) = &folder {
-        folder.note_if_inferred();
+    if let Some(note) = folder.as_ref().and_then(Folder::inferred_note) {
+        eprintln!("{note}");
     }
     let (mut findings, checks) = match &folder {
         Some(folder) => check(folder, warn_days, OffsetDateTime::now_utc()),

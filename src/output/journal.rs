@@ -182,8 +182,10 @@ pub(crate) fn pending(out_dir: &Path) -> bool {
     out_dir.join(STAGING).join(JOURNAL).exists()
 }
 
-/// Finish (or undo) what a killed run left in `out_dir`. The caller holds the lock.
-pub(crate) fn recover(out_dir: &Path) -> Result<()> {
+/// Finish (or undo) what a killed run left in `out_dir`; whether a killed run's files
+/// were finished (the caller says so). The caller holds the lock.
+pub(crate) fn recover(out_dir: &Path) -> Result<bool> {
+    let mut finished = false;
     let staging = out_dir.join(STAGING);
     match fs::symlink_metadata(&staging) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -201,10 +203,7 @@ pub(crate) fn recover(out_dir: &Path) -> Result<()> {
                     ))
                 })?;
                 finish(out_dir, &staging, &moves, false)?;
-                eprintln!(
-                    "note: finished writing the files of an interrupted run in {}",
-                    out_dir.display()
-                );
+                finished = true;
             }
             Err(e) if e.is_missing() => {
                 fs::remove_dir_all(&staging).map_err(|e| fail("remove", &staging, e))?;
@@ -224,7 +223,7 @@ pub(crate) fn recover(out_dir: &Path) -> Result<()> {
     for path in old_temp_files(out_dir) {
         let _ = fs::remove_file(&path);
     }
-    Ok(())
+    Ok(finished)
 }
 
 /// What a killed run left in `out_dir`: `(path, problem, fix)` each, for `verify`.

@@ -31,6 +31,8 @@ pub(crate) struct FolderLock {
     path: PathBuf,
     /// Folders `acquire` created, deepest last.
     created: Vec<PathBuf>,
+    /// Taking the lock finished the files of a run that was killed while writing.
+    finished_interrupted: bool,
 }
 
 impl std::fmt::Debug for FolderLock {
@@ -89,12 +91,24 @@ impl FolderLock {
                 file,
                 path,
                 created: std::mem::take(&mut created),
+                finished_interrupted: false,
             };
             lock.write_pid()?;
             crate::output::safedir::check_output_folder(dir)?;
-            journal::recover(dir)?;
+            lock.finished_interrupted = journal::recover(dir)?;
             return Ok(lock);
         }
+    }
+
+    /// The note a command prints when taking the lock finished a killed run's files in
+    /// `dir` (the library prints nothing).
+    pub(crate) fn finished_note(&self, dir: &Path) -> Option<String> {
+        self.finished_interrupted.then(|| {
+            format!(
+                "note: finished writing the files of an interrupted run in {}",
+                crate::printable::path(dir)
+            )
+        })
     }
 
     fn write_pid(&mut self) -> Result<()> {

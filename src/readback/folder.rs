@@ -1,7 +1,7 @@
 //! A generated folder read back: its record of the settings that made it
 //! (`kimera-redis.toml`, see `record`), `.env`, each server's redis.conf and the
 //! certificates, for `verify`, `renew` and `doctor`. A folder made before the record is
-//! read from its files alone, and `note_if_inferred` says so once per command.
+//! read from its files alone, and `inferred_note` is what a command says about it, once.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -134,14 +134,14 @@ impl Folder {
 
     /// The one line a command prints (to stderr, so `--json` stays JSON) when the folder
     /// has no record and its settings are inferred from its files.
-    pub(crate) fn note_if_inferred(&self) {
-        if let Err(why) = &self.record {
-            eprintln!(
+    pub(crate) fn inferred_note(&self) -> Option<String> {
+        self.record.as_ref().err().map(|why| {
+            format!(
                 "note: {} {}: its settings are inferred from its files; a re-run of generate with its flags records them",
                 crate::printable::path(&self.dir),
                 crate::printable::text(why)
-            );
-        }
+            )
+        })
     }
 
     /// The server the folder was written for, whose programs printed hints name: the

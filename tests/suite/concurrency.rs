@@ -223,7 +223,9 @@ fn kill_at_every_step(scenario: &str) {
             !verify.status.success() && report.contains("was killed"),
             "{what}: verify does not report the killed run: {report}"
         );
-        // The next run (the one a user would repeat) recovers first.
+        // The next run (the one a user would repeat) recovers first, and says so when it
+        // finished the killed run's files (a journal was written) rather than undid them.
+        let journal = dir.join(".kimera-redis-init.staging/journal.json").exists();
         let next = if scenario == "renew" {
             Command::new(BIN)
                 .args(["renew", dir.to_str().unwrap()])
@@ -233,6 +235,13 @@ fn kill_at_every_step(scenario: &str) {
             tool(&args, &[]).output().unwrap()
         };
         ok(&next, &format!("{what}: next run"));
+        assert_eq!(
+            String::from_utf8_lossy(&next.stderr)
+                .contains("note: finished writing the files of an interrupted run in"),
+            journal,
+            "{what}: {}",
+            String::from_utf8_lossy(&next.stderr)
+        );
         if let Some(before) = &ca_before {
             assert!(&ca(&dir) == before, "{what}: the CA changed");
         }
