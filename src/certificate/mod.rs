@@ -9,10 +9,12 @@ mod problem;
 pub(crate) use display::{days_left, expired_on, expires_in, not_valid_before, show_time};
 pub(crate) use problem::{CertError, CertProblem};
 
+use rcgen::ExtendedKeyUsagePurpose;
 use serde::Serialize;
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
+use crate::config::node::SanName;
 use crate::error::{Error, Result};
 
 /// The certificate in `der`, parsed; a typed refusal otherwise.
@@ -30,7 +32,9 @@ pub(crate) fn parse_x509<'a>(
 pub(crate) struct CertInfo {
     pub(crate) subject: String,
     pub(crate) issuer: String,
-    pub(crate) sans: Vec<String>,
+    /// Shown and serialized as `DNS:name` and `IP:address`, as openssl prints them.
+    #[serde(serialize_with = "tagged_names")]
+    pub(crate) sans: Vec<SanName>,
     pub(crate) serial: String,
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) not_before: OffsetDateTime,
@@ -41,8 +45,10 @@ pub(crate) struct CertInfo {
     /// "ECDSA P-256", "RSA 4096", "Ed25519".
     pub(crate) key: String,
     pub(crate) is_ca: bool,
+    /// As x509-parser names them ("Digital Signature", "Key Cert Sign").
     pub(crate) key_usage: Vec<String>,
-    pub(crate) extended_key_usage: Vec<String>,
+    /// The extended key usages this tool issues or checks; others are not listed.
+    pub(crate) extended_key_usage: Vec<Purpose>,
     #[serde(skip)]
     pub(crate) public_key: Vec<u8>,
 }
@@ -65,6 +71,74 @@ impl CertInfo {
             public_key: Vec::new(),
         }
     }
+}
+
+/// An extended key usage this tool issues or checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) enum Purpose {
+    #[serde(rename = "serverAuth")]
+    ServerAuth,
+    #[serde(rename = "clientAuth")]
+    ClientAuth,
+    /// anyExtendedKeyUsage: any purpose, these two included.
+    #[serde(rename = "any")]
+    Any,
+}
+
+impl Purpose {
+    /// The name openssl and RFC 5280 use.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Purpose::ServerAuth => "serverAuth",
+            Purpose::ClientAuth => "clientAuth",
+            Purpose::Any => "any",
+        }
+    }
+
+    /// Whether a certificate with this usage may be used for `wanted`.
+    pub(crate) fn allows(self, wanted: Purpose) -> bool {
+        self == wanted || self == Purpose::Any
+    }
+
+    /// The usage as rcgen issues it.
+    pub(crate) fn issued(self) -> ExtendedKeyUsagePurpose {
+        match self {
+            Purpose::ServerAuth => ExtendedKeyUsagePurpose::ServerAuth,
+            Purpose::ClientAuth => ExtendedKeyUsagePurpose::ClientAuth,
+            Purpose::Any => ExtendedKeyUsagePurpose::Any,
+        }
+    }
+
+    /// The usage rcgen is asked to issue, when it is one of these.
+    pub(crate) fn of_issued(usage: &ExtendedKeyUsagePurpose) -> Option<Purpose> {
+        match usage {
+            ExtendedKeyUsagePurpose::ServerAuth => Some(Purpose::ServerAuth),
+            ExtendedKeyUsagePurpose::ClientAuth => Some(Purpose::ClientAuth),
+            ExtendedKeyUsagePurpose::Any => Some(Purpose::Any),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Purpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A subjectAltName as openssl prints it: `DNS:name`, `IP:address`.
+pub(crate) fn tagged(name: &SanName) -> String {
+    match name {
+        SanName::Dns(d) => format!("DNS:{d}"),
+        SanName::Ip(ip) => format!("IP:{ip}"),
+    }
+}
+
+fn tagged_names<S: serde::Serializer>(
+    names: &[SanName],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(names.iter().map(tagged))
 }
 
 /// Parse a PEM certificate (the first one in the text).
@@ -136,13 +210,12 @@ pub(crate) fn from_der(label: &str, der: &[u8]) -> Result<CertInfo> {
             .map(|e| {
                 let e = e.value;
                 [
-                    (e.server_auth, "serverAuth"),
-                    (e.client_auth, "clientAuth"),
-                    (e.any, "any"),
+                    (e.server_auth, Purpose::ServerAuth),
+                    (e.client_auth, Purpose::ClientAuth),
+                    (e.any, Purpose::Any),
                 ]
                 .into_iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, name)| name.to_owned())
+                .filter_map(|(on, purpose)| on.then_some(purpose))
                 .collect()
             })
             .unwrap_or_default(),
@@ -174,17 +247,15 @@ fn key_description(cert: &X509Certificate<'_>) -> String {
     }
 }
 
-fn general_name(name: &GeneralName<'_>) -> Option<String> {
+fn general_name(name: &GeneralName<'_>) -> Option<SanName> {
     match name {
-        GeneralName::DNSName(d) => Some(format!("DNS:{d}")),
+        GeneralName::DNSName(d) => Some(SanName::Dns((*d).to_owned())),
         GeneralName::IPAddress(raw) => match raw.len() {
-            4 => Some(format!(
-                "IP:{}",
-                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*raw).ok()?)
+            4 => Some(SanName::Ip(
+                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*raw).ok()?).into(),
             )),
-            16 => Some(format!(
-                "IP:{}",
-                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*raw).ok()?)
+            16 => Some(SanName::Ip(
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*raw).ok()?).into(),
             )),
             _ => None,
         },

@@ -91,7 +91,7 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
             outln!();
         }
         let c = &s.info;
-        let list = |v: &[String]| {
+        let list = |v: Vec<String>| {
             if v.is_empty() {
                 "-".to_owned()
             } else {
@@ -102,11 +102,22 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         outln!("{}", s.path);
         outln!("  subject     {}", c.subject);
         outln!("  issuer      {}", c.issuer);
-        outln!("  SANs        {}", list(&c.sans));
+        outln!(
+            "  SANs        {}",
+            list(c.sans.iter().map(certificate::tagged).collect())
+        );
         outln!("  key         {}", c.key);
         outln!("  CA          {}", if c.is_ca { "yes" } else { "no" });
-        outln!("  key usage   {}", list(&c.key_usage));
-        outln!("  ext. usage  {}", list(&c.extended_key_usage));
+        outln!("  key usage   {}", list(c.key_usage.clone()));
+        outln!(
+            "  ext. usage  {}",
+            list(
+                c.extended_key_usage
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            )
+        );
         outln!(
             "  valid       {} to {} ({left})",
             certificate::show_time(c.not_before),

@@ -266,25 +266,13 @@ fn new_key(folder: &Folder, rel: &str, info: &certificate::CertInfo) -> Result<r
 
 /// The SANs and extended key usages a certificate carries, to be issued again as they are.
 fn names_and_usages(info: &certificate::CertInfo) -> (Vec<SanName>, Vec<ExtendedKeyUsagePurpose>) {
-    let sans = info
-        .sans
-        .iter()
-        .filter_map(|s| match s.split_once(':') {
-            Some(("DNS", d)) => Some(SanName::Dns(d.to_owned())),
-            Some(("IP", ip)) => ip.parse().ok().map(SanName::Ip),
-            _ => None,
-        })
-        .collect();
     let usages = info
         .extended_key_usage
         .iter()
-        .filter_map(|u| match u.as_str() {
-            "serverAuth" => Some(ExtendedKeyUsagePurpose::ServerAuth),
-            "clientAuth" => Some(ExtendedKeyUsagePurpose::ClientAuth),
-            _ => None,
-        })
+        .filter(|u| **u != certificate::Purpose::Any)
+        .map(|u| u.issued())
         .collect();
-    (sans, usages)
+    (info.sans.clone(), usages)
 }
 
 /// A folder with Kubernetes manifests gets its Secrets rendered again from the files this

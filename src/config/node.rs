@@ -11,6 +11,17 @@ pub(crate) enum SanName {
     Ip(IpAddr),
 }
 
+impl SanName {
+    /// The same name: DNS names compare without regard to case, as resolvers do.
+    pub(crate) fn same_as(&self, other: &SanName) -> bool {
+        match (self, other) {
+            (SanName::Dns(a), SanName::Dns(b)) => a.eq_ignore_ascii_case(b),
+            (SanName::Ip(a), SanName::Ip(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Display for SanName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

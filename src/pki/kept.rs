@@ -5,7 +5,7 @@
 
 use rcgen::ExtendedKeyUsagePurpose;
 
-use crate::certificate::CertInfo;
+use crate::certificate::{CertInfo, Purpose};
 use crate::config::node::SanName;
 use crate::config::request::{DEFAULT_DAYS, DEFAULT_KEY_TYPE};
 use crate::config::settings::Settings;
@@ -34,16 +34,7 @@ fn missing(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<Strin
     let missing: Vec<String> = want
         .sans
         .iter()
-        .filter(|s| {
-            let name = match s {
-                SanName::Dns(d) => format!("DNS:{d}"),
-                SanName::Ip(ip) => format!("IP:{ip}"),
-            };
-            !info
-                .sans
-                .iter()
-                .any(|have| have.eq_ignore_ascii_case(&name))
-        })
+        .filter(|s| !info.sans.iter().any(|have| have.same_as(s)))
         .map(ToString::to_string)
         .collect();
     if !missing.is_empty() {
@@ -68,18 +59,9 @@ fn missing(settings: &Settings, want: &Wanted<'_>, info: &CertInfo) -> Vec<Strin
             settings.leaf_days
         ));
     }
-    for usage in want.usages {
-        let name = match usage {
-            ExtendedKeyUsagePurpose::ServerAuth => "serverAuth",
-            ExtendedKeyUsagePurpose::ClientAuth => "clientAuth",
-            _ => continue,
-        };
-        if !info
-            .extended_key_usage
-            .iter()
-            .any(|u| u == name || u == "any")
-        {
-            out.push(format!("lacks the {name} usage"));
+    for usage in want.usages.iter().filter_map(Purpose::of_issued) {
+        if !info.extended_key_usage.iter().any(|u| u.allows(usage)) {
+            out.push(format!("lacks the {usage} usage"));
         }
     }
     out

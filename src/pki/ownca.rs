@@ -196,7 +196,12 @@ pub(crate) fn check_issued(
                      that may issue for every host and --san of the setup",
                     leaf.info.subject,
                     usage.name(),
-                    leaf.info.sans.join(", ")
+                    leaf.info
+                        .sans
+                        .iter()
+                        .map(crate::certificate::tagged)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }

@@ -274,10 +274,8 @@ fn certificate_flags(folder: &Folder) -> Vec<String> {
     ];
     base.extend(app.nodes.iter().map(|n| n.0.clone()));
     for san in &server.sans {
-        let name = san
-            .strip_prefix("DNS:")
-            .or_else(|| san.strip_prefix("IP:"))
-            .unwrap_or(san);
+        let name = san.to_string();
+        let name = name.as_str();
         let node_name = name.starts_with("redis-") && folder.cluster();
         if !node_name && !base.iter().any(|b| b.eq_ignore_ascii_case(name)) {
             args.extend(["--san".into(), name.to_owned()]);
