@@ -247,6 +247,49 @@ fn rustls_cert_gen() -> Option<impl Fn(&Path) -> (Duration, u64)> {
     Some(move |dir: &Path| measure(Command::new(&bin).arg("-o").arg(dir)))
 }
 
+/// `rounds` durable production-tls P-256 runs with KIMERA_TRACE_TIMINGS=1 (src/timings.rs),
+/// each into a fresh folder: every stage's median milliseconds, in the order of a run.
+fn stages(rounds: usize) -> Vec<(String, f64)> {
+    let mut names: Vec<String> = Vec::new();
+    let mut times: Vec<Vec<f64>> = Vec::new();
+    for _ in 0..rounds {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = Command::new(BIN)
+            .args([
+                "--profile",
+                "production-tls",
+                "--host",
+                "localhost",
+                "--key-type",
+                "ecdsa-p256",
+                "--out",
+            ])
+            .arg(tmp.path().join("out"))
+            .env("KIMERA_TRACE_TIMINGS", "1")
+            .output()
+            .expect("the traced run starts");
+        assert!(out.status.success(), "traced run: {out:?}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        let traced = text.lines().filter_map(|l| l.strip_prefix("timing: "));
+        for (i, line) in traced.enumerate() {
+            let (name, ms) = line.rsplit_once(' ').expect("timing: <stage> <ms>");
+            if names.len() <= i {
+                names.push(name.to_owned());
+                times.push(Vec::new());
+            }
+            times[i].push(ms.parse().expect("milliseconds"));
+        }
+    }
+    names
+        .into_iter()
+        .zip(times)
+        .map(|(name, mut t)| {
+            t.sort_by(f64::total_cmp);
+            (name, t[t.len() / 2])
+        })
+        .collect()
+}
+
 struct Row {
     name: String,
     runs: Vec<(Duration, u64)>,
@@ -374,6 +417,12 @@ fn main() {
         "  on disk: lock, staging, journal, fsyncs       {:>6.2} ms  (durable minus --dry-run)",
         ms(durable.saturating_sub(dry))
     );
+    println!(
+        "the same run's stages, KIMERA_TRACE_TIMINGS=1 (medians of 31 runs, ms since the stage before):"
+    );
+    for (name, ms) in stages(31) {
+        println!("  {name:<46} {ms:>6.2} ms");
+    }
     println!();
 
     let rsa = side_by_side(

@@ -26,6 +26,7 @@ mod regularfile;
 mod render;
 #[doc(hidden)]
 pub mod testing;
+mod timings;
 
 pub use api::{Setup, Written, WrittenFile};
 pub use config::request::KeyType;
@@ -39,7 +40,9 @@ use cli::Command;
 /// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed
 /// (or, for verify and doctor, problems found), 2 bad input (clap uses 2 for its own).
 pub fn main() -> ExitCode {
+    timings::stage("start");
     let cli = cli::help::parse();
+    timings::stage("arguments parsed");
     let result = match &cli.command {
         Some(Command::Generate(args)) => commands::generate::run(args, false).map(|()| true),
         Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),

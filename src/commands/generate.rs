@@ -37,6 +37,7 @@ pub(crate) fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
             outln!("{line}");
         }
     }
+    crate::timings::stage("report printed");
     Ok(())
 }
 

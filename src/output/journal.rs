@@ -85,6 +85,7 @@ impl Staging {
     /// Write the journal, rename every staged file into place, sync the folders, and
     /// remove the staging folder.
     pub(crate) fn commit(self) -> Result<()> {
+        crate::timings::stage("files staged");
         let journal = serde_json::to_vec(&self.moves).expect("a list of strings serializes");
         let tmp = self.dir.join("journal.tmp");
         // Unit tests only: the journal cannot be written.
@@ -121,9 +122,11 @@ impl Staging {
         dirs.insert(self.dir.clone());
         paths.extend(dirs);
         sync_all(&paths)?;
+        crate::timings::stage("staged files, journal and folders synced");
         test_kill_point(0);
         fs::rename(&tmp, self.dir.join(JOURNAL)).map_err(|e| fail("write", &tmp, e))?;
         sync_dir(&self.dir)?;
+        crate::timings::stage("journal committed");
         finish(&self.out_dir, &self.dir, &self.moves, true).map_err(|e| {
             Error::failed(format!(
                 "{e}; the journal in {} is kept: the next run on this folder finishes the \
@@ -163,11 +166,14 @@ fn finish(out_dir: &Path, staging: &Path, moves: &[(String, String)], run: bool)
         touched.insert(to.parent().unwrap_or(out_dir).to_path_buf());
     }
     sync_all(&touched.into_iter().collect::<Vec<_>>())?;
+    crate::timings::stage("files renamed into place, folders synced");
     if run {
         test_kill_point(moves.len() + 1);
     }
     fs::remove_dir_all(staging).map_err(|e| fail("remove", staging, e))?;
-    sync_dir(out_dir)
+    sync_dir(out_dir)?;
+    crate::timings::stage("staging folder removed, synced");
+    Ok(())
 }
 
 /// The journal's moves, `(staged name, destination)` each, when it is one this tool
