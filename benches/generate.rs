@@ -16,12 +16,16 @@
 //!   round's 22 MB tree (what a loop that cleans up after itself does);
 //! - production-tls while another process writes and fsyncs a large file (disk load).
 //!
-//! Medians, fastest and slowest runs, ratios and the targets of issue 26 are printed.
+//! Every run writes into a new folder under target/bench-runs/, removed when the bench
+//! ends, never while it measures (see `fresh_dir`), except where removal is what is
+//! measured. Medians, fastest and slowest runs, ratios and the targets of issue 26 are
+//! printed.
 //! Not a test: numbers go in the README, targets are judged by a person reading them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kimera-redis-init");
@@ -191,32 +195,55 @@ fn cluster_command(n: u16, dir: &Path) -> Command {
     c
 }
 
-/// 1000-node runs, `rounds` each way: first into fresh folders while every earlier tree
-/// stays (removed only at the end), then each after removing the previous round's tree.
-fn thousand_nodes_both_ways(rounds: usize) -> (Row, Row) {
-    let keep = tempfile::tempdir().unwrap();
-    let mut fresh = Row {
+/// Every run's folder: new, under one folder of the bench's own in target/, which is
+/// removed only when the bench ends. On ext4 without a journal (this development
+/// machine's disk) a new inode is not taken from those freed in the last minute or
+/// more, and each creation scans past all of them: removing trees while measuring made
+/// every later run pay for the files removed before it.
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    runs_root().join(NEXT.fetch_add(1, Ordering::Relaxed).to_string())
+}
+
+fn runs_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/bench-runs")
+            .join(std::process::id().to_string());
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    })
+}
+
+/// 1000-node runs into fresh folders, every earlier tree left in place.
+fn thousand_nodes_fresh(rounds: usize) -> (Row, PathBuf) {
+    let mut row = Row {
         name: "1000 nodes, fresh folder (earlier trees kept)".into(),
         runs: Vec::new(),
     };
-    let mut removed = Row {
+    let mut last = PathBuf::new();
+    for _ in 0..rounds {
+        last = fresh_dir();
+        row.runs.push(measure(&mut cluster_command(1000, &last)));
+    }
+    (row, last)
+}
+
+/// 1000-node runs, each after removing the previous run's tree (`previous` first), as a
+/// loop that cleans up after itself does.
+fn thousand_nodes_after_removal(rounds: usize, mut previous: PathBuf) -> Row {
+    let mut row = Row {
         name: "1000 nodes, previous tree removed first".into(),
         runs: Vec::new(),
     };
-    for i in 0..rounds {
-        fresh.runs.push(measure(&mut cluster_command(
-            1000,
-            &keep.path().join(i.to_string()),
-        )));
-    }
-    let mut previous = keep.path().join((rounds - 1).to_string());
-    for i in 0..rounds {
+    for _ in 0..rounds {
         std::fs::remove_dir_all(&previous).unwrap();
-        let dir = keep.path().join(format!("r{i}"));
-        removed.runs.push(measure(&mut cluster_command(1000, &dir)));
-        previous = dir;
+        previous = fresh_dir();
+        row.runs
+            .push(measure(&mut cluster_command(1000, &previous)));
     }
-    (fresh, removed)
+    row
 }
 
 fn openssl(genkey: &'static [&'static str]) -> impl Fn(&Path) -> (Duration, u64) {
@@ -253,7 +280,6 @@ fn stages(rounds: usize) -> Vec<(String, f64)> {
     let mut names: Vec<String> = Vec::new();
     let mut times: Vec<Vec<f64>> = Vec::new();
     for _ in 0..rounds {
-        let tmp = tempfile::tempdir().unwrap();
         let out = Command::new(BIN)
             .args([
                 "--profile",
@@ -264,7 +290,7 @@ fn stages(rounds: usize) -> Vec<(String, f64)> {
                 "ecdsa-p256",
                 "--out",
             ])
-            .arg(tmp.path().join("out"))
+            .arg(fresh_dir())
             .env("KIMERA_TRACE_TIMINGS", "1")
             .output()
             .expect("the traced run starts");
@@ -314,7 +340,8 @@ impl Row {
 
 type Contender<'a> = (&'a str, Box<dyn Fn(&Path) -> (Duration, u64) + 'a>);
 
-/// `rounds` rounds; each runs every contender once, into a fresh folder, in turn.
+/// `rounds` rounds; each runs every contender once, into a fresh folder (`fresh_dir`),
+/// in turn.
 fn side_by_side(rounds: usize, contenders: &[Contender<'_>]) -> Vec<Row> {
     let mut rows: Vec<Row> = contenders
         .iter()
@@ -325,8 +352,7 @@ fn side_by_side(rounds: usize, contenders: &[Contender<'_>]) -> Vec<Row> {
         .collect();
     for _ in 0..rounds {
         for (row, (_, run)) in rows.iter_mut().zip(contenders) {
-            let tmp = tempfile::tempdir().unwrap();
-            row.runs.push(run(&tmp.path().join("out")));
+            row.runs.push(run(&fresh_dir()));
         }
     }
     rows
@@ -359,10 +385,11 @@ fn print(title: &str, rows: &[Row]) {
 /// Another process's disk load: a large file written and fsync-ed over and over.
 fn disk_load(stop: &AtomicBool) {
     use std::io::Write;
-    let tmp = tempfile::tempdir().unwrap();
+    let load = fresh_dir();
+    std::fs::create_dir_all(&load).unwrap();
     let chunk = vec![0x5au8; 8 << 20];
     while !stop.load(Ordering::Relaxed) {
-        let mut f = std::fs::File::create(tmp.path().join("load")).unwrap();
+        let mut f = std::fs::File::create(load.join("load")).unwrap();
         for _ in 0..8 {
             f.write_all(&chunk).unwrap();
         }
@@ -452,10 +479,8 @@ fn main() {
             ("100 nodes", Box::new(cluster(100))),
         ],
     );
-    let (fresh, removed) = thousand_nodes_both_ways(5);
+    let (fresh, last_tree) = thousand_nodes_fresh(5);
     clusters.push(fresh);
-    clusters.push(removed);
-    print("cluster --tls (P-256), durable", &clusters);
 
     let stop = AtomicBool::new(false);
     let loaded = std::thread::scope(|s| {
@@ -474,6 +499,10 @@ fn main() {
         "while another process writes and fsyncs 64 MiB at a time",
         &loaded,
     );
+
+    // Last: the removals it measures slow every run after them (`fresh_dir`).
+    clusters.push(thousand_nodes_after_removal(5, last_tree));
+    print("cluster --tls (P-256), durable", &clusters);
 
     println!("targets (issue 26):");
     if let Some(peer) = p256.get(4) {
@@ -507,4 +536,5 @@ fn main() {
         secs(loaded[0].slowest()) / secs(loaded[0].median()),
         secs(loaded[0].median()) / secs(durable)
     );
+    let _ = std::fs::remove_dir_all(runs_root());
 }
