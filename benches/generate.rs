@@ -16,8 +16,8 @@
 //!   round's 22 MB tree (what a loop that cleans up after itself does);
 //! - production-tls while another process writes and fsyncs a large file (disk load).
 //!
-//! Every run writes into a new folder under target/bench-runs/, removed when the bench
-//! ends, never while it measures (see `fresh_dir`), except where removal is what is
+//! Every run writes into a new folder under target/bench-runs/ (or $KIMERA_BENCH_DIR),
+//! removed when the bench ends, never while it measures (see `fresh_dir`), except where removal is what is
 //! measured. Medians, fastest and slowest runs, ratios and the targets of issue 26 are
 //! printed.
 //! Not a test: numbers go in the README, targets are judged by a person reading them.
@@ -208,8 +208,12 @@ fn fresh_dir() -> PathBuf {
 fn runs_root() -> &'static Path {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target/bench-runs")
+        // KIMERA_BENCH_DIR: elsewhere, e.g. on a disk no build is writing to.
+        let root = std::env::var_os("KIMERA_BENCH_DIR")
+            .map_or_else(
+                || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-runs"),
+                PathBuf::from,
+            )
             .join(std::process::id().to_string());
         std::fs::create_dir_all(&root).unwrap();
         root
