@@ -28,6 +28,7 @@ mod render;
 mod server;
 #[doc(hidden)]
 pub mod testing;
+mod timings;
 
 pub use api::{Setup, Written, WrittenFile};
 pub use config::request::KeyType;
@@ -41,7 +42,9 @@ use cli::Command;
 /// Parse the command line, run, and map the outcome to an exit status: 0 done, 1 failed
 /// (or, for verify and doctor, problems found), 2 bad input (clap uses 2 for its own).
 pub fn main() -> ExitCode {
+    timings::stage("start");
     let cli = cli::help::parse();
+    timings::stage("arguments parsed");
     let result = match &cli.command {
         Some(Command::Generate(args)) => commands::generate::run(args, false).map(|()| true),
         Some(Command::Fixtures(args)) => commands::generate::run(args, true).map(|()| true),
@@ -262,7 +265,8 @@ mod layering {
         for file in files {
             let rel = file.strip_prefix(root.join("src")).unwrap().to_owned();
             let top = rel.iter().next().unwrap().to_string_lossy().into_owned();
-            if ["commands", "cli", "lib.rs", "main.rs"].contains(&top.as_str()) {
+            // timings.rs prints only when KIMERA_TRACE_TIMINGS asks it to.
+            if ["commands", "cli", "lib.rs", "main.rs", "timings.rs"].contains(&top.as_str()) {
                 continue;
             }
             let text = std::fs::read_to_string(&file).unwrap();

@@ -39,6 +39,7 @@ pub(crate) struct Outcome {
 /// deliberately broken certificates of `fixtures/` (production-tls unless told otherwise).
 pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Result<Outcome> {
     let settings = resolve(req, run, fixtures)?;
+    crate::timings::stage("settings resolved");
     refuse_stale_kubernetes(&settings, run)?;
     // One run at a time in a folder, from before it is read until it is written; taking
     // the lock also finishes what a killed run left. A dry run writes nothing.
@@ -47,6 +48,7 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
     } else {
         Some(FolderLock::acquire(&settings.out_dir)?)
     };
+    crate::timings::stage("folder locked");
     if run.replace_ca && !fixtures && settings.out_dir.join(crate::render::fixtures::DIR).exists() {
         return Err(Error::usage(format!(
             "--replace-ca: {}/fixtures holds certificates of the old CA; allowed: `kimera-redis-init \
@@ -55,6 +57,7 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         )));
     }
     let existing = Existing::read(&settings)?;
+    crate::timings::stage("folder read");
     if !run.force {
         refuse_kept_differences(req, &settings, &existing)?;
     }
@@ -65,6 +68,7 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
     };
     let mut planned = writer::plan(&bundle, &settings.out_dir, policy)?;
     let differing = check_kept_match(&mut bundle, &settings, &mut planned)?;
+    crate::timings::stage("planned");
     let actions = match &lock {
         None => planned,
         Some(lock) => writer::write(&bundle, &settings.out_dir, policy, lock)?,
@@ -73,6 +77,7 @@ pub(crate) fn generate(req: &Request, run: &RunOptions, fixtures: bool) -> Resul
         .as_ref()
         .and_then(|l| l.finished_note(&settings.out_dir));
     drop(lock);
+    crate::timings::stage("lock let go");
     Ok(Outcome {
         settings,
         run: *run,
@@ -163,7 +168,9 @@ pub(crate) fn build(
     } else {
         None
     };
+    crate::timings::stage("keys and certificates made");
     let mut bundle = render::render(settings, pki.as_ref(), secrets.as_ref())?;
+    crate::timings::stage("files rendered");
     if let Some(pki) = &pki {
         // Once a folder has stores, every run keeps them in step with the PEM files.
         let on_disk = crate::render::stores::OnDisk::read(&settings.out_dir)?;

@@ -47,6 +47,7 @@ pub(crate) fn run(args: &GenerateArgs, fixtures: bool) -> Result<()> {
             outln!("{line}");
         }
     }
+    crate::timings::stage("report printed");
     Ok(())
 }
 

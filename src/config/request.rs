@@ -50,6 +50,11 @@ impl KeyType {
         KeyType::Rsa4096,
     ];
 
+    /// RSA: key generation and signing take milliseconds, not microseconds.
+    pub(crate) fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
+
     /// How the certificate model (`certificate`) describes a key of this type ("ECDSA P-256", "RSA 4096").
     pub(crate) fn description(self) -> &'static str {
         match self {

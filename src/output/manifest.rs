@@ -49,7 +49,7 @@ pub(crate) fn manifest<'a>(
                 mode: format!("{:04o}", crate::output::writer::mode_shown(settings, e, *a)),
                 action: *a,
                 purpose: e.purpose,
-                certificate: e.cert.as_ref(),
+                certificate: e.cert.as_deref(),
             })
             .collect(),
     }

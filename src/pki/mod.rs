@@ -97,18 +97,29 @@ pub(crate) fn build(
             run.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
         })
         .collect();
-    let (ca_result, mut keys) = std::thread::scope(|scope| {
-        let keys = scope.spawn(|| {
-            parallel::map(needs_key, |needed| {
-                needed.then(|| generate_key(settings.key_type)).transpose()
-            })
-        });
-        let ca_result = ca(settings, run, existing, now, must_sign);
+    // ECDSA and Ed25519 keys take microseconds: threads for them only in a large cluster.
+    let rsa = settings.key_type.is_rsa();
+    let new_keys = needs_key.iter().filter(|n| **n).count();
+    let make_keys = |needs_key: Vec<bool>| {
+        parallel::map_weighted(needs_key, rsa, |needed| {
+            needed.then(|| generate_key(settings.key_type)).transpose()
+        })
+    };
+    let (ca_result, mut keys) = if parallel::worth_threads(new_keys, rsa) {
+        std::thread::scope(|scope| {
+            let keys = scope.spawn(|| make_keys(needs_key));
+            let ca_result = ca(settings, run, existing, now, must_sign);
+            (
+                ca_result,
+                keys.join().expect("key generation does not panic"),
+            )
+        })
+    } else {
         (
-            ca_result,
-            keys.join().expect("key generation does not panic"),
+            ca(settings, run, existing, now, must_sign),
+            make_keys(needs_key),
         )
-    });
+    };
     let (issuer, ca) = ca_result?;
     check_within_ca(settings.leaf_days, now, &ca.info, Some(layout::CA_CERT))?;
     // Sign (or check the kept ones) on every core too; the order stays the specs'.
@@ -117,7 +128,10 @@ pub(crate) fn build(
         .zip(keys.drain(..))
         .map(|(spec, key)| key.map(|k| (spec, k)))
         .collect::<Result<_>>()?;
-    let mut leaves = parallel::map(work, |(spec, key)| {
+    // Signing is as slow as the CA's key: an RSA CA's (or an organisation's, of any type)
+    // signatures are worth threads, an ECDSA CA's only in a large cluster.
+    let heavy_signing = rsa || settings.external_ca.is_some();
+    let mut leaves = parallel::map_weighted(work, heavy_signing, |(spec, key)| {
         leaf(
             settings,
             run,

@@ -356,7 +356,7 @@ mod tests {
         templates: &'static [(&'static str, &'static str)],
         v: &str,
     ) -> Result<String, String> {
-        let env = crate::render::environment_with(templates, "").map_err(|e| e.to_string())?;
+        let env = crate::render::environment_with(templates).map_err(|e| e.to_string())?;
         env.get_template(templates[0].0)
             .and_then(|t| t.render(minijinja::context! { v, n => 7, yes => true }))
             .map_err(|e| format!("{e:#}"))

@@ -513,23 +513,22 @@ pub(crate) fn render_one(
     context: minijinja::Value,
 ) -> Result<String> {
     let name = templates[0].0;
-    environment_with(templates, "")?
+    environment_with(templates)?
         .get_template(name)
         .and_then(|t| t.render(context))
         .map_err(|e| Error::failed(format!("rendering {name} failed: {e:#}")))
 }
 
 fn environment() -> Result<Environment<'static>> {
-    environment_with(TEMPLATES, "")
+    environment_with(TEMPLATES)
 }
 
 /// The template environment every output shares: strict undefined values, and every
 /// value escaped for the format of the file its template makes (`escape::auto_escape`,
 /// `escape::formatter`), so that a bare `{{ value }}` is escaped and a forgotten filter
-/// fails closed; with `templates` (names shown in errors after `prefix`).
+/// fails closed; with `templates`.
 pub(crate) fn environment_with(
     templates: &'static [(&'static str, &'static str)],
-    prefix: &str,
 ) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -550,10 +549,15 @@ pub(crate) fn environment_with(
     env.add_filter("dq", escape::dq_filter);
     env.add_filter("code", escape::code_filter);
     env.add_filter("sh", escape::sh_filter);
-    for (name, source) in templates {
-        env.add_template(name, source)
-            .map_err(|e| Error::failed(format!("template {prefix}{name} does not parse: {e:#}")))?;
-    }
+    // Compiled when first rendered: a run renders only its profile's templates (a
+    // production-tls run half of them by size), and compiling was a tenth of a dry run.
+    // `every_template_parses` (tests) parses them all.
+    env.set_loader(move |name| {
+        Ok(templates
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, source)| (*source).to_owned()))
+    });
     Ok(env)
 }
 
@@ -764,4 +768,18 @@ fn record(settings: &Settings, pki: Option<&Pki>, bundle: &mut Bundle) {
         crate::config::record::Record::from_settings(settings, pin).render(),
         "the settings this folder was made with (no secrets): renew, verify and doctor read it",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    /// Templates are compiled when first rendered: each must parse, rendered by a run or not.
+    #[test]
+    fn every_template_parses() {
+        let env = super::environment().unwrap();
+        for (name, _) in super::TEMPLATES {
+            if let Err(e) = env.get_template(name) {
+                panic!("template {name} does not parse: {e:#}");
+            }
+        }
+    }
 }

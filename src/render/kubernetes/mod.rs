@@ -518,7 +518,7 @@ fn view<'a>(s: &'a Settings, k8s: &'a Kubernetes) -> View<'a> {
 
 /// The shared environment (render.rs) plus the YAML scalars the manifests need.
 fn environment() -> Result<Environment<'static>> {
-    let mut env = crate::render::environment_with(TEMPLATES, "kubernetes/")?;
+    let mut env = crate::render::environment_with(TEMPLATES)?;
     // Their output is YAML already: printed as it is.
     env.add_filter("q", |v: &str| Value::from_safe_string(yaml_quoted(v)));
     env.add_filter("block", |v: &str, indent: usize| {
@@ -588,6 +588,17 @@ fn yaml_block(v: &str, indent: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Templates are compiled when first rendered: each must parse, rendered by a run or not.
+    #[test]
+    fn every_template_parses() {
+        let env = environment().unwrap();
+        for (name, _) in TEMPLATES {
+            if let Err(e) = env.get_template(name) {
+                panic!("template kubernetes/{name} does not parse: {e:#}");
+            }
+        }
+    }
 
     #[test]
     fn blocks_fall_back_to_quotes() {
