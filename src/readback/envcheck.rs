@@ -161,31 +161,99 @@ pub(crate) fn parse_node(entry: &str) -> Option<(String, u16)> {
 
 /// Parse `.env` as the app does; every value it cannot use is a problem.
 pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>) {
-    let mut problems = Vec::new();
-    let mut bad = |key: &str, problem: String, fix: String| {
-        problems.push(EnvProblem {
-            key: key.to_owned(),
-            problem,
-            fix,
-        })
+    let mut c = EnvCheck {
+        env,
+        problems: Vec::new(),
     };
-    for key in WRITTEN {
-        if !env.contains_key(*key) {
-            bad(
-                key,
-                format!("{key} is missing from .env (the app would silently use its default)"),
-                format!("add the {key}= line back to .env, with the value it was generated with"),
+    c.missing_keys();
+    let mut app = AppEnv {
+        ssl: c.boolean("REDIS_SSL"),
+        cluster: c.boolean("REDIS_CLUSTER_MODE"),
+        ..AppEnv::default()
+    };
+    for key in [
+        "REDIS_SKIP_FULL_COVERAGE_CHECK",
+        "REDIS_RETRY_ON_TIMEOUT",
+        "REDIS_DECODE_RESPONSES",
+        "KIMERA_RATE_LIMIT_ENABLED",
+    ] {
+        c.boolean(key);
+    }
+    app.port = c.int("REDIS_PORT", 1, 65535, "a port").map(|p| p as u16);
+    app.db = c
+        .int("REDIS_DB", 0, 15, "a database number")
+        .map(|d| d as u8);
+    c.int(
+        "REDIS_MAX_CONNECTIONS",
+        1,
+        MAX_CONNECTIONS,
+        "a connection count",
+    );
+    c.int(
+        "REDIS_HEALTH_CHECK_INTERVAL",
+        0,
+        MAX_INTERVAL,
+        "a number of seconds",
+    );
+    app.socket_timeout = c.timeout("REDIS_SOCKET_TIMEOUT");
+    app.connect_timeout = c.timeout("REDIS_SOCKET_CONNECT_TIMEOUT");
+    c.words(app.ssl);
+    if app.cluster {
+        c.cluster(&mut app);
+    } else if let Some(h) = c.get("REDIS_HOST") {
+        if host_ok(h) {
+            app.host = Some(h.to_owned());
+        } else {
+            c.bad(
+                "REDIS_HOST",
+                format!("REDIS_HOST=`{h}` is not a host name or IP address"),
+                "set REDIS_HOST in .env to the server's host name or IP address".into(),
             );
         }
     }
-    let get = |k: &str| env.get(k).map(String::as_str);
-    let mut app = AppEnv::default();
+    (app, c.problems)
+}
 
-    let boolean = |key: &str, bad: &mut dyn FnMut(&str, String, String)| -> bool {
-        match get(key) {
+/// `.env` being read, and the problems found so far, in the order the app meets them.
+struct EnvCheck<'a> {
+    env: &'a BTreeMap<String, String>,
+    problems: Vec<EnvProblem>,
+}
+
+impl<'a> EnvCheck<'a> {
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.env.get(key).map(String::as_str)
+    }
+
+    fn bad(&mut self, key: &str, problem: String, fix: String) {
+        self.problems.push(EnvProblem {
+            key: key.to_owned(),
+            problem,
+            fix,
+        });
+    }
+
+    /// Every variable the tool writes is there: a missing one is the app's default.
+    fn missing_keys(&mut self) {
+        for key in WRITTEN {
+            if !self.env.contains_key(*key) {
+                self.bad(
+                    key,
+                    format!("{key} is missing from .env (the app would silently use its default)"),
+                    format!(
+                        "add the {key}= line back to .env, with the value it was generated with"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A boolean as pydantic reads it; absent or unreadable: false.
+    fn boolean(&mut self, key: &str) -> bool {
+        match self.get(key) {
             None => false,
             Some(v) => parse_bool(v).unwrap_or_else(|| {
-                bad(
+                self.bad(
                     key,
                     format!("{key}={v} is not a boolean the app reads"),
                     format!("set {key} to true or false in .env"),
@@ -193,53 +261,28 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>)
                 false
             }),
         }
-    };
-    app.ssl = boolean("REDIS_SSL", &mut bad);
-    app.cluster = boolean("REDIS_CLUSTER_MODE", &mut bad);
-    for key in [
-        "REDIS_SKIP_FULL_COVERAGE_CHECK",
-        "REDIS_RETRY_ON_TIMEOUT",
-        "REDIS_DECODE_RESPONSES",
-        "KIMERA_RATE_LIMIT_ENABLED",
-    ] {
-        boolean(key, &mut bad);
     }
 
-    let int =
-        |key: &str, lo: i64, hi: i64, what: &str, bad: &mut dyn FnMut(&str, String, String)| {
-            let v = get(key)?;
-            let n = parse_int(v).filter(|n| (lo..=hi).contains(n));
-            if n.is_none() {
-                bad(
-                    key,
-                    format!("{key}={v} is not {what} ({lo} to {hi})"),
-                    format!("set {key} to {what} from {lo} to {hi} in .env"),
-                );
-            }
-            n
-        };
-    app.port = int("REDIS_PORT", 1, 65535, "a port", &mut bad).map(|p| p as u16);
-    app.db = int("REDIS_DB", 0, 15, "a database number", &mut bad).map(|d| d as u8);
-    int(
-        "REDIS_MAX_CONNECTIONS",
-        1,
-        MAX_CONNECTIONS,
-        "a connection count",
-        &mut bad,
-    );
-    int(
-        "REDIS_HEALTH_CHECK_INTERVAL",
-        0,
-        MAX_INTERVAL,
-        "a number of seconds",
-        &mut bad,
-    );
+    /// An integer from `lo` to `hi`, `what` naming it in the problem.
+    fn int(&mut self, key: &str, lo: i64, hi: i64, what: &str) -> Option<i64> {
+        let v = self.get(key)?;
+        let n = parse_int(v).filter(|n| (lo..=hi).contains(n));
+        if n.is_none() {
+            self.bad(
+                key,
+                format!("{key}={v} is not {what} ({lo} to {hi})"),
+                format!("set {key} to {what} from {lo} to {hi} in .env"),
+            );
+        }
+        n
+    }
 
-    for key in ["REDIS_SOCKET_TIMEOUT", "REDIS_SOCKET_CONNECT_TIMEOUT"] {
-        let Some(v) = get(key) else { continue };
+    /// A socket timeout in seconds the app can use.
+    fn timeout(&mut self, key: &str) -> Option<Duration> {
+        let v = self.get(key)?;
         let d = parse_seconds(v);
         if d.is_none() {
-            bad(
+            self.bad(
                 key,
                 format!(
                     "{key}={v} is not a usable timeout ({MIN_SECONDS} to {MAX_SECONDS} seconds)"
@@ -249,60 +292,67 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>)
                 ),
             );
         }
-        if key == "REDIS_SOCKET_TIMEOUT" {
-            app.socket_timeout = d;
-        } else {
-            app.connect_timeout = d;
+        d
+    }
+
+    /// The values that are words redis-py or the app take as they are: the certificate
+    /// check (`required` with TLS), the text encoding, the features' JSON.
+    fn words(&mut self, ssl: bool) {
+        if let Some(v) = self.get("REDIS_CERT_REQS")
+            && !matches!(v, "none" | "optional" | "required")
+        {
+            self.bad(
+                "REDIS_CERT_REQS",
+                format!(
+                    "REDIS_CERT_REQS={v} is refused by redis-py (it takes exactly none, optional or required)"
+                ),
+                "set REDIS_CERT_REQS=required in .env".into(),
+            );
+        } else if ssl && self.get("REDIS_CERT_REQS") == Some("none") {
+            self.bad(
+                "REDIS_CERT_REQS",
+                "REDIS_CERT_REQS=none: the app would not verify the server's certificate".into(),
+                "set REDIS_CERT_REQS=required in .env".into(),
+            );
+        }
+        if let Some(v) = self.get("REDIS_ENCODING")
+            && !matches!(
+                v.to_ascii_lowercase().replace('_', "-").as_str(),
+                "utf-8"
+                    | "utf8"
+                    | "ascii"
+                    | "latin-1"
+                    | "latin1"
+                    | "iso-8859-1"
+                    | "utf-16"
+                    | "utf-32"
+            )
+        {
+            self.bad(
+                "REDIS_ENCODING",
+                format!("REDIS_ENCODING={v} is not a text encoding the app can decode with"),
+                "set REDIS_ENCODING=utf-8 in .env".into(),
+            );
+        }
+        if let Some(v) = self.get("KIMERA_FEATURES")
+            && !v.is_empty()
+            && !serde_json::from_str::<serde_json::Value>(v).is_ok_and(|j| j.is_object())
+        {
+            self.bad(
+                "KIMERA_FEATURES",
+                "KIMERA_FEATURES is not a JSON object (the app reads it as one)".into(),
+                "set KIMERA_FEATURES to a JSON object such as {\"redis_cache\": true} in .env"
+                    .into(),
+            );
         }
     }
 
-    if let Some(v) = get("REDIS_CERT_REQS")
-        && !matches!(v, "none" | "optional" | "required")
-    {
-        bad(
-            "REDIS_CERT_REQS",
-            format!(
-                "REDIS_CERT_REQS={v} is refused by redis-py (it takes exactly none, optional or required)"
-            ),
-            "set REDIS_CERT_REQS=required in .env".into(),
-        );
-    } else if app.ssl && get("REDIS_CERT_REQS") == Some("none") {
-        bad(
-            "REDIS_CERT_REQS",
-            "REDIS_CERT_REQS=none: the app would not verify the server's certificate".into(),
-            "set REDIS_CERT_REQS=required in .env".into(),
-        );
-    }
-
-    if let Some(v) = get("REDIS_ENCODING")
-        && !matches!(
-            v.to_ascii_lowercase().replace('_', "-").as_str(),
-            "utf-8" | "utf8" | "ascii" | "latin-1" | "latin1" | "iso-8859-1" | "utf-16" | "utf-32"
-        )
-    {
-        bad(
-            "REDIS_ENCODING",
-            format!("REDIS_ENCODING={v} is not a text encoding the app can decode with"),
-            "set REDIS_ENCODING=utf-8 in .env".into(),
-        );
-    }
-
-    if let Some(v) = get("KIMERA_FEATURES")
-        && !v.is_empty()
-        && !serde_json::from_str::<serde_json::Value>(v).is_ok_and(|j| j.is_object())
-    {
-        bad(
-            "KIMERA_FEATURES",
-            "KIMERA_FEATURES is not a JSON object (the app reads it as one)".into(),
-            "set KIMERA_FEATURES to a JSON object such as {\"redis_cache\": true} in .env".into(),
-        );
-    }
-
-    if app.cluster {
-        let raw = get("REDIS_CLUSTER_NODES").unwrap_or("");
+    /// Cluster mode: the startup nodes the app dials, and database 0 only.
+    fn cluster(&mut self, app: &mut AppEnv) {
+        let raw = self.get("REDIS_CLUSTER_NODES").unwrap_or("");
         let entries: Vec<&str> = raw.split(',').filter(|e| !e.trim().is_empty()).collect();
         if entries.is_empty() {
-            bad(
+            self.bad(
                 "REDIS_CLUSTER_NODES",
                 "REDIS_CLUSTER_MODE=true but REDIS_CLUSTER_NODES lists no node: the app has nothing to dial".into(),
                 "set REDIS_CLUSTER_NODES in .env to the nodes' host:port list, as cluster-create.sh names them".into(),
@@ -312,7 +362,7 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>)
         for e in &entries {
             match parse_node(e) {
                 Some(n) => nodes.push(n),
-                None => bad(
+                None => self.bad(
                     "REDIS_CLUSTER_NODES",
                     format!(
                         "REDIS_CLUSTER_NODES entry `{}` is not host:port (port 1 to 65535)",
@@ -329,24 +379,13 @@ pub(crate) fn check(env: &BTreeMap<String, String>) -> (AppEnv, Vec<EnvProblem>)
         if let Some(db) = app.db
             && db != 0
         {
-            bad(
+            self.bad(
                 "REDIS_DB",
                 format!("REDIS_DB={db} in cluster mode: a Redis Cluster has only database 0"),
                 "set REDIS_DB=0 in .env".into(),
             );
         }
-    } else if let Some(h) = get("REDIS_HOST") {
-        if host_ok(h) {
-            app.host = Some(h.to_owned());
-        } else {
-            bad(
-                "REDIS_HOST",
-                format!("REDIS_HOST=`{h}` is not a host name or IP address"),
-                "set REDIS_HOST in .env to the server's host name or IP address".into(),
-            );
-        }
     }
-    (app, problems)
 }
 
 #[cfg(test)]
