@@ -396,71 +396,25 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     let trusted = Some(pinned.to_vec()).filter(|p| !p.is_empty());
     let cert = read(layout::CLIENT_CERT).and_then(|p| pem_der(layout::CLIENT_CERT, &p).ok());
     let key = read(layout::CLIENT_KEY).and_then(|p| pkcs8_der(layout::CLIENT_KEY, &p).ok());
-
-    // Why a store does not open, in words: a wrong password, a corrupt file, an
-    // unsupported algorithm and a too costly one each say so.
-    let unopened = |bytes: &[u8]| pkcs12::open(bytes, password).err().map(|e| e.to_string());
-    let problem = match on_disk.keystore.as_deref() {
-        None => Some("is missing".to_owned()),
-        Some(bytes) if unopened(bytes).is_some() => unopened(bytes),
-        Some(bytes) if extra_entries(bytes, password, 1, 2).is_some() => {
-            extra_entries(bytes, password, 1, 2)
-        }
-        Some(bytes) => match key_entry(bytes, password) {
-            None => Some(format!(
-                "cannot be opened with the password in {} (or holds no key entry)",
-                layout::STORE_PASSWORD
-            )),
-            Some((k, chain)) => {
-                if Some(&k) != key.as_ref() {
-                    Some(format!("holds another key than {}", layout::CLIENT_KEY))
-                } else if chain.first() != cert.as_ref() {
-                    Some(format!(
-                        "holds another certificate than {} (stale)",
-                        layout::CLIENT_CERT
-                    ))
-                } else if chain.len() != 2
-                    || cert
-                        .as_ref()
-                        .and_then(|c| issuer_of(c, trusted.as_deref()?))
-                        != chain.last().cloned()
-                {
-                    Some(format!("its chain does not end in {}", layout::CA_CERT))
-                } else {
-                    None
-                }
-            }
-        },
-    };
     out.push(Check {
         path: layout::CLIENT_P12,
-        problem,
+        problem: keystore_problem(
+            on_disk.keystore.as_deref(),
+            password,
+            key.as_ref(),
+            cert.as_ref(),
+            trusted.as_deref(),
+        ),
         fix: again.clone(),
     });
-    let problem = match on_disk.truststore.as_deref() {
-        None => Some("is missing".to_owned()),
-        Some(bytes) if unopened(bytes).is_some() => unopened(bytes),
-        Some(bytes) if extra_entries(bytes, password, 0, pinned.len()).is_some() => {
-            extra_entries(bytes, password, 0, pinned.len())
-        }
-        Some(bytes) => match trusted_entries(bytes, password) {
-            None => Some(format!(
-                "cannot be opened with the password in {}",
-                layout::STORE_PASSWORD
-            )),
-            Some(t) if trusted.as_ref() == Some(&t) => None,
-            Some(t) if t.is_empty() => {
-                Some("has no trusted certificate entry: Java trusts nothing from it".to_owned())
-            }
-            Some(_) => Some(format!(
-                "does not hold exactly the CA(s) of {} as its trusted certificates",
-                layout::CA_CERT
-            )),
-        },
-    };
     out.push(Check {
         path: layout::TRUSTSTORE_P12,
-        problem,
+        problem: truststore_problem(
+            on_disk.truststore.as_deref(),
+            password,
+            pinned,
+            trusted.as_ref(),
+        ),
         fix: again.clone(),
     });
     for rel in [layout::STORE_PASSWORD, layout::CLIENT_P12] {
@@ -475,6 +429,80 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
         });
     }
     out
+}
+
+/// Why a store does not open, in words: a wrong password, a corrupt file, an
+/// unsupported algorithm and a too costly one each say so.
+fn unopened(bytes: &[u8], password: &str) -> Option<String> {
+    pkcs12::open(bytes, password).err().map(|e| e.to_string())
+}
+
+/// What is wrong with the key store, if anything: it must hold the client's key with
+/// the client's certificate, chained to a pinned CA, and nothing else.
+fn keystore_problem(
+    bytes: Option<&[u8]>,
+    password: &str,
+    key: Option<&Vec<u8>>,
+    cert: Option<&Vec<u8>>,
+    trusted: Option<&[Vec<u8>]>,
+) -> Option<String> {
+    let Some(bytes) = bytes else {
+        return Some("is missing".to_owned());
+    };
+    if let Some(why) = unopened(bytes, password).or_else(|| extra_entries(bytes, password, 1, 2)) {
+        return Some(why);
+    }
+    let Some((k, chain)) = key_entry(bytes, password) else {
+        return Some(format!(
+            "cannot be opened with the password in {} (or holds no key entry)",
+            layout::STORE_PASSWORD
+        ));
+    };
+    if Some(&k) != key {
+        Some(format!("holds another key than {}", layout::CLIENT_KEY))
+    } else if chain.first() != cert {
+        Some(format!(
+            "holds another certificate than {} (stale)",
+            layout::CLIENT_CERT
+        ))
+    } else if chain.len() != 2 || cert.and_then(|c| issuer_of(c, trusted?)) != chain.last().cloned()
+    {
+        Some(format!("its chain does not end in {}", layout::CA_CERT))
+    } else {
+        None
+    }
+}
+
+/// What is wrong with the trust store, if anything: its trusted certificates must be
+/// exactly the pinned CAs.
+fn truststore_problem(
+    bytes: Option<&[u8]>,
+    password: &str,
+    pinned: &[Vec<u8>],
+    trusted: Option<&Vec<Vec<u8>>>,
+) -> Option<String> {
+    let Some(bytes) = bytes else {
+        return Some("is missing".to_owned());
+    };
+    if let Some(why) =
+        unopened(bytes, password).or_else(|| extra_entries(bytes, password, 0, pinned.len()))
+    {
+        return Some(why);
+    }
+    match trusted_entries(bytes, password) {
+        None => Some(format!(
+            "cannot be opened with the password in {}",
+            layout::STORE_PASSWORD
+        )),
+        Some(t) if trusted == Some(&t) => None,
+        Some(t) if t.is_empty() => {
+            Some("has no trusted certificate entry: Java trusts nothing from it".to_owned())
+        }
+        Some(_) => Some(format!(
+            "does not hold exactly the CA(s) of {} as its trusted certificates",
+            layout::CA_CERT
+        )),
+    }
 }
 
 /// For `inspect`: each certificate in the stores of `dir`, labelled with its store and
