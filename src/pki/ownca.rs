@@ -45,7 +45,28 @@ fn pem_labels(text: &str) -> impl Iterator<Item = &str> {
 /// The files themselves: one root certificate that is valid now and may sign server and
 /// client certificates, and the private key that belongs to it.
 fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()> {
-    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+    let der = one_certificate(cert_pem)?;
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| {
+        Error::usage(format!(
+            "--ca-cert: not an X.509 certificate ({e}); allowed: a CA certificate"
+        ))
+    })?;
+    check_ca_certificate(&cert, now)?;
+    let key = load_ca_key(key_pem)?;
+    if !crate::pki::keys::key_matches(&key, &cert.public_key().subject_public_key.data) {
+        return Err(Error::usage(
+            "--ca-key is not the private key of --ca-cert; allowed: the key that belongs to \
+             that certificate (compare `openssl x509 -noout -pubkey -in CERT` with `openssl \
+             pkey -pubout -in KEY`)",
+        ));
+    }
+    Ok(())
+}
+
+/// `--ca-cert` holds exactly one PEM certificate and nothing else: every certificate in
+/// it would be trusted.
+fn one_certificate(cert_pem: &str) -> Result<CertificateDer<'static>> {
+    let mut certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| {
             Error::usage(format!(
@@ -72,11 +93,12 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
             )));
         }
     }
-    let (_, cert) = X509Certificate::from_der(&certs[0]).map_err(|e| {
-        Error::usage(format!(
-            "--ca-cert: not an X.509 certificate ({e}); allowed: a CA certificate"
-        ))
-    })?;
+    Ok(certs.swap_remove(0))
+}
+
+/// A CA that may sign the setup's certificates, valid now, whose extended key usage (if
+/// any) allows both serverAuth and clientAuth, with a key OpenSSL accepts.
+fn check_ca_certificate(cert: &X509Certificate<'_>, now: OffsetDateTime) -> Result<()> {
     let is_ca = cert
         .basic_constraints()
         .ok()
@@ -135,7 +157,7 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
             )));
         }
     }
-    if let Some(bits) = rsa_bits(&cert)
+    if let Some(bits) = rsa_bits(cert)
         && bits < 2048
     {
         return Err(Error::usage(format!(
@@ -143,6 +165,11 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
              2048 bits or more, or ECDSA"
         )));
     }
+    Ok(())
+}
+
+/// `--ca-key`: a private key in plain PEM that rcgen loads.
+fn load_ca_key(key_pem: &str) -> Result<KeyPair> {
     // Checked before parsing: the headers of a legacy encrypted key are not PEM to
     // rustls-pki-types, and an ENCRYPTED PRIVATE KEY section is one it skips.
     let legacy_encrypted = key_pem
@@ -157,16 +184,8 @@ fn check_files(cert_pem: &str, key_pem: &str, now: OffsetDateTime) -> Result<()>
     for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(key_pem.as_bytes()) {
         section.map_err(|e| Error::usage(format!("--ca-key: not PEM ({e}); {KEY_ALLOWED}")))?;
     }
-    let key = KeyPair::from_pem(key_pem)
-        .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))?;
-    if !crate::pki::keys::key_matches(&key, &cert.public_key().subject_public_key.data) {
-        return Err(Error::usage(
-            "--ca-key is not the private key of --ca-cert; allowed: the key that belongs to \
-             that certificate (compare `openssl x509 -noout -pubkey -in CERT` with `openssl \
-             pkey -pubout -in KEY`)",
-        ));
-    }
-    Ok(())
+    KeyPair::from_pem(key_pem)
+        .map_err(|e| Error::usage(format!("--ca-key: cannot be loaded ({e}); {KEY_ALLOWED}")))
 }
 
 fn rsa_bits(cert: &X509Certificate<'_>) -> Option<usize> {
