@@ -204,13 +204,20 @@ impl super::Checker<'_> {
     }
 
     fn server_hardening(&mut self, s: &ServerConf) {
-        let f = self.folder;
-        let want =
-            |d: &str, v: &str| format!("in {}, write `{d} {v}` and restart the server", s.rel);
-        let is = |d: &str, ok: &[&str], default_ok: bool| match s.value(d) {
-            None => default_ok,
-            Some(v) => ok.contains(&v.to_ascii_lowercase().as_str()),
-        };
+        self.closed_to_strangers(s);
+        if s.tls() {
+            self.tls_only(s);
+        }
+        self.generated_files_only(s);
+        self.tls_protocols(s);
+        self.no_users_outside_the_acl(s);
+        self.bind_as_generated(s);
+    }
+
+    /// Protected mode on, DEBUG and MODULE LOAD off.
+    fn closed_to_strangers(&mut self, s: &ServerConf) {
+        let want = |d: &str, v: &str| want(s, d, v);
+        let is = |d: &str, ok: &[&str], default_ok: bool| is(s, d, ok, default_ok);
         self.expect(
             &s.rel,
             (!is("protected-mode", &["yes"], false)).then(|| format!(
@@ -230,40 +237,52 @@ impl super::Checker<'_> {
                 want(d, "no"),
             );
         }
-        if s.tls() {
-            self.expect(
-                &s.rel,
-                (!is("tls-auth-clients", &["yes"], true)).then(|| {
-                    format!(
-                        "tls-auth-clients is {}: clients without a certificate of this CA get in",
-                        s.value("tls-auth-clients").unwrap_or("")
-                    )
-                }),
-                want("tls-auth-clients", "yes"),
-            );
-            self.expect(
-                &s.rel,
-                (!is("port", &["0"], false)).then(|| {
-                    format!(
-                        "port is {}: a plain-text port is open next to TLS",
-                        s.value("port")
-                            .unwrap_or("not set (Redis then listens on 6379 in plain text)")
-                    )
-                }),
-                want("port", "0"),
-            );
-            if f.cluster() {
-                for d in ["tls-replication", "tls-cluster"] {
-                    self.expect(
-                        &s.rel,
-                        (!is(d, &["yes"], false)).then(|| {
-                            format!("{d} is not yes: node-to-node traffic goes in plain text")
-                        }),
-                        want(d, "yes"),
-                    );
-                }
+    }
+
+    /// With TLS: client certificates required, no plain port, node-to-node traffic over
+    /// TLS.
+    fn tls_only(&mut self, s: &ServerConf) {
+        let f = self.folder;
+        let want = |d: &str, v: &str| want(s, d, v);
+        let is = |d: &str, ok: &[&str], default_ok: bool| is(s, d, ok, default_ok);
+        self.expect(
+            &s.rel,
+            (!is("tls-auth-clients", &["yes"], true)).then(|| {
+                format!(
+                    "tls-auth-clients is {}: clients without a certificate of this CA get in",
+                    s.value("tls-auth-clients").unwrap_or("")
+                )
+            }),
+            want("tls-auth-clients", "yes"),
+        );
+        self.expect(
+            &s.rel,
+            (!is("port", &["0"], false)).then(|| {
+                format!(
+                    "port is {}: a plain-text port is open next to TLS",
+                    s.value("port")
+                        .unwrap_or("not set (Redis then listens on 6379 in plain text)")
+                )
+            }),
+            want("port", "0"),
+        );
+        if f.cluster() {
+            for d in ["tls-replication", "tls-cluster"] {
+                self.expect(
+                    &s.rel,
+                    (!is(d, &["yes"], false)).then(|| {
+                        format!("{d} is not yes: node-to-node traffic goes in plain text")
+                    }),
+                    want(d, "yes"),
+                );
             }
         }
+    }
+
+    /// The generated users.acl and nothing included from elsewhere.
+    fn generated_files_only(&mut self, s: &ServerConf) {
+        let f = self.folder;
+        let want = |d: &str, v: &str| want(s, d, v);
         if let Some(acl) = s.value("aclfile") {
             let generated = f.dir.join(layout::ACL).display().to_string();
             self.expect(
@@ -278,6 +297,11 @@ impl super::Checker<'_> {
             s.value("include").is_some().then(|| "has an `include` directive: settings from another file can override the generated ones".to_owned()),
             format!("delete the `include` lines of {} and restart the server", s.rel),
         );
+    }
+
+    /// TLSv1.2 and TLSv1.3 only, when protocols are named.
+    fn tls_protocols(&mut self, s: &ServerConf) {
+        let want = |d: &str, v: &str| want(s, d, v);
         if let Some(protocols) = crate::readback::redisconf::get(&s.directives, "tls-protocols") {
             let weak = protocols
                 .iter()
@@ -294,6 +318,10 @@ impl super::Checker<'_> {
                 want("tls-protocols", "\"TLSv1.2 TLSv1.3\""),
             );
         }
+    }
+
+    /// Users and passwords come from users.acl alone.
+    fn no_users_outside_the_acl(&mut self, s: &ServerConf) {
         for d in ["user", "requirepass"] {
             self.expect(
                 &s.rel,
@@ -303,6 +331,11 @@ impl super::Checker<'_> {
                 format!("delete the `{d}` lines of {} and restart the server", s.rel),
             );
         }
+    }
+
+    /// `bind` as generated for the host clients reach the server by.
+    fn bind_as_generated(&mut self, s: &ServerConf) {
+        let want = |d: &str, v: &str| want(s, d, v);
         if let Some(host) = self.host_of(s) {
             let recorded = self
                 .folder
@@ -366,4 +399,17 @@ fn fix_line(name: &str, want: Option<&[&str]>, rules: &[&str]) -> String {
         "in users.acl, replace user {name}'s line with `{}` and restart the server",
         words.join(" ")
     )
+}
+
+/// The fix for a directive: write it as generated.
+fn want(s: &ServerConf, d: &str, v: &str) -> String {
+    format!("in {}, write `{d} {v}` and restart the server", s.rel)
+}
+
+/// Whether directive `d` is one of `ok` (any case); unset: `default_ok`.
+fn is(s: &ServerConf, d: &str, ok: &[&str], default_ok: bool) -> bool {
+    match s.value(d) {
+        None => default_ok,
+        Some(v) => ok.contains(&v.to_ascii_lowercase().as_str()),
+    }
 }
