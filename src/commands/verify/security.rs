@@ -99,27 +99,7 @@ impl super::Checker<'_> {
             return; // a missing aclfile is reported with the paths
         };
         let f = self.folder;
-        let mut expected: BTreeMap<String, &[&str]> = BTreeMap::new();
-        expected.insert("default".into(), DEFAULT_RULES);
-        let app = f.env("REDIS_USERNAME");
-        if !app.is_empty() {
-            expected.insert(app.to_owned(), APP_RULES);
-        }
-        expected.insert(ADMIN_USER.into(), ADMIN_RULES);
-        if f.cluster() {
-            expected.insert(REPLICA_USER.into(), REPLICA_RULES);
-        }
-        let metrics = match f.recorded() {
-            Some(r) => r.metrics_image.is_some(),
-            None => super::fixes::metrics_env(f).is_some(),
-        };
-        if metrics {
-            expected.insert(
-                crate::config::acl::METRICS_USER.into(),
-                crate::config::acl::metrics_rules(f.cluster()),
-            );
-        }
-
+        let expected = expected_users(f);
         // During a password rotation a rotated user holds its old password's hash too,
         // exactly the one the rotation's state names.
         let rotating = crate::readback::passwords::state_at(&f.dir)
@@ -165,26 +145,15 @@ impl super::Checker<'_> {
                 );
                 continue;
             };
-            let hashes = rules.iter().filter(|w| w.starts_with('#')).count();
-            let without: Vec<&str> = rules
-                .iter()
-                .copied()
-                .filter(|w| !w.starts_with('#'))
-                .collect();
             let old_hash = rotating.get(name).map(|h| format!("#{h}"));
-            let want_hashes = usize::from(name != "default")
-                + usize::from(
-                    old_hash
-                        .as_ref()
-                        .is_some_and(|h| rules.contains(&h.as_str())),
-                );
-            let problem = (without != *want || hashes != want_hashes).then(|| {
-                format!(
-                    "user {name} has rules `{}`, not the generated `{}`",
-                    rules.join(" "),
-                    want.join(" ")
-                )
-            });
+            let problem =
+                (!rules_as_generated(name, &rules, want, old_hash.as_deref())).then(|| {
+                    format!(
+                        "user {name} has rules `{}`, not the generated `{}`",
+                        rules.join(" "),
+                        want.join(" ")
+                    )
+                });
             self.expect(&at, problem, fix_line(name, Some(want), &rules));
         }
         for (name, n) in &seen {
@@ -399,6 +368,48 @@ fn fix_line(name: &str, want: Option<&[&str]>, rules: &[&str]) -> String {
         "in users.acl, replace user {name}'s line with `{}` and restart the server",
         words.join(" ")
     )
+}
+
+/// Each user the folder's setup generates, with its rules: `default` (off), the app's,
+/// the admin, and the replication and metrics users where the setup has them.
+fn expected_users(
+    f: &crate::readback::folder::Folder,
+) -> BTreeMap<String, &'static [&'static str]> {
+    let mut expected: BTreeMap<String, &[&str]> = BTreeMap::new();
+    expected.insert("default".into(), DEFAULT_RULES);
+    let app = f.env("REDIS_USERNAME");
+    if !app.is_empty() {
+        expected.insert(app.to_owned(), APP_RULES);
+    }
+    expected.insert(ADMIN_USER.into(), ADMIN_RULES);
+    if f.cluster() {
+        expected.insert(REPLICA_USER.into(), REPLICA_RULES);
+    }
+    let metrics = match f.recorded() {
+        Some(r) => r.metrics_image.is_some(),
+        None => super::fixes::metrics_env(f).is_some(),
+    };
+    if metrics {
+        expected.insert(
+            crate::config::acl::METRICS_USER.into(),
+            crate::config::acl::metrics_rules(f.cluster()),
+        );
+    }
+    expected
+}
+
+/// A user's rules are the generated ones: the same rules, and one password hash (none
+/// for `default`), plus the old one a password rotation keeps (`old_hash`).
+fn rules_as_generated(name: &str, rules: &[&str], want: &[&str], old_hash: Option<&str>) -> bool {
+    let hashes = rules.iter().filter(|w| w.starts_with('#')).count();
+    let without: Vec<&str> = rules
+        .iter()
+        .copied()
+        .filter(|w| !w.starts_with('#'))
+        .collect();
+    let want_hashes =
+        usize::from(name != "default") + usize::from(old_hash.is_some_and(|h| rules.contains(&h)));
+    without == want && hashes == want_hashes
 }
 
 /// The fix for a directive: write it as generated.
