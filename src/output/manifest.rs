@@ -116,47 +116,55 @@ pub(crate) fn human(
         ));
     }
     if !run.dry_run {
-        // Shell-quoted, so a pasted line works for any folder name (spaces, `$`, quotes).
-        let dir = settings.out_dir.display().to_string();
-        let q = |rel: &str| crate::render::escape::sh_word(&format!("{dir}{rel}"));
-        if settings.is_cluster() {
-            out.push_str(&format!(
-                "\nStart the nodes:   for n in {}/nodes/*/redis.conf; do {} \"$n\" & done\n\
-                 Form the cluster:  {}\n\
-                 Or in containers:  cd {} && docker-compose up -d\n\
-                 The KIMERA app reads {}\n",
-                q(""),
-                settings.target.server_program(),
-                q("/cluster-create.sh"),
-                q(""),
-                q("/.env"),
-            ));
+        out.push_str(&next_steps(settings));
+    }
+    out
+}
+
+/// What to run next, pasteable: start the server (or the nodes and the cluster), the
+/// containers, the app's settings and the metrics exporter.
+fn next_steps(settings: &Settings) -> String {
+    let mut out = String::new();
+    // Shell-quoted, so a pasted line works for any folder name (spaces, `$`, quotes).
+    let dir = settings.out_dir.display().to_string();
+    let q = |rel: &str| crate::render::escape::sh_word(&format!("{dir}{rel}"));
+    if settings.is_cluster() {
+        out.push_str(&format!(
+            "\nStart the nodes:   for n in {}/nodes/*/redis.conf; do {} \"$n\" & done\n\
+             Form the cluster:  {}\n\
+             Or in containers:  cd {} && docker-compose up -d\n\
+             The KIMERA app reads {}\n",
+            q(""),
+            settings.target.server_program(),
+            q("/cluster-create.sh"),
+            q(""),
+            q("/.env"),
+        ));
+    } else {
+        out.push_str(&format!(
+            "\nStart the server:  {} {}\n\
+             Or in a container: cd {} && docker-compose up -d\n\
+             The KIMERA app reads {}\n",
+            settings.target.server_program(),
+            q("/redis.conf"),
+            q(""),
+            q("/.env"),
+        ));
+    }
+    if settings.metrics.is_some() {
+        // The exporter reads its own variable names from the environment.
+        let line = if settings.is_cluster() {
+            format!(
+                "for e in {}/nodes/*/metrics.env; do (set -a; . \"$e\"; exec prometheus-redis-exporter) & done",
+                q("")
+            )
         } else {
-            out.push_str(&format!(
-                "\nStart the server:  {} {}\n\
-                 Or in a container: cd {} && docker-compose up -d\n\
-                 The KIMERA app reads {}\n",
-                settings.target.server_program(),
-                q("/redis.conf"),
-                q(""),
-                q("/.env"),
-            ));
-        }
-        if settings.metrics.is_some() {
-            // The exporter reads its own variable names from the environment.
-            let line = if settings.is_cluster() {
-                format!(
-                    "for e in {}/nodes/*/metrics.env; do (set -a; . \"$e\"; exec prometheus-redis-exporter) & done",
-                    q("")
-                )
-            } else {
-                format!(
-                    "(set -a; . {}; exec prometheus-redis-exporter)",
-                    q("/metrics.env")
-                )
-            };
-            out.push_str(&format!("Start the metrics: {line}\n"));
-        }
+            format!(
+                "(set -a; . {}; exec prometheus-redis-exporter)",
+                q("/metrics.env")
+            )
+        };
+        out.push_str(&format!("Start the metrics: {line}\n"));
     }
     out
 }
