@@ -23,17 +23,7 @@ struct Shown {
 }
 
 pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
-    let files: Vec<(String, std::path::PathBuf)> = if path.is_dir() {
-        let folder = Folder::read(path)?;
-        std::iter::once(layout::CA_CERT.to_owned())
-            .chain(folder.leaves.iter().cloned())
-            // Present (a FIFO or a device in their place is refused when read).
-            .filter(|rel| path.join(rel).symlink_metadata().is_ok())
-            .map(|rel| (rel.clone(), path.join(rel)))
-            .collect()
-    } else {
-        vec![(path.display().to_string(), path.to_path_buf())]
-    };
+    let files = files_of(path)?;
     if files.is_empty() {
         // Silence and exit 0 would read as "nothing wrong" for a folder that should have some.
         return Err(Error::failed(format!(
@@ -90,41 +80,62 @@ pub(crate) fn run(path: &Path, json: bool) -> Result<()> {
         if i > 0 {
             outln!();
         }
-        let c = &s.info;
-        let list = |v: Vec<String>| {
-            if v.is_empty() {
-                "-".to_owned()
-            } else {
-                v.join(", ")
-            }
-        };
-        let left = crate::certificate::days_left(s.days_left);
-        outln!("{}", s.path);
-        outln!("  subject     {}", c.subject);
-        outln!("  issuer      {}", c.issuer);
-        outln!(
-            "  SANs        {}",
-            list(c.sans.iter().map(certificate::tagged).collect())
-        );
-        outln!("  key         {}", c.key);
-        outln!("  CA          {}", if c.is_ca { "yes" } else { "no" });
-        outln!("  key usage   {}", list(c.key_usage.clone()));
-        outln!(
-            "  ext. usage  {}",
-            list(
-                c.extended_key_usage
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect()
-            )
-        );
-        outln!(
-            "  valid       {} to {} ({left})",
-            certificate::show_time(c.not_before),
-            certificate::show_time(c.not_after)
-        );
-        outln!("  serial      {}", c.serial);
-        outln!("  SHA-256     {}", c.sha256_fingerprint);
+        print_one(s);
     }
     Ok(())
+}
+
+/// One certificate as the text report shows it.
+fn print_one(s: &Shown) {
+    let c = &s.info;
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let left = crate::certificate::days_left(s.days_left);
+    outln!("{}", s.path);
+    outln!("  subject     {}", c.subject);
+    outln!("  issuer      {}", c.issuer);
+    outln!(
+        "  SANs        {}",
+        list(c.sans.iter().map(certificate::tagged).collect())
+    );
+    outln!("  key         {}", c.key);
+    outln!("  CA          {}", if c.is_ca { "yes" } else { "no" });
+    outln!("  key usage   {}", list(c.key_usage.clone()));
+    outln!(
+        "  ext. usage  {}",
+        list(
+            c.extended_key_usage
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        )
+    );
+    outln!(
+        "  valid       {} to {} ({left})",
+        certificate::show_time(c.not_before),
+        certificate::show_time(c.not_after)
+    );
+    outln!("  serial      {}", c.serial);
+    outln!("  SHA-256     {}", c.sha256_fingerprint);
+}
+
+/// The certificate files `path` names: a folder's CA and leaves that are there, or the
+/// one file given.
+fn files_of(path: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
+    Ok(if path.is_dir() {
+        let folder = Folder::read(path)?;
+        std::iter::once(layout::CA_CERT.to_owned())
+            .chain(folder.leaves.iter().cloned())
+            // Present (a FIFO or a device in their place is refused when read).
+            .filter(|rel| path.join(rel).symlink_metadata().is_ok())
+            .map(|rel| (rel.clone(), path.join(rel)))
+            .collect()
+    } else {
+        vec![(path.display().to_string(), path.to_path_buf())]
+    })
 }
