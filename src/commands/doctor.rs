@@ -155,52 +155,9 @@ fn served_as_on_disk(
 /// start, so connecting with guessed values would only name the wrong failure.
 fn diagnose(folder: &Folder, timeout: Duration) -> Vec<Entry> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut entries = Vec::new();
-    let mut report =
-        |check: &'static str, subject: String, r: std::result::Result<String, Diagnosis>| {
-            entries.push(match r {
-                Ok(done) => Entry {
-                    check,
-                    subject,
-                    severity: "ok",
-                    message: done,
-                    cause: None,
-                    fix: None,
-                },
-                Err(d) => Entry {
-                    check,
-                    subject,
-                    severity: "error",
-                    message: d.failed,
-                    cause: Some(d.cause),
-                    fix: Some(d.fix),
-                },
-            })
-        };
     let (app, problems) = folder.app_env();
-    for p in &problems {
-        report(
-            "env",
-            crate::config::layout::ENV.to_owned(),
-            Err(diag(
-                p.problem.clone(),
-                "the app reads .env with these types and would refuse to start (or misbehave) with this value",
-                p.fix.clone(),
-            )),
-        );
-    }
     let nodes = app.dialled();
-    if problems.is_empty() && nodes.is_empty() {
-        report(
-            "env",
-            crate::config::layout::ENV.to_owned(),
-            Err(diag(
-                "names no server to dial",
-                "REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) are empty",
-                "restore them as generated (kimera-redis-init verify shows what the folder expects)",
-            )),
-        );
-    }
+    let mut entries = env_entries(&problems, nodes.is_empty());
     if !problems.is_empty() || nodes.is_empty() {
         return entries;
     }
@@ -213,15 +170,15 @@ fn diagnose(folder: &Folder, timeout: Duration) -> Vec<Entry> {
             Err(d) => (Err(d), None),
         };
         let ok = r.is_ok();
-        report("connect", format!("{host}:{port}"), r);
+        entries.push(entry("connect", format!("{host}:{port}"), r));
         if ok {
             reachable += 1;
             if let Some(served) = served {
-                report(
+                entries.push(entry(
                     "certificate",
                     format!("{host}:{port}"),
                     served_as_on_disk(folder, host, *port, &served),
-                );
+                ));
             }
         }
     }
@@ -229,11 +186,64 @@ fn diagnose(folder: &Folder, timeout: Duration) -> Vec<Entry> {
         .first()
         .filter(|_| folder.cluster() && reachable == nodes.len())
     {
-        report(
+        entries.push(entry(
             "cluster",
             "cluster".into(),
             check_cluster(folder, host, *port, Deadline::after(timeout)),
-        );
+        ));
+    }
+    entries
+}
+
+/// One line of the report: a check passed, or failed with its cause and fix.
+fn entry(check: &'static str, subject: String, r: std::result::Result<String, Diagnosis>) -> Entry {
+    match r {
+        Ok(done) => Entry {
+            check,
+            subject,
+            severity: "ok",
+            message: done,
+            cause: None,
+            fix: None,
+        },
+        Err(d) => Entry {
+            check,
+            subject,
+            severity: "error",
+            message: d.failed,
+            cause: Some(d.cause),
+            fix: Some(d.fix),
+        },
+    }
+}
+
+/// `.env` as the app reads it: each value it cannot use, or no server to dial.
+fn env_entries(problems: &[crate::readback::envcheck::EnvProblem], no_nodes: bool) -> Vec<Entry> {
+    let env = || crate::config::layout::ENV.to_owned();
+    let mut entries: Vec<Entry> = problems
+        .iter()
+        .map(|p| {
+            entry(
+                "env",
+                env(),
+                Err(diag(
+                    p.problem.clone(),
+                    "the app reads .env with these types and would refuse to start (or misbehave) with this value",
+                    p.fix.clone(),
+                )),
+            )
+        })
+        .collect();
+    if problems.is_empty() && no_nodes {
+        entries.push(entry(
+            "env",
+            env(),
+            Err(diag(
+                "names no server to dial",
+                "REDIS_HOST and REDIS_PORT (or REDIS_CLUSTER_NODES) are empty",
+                "restore them as generated (kimera-redis-init verify shows what the folder expects)",
+            )),
+        ));
     }
     entries
 }
@@ -537,31 +547,34 @@ fn tls_failure(folder: &Folder, host: &str, e: &std::io::Error) -> Diagnosis {
             "it does not pass verification",
             renew,
         ),
-        E::AlertReceived(alert) => {
-            let (cause, fix) = match alert {
-                AlertDescription::CertificateExpired => ("the server says the client certificate has expired", renew.to_owned()),
-                AlertDescription::UnknownCA => (
-                    "the server does not trust the CA that issued the client certificate",
-                    "use the client certificate of this folder (REDIS_SSL_CERTFILE/KEYFILE), issued by the CA in the server's tls-ca-cert-file".to_owned(),
-                ),
-                AlertDescription::CertificateRequired => (
-                    "the server requires a client certificate and got none",
-                    "set REDIS_SSL_CERTFILE and REDIS_SSL_KEYFILE".to_owned(),
-                ),
-                _ => ("the server refused the TLS session", "check the server log for the reason".to_owned()),
-            };
-            diag(
-                format!("client certificate refused (TLS alert {alert:?})"),
-                cause,
-                fix,
-            )
-        }
+        E::AlertReceived(alert) => client_refused(*alert, renew),
         other => diag(
             format!("TLS failed: {other}"),
             "the TLS session could not be set up",
             "check the server's TLS settings and its log",
         ),
     }
+}
+
+/// A TLS alert from the server: why it refused the app's client certificate.
+fn client_refused(alert: AlertDescription, renew: &str) -> Diagnosis {
+    let (cause, fix) = match alert {
+            AlertDescription::CertificateExpired => ("the server says the client certificate has expired", renew.to_owned()),
+            AlertDescription::UnknownCA => (
+                "the server does not trust the CA that issued the client certificate",
+                "use the client certificate of this folder (REDIS_SSL_CERTFILE/KEYFILE), issued by the CA in the server's tls-ca-cert-file".to_owned(),
+            ),
+            AlertDescription::CertificateRequired => (
+                "the server requires a client certificate and got none",
+                "set REDIS_SSL_CERTFILE and REDIS_SSL_KEYFILE".to_owned(),
+            ),
+            _ => ("the server refused the TLS session", "check the server log for the reason".to_owned()),
+        };
+    diag(
+        format!("client certificate refused (TLS alert {alert:?})"),
+        cause,
+        fix,
+    )
 }
 
 /// What a Redis error means for the user.
