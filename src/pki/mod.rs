@@ -89,37 +89,7 @@ pub(crate) fn build(
     // Without anything to sign, a CA whose key was moved offline is enough.
     let must_sign =
         fixtures || run.force || specs.iter().any(|spec| !existing.exists(spec.cert_path));
-    // The leaves' new keys are made on the other cores while this one makes (or loads)
-    // the CA: with RSA-4096 key generation is nearly all of a run.
-    let needs_key: Vec<bool> = specs
-        .iter()
-        .map(|spec| {
-            run.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
-        })
-        .collect();
-    // ECDSA and Ed25519 keys take microseconds: threads for them only in a large cluster.
-    let rsa = settings.key_type.is_rsa();
-    let new_keys = needs_key.iter().filter(|n| **n).count();
-    let make_keys = |needs_key: Vec<bool>| {
-        parallel::map_weighted(needs_key, rsa, |needed| {
-            needed.then(|| generate_key(settings.key_type)).transpose()
-        })
-    };
-    let (ca_result, mut keys) = if parallel::worth_threads(new_keys, rsa) {
-        std::thread::scope(|scope| {
-            let keys = scope.spawn(|| make_keys(needs_key));
-            let ca_result = ca(settings, run, existing, now, must_sign);
-            (
-                ca_result,
-                keys.join().expect("key generation does not panic"),
-            )
-        })
-    } else {
-        (
-            ca(settings, run, existing, now, must_sign),
-            make_keys(needs_key),
-        )
-    };
+    let (ca_result, mut keys) = ca_and_new_keys(settings, run, existing, &specs, now, must_sign);
     let (issuer, ca) = ca_result?;
     check_within_ca(settings.leaf_days, now, &ca.info, Some(layout::CA_CERT))?;
     // Sign (or check the kept ones) on every core too; the order stays the specs'.
@@ -130,7 +100,7 @@ pub(crate) fn build(
         .collect::<Result<_>>()?;
     // Signing is as slow as the CA's key: an RSA CA's (or an organisation's, of any type)
     // signatures are worth threads, an ECDSA CA's only in a large cluster.
-    let heavy_signing = rsa || settings.external_ca.is_some();
+    let heavy_signing = settings.key_type.is_rsa() || settings.external_ca.is_some();
     let mut leaves = parallel::map_weighted(work, heavy_signing, |(spec, key)| {
         leaf(
             settings,
@@ -165,6 +135,52 @@ pub(crate) fn build(
         kubernetes,
         kubernetes_job,
     })
+}
+
+/// The CA: its issuer when its key is at hand (`None` when the key was moved offline
+/// and nothing needs signing), and its certificate.
+type Ca = (Option<Issuer<'static, KeyPair>>, CertKey);
+
+/// The CA (made, loaded or reused) and a new key for each leaf that needs one, in the
+/// specs' order. The leaves' keys are made on the other cores while this one makes (or
+/// loads) the CA when that pays: with RSA-4096, key generation is nearly all of a run.
+fn ca_and_new_keys(
+    settings: &Settings,
+    run: &RunOptions,
+    existing: &Existing,
+    specs: &[LeafSpec<'_>],
+    now: OffsetDateTime,
+    must_sign: bool,
+) -> (Result<Ca>, Vec<Result<Option<KeyPair>>>) {
+    let needs_key: Vec<bool> = specs
+        .iter()
+        .map(|spec| {
+            run.force || !(existing.exists(spec.cert_path) || existing.exists(spec.key_path))
+        })
+        .collect();
+    // ECDSA and Ed25519 keys take microseconds: threads for them only in a large cluster.
+    let rsa = settings.key_type.is_rsa();
+    let new_keys = needs_key.iter().filter(|n| **n).count();
+    let make_keys = |needs_key: Vec<bool>| {
+        parallel::map_weighted(needs_key, rsa, |needed| {
+            needed.then(|| generate_key(settings.key_type)).transpose()
+        })
+    };
+    if parallel::worth_threads(new_keys, rsa) {
+        std::thread::scope(|scope| {
+            let keys = scope.spawn(|| make_keys(needs_key));
+            let ca_result = ca(settings, run, existing, now, must_sign);
+            (
+                ca_result,
+                keys.join().expect("key generation does not panic"),
+            )
+        })
+    } else {
+        (
+            ca(settings, run, existing, now, must_sign),
+            make_keys(needs_key),
+        )
+    }
 }
 
 /// The PKI as the folder holds it, for verify's regeneration: every certificate and key
@@ -368,7 +384,7 @@ fn ca(
     existing: &Existing,
     now: OffsetDateTime,
     must_sign: bool,
-) -> Result<(Option<Issuer<'static, KeyPair>>, CertKey)> {
+) -> Result<Ca> {
     if let Some((cert_pem, key_pem)) = existing.external_ca() {
         if existing.exists(layout::CA_KEY) {
             return Err(Error::usage(format!(
