@@ -343,20 +343,7 @@ pub(crate) struct Check {
 pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
     let on_disk = match OnDisk::read_each(dir) {
         Ok(d) => d,
-        Err((path, e)) => {
-            return vec![Check {
-                path,
-                problem: Some(e.to_string()),
-                fix: format!(
-                    "look at it (kimera-redis-init writes regular files of a few KiB), then \
-                     remove it (rm -r {}) and generate again with --pkcs12 --force (new \
-                     password and stores)",
-                    crate::printable::text(&crate::render::escape::sh_word(
-                        &dir.join(path).display().to_string()
-                    ))
-                ),
-            }];
-        }
+        Err((path, e)) => return vec![unreadable(dir, path, e.to_string())],
     };
     if !on_disk.present() {
         return Vec::new();
@@ -429,6 +416,22 @@ pub(crate) fn checks(dir: &Path, pinned: &[Vec<u8>]) -> Vec<Check> {
         });
     }
     out
+}
+
+/// A store's file that is no regular file of sane size: named, with the way out.
+fn unreadable(dir: &Path, path: &'static str, problem: String) -> Check {
+    Check {
+        path,
+        problem: Some(problem),
+        fix: format!(
+            "look at it (kimera-redis-init writes regular files of a few KiB), then \
+             remove it (rm -r {}) and generate again with --pkcs12 --force (new \
+             password and stores)",
+            crate::printable::text(&crate::render::escape::sh_word(
+                &dir.join(path).display().to_string()
+            ))
+        ),
+    }
 }
 
 /// Why a store does not open, in words: a wrong password, a corrupt file, an
