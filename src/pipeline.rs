@@ -98,11 +98,6 @@ fn refuse_kept_differences(req: &Request, settings: &Settings, existing: &Existi
         return Ok(());
     }
     let mut args = crate::config::replay::args(req, req.profile_file.is_none());
-    if let Some(file) = &req.profile_file
-        && let Some(placeholder) = args.iter().position(|a| a.starts_with('<'))
-    {
-        args[placeholder] = file.display().to_string();
-    }
     args.push("--force".to_owned());
     let words: Vec<String> = args.iter().map(|a| sh_word(a)).collect();
     Err(Error::usage(format!(

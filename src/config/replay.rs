@@ -228,7 +228,8 @@ pub(crate) fn settings(record: &Record, out: &Path) -> Result<Settings> {
 
 /// The command line that asks for `req`: `kimera-redis-init --profile P --out DIR ...`,
 /// naming what the request names and the key type and validity when they are not the
-/// defaults. A profile file is not kept, so it is a placeholder the user fills in.
+/// defaults. A record keeps no profile file, so for a folder made from one it is a
+/// placeholder the user fills in; a request that names its file names it.
 pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
     let mut a: Vec<String> = vec!["kimera-redis-init".into()];
     let mut flag = |name: &str, value: Option<String>| {
@@ -237,8 +238,9 @@ pub(crate) fn args(req: &Request, builtin: bool) -> Vec<String> {
             a.push(v);
         }
     };
-    match (&req.profile, builtin) {
-        (Some(p), true) => flag("profile", Some(p.clone())),
+    match (&req.profile_file, &req.profile, builtin) {
+        (Some(file), _, _) => flag("profile-file", Some(file.display().to_string())),
+        (None, Some(p), true) => flag("profile", Some(p.clone())),
         _ => flag("profile-file", Some("<your profile file>".into())),
     }
     flag("out", req.out.as_ref().map(|o| o.display().to_string()));

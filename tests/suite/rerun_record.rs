@@ -127,6 +127,31 @@ fn a_named_flag_that_differs_is_refused_as_without_a_record() {
 }
 
 #[test]
+fn a_profile_file_runs_refusal_names_its_file_and_following_it_works() {
+    let tmp = tempdir();
+    let profile = tmp.path().join("my profile.toml");
+    fs::write(
+        &profile,
+        "base = \"production-tls\"\nhost = \"staging.example\"\n",
+    )
+    .unwrap();
+    let dir = tmp.path().join("p");
+    let (file, out) = (profile.to_str().unwrap(), dir.to_str().unwrap());
+    generate(&["--profile-file", file, "--out", out]);
+    let refused = run(&["--profile-file", file, "--san", "new.example", "--out", out]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let text = stderr(&refused);
+    let printed = text.trim_end().rsplit_once(" with: ").unwrap().1;
+    assert!(
+        printed.starts_with(&format!("kimera-redis-init --profile-file '{file}' --out ")),
+        "{printed}"
+    );
+    paste_ok(printed);
+    let cert = fs::read_to_string(dir.join("certs/redis-server.crt")).unwrap();
+    assert!(openssl_text(&cert).contains("DNS:new.example"));
+}
+
+#[test]
 fn a_folder_without_a_record_takes_nothing() {
     let tmp = tempdir();
     let dir = tmp.path().join("p");
