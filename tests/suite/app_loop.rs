@@ -104,14 +104,7 @@ impl AppLoop {
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.done() < n {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                self.child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut err)
-                    .unwrap();
-                panic!("the client loop ended ({status}): {err}");
+                panic!("the client loop ended ({status}): {}", self.stderr());
             }
             assert!(
                 Instant::now() < deadline,
@@ -120,6 +113,15 @@ impl AppLoop {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// What the loop wrote on stderr (once it has ended).
+    fn stderr(&mut self) -> String {
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            e.read_to_string(&mut err).unwrap();
+        }
+        err
     }
 
     /// Stop the loop; (requests that worked, requests that failed, first errors).
@@ -132,19 +134,13 @@ impl AppLoop {
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut out = String::new();
-        let mut err = String::new();
         self.child
             .stdout
             .take()
             .unwrap()
             .read_to_string(&mut out)
             .unwrap();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let err = self.stderr();
         let v: serde_json::Value = serde_json::from_str(out.trim())
             .unwrap_or_else(|e| panic!("client loop output {out:?} ({e}); stderr: {err}"));
         (
